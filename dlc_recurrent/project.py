@@ -1,0 +1,412 @@
+"""Read a DeepLabCut project: its config, videos, hand labels and the teacher's predictions.
+
+Everything here only reads. The config is parsed by deeplabcut's own ``ProjectConfig`` (without
+the write-back that ``deeplabcut.auxiliaryfunctions.read_config`` does when a project was moved),
+and every problem with the user's files is raised as a one-line ``ProjectError`` that names the
+file and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: Suffixes deeplabcut (and its trackers) append to derived prediction files.
+DERIVED_MARKERS = ("_filtered", "skeleton", "_bx", "_sk", "_el", "_tr", "_ctd", "_labeled", "_full")
+#: Key this package writes into the ``_meta.pickle`` of its own predictions.
+OWN_OUTPUT_KEY = "dlc_recurrent"
+
+
+class ProjectError(ValueError):
+    """A problem with the user's DLC project files, described in one line with its fix."""
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A crop rectangle in DLC's convention: columns x1..x2, rows y1..y2 (end-exclusive)."""
+
+    x1: int
+    x2: int
+    y1: int
+    y2: int
+
+    @property
+    def width(self) -> int:
+        return self.x2 - self.x1
+
+    @property
+    def height(self) -> int:
+        return self.y2 - self.y1
+
+    @classmethod
+    def parse(cls, text: str | list | tuple, where: str) -> "Crop":
+        """Parse the ``crop: x1, x2, y1, y2`` string of a config.yaml video_sets entry."""
+        parts = text.split(",") if isinstance(text, str) else list(text)
+        try:
+            x1, x2, y1, y2 = (int(float(p)) for p in parts)
+        except (TypeError, ValueError):
+            raise ProjectError(
+                f"{where}: crop {text!r} is not 'x1, x2, y1, y2'; fix it in config.yaml video_sets"
+            ) from None
+        if not (0 <= x1 < x2 and 0 <= y1 < y2):
+            raise ProjectError(
+                f"{where}: crop {text!r} is empty or negative (need 0 <= x1 < x2 and 0 <= y1 < y2); "
+                "fix it in config.yaml video_sets"
+            )
+        return cls(x1, x2, y1, y2)
+
+    def check_inside(self, width: int, height: int, where: str) -> None:
+        """Raise when the crop reaches outside a ``width`` x ``height`` frame."""
+        if self.x2 > width or self.y2 > height:
+            raise ProjectError(
+                f"{where}: crop ({self.x1}, {self.x2}, {self.y1}, {self.y2}) lies outside the "
+                f"{width}x{height} video; set x2 <= {width} and y2 <= {height} in config.yaml video_sets"
+            )
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the package needs to know about a video before reading its frames."""
+
+    path: Path
+    n_frames: int
+    width: int
+    height: int
+    fps: float
+
+
+@dataclass
+class Project:
+    """The parts of a single-animal DLC project that distillation, training and inference use."""
+
+    config_path: Path
+    project_path: Path
+    task: str
+    date: str
+    scorer: str
+    bodyparts: list[str]
+    video_sets: dict[Path, Crop | None]
+    iteration: int
+    training_fraction: list[float]
+    pcutoff: float
+    skeleton: list[list[str]]
+    config: dict
+
+    @property
+    def videos(self) -> list[Path]:
+        return list(self.video_sets)
+
+    def crop_for(self, video: str | Path) -> Crop | None:
+        """The config's crop for ``video`` (matched by file stem), or None when not listed."""
+        stem = Path(video).stem
+        for path, crop in self.video_sets.items():
+            if path.stem == stem:
+                return crop
+        return None
+
+    def labeled_data_folder(self, video: str | Path) -> Path:
+        return self.project_path / "labeled-data" / Path(video).stem
+
+
+def load_project(config: str | Path) -> Project:
+    """Read ``config.yaml`` with deeplabcut's own schema and return the project's description."""
+    from deeplabcut.core.config.project_config import ProjectConfig
+    from pydantic import ValidationError
+
+    config_path = Path(config).expanduser()
+    if config_path.is_dir():
+        config_path = config_path / "config.yaml"
+    if not config_path.is_file():
+        raise ProjectError(
+            f"{config_path}: config file not found; pass the path of your DLC project's config.yaml"
+        )
+    try:
+        cfg = ProjectConfig.from_yaml(config_path)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "config"
+        raise ProjectError(
+            f"{config_path}: invalid DLC config ({field}: {first['msg']}); fix that entry"
+        ) from None
+    except Exception as error:  # YAML syntax errors and unreadable files
+        message = " ".join(str(error).split())
+        raise ProjectError(f"{config_path}: cannot be read as a DLC config ({message})") from None
+
+    if cfg.multianimalproject:
+        raise ProjectError(
+            f"{config_path}: multi-animal projects are not supported yet; "
+            "use a single-animal project (multianimalproject: false)"
+        )
+    bodyparts = list(cfg.bodyparts_list)
+    if not bodyparts:
+        raise ProjectError(f"{config_path}: no bodyparts are listed; add them under 'bodyparts:'")
+
+    project_path = config_path.parent.resolve()
+    return Project(
+        config_path=config_path.resolve(),
+        project_path=project_path,
+        task=cfg.Task,
+        date=cfg.date,
+        scorer=cfg.scorer,
+        bodyparts=bodyparts,
+        video_sets=_parse_video_sets(cfg.video_sets, project_path, config_path),
+        iteration=int(cfg.iteration or 0),
+        training_fraction=[float(f) for f in cfg.TrainingFraction],
+        pcutoff=float(cfg.pcutoff),
+        skeleton=[list(pair) for pair in cfg.skeleton],
+        config=cfg.to_dict(),
+    )
+
+
+def _parse_video_sets(video_sets: dict, project_path: Path, config_path: Path) -> dict[Path, Crop | None]:
+    """Resolve each video path (falling back to the project's videos/ folder) with its crop."""
+    parsed = {}
+    for name, settings in (video_sets or {}).items():
+        path = Path(name)
+        if not path.is_file() and (project_path / "videos" / path.name).is_file():
+            path = project_path / "videos" / path.name
+        crop_text = (settings or {}).get("crop")
+        where = f"{config_path} video_sets[{path.name}]"
+        parsed[path] = Crop.parse(crop_text, where) if crop_text else None
+    return parsed
+
+
+def read_video_info(video: str | Path) -> VideoInfo:
+    """Open ``video`` with deeplabcut's VideoReader and check that its first frame decodes."""
+    from deeplabcut.utils.auxfun_videos import VideoReader
+
+    path = Path(video).expanduser()
+    if not path.is_file():
+        raise ProjectError(f"{path}: video not found; check the path (or config.yaml video_sets)")
+    try:
+        reader = VideoReader(str(path))
+    except (OSError, ValueError):
+        raise ProjectError(
+            f"{path}: video cannot be opened; re-encode it (e.g. ffmpeg -i in -c:v libx264 out.mp4)"
+        ) from None
+    try:
+        n_frames = len(reader)
+        width, height = reader.dimensions
+        readable = reader.read_frame() is not None
+        fps = float(reader.fps)
+    finally:
+        reader.close()
+    if not readable or n_frames <= 0:
+        raise ProjectError(
+            f"{path}: no frame can be decoded; re-encode it (e.g. ffmpeg -i in -c:v libx264 out.mp4)"
+        )
+    return VideoInfo(path=path, n_frames=int(n_frames), width=int(width), height=int(height), fps=fps)
+
+
+def video_crop(project: Project, info: VideoInfo) -> Crop:
+    """The region of ``info``'s video the student sees: the config's crop, checked, or the full frame."""
+    crop = project.crop_for(info.path)
+    if crop is None:
+        return Crop(0, info.width, 0, info.height)
+    crop.check_inside(info.width, info.height, f"{project.config_path} video_sets[{info.path.name}]")
+    return crop
+
+
+def frame_number_from_image_name(name: str) -> int:
+    """The video frame of a labeled image: ``img0050.png`` -> 50, as deeplabcut's extract_frames names them."""
+    match = re.search(r"(\d+)\D*$", Path(name).stem)
+    if match is None:
+        raise ProjectError(
+            f"{name}: labeled image name carries no frame number; name it imgNNN.png as "
+            "deeplabcut.extract_frames does"
+        )
+    return int(match.group(1))
+
+
+def read_hand_labels(project: Project, video: str | Path) -> pd.DataFrame | None:
+    """Hand labels of ``video`` indexed by frame number, columns (bodyparts, x|y); None when unlabeled.
+
+    Reads ``labeled-data/<stem>/CollectedData_<scorer>.h5`` (any HDF key: DLC's ``df_with_missing``
+    or napari-deeplabcut's ``keypoints``), or the ``.csv`` when no h5 exists.
+    """
+    from deeplabcut.utils.conversioncode import guarantee_multiindex_rows
+
+    folder = project.labeled_data_folder(video)
+    h5_path = folder / f"CollectedData_{project.scorer}.h5"
+    csv_path = h5_path.with_suffix(".csv")
+    if h5_path.is_file():
+        path = h5_path
+        try:
+            labels = pd.read_hdf(h5_path)
+        except Exception as error:
+            message = " ".join(str(error).split())
+            raise ProjectError(f"{h5_path}: cannot read hand labels ({message}); re-save them in DLC") from None
+    elif csv_path.is_file():
+        path = csv_path
+        labels = _read_labels_csv(csv_path)
+    else:
+        return None
+    if not isinstance(labels.columns, pd.MultiIndex) or "bodyparts" not in labels.columns.names:
+        raise ProjectError(f"{path}: not a DLC labels table (no 'bodyparts' column level)")
+    if "individuals" in labels.columns.names:
+        raise ProjectError(f"{path}: multi-animal labels are not supported; use a single-animal project")
+    labels = labels.copy()
+    guarantee_multiindex_rows(labels)
+
+    missing = [bp for bp in project.bodyparts if bp not in labels.columns.get_level_values("bodyparts")]
+    if missing:
+        raise ProjectError(
+            f"{path}: labels lack body parts {missing} of config.yaml; label them or fix config.yaml"
+        )
+    image_names = [row[-1] if isinstance(row, tuple) else row for row in labels.index]
+    frames = [frame_number_from_image_name(str(name)) for name in image_names]
+    table = labels.droplevel("scorer", axis=1)
+    table = table.reindex(columns=pd.MultiIndex.from_product([project.bodyparts, ["x", "y"]])).astype(float)
+    table.columns.names = ["bodyparts", "coords"]
+    dx, dy = _labeled_image_offset(project, video, folder / str(image_names[0]))
+    table.loc[:, (slice(None), "x")] += dx
+    table.loc[:, (slice(None), "y")] += dy
+    table.index = pd.Index(frames, name="frame")
+    table = table[~table.index.duplicated(keep="last")].sort_index()
+    return table
+
+
+def _labeled_image_offset(project: Project, video: str | Path, image: Path) -> tuple[int, int]:
+    """(x1, y1) when the labeled images were extracted cropped to the video's crop, else (0, 0).
+
+    deeplabcut.extract_frames saves cropped images when asked to, and their labels are then in
+    cropped coordinates; predictions are in full-frame coordinates, so labels get the offset back.
+    """
+    import cv2
+
+    crop = project.crop_for(video)
+    if crop is None or (crop.x1 == 0 and crop.y1 == 0) or not image.is_file():
+        return 0, 0
+    shape = cv2.imread(str(image), cv2.IMREAD_UNCHANGED).shape
+    if (shape[1], shape[0]) == (crop.width, crop.height):
+        return crop.x1, crop.y1
+    return 0, 0
+
+
+def _read_labels_csv(path: Path) -> pd.DataFrame:
+    """Read a CollectedData csv the way ``deeplabcut.convertcsv2h5`` does."""
+    with path.open() as handle:
+        head = [next(handle, "") for _ in range(5)]
+    header = list(range(4)) if "individuals" in head[1] else list(range(3))
+    index_col = [0, 1, 2] if head[-1].split(",")[0] == "labeled-data" else 0
+    try:
+        return pd.read_csv(path, index_col=index_col, header=header)
+    except Exception as error:
+        message = " ".join(str(error).split())
+        raise ProjectError(f"{path}: cannot read hand labels ({message}); re-save them in DLC") from None
+
+
+def is_own_output(h5_path: Path) -> bool:
+    """True for prediction files written by this package (marked in their ``_meta.pickle``)."""
+    meta = h5_path.with_name(h5_path.stem + "_meta.pickle")
+    if not meta.is_file():
+        return False
+    try:
+        with meta.open("rb") as handle:
+            data = pickle.load(handle).get("data", {})
+    except Exception:
+        return False
+    return OWN_OUTPUT_KEY in data
+
+
+def teacher_candidates(video: str | Path, folder: str | Path | None = None) -> dict[str, Path]:
+    """Teacher prediction files for ``video``, keyed by scorer: ``<stem>DLC*.h5`` minus derived files."""
+    video = Path(video)
+    folder = Path(folder) if folder is not None else video.parent
+    found = {}
+    for path in sorted(folder.glob(f"{glob_escape(video.stem)}*.h5")):
+        rest = path.stem[len(video.stem):]
+        if not rest.startswith(("DLC", "DeepCut")):
+            continue
+        if any(marker in rest for marker in DERIVED_MARKERS) or is_own_output(path):
+            continue
+        found[rest] = path
+    return found
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([\[\]*?])", r"[\1]", text)
+
+
+def find_teacher(video: str | Path, scorer: str | None = None, folder: str | Path | None = None) -> Path:
+    """The teacher's ``analyze_videos`` h5 for ``video``; ``scorer`` picks one when several exist."""
+    video = Path(video)
+    where = Path(folder) if folder is not None else video.parent
+    candidates = teacher_candidates(video, folder)
+    if scorer is not None:
+        if scorer in candidates:
+            return candidates[scorer]
+        raise ProjectError(
+            f"{where}: no teacher predictions {video.stem}{scorer}.h5; run deeplabcut.analyze_videos "
+            f"on {video.name} or pass one of the scorers found: {sorted(candidates) or 'none'}"
+        )
+    if not candidates:
+        raise ProjectError(
+            f"{where}: no teacher predictions for {video.name} (<stem>DLC*.h5); run "
+            "deeplabcut.analyze_videos on it first, or pass teacher_folder= where they are"
+        )
+    if len(candidates) > 1:
+        raise ProjectError(
+            f"{where}: several teachers for {video.name}: {sorted(candidates)}; choose one with teacher_scorer="
+        )
+    return next(iter(candidates.values()))
+
+
+@dataclass
+class TeacherPredictions:
+    """A single-frame network's predictions: positions (n_frames, K, 2) and likelihood (n_frames, K)."""
+
+    path: Path
+    scorer: str
+    bodyparts: list[str]
+    xy: np.ndarray
+    likelihood: np.ndarray
+
+    @property
+    def n_frames(self) -> int:
+        return self.xy.shape[0]
+
+
+def read_teacher(path: str | Path, bodyparts: list[str], n_frames: int | None = None) -> TeacherPredictions:
+    """Read a DLC predictions h5 and check it against the project's body parts and the video length."""
+    path = Path(path)
+    try:
+        table = pd.read_hdf(path)
+    except Exception as error:
+        message = " ".join(str(error).split())
+        raise ProjectError(f"{path}: cannot read teacher predictions ({message}); re-run deeplabcut.analyze_videos") from None
+    columns = table.columns
+    if not isinstance(columns, pd.MultiIndex) or list(columns.names) != ["scorer", "bodyparts", "coords"]:
+        if isinstance(columns, pd.MultiIndex) and "individuals" in columns.names:
+            raise ProjectError(f"{path}: multi-animal predictions are not supported; use a single-animal teacher")
+        raise ProjectError(
+            f"{path}: not a DLC analyze_videos file (columns must be scorer/bodyparts/coords)"
+        )
+    scorer = columns.get_level_values("scorer")[0]
+    present = set(columns.get_level_values("bodyparts"))
+    missing = [bp for bp in bodyparts if bp not in present]
+    if missing:
+        raise ProjectError(
+            f"{path}: teacher lacks body parts {missing} of config.yaml (it has {sorted(present)}); "
+            "use the teacher trained on this project's body parts"
+        )
+    if n_frames is not None and len(table) != n_frames:
+        raise ProjectError(
+            f"{path}: teacher has {len(table)} rows but the video has {n_frames} frames; "
+            "re-run deeplabcut.analyze_videos on this exact video"
+        )
+    values = table[scorer]
+    xy = np.stack([values[bp][["x", "y"]].to_numpy(float) for bp in bodyparts], axis=1)
+    likelihood = np.stack([values[bp]["likelihood"].to_numpy(float) for bp in bodyparts], axis=1)
+    empty = [bp for k, bp in enumerate(bodyparts) if np.isnan(xy[:, k]).all()]
+    if empty:
+        raise ProjectError(
+            f"{path}: body parts {empty} are NaN on every frame; re-run the teacher or drop them from config.yaml"
+        )
+    likelihood = np.where(np.isnan(xy).any(axis=2), 0.0, np.nan_to_num(likelihood, nan=0.0))
+    return TeacherPredictions(path=path, scorer=scorer, bodyparts=list(bodyparts), xy=xy, likelihood=likelihood)

@@ -1,0 +1,51 @@
+"""`import dlc_recurrent` must never crash, whatever was imported before it (DESIGN: import order)."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+
+
+def test_fresh_import_works():
+    result = run_python("import dlc_recurrent, tensorflow; print('imported', dlc_recurrent.__version__)")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "imported" in result.stdout
+
+
+def test_import_after_deeplabcut_works():
+    result = run_python("import deeplabcut, dlc_recurrent; print('imported')")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "imported" in result.stdout
+
+
+def test_import_after_tensorflow_works_or_says_what_to_do():
+    code = (
+        "import tensorflow\n"
+        "try:\n"
+        "    import dlc_recurrent\n"
+        "except ImportError as error:\n"
+        "    print('REFUSED', error)\n"
+        "else:\n"
+        "    print('imported')\n"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, f"crashed with {result.returncode}: {result.stderr[-2000:]}"
+    if "REFUSED" in result.stdout:
+        assert "before tensorflow" in result.stdout
+    else:
+        assert "imported" in result.stdout
+
+
+def test_refuses_when_probe_says_late_import_crashes(monkeypatch):
+    """With tensorflow loaded and torchvision not, a crashing probe turns into an ImportError."""
+    from dlc_recurrent import _import_order
+
+    monkeypatch.setitem(sys.modules, "tensorflow", object())
+    monkeypatch.delitem(sys.modules, "torchvision")
+    monkeypatch.setattr(_import_order, "late_torchvision_import_is_safe", lambda: False)
+    with pytest.raises(ImportError, match="before tensorflow"):
+        _import_order.load_torchvision_first()
