@@ -1,0 +1,262 @@
+"""The student networks: the seed paper's LEAP and its recurrent ConvLSTM-LEAP variant.
+
+Both networks map video frames to one confidence map per keypoint at the input resolution.
+LEAP (Pereira et al.) is a small fully convolutional network of 15 layers::
+
+    3x conv(16) · pool · 3x conv(32) · pool · 3x conv(64) · deconv(32) · 2x conv(32) · deconv(K)
+
+with 3x3 kernels, ReLU, "same" padding, stride-2 transposed convolutions ("deconv") and a linear
+last layer. The recurrent student of the seed paper wraps those layers in ``TimeDistributed`` and
+inserts ``ConvLSTM2D(32, 3, padding="same")`` right after the second pooling layer, where the
+features are 4x smaller than the image and the LSTM is cheap.
+
+Every network here is therefore built from two halves:
+
+- the **encoder**: normalisation, conv1_x, pool1, conv2_x, pool2 (frame -> features at 1/4 size);
+- the **decoder**: conv3_x (64 filters), deconv1, conv4_x, deconv2 (features -> confidence maps).
+
+LEAP is ``decoder(encoder(frame))``; ConvLSTM-LEAP is
+``TimeDistributed(decoder)(ConvLSTM2D(TimeDistributed(encoder)(window)))``. The conv(64) block sits
+in the decoder because the seed paper places the ConvLSTM immediately after the second pool, i.e.
+before the 64-filter convolutions. Keeping the halves as separate models lets inference on a long
+video run the encoder once per frame and carry the ConvLSTM state from one chunk of frames to the
+next (:func:`split_recurrent_model`, :func:`run_recurrent_chunk`) instead of recomputing a whole
+window for every frame.
+
+The normalisation ``(x / 255 - mean) / std`` is the first layer of the model, so training and
+inference cannot normalise differently. Images go in with their 0-255 pixel values (uint8 or
+float). Height and width can be left open (``None``): any size that is a multiple of 4 works, as
+the two pooling layers halve it twice and the two deconvolutions double it back. Other sizes are
+rejected with an error; pad them first with :func:`pad_images` (bottom and right, so pixel
+coordinates are unchanged and the maps are cropped back with ``maps[:height, :width]``).
+
+The last layer computes in float32 even under a mixed-precision policy, so the maps are float32.
+"""
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+layers = keras.layers
+
+SIZE_MULTIPLE = 4
+DEFAULT_FILTERS = (16, 32, 64, 32)
+DEFAULT_MEAN = 0.257
+DEFAULT_STD = 0.288
+MODEL_KINDS = ("leap", "convlstm_leap")
+
+
+def pad_to_multiple(height, width, multiple=SIZE_MULTIPLE):
+    """Rows and columns to add (at the bottom and right) so both sizes become multiples of `multiple`."""
+    return (-height) % multiple, (-width) % multiple
+
+
+def pad_images(images, multiple=SIZE_MULTIPLE):
+    """Zero-pad the height and width axes (the last three axes are H, W, C) to a multiple of `multiple`.
+
+    Padding goes at the bottom and right, so a keypoint's (x, y) is the same in the padded
+    image; crop the predicted maps back with ``maps[..., :height, :width, :]``.
+    """
+    images = np.asarray(images)
+    pad_h, pad_w = pad_to_multiple(images.shape[-3], images.shape[-2], multiple)
+    if pad_h == 0 and pad_w == 0:
+        return images
+    padding = [(0, 0)] * (images.ndim - 3) + [(0, pad_h), (0, pad_w), (0, 0)]
+    return np.pad(images, padding)
+
+
+@keras.saving.register_keras_serializable(package="dlc_recurrent")
+class Normalize(layers.Layer):
+    """Map 0-255 pixel values to ``(x / 255 - mean) / std`` and check the image size.
+
+    The seed paper normalises with mean 0.257 and std 0.288; pass a training set's own
+    statistics instead if they differ. The mean and std are saved with the model.
+    Images whose height or width is not a multiple of `multiple` are refused, since the
+    network's output would silently come out smaller than its input.
+    """
+
+    def __init__(self, mean=DEFAULT_MEAN, std=DEFAULT_STD, multiple=SIZE_MULTIPLE, **kwargs):
+        super().__init__(**kwargs)
+        self.mean = float(mean)
+        self.std = float(std)
+        self.multiple = int(multiple)
+
+    def _check_size(self, images):
+        message = (
+            f"image height and width must each be a multiple of {self.multiple}; "
+            "pad the frames first with dlc_recurrent.models.pad_images"
+        )
+        height, width = images.shape[-3], images.shape[-2]
+        if height is None or width is None:
+            tf.debugging.assert_equal(tf.shape(images)[-3:-1] % self.multiple, 0, message=message)
+        elif height % self.multiple or width % self.multiple:
+            raise ValueError(f"{message} (got {height}x{width})")
+
+    def call(self, images):
+        self._check_size(images)
+        x = tf.cast(images, self.compute_dtype)
+        return (x / 255.0 - self.mean) / self.std
+
+    def get_config(self):
+        return {**super().get_config(), "mean": self.mean, "std": self.std, "multiple": self.multiple}
+
+
+def _conv(filters, name):
+    return layers.Conv2D(filters, 3, padding="same", activation="relu", name=name)
+
+
+def build_encoder(channels=1, filters=DEFAULT_FILTERS, mean=DEFAULT_MEAN, std=DEFAULT_STD,
+                  height=None, width=None):
+    """The first half of LEAP: one frame (H, W, C) -> features (H/4, W/4, filters[1])."""
+    _check_sizes(height, width)
+    frame = keras.Input((height, width, channels), name="frame")
+    x = Normalize(mean, std, name="normalize")(frame)
+    for i in range(1, 4):
+        x = _conv(filters[0], f"conv1_{i}")(x)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    for i in range(1, 4):
+        x = _conv(filters[1], f"conv2_{i}")(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    return keras.Model(frame, x, name="encoder")
+
+
+def build_decoder(n_keypoints, in_channels, filters=DEFAULT_FILTERS, height=None, width=None):
+    """The second half of LEAP: features (H/4, W/4, in_channels) -> K maps (H, W, K), float32.
+
+    `height` and `width` are the full image size (or None), not the feature size.
+    """
+    _check_sizes(height, width)
+    feature_size = [None if s is None else s // SIZE_MULTIPLE for s in (height, width)]
+    features = keras.Input((*feature_size, in_channels), name="features")
+    x = features
+    for i in range(1, 4):
+        x = _conv(filters[2], f"conv3_{i}")(x)
+    x = layers.Conv2DTranspose(filters[3], 3, strides=2, padding="same", activation="relu",
+                               name="deconv1")(x)
+    for i in range(1, 3):
+        x = _conv(filters[3], f"conv4_{i}")(x)
+    maps = layers.Conv2DTranspose(n_keypoints, 3, strides=2, padding="same", activation="linear",
+                                  dtype="float32", name="deconv2")(x)
+    return keras.Model(features, maps, name="decoder")
+
+
+def build_leap(n_keypoints, channels=1, filters=DEFAULT_FILTERS, mean=DEFAULT_MEAN,
+               std=DEFAULT_STD, height=None, width=None):
+    """The seed paper's single-frame LEAP: frames (B, H, W, C) -> maps (B, H, W, K).
+
+    11 convolutions, 2 max-pools, 2 transposed convolutions. `filters` gives the widths of
+    the four sets of layers (16, 32, 64, 32 in the paper). Height and width default to None
+    (any multiple of 4).
+    """
+    encoder = build_encoder(channels, filters, mean, std, height, width)
+    decoder = build_decoder(n_keypoints, filters[1], filters, height, width)
+    frames = keras.Input((height, width, channels), name="frames")
+    maps = decoder(encoder(frames))
+    return keras.Model(frames, maps, name="leap")
+
+
+def build_convlstm_leap(n_keypoints, window_length=15, channels=1, filters=DEFAULT_FILTERS,
+                        convlstm_filters=32, mean=DEFAULT_MEAN, std=DEFAULT_STD,
+                        height=None, width=None):
+    """The seed paper's recurrent student: windows (B, T, H, W, C) -> maps (B, T, H, W, K).
+
+    LEAP's layers wrapped in TimeDistributed, with ConvLSTM2D(`convlstm_filters`, 3,
+    padding="same", return_sequences=True) after the second pool. `window_length` is T
+    (15 in the paper); None accepts sequences of any length, and weights transfer between
+    models that differ only in T (``model.set_weights(other.get_weights())``).
+    """
+    encoder = build_encoder(channels, filters, mean, std, height, width)
+    decoder = build_decoder(n_keypoints, convlstm_filters, filters, height, width)
+    frames = keras.Input((window_length, height, width, channels), name="frames")
+    x = layers.TimeDistributed(encoder, name="encoder_td")(frames)
+    x = layers.ConvLSTM2D(convlstm_filters, 3, padding="same", return_sequences=True,
+                          name="convlstm")(x)
+    maps = layers.TimeDistributed(decoder, name="decoder_td")(x)
+    return keras.Model(frames, maps, name="convlstm_leap")
+
+
+def build_model(kind, n_keypoints, *, window_length=15, convlstm_filters=32, **kwargs):
+    """Build a "leap" or "convlstm_leap" network; the recurrent-only options are ignored for LEAP.
+
+    Other keyword arguments (channels, filters, mean, std, height, width) go to the builder.
+    """
+    if kind == "leap":
+        return build_leap(n_keypoints, **kwargs)
+    if kind == "convlstm_leap":
+        return build_convlstm_leap(n_keypoints, window_length=window_length,
+                                   convlstm_filters=convlstm_filters, **kwargs)
+    raise ValueError(f"unknown model kind {kind!r}; choose one of {MODEL_KINDS}")
+
+
+def _check_sizes(height, width):
+    for name, size in (("height", height), ("width", width)):
+        if size is not None and size % SIZE_MULTIPLE:
+            unit = "rows" if name == "height" else "columns"
+            raise ValueError(
+                f"{name}={size} is not a multiple of {SIZE_MULTIPLE}; pad the frames by "
+                f"{(-size) % SIZE_MULTIPLE} {unit} first (see pad_to_multiple and pad_images)"
+            )
+
+
+def leaf_layers(model):
+    """All layers of `model` in order, looking inside nested models and TimeDistributed wrappers."""
+    leaves = []
+    for layer in model.layers:
+        if isinstance(layer, layers.TimeDistributed):
+            layer = layer.layer
+        if isinstance(layer, keras.Model):
+            leaves.extend(leaf_layers(layer))
+        elif not isinstance(layer, layers.InputLayer):
+            leaves.append(layer)
+    return leaves
+
+
+def count_layers(model):
+    """Count the layer types the seed paper lists: {"conv", "pool", "deconv", "convlstm"}.
+
+    "conv" counts plain Conv2D layers only; transposed convolutions count as "deconv".
+    """
+    counts = {"conv": 0, "pool": 0, "deconv": 0, "convlstm": 0}
+    for layer in leaf_layers(model):
+        if isinstance(layer, layers.Conv2DTranspose):
+            counts["deconv"] += 1
+        elif isinstance(layer, layers.Conv2D):
+            counts["conv"] += 1
+        elif isinstance(layer, layers.MaxPooling2D):
+            counts["pool"] += 1
+        elif isinstance(layer, layers.ConvLSTM2D):
+            counts["convlstm"] += 1
+    return counts
+
+
+def split_recurrent_model(model):
+    """Take a trained ConvLSTM-LEAP apart for streaming inference: (encoder, convlstm_step, decoder).
+
+    `encoder` and `decoder` are the model's own per-frame halves (shared weights).
+    `convlstm_step` is a copy of the ConvLSTM2D layer with the trained weights that also returns
+    its final state, so a video can be processed chunk by chunk with :func:`run_recurrent_chunk`.
+    Works for any window length the model was trained with.
+    """
+    encoder = model.get_layer("encoder_td").layer
+    decoder = model.get_layer("decoder_td").layer
+    trained = model.get_layer("convlstm")
+    config = {**trained.get_config(), "name": "convlstm_step",
+              "return_sequences": True, "return_state": True}
+    convlstm_step = layers.ConvLSTM2D.from_config(config)
+    convlstm_step.build(trained.input_shape)
+    convlstm_step.set_weights(trained.get_weights())
+    return encoder, convlstm_step, decoder
+
+
+def run_recurrent_chunk(encoder, convlstm_step, decoder, frames, state=None):
+    """Run consecutive frames (n, H, W, C) of one video through the split recurrent model.
+
+    `state` is the ConvLSTM state returned for the previous chunk of the same video (None at
+    the start). Returns ``(maps, state)``: maps (n, H, W, K) float32 tf.Tensor and the state to
+    pass with the next chunk. Each frame goes through the encoder and decoder exactly once, and
+    the result equals running the whole video through the Keras model as one sequence.
+    """
+    features = encoder(frames, training=False)
+    sequence, hidden, cell = convlstm_step(features[tf.newaxis], initial_state=state, training=False)
+    maps = decoder(sequence[0], training=False)
+    return maps, [hidden, cell]
