@@ -1,0 +1,536 @@
+"""Build the student's training set: windows of consecutive frames labelled by the teacher.
+
+For each video, windows of ``window_length`` frames are sampled (seeded) inside contiguous blocks
+of the timeline, and whole blocks are assigned to train or test, so no test frame ever sits in a
+training window. Every frame of a window gets the teacher's points as targets; a point under the
+project's pcutoff is masked out of the loss, and a hand label on that frame replaces the teacher.
+Frames are read once, cropped (and optionally scaled), and stored as uint8 ``.npy`` files that
+training memory-maps; confidence maps are rendered during training, never stored.
+
+Layout of a training set folder::
+
+    trainingset.yaml            what it was built from and with (TrainingSetSpec + summary)
+    windows.csv                 one row per window: video, first_row, first_frame, split
+    video000_frames.npy         (rows, height, width, channels) uint8, the frames windows use
+    video000_targets.npz        frame (rows,), xy (rows, K, 2), weight (rows, K), source (rows, K)
+"""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+from ruamel.yaml import YAML
+from tqdm import tqdm
+
+from dlc_recurrent.project import (
+    Crop,
+    Project,
+    ProjectError,
+    VideoInfo,
+    find_teacher,
+    load_project,
+    read_hand_labels,
+    read_teacher,
+    read_video_info,
+    video_crop,
+)
+
+#: Folder (inside the DLC project) that holds everything this package writes; also its modelprefix.
+PACKAGE_FOLDER = "dlc-recurrent"
+#: Values of the per-point ``source`` array in the targets.
+MASKED, TEACHER, HAND_LABEL = 0, 1, 2
+#: Seeking is cheaper than decoding when the next needed frame is further ahead than this.
+SEEK_GAP = 250
+
+
+@dataclass
+class TrainingSetSpec:
+    """How a training set is sampled; the defaults are the seed paper's recipe."""
+
+    window_length: int = 15
+    windows_per_video: int = 250
+    block_length: int = 0
+    scale: float = 1.0
+    seed: int = 0
+    include_hand_labeled: bool = True
+    teacher_scorer: str | None = None
+
+    def resolved_block_length(self) -> int:
+        """Blocks of the timeline that go to train or test whole (default: 4 windows long)."""
+        return self.block_length or 4 * self.window_length
+
+    def validate(self) -> None:
+        if self.window_length < 1:
+            raise ValueError(f"window_length must be >= 1, got {self.window_length}")
+        if self.windows_per_video < 1:
+            raise ValueError(f"windows_per_video must be >= 1, got {self.windows_per_video}")
+        if self.resolved_block_length() < self.window_length:
+            raise ValueError(
+                f"block_length ({self.block_length}) must be at least window_length ({self.window_length})"
+            )
+        if not 0 < self.scale <= 4:
+            raise ValueError(f"scale must be in (0, 4], got {self.scale}")
+
+
+@dataclass
+class VideoTargets:
+    """Targets of one video on its stored rows (a subset of its frames, in increasing order)."""
+
+    frame: np.ndarray
+    xy: np.ndarray
+    weight: np.ndarray
+    source: np.ndarray
+
+
+@dataclass
+class TrainingSet:
+    """A built training set, with its frames memory-mapped (nothing large is loaded)."""
+
+    folder: Path
+    spec: TrainingSetSpec
+    bodyparts: list[str]
+    channels: int
+    videos: list[dict]
+    windows: pd.DataFrame
+    frames: list[np.ndarray] = field(repr=False)
+    targets: list[VideoTargets] = field(repr=False)
+
+    @property
+    def window_length(self) -> int:
+        return self.spec.window_length
+
+    def split(self, name: str) -> pd.DataFrame:
+        return self.windows[self.windows.split == name].reset_index(drop=True)
+
+    def max_frame_shape(self) -> tuple[int, int]:
+        """Height and width every batch is padded to: the largest stored frame, up to a multiple of 4."""
+        height = max(f.shape[1] for f in self.frames)
+        width = max(f.shape[2] for f in self.frames)
+        return -(-height // 4) * 4, -(-width // 4) * 4
+
+    def window(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Frames (T, H, W, C) uint8, target xy (T, K, 2) and weights (T, K) of window ``row``."""
+        entry = self.windows.iloc[row]
+        video, first = int(entry.video), int(entry.first_row)
+        rows = slice(first, first + self.window_length)
+        targets = self.targets[video]
+        return np.asarray(self.frames[video][rows]), targets.xy[rows], targets.weight[rows]
+
+
+def training_set_folder(project: Project, shuffle: int = 1, trainingsetindex: int = 0) -> Path:
+    """``<project>/dlc-recurrent/training-sets/iteration-<i>/<Task><date>-trainset<pct>shuffle<N>``."""
+    fraction = training_fraction(project, trainingsetindex)
+    name = f"{project.task}{project.date}-trainset{int(fraction * 100)}shuffle{shuffle}"
+    return project.project_path / PACKAGE_FOLDER / "training-sets" / f"iteration-{project.iteration}" / name
+
+
+def training_fraction(project: Project, trainingsetindex: int) -> float:
+    try:
+        return project.training_fraction[trainingsetindex]
+    except IndexError:
+        raise ProjectError(
+            f"{project.config_path}: trainingsetindex={trainingsetindex} but TrainingFraction has "
+            f"{len(project.training_fraction)} entries; pass an index into {project.training_fraction}"
+        ) from None
+
+
+def create_training_set(
+    config: str | Path,
+    shuffle: int = 1,
+    trainingsetindex: int = 0,
+    videos: list[str | Path] | None = None,
+    window_length: int = 15,
+    windows_per_video: int = 250,
+    scale: float = 1.0,
+    teacher_scorer: str | None = None,
+    teacher_folder: str | Path | None = None,
+    seed: int = 0,
+    overwrite: bool = False,
+    **spec_options,
+) -> Path:
+    """Sample teacher-labelled windows from the project's videos and store them; returns the folder.
+
+    Re-running with the same arguments is a no-op; different arguments need ``overwrite=True``.
+    Nothing is left behind when it fails: the set is built in a temporary folder and renamed.
+    """
+    project = load_project(config)
+    spec = TrainingSetSpec(
+        window_length=window_length,
+        windows_per_video=windows_per_video,
+        scale=scale,
+        seed=seed,
+        teacher_scorer=teacher_scorer,
+        **spec_options,
+    )
+    spec.validate()
+    fraction = training_fraction(project, trainingsetindex)
+    videos = [Path(v) for v in (videos if videos is not None else project.videos)]
+    if not videos:
+        raise ProjectError(f"{project.config_path}: no videos in video_sets; add them with deeplabcut.add_new_videos")
+    folder = training_set_folder(project, shuffle, trainingsetindex)
+    request = _request_record(spec, videos, fraction, shuffle)
+
+    if (folder / "trainingset.yaml").is_file():
+        if not overwrite and _read_yaml(folder / "trainingset.yaml").get("request") == request:
+            print(f"Training set {folder} already exists with these settings; nothing to do.")
+            return folder
+        if not overwrite:
+            raise ProjectError(
+                f"{folder}: a training set built with other settings exists; pass overwrite=True to replace it"
+            )
+
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        summary = _build(project, spec, videos, fraction, teacher_folder, partial)
+        _write_yaml(partial / "trainingset.yaml", {"request": request, **summary})
+        _replace_folder(partial, folder)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    n_train = sum(v["train_windows"] for v in summary["videos"])
+    n_test = sum(v["test_windows"] for v in summary["videos"])
+    print(f"Training set: {n_train} train and {n_test} test windows of {window_length} frames in {folder}")
+    return folder
+
+
+def _request_record(spec: TrainingSetSpec, videos: list[Path], fraction: float, shuffle: int) -> dict:
+    return {
+        "spec": asdict(spec),
+        "videos": [str(v.resolve()) for v in videos],
+        "training_fraction": fraction,
+        "shuffle": shuffle,
+    }
+
+
+def _build(
+    project: Project,
+    spec: TrainingSetSpec,
+    videos: list[Path],
+    fraction: float,
+    teacher_folder: str | Path | None,
+    out: Path,
+) -> dict:
+    """Sample, read and store every video's windows into ``out``; return the summary record."""
+    rng = np.random.default_rng(spec.seed)
+    prepared = [_prepare_video(project, spec, video, teacher_folder) for video in videos]
+    channels = 1 if all(p["grayscale"] for p in prepared) else 3
+
+    window_tables, video_records = [], []
+    for index, item in enumerate(prepared):
+        info, targets = item["info"], item["targets"]
+        starts, splits = sample_windows(targets.weight, spec, fraction, item["hand_frames"], rng)
+        if not len(starts):
+            raise ProjectError(
+                f"{info.path}: no window of {spec.window_length} frames has a confident teacher point; "
+                "check the teacher's likelihoods against pcutoff or lower window_length"
+            )
+        needed = np.unique((starts[:, None] + np.arange(spec.window_length)).ravel())
+        frames_path = out / f"video{index:03d}_frames.npy"
+        _store_frames(info, item["crop"], spec.scale, channels, needed, frames_path)
+        stored = VideoTargets(
+            frame=needed,
+            xy=targets.xy[needed].astype(np.float32),
+            weight=targets.weight[needed].astype(np.float32),
+            source=targets.source[needed],
+        )
+        np.savez(out / f"video{index:03d}_targets.npz", **asdict(stored))
+        window_tables.append(
+            pd.DataFrame(
+                {
+                    "video": index,
+                    "first_row": np.searchsorted(needed, starts),
+                    "first_frame": starts,
+                    "split": splits,
+                }
+            )
+        )
+        video_records.append(
+            {
+                "video": str(info.path),
+                "teacher": str(item["teacher"].path),
+                "teacher_scorer": item["teacher"].scorer,
+                "n_frames": info.n_frames,
+                "fps": info.fps,
+                "frame_size": [info.width, info.height],
+                "crop": [item["crop"].x1, item["crop"].x2, item["crop"].y1, item["crop"].y2],
+                "stored_size": [_scaled(item["crop"].width, spec.scale), _scaled(item["crop"].height, spec.scale)],
+                "train_windows": int(np.sum(splits == "train")),
+                "test_windows": int(np.sum(splits == "test")),
+                "test_blocks": _test_blocks(info.n_frames, spec, splits, starts),
+                "hand_labeled_frames": int(len(item["hand_frames"])),
+                "masked_fraction": float(1 - stored.weight.mean()),
+            }
+        )
+
+    windows = pd.concat(window_tables, ignore_index=True)
+    if not (windows.split == "train").any():
+        raise ProjectError(
+            f"{project.config_path}: no training windows could be sampled; use longer videos, "
+            "more videos, or a smaller window_length"
+        )
+    windows.to_csv(out / "windows.csv", index=False)
+    return {
+        "created": datetime.datetime.now().isoformat(timespec="seconds"),
+        "config": str(project.config_path),
+        "bodyparts": project.bodyparts,
+        "pcutoff": project.pcutoff,
+        "channels": channels,
+        "videos": video_records,
+    }
+
+
+def _prepare_video(project: Project, spec: TrainingSetSpec, video: Path, teacher_folder) -> dict:
+    """Check one video and combine its teacher and hand labels into per-frame targets."""
+    info = read_video_info(video)
+    crop = video_crop(project, info)
+    if info.n_frames < spec.window_length:
+        raise ProjectError(
+            f"{info.path}: {info.n_frames} frames is shorter than window_length={spec.window_length}; "
+            "use a longer video or a smaller window_length"
+        )
+    teacher = read_teacher(
+        find_teacher(info.path, spec.teacher_scorer, teacher_folder), project.bodyparts, n_frames=info.n_frames
+    )
+    labels = read_hand_labels(project, info.path)
+    targets = combine_targets(teacher.xy, teacher.likelihood, project.pcutoff, labels)
+    targets = to_stored_coordinates(targets, crop, spec.scale)
+    hand_frames = np.array([] if labels is None else labels.index[labels.index < info.n_frames], dtype=int)
+    return {
+        "info": info,
+        "crop": crop,
+        "teacher": teacher,
+        "targets": targets,
+        "hand_frames": hand_frames,
+        "grayscale": _is_grayscale(info.path),
+    }
+
+
+def combine_targets(
+    teacher_xy: np.ndarray,
+    teacher_likelihood: np.ndarray,
+    pcutoff: float,
+    hand_labels: pd.DataFrame | None,
+) -> VideoTargets:
+    """Per-frame targets: the teacher above pcutoff, replaced by hand labels where they exist.
+
+    A hand-labelled frame trusts the labeller entirely: a point the labeller left empty (NaN,
+    usually because it was not visible) is masked even when the teacher was confident.
+    """
+    n_frames, n_parts = teacher_likelihood.shape
+    xy = np.nan_to_num(teacher_xy.astype(np.float64), nan=-1.0)
+    confident = (teacher_likelihood >= pcutoff) & ~np.isnan(teacher_xy).any(axis=2)
+    source = np.where(confident, TEACHER, MASKED).astype(np.int8)
+    if hand_labels is not None:
+        labelled = hand_labels[hand_labels.index < n_frames]
+        frames = labelled.index.to_numpy()
+        label_xy = labelled.to_numpy(float).reshape(len(labelled), n_parts, 2)
+        present = ~np.isnan(label_xy).any(axis=2)
+        xy[frames] = np.where(present[..., None], label_xy, -1.0)
+        source[frames] = np.where(present, HAND_LABEL, MASKED)
+    return VideoTargets(
+        frame=np.arange(n_frames),
+        xy=xy,
+        weight=(source != MASKED).astype(np.float32),
+        source=source,
+    )
+
+
+def to_stored_coordinates(targets: VideoTargets, crop: Crop, scale: float) -> VideoTargets:
+    """Move targets into the cropped, scaled frame; points that fall outside it are masked."""
+    xy = targets.xy.copy()
+    xy[..., 0] = to_scaled(xy[..., 0] - crop.x1, scale)
+    xy[..., 1] = to_scaled(xy[..., 1] - crop.y1, scale)
+    width, height = _scaled(crop.width, scale), _scaled(crop.height, scale)
+    inside = (xy[..., 0] >= -0.5) & (xy[..., 0] <= width - 0.5) & (xy[..., 1] >= -0.5) & (xy[..., 1] <= height - 0.5)
+    source = np.where(inside, targets.source, MASKED).astype(np.int8)
+    return VideoTargets(frame=targets.frame, xy=xy, weight=(source != MASKED).astype(np.float32), source=source)
+
+
+def to_scaled(coordinate: np.ndarray, scale: float) -> np.ndarray:
+    """Pixel-centre coordinate after resizing by ``scale`` (pixel centres sit on integers)."""
+    return (coordinate + 0.5) * scale - 0.5
+
+
+def from_scaled(coordinate: np.ndarray, scale: float) -> np.ndarray:
+    """Inverse of :func:`to_scaled`."""
+    return (coordinate + 0.5) / scale - 0.5
+
+
+def _scaled(size: int, scale: float) -> int:
+    return max(1, int(round(size * scale)))
+
+
+def sample_windows(
+    weight: np.ndarray,
+    spec: TrainingSetSpec,
+    fraction: float,
+    hand_frames: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Window start frames and their split ("train"/"test"), sampled inside train or test blocks.
+
+    Blocks of the timeline go to test with probability 1 - ``fraction`` (at least one each way
+    when possible); windows never straddle a block, so train and test windows share no frame.
+    Windows without any confident point are dropped; a window holding each hand-labelled frame
+    (ending on it where the block allows) is added so every hand label is trained on or tested against.
+    """
+    n_frames = len(weight)
+    length, block = spec.window_length, spec.resolved_block_length()
+    n_blocks = max(1, n_frames // block)
+    block_of_frame = np.minimum(np.arange(n_frames) // block, n_blocks - 1)
+    is_test_block = _assign_test_blocks(n_blocks, fraction, rng)
+
+    starts = np.arange(n_frames - length + 1)
+    same_block = block_of_frame[starts] == block_of_frame[starts + length - 1]
+    has_target = np.convolve(weight.any(axis=1).astype(int), np.ones(length, int), "valid") > 0
+    usable = starts[same_block & has_target]
+    in_test = is_test_block[block_of_frame[usable]]
+
+    n_test = int(round(spec.windows_per_video * (1 - fraction)))
+    chosen = [
+        _choose(usable[~in_test], spec.windows_per_video - n_test, rng),
+        _choose(usable[in_test], n_test, rng),
+    ]
+    if spec.include_hand_labeled and len(hand_frames):
+        chosen.append(np.intersect1d(_windows_holding(hand_frames, block_of_frame, length, block), usable))
+    starts = np.unique(np.concatenate(chosen)).astype(int)
+    splits = np.where(is_test_block[block_of_frame[starts]], "test", "train")
+    return starts, splits
+
+
+def _windows_holding(frames: np.ndarray, block_of_frame: np.ndarray, length: int, block: int) -> np.ndarray:
+    """For each frame, the start of a window inside its block that holds it (ending on it if possible)."""
+    block_first = block_of_frame[frames] * block
+    in_final_block = block_of_frame[frames] == block_of_frame[-1]
+    last = np.where(in_final_block, len(block_of_frame) - 1, block_first + block - 1)
+    return np.minimum(np.maximum(frames - length + 1, block_first), last - length + 1)
+
+
+def _assign_test_blocks(n_blocks: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    n_test = int(round(n_blocks * (1 - fraction)))
+    if fraction < 1 and n_blocks >= 2:
+        n_test = min(max(n_test, 1), n_blocks - 1)
+    is_test = np.zeros(n_blocks, bool)
+    is_test[rng.permutation(n_blocks)[:n_test]] = True
+    return is_test
+
+
+def _choose(candidates: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    if count <= 0 or not len(candidates):
+        return np.array([], dtype=int)
+    return rng.choice(candidates, size=min(count, len(candidates)), replace=False)
+
+
+def _test_blocks(n_frames: int, spec: TrainingSetSpec, splits: np.ndarray, starts: np.ndarray) -> list[list[int]]:
+    """Frame ranges [first, last] of the test blocks holding test windows (for evaluation)."""
+    block = spec.resolved_block_length()
+    n_blocks = max(1, n_frames // block)
+    ids = np.unique(np.minimum(starts[splits == "test"] // block, n_blocks - 1))
+    return [[int(b * block), int(n_frames - 1 if b == n_blocks - 1 else (b + 1) * block - 1)] for b in ids]
+
+
+def _is_grayscale(video: Path, tolerance: float = 8.0) -> bool:
+    """True when the first frame's colour channels agree (up to the codec's YUV rounding)."""
+    capture = cv2.VideoCapture(str(video))
+    ok, frame = capture.read()
+    capture.release()
+    if not ok or frame.ndim != 3:
+        return bool(ok)
+    pixels = frame.astype(np.int16)
+    spread = np.abs(pixels[..., 0] - pixels[..., 1]) + np.abs(pixels[..., 1] - pixels[..., 2])
+    return float(spread.mean()) <= tolerance and float(np.percentile(spread, 99)) <= 4 * tolerance
+
+
+def prepare_frame(frame_bgr: np.ndarray, crop: Crop, scale: float, channels: int) -> np.ndarray:
+    """Crop, scale and convert one decoded BGR frame to the stored (H, W, channels) uint8 layout."""
+    image = frame_bgr[crop.y1 : crop.y2, crop.x1 : crop.x2]
+    if scale != 1:
+        size = (_scaled(crop.width, scale), _scaled(crop.height, scale))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    if channels == 1:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)[..., None]
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _store_frames(info: VideoInfo, crop: Crop, scale: float, channels: int, needed: np.ndarray, path: Path) -> None:
+    """Decode the ``needed`` frames (sorted) once, in order, into a uint8 .npy file."""
+    shape = (len(needed), _scaled(crop.height, scale), _scaled(crop.width, scale), channels)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
+    capture = cv2.VideoCapture(str(info.path))
+    position = 0
+    try:
+        for row, frame_index in enumerate(tqdm(needed, desc=f"frames of {info.path.name}", unit="frame", leave=False)):
+            if frame_index - position > SEEK_GAP:
+                capture.set(cv2.CAP_PROP_POS_FRAMES, int(frame_index))
+                position = int(frame_index)
+            while position < frame_index:
+                if not capture.grab():
+                    break
+                position += 1
+            ok, frame = capture.read()
+            if not ok:
+                raise ProjectError(
+                    f"{info.path}: frame {frame_index} of {info.n_frames} cannot be decoded (truncated or "
+                    "corrupt video); re-encode it (e.g. ffmpeg -i in -c:v libx264 out.mp4)"
+                )
+            position += 1
+            out[row] = prepare_frame(frame, crop, scale, channels)
+    finally:
+        capture.release()
+    out.flush()
+    del out
+
+
+def _replace_folder(new: Path, final: Path) -> None:
+    """Swap ``new`` into place of ``final`` so that a complete set is always there or none is."""
+    old = final.with_name(final.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    new.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _read_yaml(path: Path) -> dict:
+    return YAML(typ="safe").load(path.read_text()) or {}
+
+
+def _write_yaml(path: Path, data: dict) -> None:
+    yaml = YAML(typ="safe")
+    yaml.default_flow_style = False
+    with path.open("w") as handle:
+        yaml.dump(data, handle)
+
+
+def load_training_set(folder: str | Path) -> TrainingSet:
+    """Open a training set built by :func:`create_training_set` (frames stay on disk)."""
+    folder = Path(folder)
+    meta_path = folder / "trainingset.yaml"
+    if not meta_path.is_file():
+        raise ProjectError(f"{folder}: no training set here; run dlc_recurrent.create_training_set(config) first")
+    meta = _read_yaml(meta_path)
+    known = {f.name for f in fields(TrainingSetSpec)}
+    spec = TrainingSetSpec(**{k: v for k, v in meta["request"]["spec"].items() if k in known})
+    frames, targets = [], []
+    for index in range(len(meta["videos"])):
+        frames.append(np.load(folder / f"video{index:03d}_frames.npy", mmap_mode="r"))
+        with np.load(folder / f"video{index:03d}_targets.npz") as data:
+            targets.append(VideoTargets(**{key: data[key] for key in data.files}))
+    return TrainingSet(
+        folder=folder,
+        spec=spec,
+        bodyparts=list(meta["bodyparts"]),
+        channels=int(meta["channels"]),
+        videos=meta["videos"],
+        windows=pd.read_csv(folder / "windows.csv"),
+        frames=frames,
+        targets=targets,
+    )

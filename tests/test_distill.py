@@ -1,0 +1,235 @@
+"""Training-set creation: windows, split, masks, hand-label override, storage, bad input."""
+
+import os
+import shutil
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from dlc_recurrent.distill import (
+    HAND_LABEL,
+    MASKED,
+    TEACHER,
+    TrainingSetSpec,
+    combine_targets,
+    create_training_set,
+    from_scaled,
+    load_training_set,
+    sample_windows,
+    to_scaled,
+    training_set_folder,
+)
+from dlc_recurrent.project import ProjectError, find_teacher, load_project, read_teacher
+
+
+def small_set(config, **options):
+    options = {"window_length": 5, "windows_per_video": 30, **options}
+    return create_training_set(config, **options)
+
+
+# --- targets ------------------------------------------------------------------------------------
+
+
+def test_combine_targets_masks_unsure_teacher_and_prefers_hand_labels():
+    teacher_xy = np.array([[[1, 1], [2, 2]], [[3, 3], [4, 4]], [[5, 5], [6, 6]]], float)
+    likelihood = np.array([[0.9, 0.1], [0.95, 0.99], [0.2, 0.8]])
+    labels = pd.DataFrame(
+        [[10.0, 11.0, np.nan, np.nan]],
+        index=[1],
+        columns=pd.MultiIndex.from_product([["a", "b"], ["x", "y"]]),
+    )
+    targets = combine_targets(teacher_xy, likelihood, 0.6, labels)
+    assert targets.source.tolist() == [[TEACHER, MASKED], [HAND_LABEL, MASKED], [MASKED, TEACHER]]
+    np.testing.assert_array_equal(targets.weight, targets.source != MASKED)
+    np.testing.assert_array_equal(targets.xy[1, 0], [10, 11])
+    np.testing.assert_array_equal(targets.xy[0, 0], [1, 1])
+
+
+def test_scaled_coordinates_round_trip():
+    x = np.array([0.0, 10.25, 63.0])
+    np.testing.assert_allclose(from_scaled(to_scaled(x, 0.5), 0.5), x)
+    assert to_scaled(np.array(1.5), 0.5) == pytest.approx(0.5)  # centre of pixels 1 and 2 -> pixel 0.5
+
+
+# --- windows and split --------------------------------------------------------------------------
+
+
+def test_windows_never_share_frames_across_the_split():
+    rng = np.random.default_rng(0)
+    weight = np.ones((1000, 3))
+    weight[100:200] = 0
+    spec = TrainingSetSpec(window_length=15, windows_per_video=250)
+    starts, splits = sample_windows(weight, spec, 0.8, np.array([14, 500]), rng)
+    frames = {split: set() for split in ("train", "test")}
+    for start, split in zip(starts, splits):
+        frames[split].update(range(start, start + 15))
+        assert weight[start : start + 15].any(), "window without any target"
+    assert frames["train"] and frames["test"]
+    assert not frames["train"] & frames["test"]
+    assert 0 in starts and 486 in starts  # windows holding the hand-labelled frames
+    assert 0.6 < np.mean(splits == "train") < 0.95
+    assert starts.min() >= 0 and starts.max() <= 1000 - 15
+
+
+def test_window_sampling_is_seeded():
+    weight = np.ones((500, 2))
+    spec = TrainingSetSpec(window_length=15, windows_per_video=40)
+    first = sample_windows(weight, spec, 0.8, np.array([], int), np.random.default_rng(5))
+    again = sample_windows(weight, spec, 0.8, np.array([], int), np.random.default_rng(5))
+    other = sample_windows(weight, spec, 0.8, np.array([], int), np.random.default_rng(6))
+    np.testing.assert_array_equal(first[0], again[0])
+    assert not np.array_equal(first[0], other[0])
+
+
+# --- the stored training set --------------------------------------------------------------------
+
+
+@pytest.fixture
+def built(project_copy):
+    return project_copy, small_set(project_copy)
+
+
+def test_training_set_stores_the_right_frames_and_targets(built):
+    config, folder = built
+    project = load_project(config)
+    trainset = load_training_set(folder)
+    video = project.videos[0]
+    teacher = read_teacher(find_teacher(video), project.bodyparts)
+    assert folder == training_set_folder(project)
+    assert trainset.channels == 1 and trainset.window_length == 5
+    assert set(trainset.windows.split) == {"train", "test"}
+
+    capture = cv2.VideoCapture(str(video))
+    decoded = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        decoded.append(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+    for row in range(len(trainset.windows)):
+        frames, xy, weight = trainset.window(row)
+        first = int(trainset.windows.first_frame[row])
+        assert frames.shape == (5, 64, 64, 1) and frames.dtype == np.uint8
+        for t in range(5):
+            np.testing.assert_array_equal(frames[t, ..., 0], decoded[first + t])
+        teacher_ok = (teacher.likelihood[first : first + 5] >= project.pcutoff) & (weight > 0)
+        source = trainset.targets[0].source[trainset.windows.first_row[row] + np.arange(5)]
+        from_teacher = teacher_ok & (source == TEACHER)
+        np.testing.assert_allclose(xy[from_teacher], teacher.xy[first : first + 5][from_teacher], atol=1e-4)
+        unsure = (teacher.likelihood[first : first + 5] < project.pcutoff) & (source != HAND_LABEL)
+        assert not weight[unsure].any()
+
+
+def test_hand_labels_override_the_teacher_in_the_stored_targets(built):
+    from dlc_recurrent.project import read_hand_labels
+
+    config, folder = built
+    project = load_project(config)
+    trainset = load_training_set(folder)
+    labels = read_hand_labels(project, project.videos[0])
+    targets = trainset.targets[0]
+    labelled_rows = np.flatnonzero(np.isin(targets.frame, labels.index))
+    assert len(labelled_rows) == len(labels)  # every hand label sits in some window
+    for row in labelled_rows:
+        label = labels.loc[targets.frame[row]].to_numpy().reshape(-1, 2)
+        present = ~np.isnan(label).any(axis=1)
+        np.testing.assert_allclose(targets.xy[row][present], label[present], atol=1e-4)
+        assert (targets.source[row][present] == HAND_LABEL).all()
+        assert (targets.weight[row][~present] == 0).all()
+
+
+def test_rerun_is_a_no_op_and_other_settings_need_overwrite(built):
+    config, folder = built
+    stamp = (folder / "trainingset.yaml").stat().st_mtime_ns
+    assert small_set(config) == folder
+    assert (folder / "trainingset.yaml").stat().st_mtime_ns == stamp
+    with pytest.raises(ProjectError, match="overwrite=True"):
+        small_set(config, windows_per_video=10)
+    small_set(config, windows_per_video=10, overwrite=True)
+    assert len(load_training_set(folder).windows) < 30 + 10
+
+
+def test_scaled_training_set(project_copy):
+    folder = small_set(project_copy, scale=0.5, windows_per_video=10)
+    trainset = load_training_set(folder)
+    assert trainset.frames[0].shape[1:] == (32, 32, 1)
+    project = load_project(project_copy)
+    teacher = read_teacher(find_teacher(project.videos[0]), project.bodyparts)
+    targets = trainset.targets[0]
+    ok = targets.source == TEACHER
+    np.testing.assert_allclose(from_scaled(targets.xy[ok], 0.5), teacher.xy[targets.frame][ok], atol=1e-4)
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+
+def no_leftovers(config):
+    folder = training_set_folder(load_project(config))
+    return not folder.exists() and not folder.with_name(folder.name + ".partial").exists()
+
+
+def test_missing_teacher(project_copy):
+    find_teacher(load_project(project_copy).videos[0]).unlink()
+    with pytest.raises(ProjectError, match="no teacher predictions"):
+        small_set(project_copy)
+    assert no_leftovers(project_copy)
+
+
+def test_video_shorter_than_the_window(project_copy):
+    with pytest.raises(ProjectError, match="shorter than window_length"):
+        small_set(project_copy, window_length=10_000)
+    assert no_leftovers(project_copy)
+
+
+def test_crop_outside_the_frame_fails_cleanly(project_copy):
+    from ruamel.yaml import YAML
+
+    video = load_project(project_copy).videos[0]
+    yaml = YAML()
+    data = yaml.load(project_copy.read_text())
+    data["video_sets"] = {str(video): {"crop": "0, 100, 0, 64"}}
+    with project_copy.open("w") as handle:
+        yaml.dump(data, handle)
+    with pytest.raises(ProjectError, match="outside"):
+        small_set(project_copy)
+    assert no_leftovers(project_copy)
+
+
+def test_teacher_never_confident_gives_no_windows(project_copy):
+    path = find_teacher(load_project(project_copy).videos[0])
+    table = pd.read_hdf(path)
+    table.loc[:, (slice(None), slice(None), "likelihood")] = 0.01
+    table.to_hdf(path, key="df_with_missing", format="table", mode="w")
+    shutil.rmtree(load_project(project_copy).project_path / "labeled-data")
+    with pytest.raises(ProjectError, match="no window"):
+        small_set(project_copy)
+    assert no_leftovers(project_copy)
+
+
+def test_truncated_video_fails_cleanly(project_copy, tmp_path):
+    """A video whose later frames cannot be decoded: a clear error, and no half-written set."""
+    project = load_project(project_copy)
+    video = project.videos[0]
+    capture = cv2.VideoCapture(str(video))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    avi = video.with_name(video.stem + "_cut.avi")
+    writer = cv2.VideoWriter(str(avi), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 64))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    data = avi.read_bytes()
+    avi.write_bytes(data[: len(data) // 3])
+    teacher = find_teacher(video)
+    shutil.copy(teacher, avi.parent / teacher.name.replace(video.stem, avi.stem, 1))
+    with pytest.raises(ProjectError, match="_cut"):
+        small_set(project_copy, videos=[avi])
+    assert no_leftovers(project_copy)
+    assert not any(p.name.endswith(".partial") for p in training_set_folder(project).parent.glob("*"))
+    assert os.path.exists(teacher)
