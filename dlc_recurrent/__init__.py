@@ -20,14 +20,25 @@ from dlc_recurrent.project import (  # noqa: E402
     video_crop,
 )
 
+from dlc_recurrent.distill import create_training_set, load_training_set  # noqa: E402
 from dlc_recurrent.synthetic import make_synthetic_project, read_ground_truth  # noqa: E402
 
 __version__ = "0.1.0"
 
 
+def train(config, shuffle=1, trainingsetindex=0, model="convlstm_leap", gputouse=None, **options):
+    """Train a student (see :func:`dlc_recurrent.training.train`); TensorFlow is loaded on first use."""
+    from dlc_recurrent.training import train as _train
+
+    return _train(config, shuffle=shuffle, trainingsetindex=trainingsetindex, model=model, gputouse=gputouse, **options)
+
+
 __all__ = [
+    "create_training_set",
+    "load_training_set",
     "make_synthetic_project",
     "read_ground_truth",
+    "train",
     "Project",
     "ProjectError",
     "find_teacher",

@@ -22,6 +22,45 @@ def _synthetic(args) -> None:
     print(config)
 
 
+def _create_training_set(args) -> None:
+    from dlc_recurrent.distill import create_training_set
+
+    create_training_set(
+        args.config,
+        shuffle=args.shuffle,
+        trainingsetindex=args.trainingsetindex,
+        window_length=args.window_length,
+        windows_per_video=args.windows_per_video,
+        scale=args.scale,
+        teacher_scorer=args.teacher_scorer,
+        seed=args.seed,
+        overwrite=args.overwrite,
+    )
+
+
+def _train(args) -> None:
+    from dlc_recurrent.training import train
+
+    options = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v is not None}
+    folder = train(
+        args.config,
+        shuffle=args.shuffle,
+        trainingsetindex=args.trainingsetindex,
+        model=args.model,
+        gputouse=args.gputouse,
+        overwrite=args.overwrite,
+        **options,
+    )
+    print(folder)
+
+
+def _add_project_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="path of the DLC project's config.yaml")
+    parser.add_argument("--shuffle", type=int, default=1)
+    parser.add_argument("--trainingsetindex", type=int, default=0)
+    parser.add_argument("--overwrite", action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dlc-recurrent",
@@ -38,6 +77,22 @@ def build_parser() -> argparse.ArgumentParser:
     synthetic.add_argument("--seed", type=int, default=0)
     synthetic.set_defaults(run=_synthetic)
 
+    trainset = commands.add_parser("create-training-set", help="sample teacher-labelled windows")
+    _add_project_arguments(trainset)
+    trainset.add_argument("--window-length", type=int, default=15)
+    trainset.add_argument("--windows-per-video", type=int, default=250)
+    trainset.add_argument("--scale", type=float, default=1.0)
+    trainset.add_argument("--teacher-scorer", default=None)
+    trainset.add_argument("--seed", type=int, default=0)
+    trainset.set_defaults(run=_create_training_set)
+
+    training = commands.add_parser("train", help="train a student on the training set")
+    _add_project_arguments(training)
+    training.add_argument("--model", choices=["convlstm_leap", "leap"], default="convlstm_leap")
+    training.add_argument("--epochs", type=int, default=None)
+    training.add_argument("--batch-size", type=int, default=None)
+    training.add_argument("--gputouse", type=int, default=None)
+    training.set_defaults(run=_train)
     return parser
 
 

@@ -18,3 +18,29 @@ def test_synthetic_command_prints_a_readable_config(tmp_path, capsys):
 def test_unknown_command_is_rejected():
     with pytest.raises(SystemExit):
         main(["frobnicate"])
+
+
+def test_project_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
+    assert main(["create-training-set", str(tmp_path / "missing" / "config.yaml")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("dlc-recurrent: error:") and "config file not found" in error
+    assert len(error.splitlines()) == 1
+
+
+def test_create_training_set_and_train_commands(project_copy, capsys):
+    from dlc_recurrent.distill import load_training_set, training_set_folder
+    from dlc_recurrent.training import WEIGHTS_NAME
+
+    assert main(["create-training-set", str(project_copy), "--window-length", "4", "--windows-per-video", "8"]) == 0
+    trainset = load_training_set(training_set_folder(load_project(project_copy)))
+    assert trainset.window_length == 4
+    assert main(["train", str(project_copy), "--model", "leap", "--epochs", "1", "--batch-size", "4"]) == 0
+    folder = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (folder / WEIGHTS_NAME).is_file()
+
+
+def test_public_train_is_the_function_not_the_module():
+    import dlc_recurrent
+    import dlc_recurrent.training  # noqa: F401
+
+    assert callable(dlc_recurrent.train)
