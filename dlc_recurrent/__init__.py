@@ -33,7 +33,18 @@ def train(config, shuffle=1, trainingsetindex=0, model="convlstm_leap", gputouse
     return _train(config, shuffle=shuffle, trainingsetindex=trainingsetindex, model=model, gputouse=gputouse, **options)
 
 
+def analyze_videos(config, videos, videotype="", shuffle=1, trainingsetindex=0, gputouse=None, save_as_csv=False,
+                   destfolder=None, batch_size=None, overwrite=False, model="convlstm_leap", **options):
+    """Analyze videos with a trained student (see :func:`dlc_recurrent.infer.analyze_videos`)."""
+    from dlc_recurrent.infer import analyze_videos as _analyze_videos
+
+    return _analyze_videos(config, videos, videotype=videotype, shuffle=shuffle, trainingsetindex=trainingsetindex,
+                           gputouse=gputouse, save_as_csv=save_as_csv, destfolder=destfolder, batch_size=batch_size,
+                           overwrite=overwrite, model=model, **options)
+
+
 __all__ = [
+    "analyze_videos",
     "create_training_set",
     "load_training_set",
     "make_synthetic_project",

@@ -54,6 +54,25 @@ def _train(args) -> None:
     print(folder)
 
 
+def _analyze(args) -> None:
+    from dlc_recurrent.infer import analyze_videos
+
+    scorer = analyze_videos(
+        args.config,
+        args.videos,
+        videotype=args.videotype,
+        shuffle=args.shuffle,
+        trainingsetindex=args.trainingsetindex,
+        gputouse=args.gputouse,
+        save_as_csv=args.save_as_csv,
+        destfolder=args.destfolder,
+        batch_size=args.batch_size,
+        overwrite=args.overwrite,
+        model=args.model,
+    )
+    print(scorer)
+
+
 def _add_project_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="path of the DLC project's config.yaml")
     parser.add_argument("--shuffle", type=int, default=1)
@@ -93,6 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--batch-size", type=int, default=None)
     training.add_argument("--gputouse", type=int, default=None)
     training.set_defaults(run=_train)
+
+    analyze = commands.add_parser("analyze", help="analyze videos into DLC-format h5 files")
+    _add_project_arguments(analyze)
+    analyze.add_argument("videos", nargs="+", help="video files or folders")
+    analyze.add_argument("--videotype", default="")
+    analyze.add_argument("--model", choices=["convlstm_leap", "leap"], default="convlstm_leap")
+    analyze.add_argument("--save-as-csv", action="store_true")
+    analyze.add_argument("--destfolder", default=None)
+    analyze.add_argument("--batch-size", type=int, default=None)
+    analyze.add_argument("--gputouse", type=int, default=None)
+    analyze.set_defaults(run=_analyze)
     return parser
 
 

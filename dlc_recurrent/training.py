@@ -38,6 +38,10 @@ import tf_keras as keras  # noqa: E402
 from dlc_recurrent import models  # noqa: E402
 
 CONFIG_NAME = "dlc_recurrent.yaml"
+#: deeplabcut's post-processing tools rebuild the scorer from a pytorch_config.yaml whose net_type
+#: must be one of DLC's own; these borrowed names only make the students findable (and keep the
+#: two students' files apart). What really made a file is in its _meta.pickle and in CONFIG_NAME.
+DLC_NET_TYPES = {"leap": "cspnext_s", "convlstm_leap": "cspnext_m"}
 WEIGHTS_NAME = "student_weights.h5"
 HISTORY_NAME = "history.csv"
 
@@ -183,13 +187,15 @@ def train(
     if train_config.mixed_precision and tf.config.list_physical_devices("GPU"):
         keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        _fit(trainset, train_config, folder, strategy)
+        epochs = _fit(trainset, train_config, folder, strategy)
+        write_dlc_model_files(project, folder, train_config.model, epochs)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     return folder
 
 
-def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) -> None:
+def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) -> int:
+    """Train (or resume) until ``config.epochs``; returns the number of epochs the weights have."""
     height, width = trainset.max_frame_shape()
     with strategy.scope():
         network = config.build_model()
@@ -210,7 +216,7 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) 
     if start_epoch >= config.epochs and (folder / WEIGHTS_NAME).is_file():
         print(f"{folder} already holds a {config.model} trained for {start_epoch} epochs; "
               "pass more epochs to continue, or overwrite=True to train again.")
-        return
+        return start_epoch
     if start_epoch < config.epochs:
         batch = config.resolved_batch_size * strategy.num_replicas_in_sync
         train_data, n_train = make_dataset(trainset, "train", config, batch, (height, width), training=True)
@@ -235,6 +241,7 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) 
     network.save_weights(str(folder / (WEIGHTS_NAME + ".tmp")), save_format="h5")
     os.replace(folder / (WEIGHTS_NAME + ".tmp"), folder / WEIGHTS_NAME)
     _write_summary(folder, config, trainset)
+    return config.epochs
 
 
 def _truncate_history(path: Path, start_epoch: int) -> None:
@@ -468,6 +475,32 @@ class TqdmProgress(keras.callbacks.Callback):
         if "val_loss" in logs:
             self.bar.set_postfix(loss=f"{logs['loss']:.4g}", test_loss=f"{logs['val_loss']:.4g}")
         self.bar.close()
+
+
+def write_dlc_model_files(project: Project, folder: Path, model: str, epochs: int) -> None:
+    """Make the train folder discoverable by deeplabcut: pytorch_config.yaml and snapshot-<epochs>.pt.
+
+    The snapshot is a small torch file that points to the Keras weights; it is not a DLC network.
+    """
+    import torch
+    from deeplabcut.pose_estimation_pytorch.config.pose import PoseConfig
+
+    pose_config = PoseConfig.build(
+        project.config_path, folder / "pytorch_config.yaml", top_down=False, net_type=DLC_NET_TYPES[model]
+    )
+    pose_config.to_yaml(folder / "pytorch_config.yaml", overwrite=True)
+    for old in folder.glob("snapshot-*.pt"):
+        old.unlink()
+    note = {
+        "dlc_recurrent": {
+            "model": model,
+            "epochs": epochs,
+            "weights": WEIGHTS_NAME,
+            "config": CONFIG_NAME,
+            "note": "Not a DeepLabCut network: a dlc-recurrent student; use dlc_recurrent.analyze_videos.",
+        }
+    }
+    torch.save(note, folder / f"snapshot-{epochs:03d}.pt")
 
 
 def _write_summary(folder: Path, config: TrainingConfig, trainset: TrainingSet) -> None:

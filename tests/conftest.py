@@ -35,3 +35,22 @@ def project_copy(small_project, tmp_path) -> Path:
     with config.open("w") as handle:
         yaml.dump(data, handle)
     return config
+
+
+#: A short training run that gets off the all-zeros plateau on 64x64 frames (see test_training).
+QUICK_TRAINING = dict(epochs=4, steps_per_epoch=20, sigma=4.0, map_amplitude=10.0, learning_rate=3e-3, augment=False)
+
+
+@pytest.fixture(scope="session")
+def trained_project(tmp_path_factory) -> Path:
+    """config.yaml of a tiny synthetic project with a training set (T=5) and both students trained."""
+    from dlc_recurrent.distill import create_training_set
+    from dlc_recurrent.synthetic import make_synthetic_project
+    from dlc_recurrent.training import train
+
+    root = tmp_path_factory.mktemp("trained_project")
+    config = make_synthetic_project(root, n_frames=120, width=64, height=64, n_labeled_frames=10, seed=4)
+    create_training_set(config, window_length=5, windows_per_video=24)
+    train(config, model="leap", batch_size=16, **QUICK_TRAINING)
+    train(config, model="convlstm_leap", batch_size=4, **QUICK_TRAINING)
+    return config

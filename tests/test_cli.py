@@ -44,3 +44,11 @@ def test_public_train_is_the_function_not_the_module():
     import dlc_recurrent.training  # noqa: F401
 
     assert callable(dlc_recurrent.train)
+
+
+def test_analyze_command(trained_project, tmp_path, capsys):
+    video = load_project(trained_project).videos[0]
+    argv = ["analyze", str(trained_project), str(video), "--model", "leap", "--destfolder", str(tmp_path), "--save-as-csv"]
+    assert main(argv) == 0
+    scorer = capsys.readouterr().out.strip().splitlines()[-1]
+    assert (tmp_path / f"{video.stem}{scorer}.h5").is_file() and (tmp_path / f"{video.stem}{scorer}.csv").is_file()

@@ -1,0 +1,414 @@
+"""Analyze videos with a trained student and write DeepLabCut-format predictions.
+
+Each video is decoded once, in a background thread, in chunks (constant memory whatever its
+length). The recurrent student never recomputes a window per frame: the encoder runs once per
+frame, and the ConvLSTM runs over segments of ``state_reset`` frames, each started from a zero
+state on the ``window_length - 1`` frames before it (their encoder features are kept), so every
+frame sees at least the context it was trained with and the state never drifts over a long video.
+Each map's peak (sub-pixel, by a parabola through the log-values around the maximum) becomes x, y
+and its height the likelihood. Outputs are the ``<video><scorer>.h5`` (+ ``_meta.pickle``, + CSV)
+that ``deeplabcut.analyze_videos`` would write, built with deeplabcut's own scorer naming so its
+post-processing tools find them with ``modelprefix="dlc-recurrent/<model>"``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from dlc_recurrent.distill import from_scaled, prepare_frame, training_fraction
+from dlc_recurrent.project import (
+    OWN_OUTPUT_KEY,
+    Crop,
+    Project,
+    ProjectError,
+    VideoInfo,
+    is_own_output,
+    load_project,
+    read_video_info,
+    video_crop,
+)
+from dlc_recurrent.training import TrainingConfig, load_student, model_folder, modelprefix
+
+import tensorflow as tf  # noqa: E402  (after the package loaded torchvision)
+
+from dlc_recurrent import __version__, models  # noqa: E402
+
+DEFAULT_BATCH_SIZE = 32
+
+
+@dataclass
+class Student:
+    """A trained student ready for streaming inference, with its compiled pieces."""
+
+    config: TrainingConfig
+    folder: Path
+    network: object
+    state_reset: int
+
+    def __post_init__(self):
+        spatial = tf.TensorSpec([None, None, None, self.config.channels], tf.uint8)
+        amplitude = self.config.map_amplitude
+        if not self.config.recurrent:
+            network = self.network
+            self.predict = tf.function(lambda frames: find_peaks(network(frames, training=False), amplitude),
+                                       input_signature=[spatial])
+            return
+        encoder, convlstm_step, decoder = models.split_recurrent_model(self.network)
+        features = encoder.output_shape[-1]
+        feature_spec = tf.TensorSpec([None, None, None, features], tf.float32)
+        state_spec = tf.TensorSpec([None, None, convlstm_step.filters], tf.float32)
+        self.encode = tf.function(lambda frames: tf.cast(encoder(frames, training=False), tf.float32),
+                                  input_signature=[spatial])
+        self.decode = tf.function(lambda hidden: find_peaks(decoder(hidden, training=False), amplitude),
+                                  input_signature=[tf.TensorSpec([None, None, None, convlstm_step.filters], tf.float32)])
+
+        def recur(sequence, hidden, cell):
+            outputs, hidden, cell = convlstm_step(sequence[tf.newaxis], initial_state=[hidden[tf.newaxis], cell[tf.newaxis]],
+                                                  training=False)
+            return outputs[0], hidden[0], cell[0]
+
+        self.recur = tf.function(recur, input_signature=[feature_spec, state_spec, state_spec])
+
+    @property
+    def window_length(self) -> int:
+        return self.config.window_length
+
+
+def load_trained_student(
+    project: Project, shuffle: int, trainingsetindex: int, model: str, state_reset: int | None = None
+) -> Student:
+    """The student trained for this project, shuffle and training fraction."""
+    folder = model_folder(project, shuffle, trainingsetindex, model) / "train"
+    network, config = load_student(folder)
+    if config.bodyparts != project.bodyparts:
+        raise ProjectError(
+            f"{folder}: the student was trained on body parts {config.bodyparts}, config.yaml lists "
+            f"{project.bodyparts}; retrain it (dlc_recurrent.train(config, overwrite=True))"
+        )
+    if state_reset is None:
+        state_reset = 4 * config.window_length
+    return Student(config=config, folder=folder, network=network, state_reset=int(state_reset))
+
+
+def find_peaks(maps: tf.Tensor, amplitude: float) -> tf.Tensor:
+    """(B, K, 3) x, y, likelihood from maps (B, H, W, K): argmax refined by a log-parabola fit.
+
+    A Gaussian's log is a parabola, so fitting one through the maximum and its two neighbours
+    along each axis recovers a Gaussian peak's centre exactly; where a neighbour is not positive
+    the integer position is kept. Likelihood is the peak height / ``amplitude``, clipped to [0, 1].
+    """
+    maps = tf.cast(maps, tf.float32)
+    height, width = tf.shape(maps)[1], tf.shape(maps)[2]
+    flat = tf.reshape(tf.transpose(maps, [0, 3, 1, 2]), [tf.shape(maps)[0], tf.shape(maps)[3], -1])
+    index = tf.argmax(flat, axis=-1, output_type=tf.int32)
+    row, column = index // width, index % width
+    peak = tf.reduce_max(flat, axis=-1)
+
+    def value_at(rows, columns):
+        rows = tf.clip_by_value(rows, 0, height - 1)
+        columns = tf.clip_by_value(columns, 0, width - 1)
+        return tf.gather(flat, rows * width + columns, batch_dims=2)
+
+    def offset(before, after, at_edge):
+        usable = (before > 0) & (after > 0) & (peak > 0) & ~at_edge
+        log_before = tf.math.log(tf.where(usable, before, 1.0))
+        log_after = tf.math.log(tf.where(usable, after, 1.0))
+        log_peak = tf.math.log(tf.where(usable, peak, 1.0))
+        curvature = log_before - 2 * log_peak + log_after
+        shift = tf.math.divide_no_nan(0.5 * (log_before - log_after), curvature)
+        return tf.where(usable & (curvature < 0), tf.clip_by_value(shift, -0.5, 0.5), 0.0)
+
+    dx = offset(value_at(row, column - 1), value_at(row, column + 1), (column == 0) | (column == width - 1))
+    dy = offset(value_at(row - 1, column), value_at(row + 1, column), (row == 0) | (row == height - 1))
+    x = tf.cast(column, tf.float32) + dx
+    y = tf.cast(row, tf.float32) + dy
+    likelihood = tf.clip_by_value(peak / amplitude, 0.0, 1.0)
+    return tf.stack([x, y, likelihood], axis=-1)
+
+
+class FrameReader:
+    """Decode a video in a background thread into chunks of prepared (cropped, scaled, padded) frames."""
+
+    def __init__(self, info: VideoInfo, crop: Crop, scale: float, channels: int, chunk: int):
+        self.info, self.crop, self.scale, self.channels, self.chunk = info, crop, scale, channels, chunk
+        self._queue: queue.Queue = queue.Queue(maxsize=3)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __iter__(self):
+        self._thread.start()
+        try:
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    return
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            self._stop.set()
+
+    def _run(self):
+        capture = cv2.VideoCapture(str(self.info.path))
+        try:
+            done = 0
+            while done < self.info.n_frames and not self._stop.is_set():
+                size = min(self.chunk, self.info.n_frames - done)
+                frames = []
+                for _ in range(size):
+                    ok, frame = capture.read()
+                    if not ok:
+                        raise ProjectError(
+                            f"{self.info.path}: only {done + len(frames)} of {self.info.n_frames} frames could be "
+                            "decoded (truncated or corrupt video); re-encode it (e.g. ffmpeg -i in -c:v libx264 out.mp4)"
+                        )
+                    frames.append(prepare_frame(frame, self.crop, self.scale, self.channels))
+                done += size
+                self._put(models.pad_images(np.stack(frames)))
+            self._put(None)
+        except Exception as error:  # handed to the consuming thread
+            self._put(error)
+        finally:
+            capture.release()
+
+    def _put(self, item):
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+
+def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int = DEFAULT_BATCH_SIZE,
+                  progress: bool = True) -> np.ndarray:
+    """Predictions (n_frames, K, 3) in full-frame coordinates for one video, streamed."""
+    config = student.config
+    chunk = student.state_reset if config.recurrent and student.state_reset > 0 else batch_size
+    reader = FrameReader(info, crop, config.scale, config.channels, chunk)
+    bar = tqdm(total=info.n_frames, desc=info.path.name, unit="frame", disable=not progress)
+    out, done = [], 0
+    stream = _RecurrentStream(student, batch_size) if config.recurrent else None
+    try:
+        for frames in reader:
+            if stream is None:
+                peaks = np.concatenate([student.predict(frames[i : i + batch_size]).numpy()
+                                        for i in range(0, len(frames), batch_size)])
+            else:
+                peaks = stream.step(frames)
+            out.append(peaks)
+            done += len(frames)
+            bar.update(len(frames))
+    finally:
+        bar.close()
+    predictions = np.concatenate(out)
+    predictions[..., 0] = from_scaled(predictions[..., 0], config.scale) + crop.x1
+    predictions[..., 1] = from_scaled(predictions[..., 1], config.scale) + crop.y1
+    return predictions
+
+
+class _RecurrentStream:
+    """Runs consecutive chunks of a video through the split ConvLSTM-LEAP.
+
+    With ``state_reset`` > 0 every chunk restarts from a zero state on the encoder features of the
+    ``window_length - 1`` frames before it (a burn-in), so chunks are independent of each other;
+    with 0 the state is carried through the whole video.
+    """
+
+    def __init__(self, student: Student, batch_size: int):
+        self.student, self.batch_size = student, batch_size
+        self.burn_in = student.window_length - 1 if student.state_reset > 0 else 0
+        self.history = None
+        self.state = None
+
+    def _batched(self, function, tensor):
+        return tf.concat([function(tensor[i : i + self.batch_size]) for i in range(0, len(tensor), self.batch_size)], 0)
+
+    def step(self, frames: np.ndarray) -> np.ndarray:
+        features = self._batched(self.student.encode, frames)
+        if self.state is None or self.burn_in:
+            zeros = tf.zeros([*features.shape[1:3], self.student.recur.input_signature[1].shape[-1]])
+            self.state = (zeros, zeros)
+        sequence = features if self.history is None else tf.concat([self.history, features], 0)
+        hidden_sequence, hidden, cell = self.student.recur(sequence, *self.state)
+        if self.burn_in:
+            self.history = sequence[-self.burn_in :]
+        else:
+            self.state = (hidden, cell)
+        kept = hidden_sequence[len(sequence) - len(frames) :]
+        return self._batched(self.student.decode, kept).numpy()
+
+
+def predict_windowed_reference(student: Student, info: VideoInfo, crop: Crop, frames: range | None = None) -> np.ndarray:
+    """The naive reference: each frame's maps from its own window of ``window_length`` frames.
+
+    Recomputes a whole window per frame (window_length times the work); used to check the
+    streaming predictions and as the slow baseline in the benchmark.
+    """
+    config = student.config
+    length = config.window_length
+    frames = frames if frames is not None else range(info.n_frames)
+    reader = FrameReader(info, crop, config.scale, config.channels, info.n_frames)
+    video = np.concatenate(list(reader))
+    window_spec = tf.TensorSpec([1, None, None, None, config.channels], tf.uint8)
+    model = tf.function(lambda window: find_peaks(student.network(window, training=False)[:, -1], config.map_amplitude),
+                        input_signature=[window_spec])
+    rows = [model(video[max(0, t - length + 1) : t + 1][None]).numpy()[0] for t in frames]
+    predictions = np.stack(rows)
+    predictions[..., 0] = from_scaled(predictions[..., 0], config.scale) + crop.x1
+    predictions[..., 1] = from_scaled(predictions[..., 1], config.scale) + crop.y1
+    return predictions
+
+
+def predictions_table(predictions: np.ndarray, scorer: str, bodyparts: list[str]) -> pd.DataFrame:
+    """DLC's analyze_videos layout: index range(n_frames), columns scorer/bodyparts/coords."""
+    columns = pd.MultiIndex.from_product([[scorer], bodyparts, ["x", "y", "likelihood"]],
+                                         names=["scorer", "bodyparts", "coords"])
+    return pd.DataFrame(predictions.reshape(len(predictions), -1).astype(np.float64), columns=columns,
+                        index=range(len(predictions)))
+
+
+def student_scorer(project: Project, shuffle: int, trainingsetindex: int, model: str) -> str:
+    """The scorer deeplabcut's tools compute for this student (they find its files by it)."""
+    from deeplabcut.pose_estimation_pytorch.apis.utils import get_scorer_name
+
+    return get_scorer_name(
+        project.config_path,
+        shuffle,
+        training_fraction(project, trainingsetindex),
+        modelprefix=modelprefix(model),
+    )
+
+
+def _write_outputs(table: pd.DataFrame, metadata: dict, h5_path: Path, save_as_csv: bool) -> None:
+    """Write the h5 (+ meta pickle, + csv) atomically: temporary names first, then renames."""
+    temporary = h5_path.with_name(h5_path.name + ".partial")
+    table.to_hdf(temporary, key="df_with_missing", format="table", mode="w")
+    meta_path = h5_path.with_name(h5_path.stem + "_meta.pickle")
+    with meta_path.with_name(meta_path.name + ".partial").open("wb") as handle:
+        pickle.dump({"data": metadata}, handle, pickle.HIGHEST_PROTOCOL)
+    if save_as_csv:
+        table.to_csv(h5_path.with_suffix(".csv.partial"))
+        os.replace(h5_path.with_suffix(".csv.partial"), h5_path.with_suffix(".csv"))
+    os.replace(meta_path.with_name(meta_path.name + ".partial"), meta_path)
+    os.replace(temporary, h5_path)
+
+
+def analyze_videos(
+    config: str | Path,
+    videos: str | Path | list[str | Path],
+    videotype: str = "",
+    shuffle: int = 1,
+    trainingsetindex: int = 0,
+    gputouse: int | None = None,
+    save_as_csv: bool = False,
+    destfolder: str | Path | None = None,
+    batch_size: int | None = None,
+    overwrite: bool = False,
+    model: str = "convlstm_leap",
+    state_reset: int | None = None,
+    progress: bool = True,
+) -> str:
+    """Analyze videos (files or folders) with a trained student; returns the scorer, like deeplabcut.
+
+    Writes ``<video stem><scorer>.h5`` (+ ``_meta.pickle``, + ``.csv`` with ``save_as_csv``) next to
+    each video or in ``destfolder``. Already analyzed videos are skipped unless ``overwrite``; a
+    video that cannot be read is reported at the end while the others are analyzed.
+    ``state_reset`` (recurrent model): frames per ConvLSTM segment, 0 carries the state through
+    the whole video (default 4 x window_length).
+    """
+    from deeplabcut.utils.auxfun_videos import collect_video_paths
+
+    project = load_project(config)
+    if gputouse is not None:
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus and gputouse < len(gpus):
+            tf.config.set_visible_devices(gpus[gputouse], "GPU")
+    student = load_trained_student(project, shuffle, trainingsetindex, model, state_reset)
+    scorer = student_scorer(project, shuffle, trainingsetindex, model)
+    batch_size = batch_size or DEFAULT_BATCH_SIZE
+    try:
+        paths = collect_video_paths(videos, extensions=videotype or None)
+    except FileNotFoundError as error:
+        raise ProjectError(f"{error}; check the video paths") from None
+    if not paths:
+        raise ProjectError(f"{videos}: no videos found (videotype={videotype!r}); pass video files or folders")
+
+    failed = []
+    for video in paths:
+        folder = Path(destfolder) if destfolder is not None else video.parent
+        h5_path = folder / f"{video.stem}{scorer}.h5"
+        if h5_path.exists() and not is_own_output(h5_path):
+            raise ProjectError(
+                f"{h5_path}: exists and was not written by dlc-recurrent (a teacher's predictions?); "
+                f"refusing to overwrite it; analyze with another shuffle or destfolder"
+            )
+        if h5_path.exists() and not overwrite:
+            print(f"{video.name}: already analyzed ({h5_path.name}); pass overwrite=True to redo it.")
+            continue
+        try:
+            info = read_video_info(video)
+            crop = video_crop(project, info)
+            started = time.time()
+            predictions = predict_video(student, info, crop, batch_size, progress)
+            stopped = time.time()
+        except ProjectError as error:
+            failed.append((video, str(error)))
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        metadata = _metadata(project, student, info, crop, scorer, batch_size, started, stopped, trainingsetindex)
+        _write_outputs(predictions_table(predictions, scorer, project.bodyparts), metadata, h5_path, save_as_csv)
+
+    if failed:
+        report = "; ".join(f"{video.name}: {message}" for video, message in failed)
+        warnings.warn(f"{len(failed)} of {len(paths)} videos could not be analyzed: {report}", stacklevel=2)
+        print(f"Not analyzed ({len(failed)}):")
+        for video, message in failed:
+            print(f"  {video}: {message}")
+    return scorer
+
+
+def _metadata(project: Project, student: Student, info: VideoInfo, crop: Crop, scorer: str, batch_size: int,
+              started: float, stopped: float, trainingsetindex: int) -> dict:
+    """The ``_meta.pickle`` fields deeplabcut's tools read, plus what really made the file."""
+    full_frame = (crop.x1, crop.x2, crop.y1, crop.y2) == (0, info.width, 0, info.height)
+    config = student.config
+    return {
+        "start": started,
+        "stop": stopped,
+        "run_duration": stopped - started,
+        "Scorer": scorer,
+        "pytorch-config": str(student.folder / "pytorch_config.yaml"),
+        "fps": info.fps,
+        "batch_size": batch_size,
+        "frame_dimensions": (info.width, info.height),
+        "nframes": info.n_frames,
+        "iteration (active-learning)": project.iteration,
+        "training set fraction": training_fraction(project, trainingsetindex),
+        "cropping": not full_frame,
+        "cropping_parameters": [crop.x1, crop.x2, crop.y1, crop.y2],
+        "bodyparts": project.bodyparts,
+        OWN_OUTPUT_KEY: {
+            "version": __version__,
+            "model": config.model,
+            "window_length": config.window_length,
+            "state_reset": student.state_reset if config.recurrent else None,
+            "epochs": config.epochs,
+            "scale": config.scale,
+            "model_folder": str(student.folder),
+            "note": "Predictions of a dlc-recurrent student; the net name in the scorer is borrowed "
+                    "so that deeplabcut's tools find this file.",
+        },
+    }

@@ -1,0 +1,190 @@
+"""analyze_videos: peaks, coordinates, streaming vs windowed reference, DLC layout, skip, bad video."""
+
+import pickle
+import shutil
+import warnings
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+import dlc_recurrent  # noqa: F401
+import tensorflow as tf
+import tf_keras as keras
+
+from dlc_recurrent.infer import (
+    Student,
+    analyze_videos,
+    find_peaks,
+    load_trained_student,
+    predict_video,
+    predict_windowed_reference,
+    student_scorer,
+)
+from dlc_recurrent.project import Crop, ProjectError, find_teacher, load_project, read_video_info, teacher_candidates
+from dlc_recurrent.training import TrainingConfig
+
+
+def gaussian_maps(centres, height, width, sigma, amplitude):
+    rows, columns = np.mgrid[:height, :width]
+    maps = [amplitude * np.exp(-((columns - x) ** 2 + (rows - y) ** 2) / (2 * sigma**2)) for x, y in centres]
+    return np.stack(maps, axis=-1)[None].astype(np.float32)
+
+
+def test_find_peaks_recovers_subpixel_centres():
+    centres = [(10.3, 20.7), (40.0, 5.5), (0.0, 31.0), (45.4, 12.25)]
+    maps = gaussian_maps(centres, 32, 48, 3.0, 10.0)
+    peaks = find_peaks(tf.constant(maps), 10.0).numpy()[0]
+    for (x, y), (px, py, likelihood) in zip(centres[:2] + centres[3:], np.delete(peaks, 2, axis=0)):
+        assert px == pytest.approx(x, abs=0.02) and py == pytest.approx(y, abs=0.02)
+    assert peaks[2, 0] == 0 and peaks[2, 1] == 31  # on the border: the integer position
+    assert peaks[0, 2] == pytest.approx(np.exp(-(0.3**2 + 0.3**2) / 18), abs=0.01)
+
+
+def test_find_peaks_likelihood_is_clipped():
+    maps = np.zeros((1, 8, 8, 2), np.float32)
+    maps[0, 3, 4, 0] = 25.0
+    maps[0, :, :, 1] = -1.0
+    peaks = find_peaks(tf.constant(maps), 10.0).numpy()[0]
+    assert peaks[0, 2] == 1.0 and peaks[1, 2] == 0.0
+    assert (peaks[0, 0], peaks[0, 1]) == (4.0, 3.0)
+
+
+def blob_video(path, centres, width=80, height=60):
+    """A video of one bright Gaussian blob per frame at known (x, y)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (width, height), isColor=False)
+    for x, y in centres:
+        frame = gaussian_maps([(x, y)], height, width, 2.5, 255.0)[0, ..., 0]
+        writer.write(frame.astype(np.uint8))
+    writer.release()
+
+
+def blob_student(scale):
+    """A 'student' whose map is the (blurred) image itself: its peak is the blob, wherever it is."""
+    frames = keras.Input((None, None, 1), dtype="uint8")
+    maps = keras.layers.Lambda(lambda x: tf.nn.avg_pool2d(tf.cast(x, tf.float32), 3, 1, "SAME") / 25.5)(frames)
+    network = keras.Model(frames, maps)
+    config = TrainingConfig(model="leap", bodyparts=["blob"], channels=1, scale=scale, map_amplitude=10.0)
+    return Student(config=config, folder=None, network=network, state_reset=0)
+
+
+@pytest.mark.parametrize("crop, scale", [(Crop(0, 80, 0, 60), 1.0), (Crop(7, 73, 5, 58), 1.0), (Crop(6, 78, 4, 60), 0.5)])
+def test_coordinates_round_trip_through_crop_scale_and_padding(tmp_path, crop, scale):
+    rng = np.random.default_rng(0)
+    centres = np.column_stack([rng.uniform(crop.x1 + 6, crop.x2 - 6, 20), rng.uniform(crop.y1 + 6, crop.y2 - 6, 20)])
+    video = tmp_path / "blob.mp4"
+    blob_video(video, centres)
+    predictions = predict_video(blob_student(scale), read_video_info(video), crop, batch_size=7, progress=False)
+    assert predictions.shape == (20, 1, 3)
+    error = np.hypot(*(predictions[:, 0, :2] - centres).T)
+    assert error.max() < 1.0, error
+
+
+def test_streaming_with_single_frame_segments_equals_the_windowed_reference(trained_project):
+    """state_reset=1: each frame's segment is exactly its own window, so the result is identical."""
+    project = load_project(trained_project)
+    info = read_video_info(project.videos[0])
+    crop = Crop(0, info.width, 0, info.height)
+    student = load_trained_student(project, 1, 0, "convlstm_leap", state_reset=1)
+    reference = predict_windowed_reference(student, info, crop)
+    streamed = predict_video(student, info, crop, progress=False)
+    np.testing.assert_allclose(streamed, reference, atol=1e-3)
+
+
+def test_default_streaming_matches_the_windowed_reference(trained_project):
+    """Default segments give frames more context than their window; confident peaks barely move."""
+    project = load_project(trained_project)
+    info = read_video_info(project.videos[0])
+    crop = Crop(0, info.width, 0, info.height)
+    student = load_trained_student(project, 1, 0, "convlstm_leap")
+    assert student.state_reset == 4 * student.window_length
+    reference = predict_windowed_reference(student, info, crop)
+    streamed = predict_video(student, info, crop, progress=False)
+    confident = reference[..., 2] >= project.pcutoff
+    distance = np.hypot(*(streamed[..., :2] - reference[..., :2]).transpose(2, 0, 1))
+    assert confident.mean() > 0.3
+    assert np.median(distance[confident]) < 0.5
+    assert np.mean(distance[confident] < 2.0) > 0.95
+
+
+def test_analyze_videos_writes_what_deeplabcut_reads(trained_project, tmp_path):
+    import deeplabcut
+
+    project = load_project(trained_project)
+    video = project.videos[0]
+    for model in ("leap", "convlstm_leap"):
+        scorer = analyze_videos(trained_project, [str(video)], model=model, destfolder=tmp_path, save_as_csv=True,
+                                progress=False)
+        assert scorer == student_scorer(project, 1, 0, model)
+        table, path, found_scorer, _ = deeplabcut.auxiliaryfunctions.load_analyzed_data(str(tmp_path), video.stem, scorer)
+        assert found_scorer == scorer
+        n_frames = read_video_info(video).n_frames
+        assert list(table.index) == list(range(n_frames))
+        assert table.columns.names == ["scorer", "bodyparts", "coords"]
+        assert list(table.columns) == [(scorer, bp, c) for bp in project.bodyparts for c in ("x", "y", "likelihood")]
+        assert (table.dtypes == np.float64).all()
+        with pd.HDFStore(path, "r") as store:
+            assert store.keys() == ["/df_with_missing"]
+            assert store.get_storer("df_with_missing").is_table
+        likelihood = table.xs("likelihood", level="coords", axis=1).to_numpy()
+        assert ((likelihood >= 0) & (likelihood <= 1)).all()
+        metadata = deeplabcut.auxiliaryfunctions.load_video_metadata(str(tmp_path), video.stem, scorer)
+        assert metadata["data"]["nframes"] == n_frames and metadata["data"]["dlc_recurrent"]["model"] == model
+        assert pd.read_csv(tmp_path / f"{video.stem}{scorer}.csv", header=[0, 1, 2], index_col=0).shape == table.shape
+    assert len(list(tmp_path.glob("*.h5"))) == 2, "the two students' files must not collide"
+
+
+def test_student_output_is_not_taken_for_a_teacher(trained_project, tmp_path):
+    project = load_project(trained_project)
+    video = tmp_path / project.videos[0].name
+    shutil.copy(project.videos[0], video)
+    teacher = find_teacher(project.videos[0])
+    shutil.copy(teacher, tmp_path / teacher.name)
+    analyze_videos(trained_project, [str(video)], model="leap", progress=False)
+    assert list(teacher_candidates(video).values()) == [tmp_path / teacher.name]
+
+
+def test_already_analyzed_videos_are_skipped_unless_overwrite(trained_project, tmp_path, capsys):
+    video = load_project(trained_project).videos[0]
+    scorer = analyze_videos(trained_project, [str(video)], model="leap", destfolder=tmp_path, progress=False)
+    h5 = tmp_path / f"{video.stem}{scorer}.h5"
+    stamp = h5.stat().st_mtime_ns
+    analyze_videos(trained_project, [str(video)], model="leap", destfolder=tmp_path, progress=False)
+    assert "already analyzed" in capsys.readouterr().out
+    assert h5.stat().st_mtime_ns == stamp
+    analyze_videos(trained_project, [str(video)], model="leap", destfolder=tmp_path, overwrite=True, progress=False)
+    assert h5.stat().st_mtime_ns != stamp
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_bad_video_is_reported_and_the_others_analyzed(trained_project, tmp_path):
+    video = load_project(trained_project).videos[0]
+    good = tmp_path / video.name
+    shutil.copy(video, good)
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"not a video" * 50)
+    with pytest.warns(UserWarning, match="broken.mp4"):
+        scorer = analyze_videos(trained_project, [str(tmp_path)], videotype="mp4", model="leap", progress=False)
+    assert (tmp_path / f"{good.stem}{scorer}.h5").is_file()
+    assert not list(tmp_path.glob("broken*.h5"))
+
+
+def test_a_teacher_file_is_never_overwritten(trained_project, tmp_path):
+    project = load_project(trained_project)
+    video = tmp_path / project.videos[0].name
+    shutil.copy(project.videos[0], video)
+    scorer = student_scorer(project, 1, 0, "leap")
+    impostor = tmp_path / f"{video.stem}{scorer}.h5"
+    shutil.copy(find_teacher(project.videos[0]), impostor)
+    before = impostor.read_bytes()
+    with pytest.raises(ProjectError, match="refusing to overwrite"):
+        analyze_videos(trained_project, [str(video)], model="leap", overwrite=True, progress=False)
+    assert impostor.read_bytes() == before
+
+
+def test_missing_student_and_missing_video(trained_project, tmp_path):
+    with pytest.raises(ProjectError, match="no trained student"):
+        analyze_videos(trained_project, [str(load_project(trained_project).videos[0])], shuffle=7, progress=False)
+    with pytest.raises(ProjectError, match="video"):
+        analyze_videos(trained_project, [str(tmp_path / "nope.mp4")], model="leap", progress=False)
