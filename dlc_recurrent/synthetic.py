@@ -886,7 +886,7 @@ def _create_dlc_project(directory: Path, task: str, experimenter: str, videos: l
 
 
 def _configure(config_path: Path, width: int, height: int, n_labeled_frames: int):
-    """Set body parts, skeleton and plotting sizes through deeplabcut's own config reader and writer."""
+    """Set body parts, skeleton, the paper's 80/20 split and plotting sizes through deeplabcut's config I/O."""
     from deeplabcut.utils import auxiliaryfunctions
 
     cfg = auxiliaryfunctions.read_config(config_path)
@@ -894,6 +894,7 @@ def _configure(config_path: Path, width: int, height: int, n_labeled_frames: int
     cfg["skeleton"] = [list(pair) for pair in SKELETON]
     cfg["skeleton_color"] = "white"
     cfg["numframes2pick"] = int(n_labeled_frames)
+    cfg["TrainingFraction"] = [0.8]
     cfg["dotsize"] = max(2, int(round(5 * math.sqrt(width * height / (_REF_W * _REF_H)))))
     auxiliaryfunctions.write_config(config_path, cfg)
     return auxiliaryfunctions.read_config(config_path)

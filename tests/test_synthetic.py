@@ -158,7 +158,7 @@ def test_teacher_is_found_and_read_by_deeplabcut(dlc, project):
         assert meta["nframes"] == N_FRAMES and meta["fps"] == 250
         assert meta["frame_dimensions"] == (WIDTH, HEIGHT)
         assert meta["cropping"] is False and meta["cropping_parameters"] == [0, WIDTH, 0, HEIGHT]
-        assert meta["iteration (active-learning)"] == 0 and meta["training set fraction"] == 0.95
+        assert meta["iteration (active-learning)"] == 0 and meta["training set fraction"] == 0.8
 
 
 def test_only_the_teacher_looks_like_predictions(dlc, project):
