@@ -1,0 +1,1287 @@
+"""Evaluate trained students: DLC-style pixel errors and the seed paper's occlusion study.
+
+Two public functions:
+
+``evaluate(config)``
+    DeepLabCut-style accuracy of each student on the training set's train and test windows,
+    against the teacher and against hand labels, with and without a pcutoff on the student's
+    likelihood. Each window is evaluated on its LAST frame only, for both students: the frame with
+    the full temporal context for the recurrent one (the single-frame LEAP sees that frame alone).
+
+``evaluate_occlusion(config)``
+    The seed paper's protocol (its Figures 2, 3, 5 and 6) on any single-animal DLC project, with
+    DLC users' usual remedy as a baseline: LEAP's output through the real
+    ``deeplabcut.filterpredictions`` (median filter), then sub-pcutoff gaps filled by linear
+    interpolation. Everything is restricted to the test frames (``test_blocks`` of the training
+    set), and every number comes with its n.
+
+What the numbers can and cannot show (read before quoting them):
+
+* The ground truth of the paper is the teacher on frames where it is confident. On synthetic
+  projects (a ``<stem>_groundtruth.npz`` beside the video) the true positions are known on every
+  frame, including the naturally hidden ones: the error on **naturally hidden frames against the
+  true positions** is the number that matters most, because nothing about it was placed by the
+  evaluator.
+* The artificial occlusion study (Figure 6) centres a black square on each occluded body part's
+  ground-truth position. A square placed on a body part tells a model where the part is: a model
+  trained with such squares scores well under them whether it is recurrent or not. These centred
+  squares only reproduce the paper's Figure 6; they are not evidence of occlusion robustness by
+  themselves.
+* Under artificial occlusion the squares sit on the last frames of a window and the error is taken
+  on the window's last frame, so no method may look at later frames: the baseline there is LEAP
+  with its sub-pcutoff points filled causally (the last confident position in the window held,
+  which is what linear interpolation does at the end of a trace); the median filter is left out
+  because DLC's zero-padded ``scipy.signal.medfilt`` distorts a trace's last frames. On whole
+  videos (natural occlusions) the baseline is the real DLC filter and sees past and future frames,
+  an advantage the students do not have.
+* Paired t-tests (``scipy.stats.ttest_rel`` formula, two-tailed) treat every (frame, body part) or
+  (window, body part) pair as independent. Consecutive frames are not, so p-values on whole
+  test blocks are optimistic; two samples of 50 windows can disagree (p = 0.03 vs 0.5 was seen on
+  real mouse video): compare on the same windows, report n, and vary ``seed``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from dlc_recurrent.distill import (
+    HAND_LABEL,
+    PACKAGE_FOLDER,
+    SEEK_GAP,
+    TEACHER,
+    TrainingSet,
+    from_scaled,
+    load_training_set,
+    prepare_frame,
+    to_scaled,
+    training_set_folder,
+)
+from dlc_recurrent.project import (
+    Crop,
+    Project,
+    ProjectError,
+    VideoInfo,
+    find_teacher,
+    load_project,
+    read_teacher,
+    read_video_info,
+)
+from dlc_recurrent.synthetic import OCCLUDERS, read_ground_truth
+from dlc_recurrent.training import modelprefix, model_folder
+
+# The package's __init__ has loaded torchvision already, so TensorFlow may come now.
+import tensorflow as tf  # noqa: E402
+
+from dlc_recurrent import models  # noqa: E402
+from dlc_recurrent.infer import Student, analyze_videos, find_peaks, load_trained_student, predict_video  # noqa: E402
+
+LEAP = "leap"
+RECURRENT = "convlstm_leap"
+#: DLC users' remedy today: LEAP's output, deeplabcut.filterpredictions (median), gaps interpolated.
+FILTERED = "leap+median filter+interpolation"
+#: The same remedy where no later frame may be used (artificial occlusion at a window's end).
+FILTERED_CAUSAL = "leap+interpolation (causal)"
+METHODS = (LEAP, FILTERED, RECURRENT)
+OCCLUSION_METHODS = (LEAP, FILTERED_CAUSAL, RECURRENT)
+EVALUATED_FRAMES = "last frame of each window"
+COLORS = {LEAP: "tab:red", FILTERED: "tab:orange", FILTERED_CAUSAL: "tab:orange", RECURRENT: "tab:blue"}
+DEFAULT_SEED = 20240611
+RESULTS_NAME = "pixel_errors.csv"
+
+
+# ----------------------------------------------------------------------------------------------
+# Where results go
+# ----------------------------------------------------------------------------------------------
+
+
+def evaluation_folder(project: Project, shuffle: int = 1, trainingsetindex: int = 0) -> Path:
+    """``<project>/dlc-recurrent/evaluation/iteration-<i>/<Task><date>-trainset<pct>shuffle<N>``."""
+    name = training_set_folder(project, shuffle, trainingsetindex).name
+    return project.project_path / PACKAGE_FOLDER / "evaluation" / f"iteration-{project.iteration}" / name
+
+
+# ----------------------------------------------------------------------------------------------
+# Statistics
+# ----------------------------------------------------------------------------------------------
+
+
+def sem(values) -> float:
+    """Standard error of the mean (ddof=1), as ``scipy.stats.sem``; NaN for fewer than 2 values."""
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values)]
+    if len(values) < 2:
+        return float("nan")
+    return float(np.std(values, ddof=1) / math.sqrt(len(values)))
+
+
+def paired_ttest(a, b) -> tuple[float, float, int]:
+    """Two-tailed paired t-test of ``a`` against ``b`` (as ``scipy.stats.ttest_rel``): (t, p, n).
+
+    Pairs where either value is NaN are dropped; with fewer than 2 pairs t and p are NaN.
+    """
+    from scipy import stats
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    keep = np.isfinite(a) & np.isfinite(b)
+    differences = a[keep] - b[keep]
+    n = int(len(differences))
+    if n < 2:
+        return float("nan"), float("nan"), n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = float(np.mean(differences) / (np.std(differences, ddof=1) / math.sqrt(n)))
+    p = float(2 * stats.t.sf(abs(t), n - 1)) if not math.isnan(t) else float("nan")
+    return t, p, n
+
+
+def significance_mark(p: float) -> str:
+    """``***`` p<0.001, ``**`` p<0.01, ``*`` p<0.05, ``n.s.`` otherwise, ``""`` when p is NaN."""
+    if p is None or not np.isfinite(p):
+        return ""
+    if p < 0.001:
+        return "***"
+    if p < 0.01:
+        return "**"
+    if p < 0.05:
+        return "*"
+    return "n.s."
+
+
+def compare_methods(errors: dict[str, np.ndarray], reference: str = RECURRENT) -> list[dict]:
+    """One row per method: n, mean, SEM, median and the paired test of ``reference`` vs that method.
+
+    ``errors`` maps method -> per-point errors, aligned (point i is the same point for every
+    method); points missing (NaN) for any method are dropped so every method rests on the same n.
+    """
+    names = list(errors)
+    stacked = np.stack([np.asarray(errors[m], float) for m in names]) if names else np.zeros((0, 0))
+    keep = np.isfinite(stacked).all(axis=0) if stacked.size else np.zeros(0, bool)
+    stacked = stacked[:, keep] if stacked.size else stacked
+    means = {m: float(np.mean(stacked[i])) if stacked.shape[1] else float("nan") for i, m in enumerate(names)}
+    finite = {m: v for m, v in means.items() if np.isfinite(v)}
+    best = min(finite, key=finite.get) if finite else None
+    rows = []
+    for i, method in enumerate(names):
+        values = stacked[i]
+        if method != reference and reference in errors:
+            t, p, _ = paired_ttest(stacked[names.index(reference)], values)
+        else:
+            t, p = float("nan"), float("nan")
+        rows.append(
+            {
+                "method": method,
+                "n": int(len(values)),
+                "mean_px": means[method],
+                "sem_px": sem(values),
+                "median_px": float(np.median(values)) if len(values) else float("nan"),
+                f"t_{reference}_vs_method": t,
+                f"p_{reference}_vs_method": p,
+                "significance": significance_mark(p),
+                "best": method == best,
+            }
+        )
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Artificial occlusion: windows and squares
+# ----------------------------------------------------------------------------------------------
+
+
+def occluder_side(occluder_size: float, scale: float) -> int:
+    """Side in stored (scaled) pixels of a square of ``occluder_size`` full-resolution pixels."""
+    return max(1, int(round(occluder_size * scale)))
+
+
+def square_bounds(x: float, y: float, side: int, width: int, height: int) -> tuple[int, int, int, int] | None:
+    """Columns x0:x1 and rows y0:y1 (end-exclusive) of a ``side`` square centred on (x, y).
+
+    Pixel centres sit on integers, so the square's centre ((x0 + x1 - 1) / 2) is within half a
+    pixel of (x, y). Clipped to the image; None when it falls outside or (x, y) is NaN.
+    """
+    if not (np.isfinite(x) and np.isfinite(y)):
+        return None
+    x0 = int(math.floor(x - (side - 1) / 2 + 0.5))
+    y0 = int(math.floor(y - (side - 1) / 2 + 0.5))
+    x1, y1 = x0 + side, y0 + side
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    return x0, x1, y0, y1
+
+
+def occlude_window(window: np.ndarray, centres: np.ndarray, length: int, side: int) -> np.ndarray:
+    """A copy of ``window`` (T, H, W, C) with black squares on its last ``length`` frames.
+
+    ``centres`` (T, P, 2) are the stored-pixel positions to cover on each frame (NaN: no square).
+    """
+    occluded = np.array(window, copy=True)
+    steps, height, width = occluded.shape[:3]
+    for t in range(steps - length, steps) if length > 0 else ():
+        for x, y in np.asarray(centres[t], float).reshape(-1, 2):
+            bounds = square_bounds(x, y, side, width, height)
+            if bounds is not None:
+                x0, x1, y0, y1 = bounds
+                occluded[t, y0:y1, x0:x1] = 0
+    return occluded
+
+
+def candidate_starts(test_blocks: list, n_frames: int, window_length: int) -> np.ndarray:
+    """First frames of every window of ``window_length`` frames lying inside one test block."""
+    starts = []
+    for first, last in test_blocks:
+        last = min(int(last), n_frames - 1)
+        starts.extend(range(int(first), last - window_length + 2))
+    return np.array(sorted(set(starts)), dtype=int)
+
+
+def select_occlusion_windows(
+    confident: list[np.ndarray],
+    test_blocks: list[list],
+    window_length: int,
+    n_windows: int,
+    parts: list[int],
+    bodyparts: list[str],
+    seed: int = DEFAULT_SEED,
+) -> pd.DataFrame:
+    """Sample up to ``n_windows`` test windows PER BODY PART (never all parts at once).
+
+    A part counts in a window when ``confident[video][frame, part]`` (teacher over pcutoff, and
+    visible where the truth is known) holds on every frame of the window. Each part's sample is
+    drawn without replacement from its own candidates with ``numpy.random.default_rng([seed,
+    part])``: independent of training, and of which other parts are studied. Returns one row per
+    (body part, window): bodypart, part, video, first_frame, last_frame, n_candidates.
+    """
+    rows = []
+    for part in parts:
+        candidates = []
+        for video, (ok, blocks) in enumerate(zip(confident, test_blocks)):
+            starts = candidate_starts(blocks, len(ok), window_length)
+            if not len(starts):
+                continue
+            run = np.convolve(ok[:, part].astype(int), np.ones(window_length, int), "valid")
+            good = starts[run[starts] == window_length]
+            candidates.extend((video, int(s)) for s in good)
+        rng = np.random.default_rng([int(seed), int(part)])
+        count = min(n_windows, len(candidates))
+        chosen = sorted(candidates[i] for i in rng.choice(len(candidates), size=count, replace=False)) if count else []
+        for video, start in chosen:
+            rows.append(
+                {
+                    "bodypart": bodyparts[part],
+                    "part": int(part),
+                    "video": int(video),
+                    "first_frame": start,
+                    "last_frame": start + window_length - 1,
+                    "n_candidates": len(candidates),
+                }
+            )
+    columns = ["bodypart", "part", "video", "first_frame", "last_frame", "n_candidates"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# ----------------------------------------------------------------------------------------------
+# Running the students on arrays of frames
+# ----------------------------------------------------------------------------------------------
+
+
+class _Runner:
+    """A student's maps -> peaks on frames (LEAP) or windows (last frame), in stored pixels."""
+
+    def __init__(self, student: Student, batch_size: int = 8):
+        config = student.config
+        self.student, self.batch_size, self.recurrent = student, batch_size, config.recurrent
+        network, amplitude = student.network, config.map_amplitude
+        frames_spec = tf.TensorSpec([None, None, None, config.channels], tf.uint8)
+        windows_spec = tf.TensorSpec([None, None, None, None, config.channels], tf.uint8)
+        if self.recurrent:
+            self._windows = tf.function(lambda w: find_peaks(network(w, training=False)[:, -1], amplitude),
+                                        input_signature=[windows_spec])
+        else:
+            self._frames = tf.function(lambda f: find_peaks(network(f, training=False), amplitude),
+                                       input_signature=[frames_spec])
+
+    def frames(self, frames: np.ndarray) -> np.ndarray:
+        """Peaks (N, K, 3) of a single-frame student on frames (N, H, W, C)."""
+        frames = models.pad_images(frames)
+        step = self.batch_size * 4
+        return np.concatenate([self._frames(frames[i : i + step]).numpy() for i in range(0, len(frames), step)])
+
+    def last(self, windows: np.ndarray) -> np.ndarray:
+        """Peaks (N, K, 3) on the last frame of windows (N, T, H, W, C): the whole window for the
+        recurrent student, the last frame alone for LEAP."""
+        if not self.recurrent:
+            return self.frames(windows[:, -1])
+        windows = models.pad_images(windows)
+        return np.concatenate(
+            [self._windows(windows[i : i + self.batch_size]).numpy() for i in range(0, len(windows), self.batch_size)]
+        )
+
+
+def _pad_stack(arrays: list[np.ndarray]) -> np.ndarray:
+    """Stack arrays (..., H, W, C) of different H, W by zero padding at the bottom and right."""
+    height = max(a.shape[-3] for a in arrays)
+    width = max(a.shape[-2] for a in arrays)
+    out = np.zeros((len(arrays), *arrays[0].shape[:-3], height, width, arrays[0].shape[-1]), np.uint8)
+    for i, a in enumerate(arrays):
+        out[i, ..., : a.shape[-3], : a.shape[-2], :] = a
+    return out
+
+
+def last_frame_predictions(student: Student, trainset: TrainingSet, windows: pd.DataFrame, batch_size: int = 8,
+                           progress: bool = True) -> np.ndarray:
+    """Peaks (N, K, 3) in stored pixels on the last frame of each window of the training set.
+
+    The recurrent student sees the whole window, LEAP only its last frame.
+    """
+    runner = _Runner(student, batch_size)
+    length = trainset.window_length
+    out = []
+    rows = windows[["video", "first_row"]].to_numpy(int)
+    for i in tqdm(range(0, len(rows), batch_size), desc=f"evaluating {student.config.model}", unit="batch",
+                  disable=not progress, leave=False):
+        batch = rows[i : i + batch_size]
+        if student.config.recurrent:
+            arrays = [np.asarray(trainset.frames[v][f : f + length]) for v, f in batch]
+        else:
+            arrays = [np.asarray(trainset.frames[v][f + length - 1 : f + length]) for v, f in batch]
+        out.append(runner.last(_pad_stack(arrays)))
+    if not out:
+        return np.zeros((0, len(trainset.bodyparts), 3), np.float32)
+    return np.concatenate(out)
+
+
+def _to_full(xy: np.ndarray, scale: float, crop: Crop) -> np.ndarray:
+    """Stored (cropped, scaled) pixel coordinates (..., 2) -> full-resolution video pixels."""
+    out = np.array(xy, dtype=float, copy=True)
+    out[..., 0] = from_scaled(out[..., 0], scale) + crop.x1
+    out[..., 1] = from_scaled(out[..., 1], scale) + crop.y1
+    return out
+
+
+def _to_stored(xy: np.ndarray, scale: float, crop: Crop) -> np.ndarray:
+    out = np.array(xy, dtype=float, copy=True)
+    out[..., 0] = to_scaled(out[..., 0] - crop.x1, scale)
+    out[..., 1] = to_scaled(out[..., 1] - crop.y1, scale)
+    return out
+
+
+def _record_crop(record: dict) -> Crop:
+    x1, x2, y1, y2 = (int(v) for v in record["crop"])
+    return Crop(x1, x2, y1, y2)
+
+
+def _load_students(project: Project, shuffle: int, trainingsetindex: int, kinds) -> dict[str, Student]:
+    students = {}
+    for kind in kinds:
+        if kind not in models.MODEL_KINDS:
+            raise ValueError(f"models must be among {models.MODEL_KINDS}, got {kind!r}")
+        folder = model_folder(project, shuffle, trainingsetindex, kind) / "train"
+        try:
+            students[kind] = load_trained_student(project, shuffle, trainingsetindex, kind)
+        except ProjectError as error:
+            if (folder / "student_weights.h5").is_file():
+                raise
+            raise ProjectError(
+                f"{folder}: no trained {kind} student for shuffle={shuffle}, trainingsetindex={trainingsetindex}; "
+                f"run dlc_recurrent.train(config, model={kind!r}) first"
+            ) from error
+    return students
+
+
+def _load_trainset(project: Project, shuffle: int, trainingsetindex: int) -> TrainingSet:
+    return load_training_set(training_set_folder(project, shuffle, trainingsetindex))
+
+
+# ----------------------------------------------------------------------------------------------
+# evaluate(): DLC-style train/test pixel errors
+# ----------------------------------------------------------------------------------------------
+
+
+def evaluate(
+    config: str | Path,
+    shuffle: int = 1,
+    trainingsetindex: int = 0,
+    models: tuple[str, ...] = (LEAP, RECURRENT),
+    pcutoff: float | None = None,
+    batch_size: int = 8,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Mean pixel error of each trained student on the training set's train and test windows.
+
+    Evaluated frames: the LAST frame of each window (the frame with full temporal context for the
+    recurrent student; LEAP sees that frame alone), for both students. Errors are Euclidean
+    distances in full-resolution video pixels (the training set's scale and crop undone), against
+    the teacher (points the training set kept: weight > 0, source TEACHER) and against hand labels
+    (source HAND_LABEL; the training set ends a window on each hand-labelled frame where its block
+    allows), each without and with a pcutoff on the student's likelihood (default: config.yaml's
+    pcutoff), where ``fraction_kept`` is the share of points the cutoff keeps.
+
+    Returns a tidy table, one row per (model, split, reference, bodypart | "all", pcutoff_applied),
+    and writes it as ``pixel_errors.csv`` into each model's folder (``<model folder>/evaluation/``,
+    that model's rows) and into the evaluation folder (all rows).
+    """
+    project = load_project(config)
+    trainset = _load_trainset(project, shuffle, trainingsetindex)
+    students = _load_students(project, shuffle, trainingsetindex, models)
+    pcutoff = project.pcutoff if pcutoff is None else float(pcutoff)
+    bodyparts = trainset.bodyparts
+    windows = trainset.windows
+    length = trainset.window_length
+
+    last_rows = (windows.first_row + length - 1).to_numpy(int)
+    videos = windows.video.to_numpy(int)
+    crops = [_record_crop(record) for record in trainset.videos]
+    source = np.stack([trainset.targets[v].source[r] for v, r in zip(videos, last_rows)])
+    target_full = np.stack([_to_full(trainset.targets[v].xy[r], trainset.spec.scale, crops[v])
+                            for v, r in zip(videos, last_rows)])
+
+    rows = []
+    for kind, student in students.items():
+        predictions = np.asarray(last_frame_predictions(student, trainset, windows, batch_size, progress), float)
+        predicted = np.stack([_to_full(p[:, :2], student.config.scale, crops[v]) for p, v in zip(predictions, videos)])
+        likelihood = predictions[..., 2]
+        error = np.linalg.norm(predicted - target_full, axis=-1)
+        for split in ("train", "test"):
+            in_split = (windows.split == split).to_numpy()
+            for reference, code in (("teacher", TEACHER), ("hand_label", HAND_LABEL)):
+                points = in_split[:, None] & (source == code)
+                for with_cutoff in (False, True):
+                    kept = points & (likelihood >= pcutoff) if with_cutoff else points
+                    for index, part in [(None, "all"), *enumerate(bodyparts)]:
+                        p = points if index is None else points[:, index]
+                        k = kept if index is None else kept[:, index]
+                        e = error if index is None else error[:, index]
+                        n_total, n_kept = int(p.sum()), int(k.sum())
+                        rows.append(
+                            {
+                                "model": kind,
+                                "split": split,
+                                "reference": reference,
+                                "bodypart": part,
+                                "pcutoff_applied": with_cutoff,
+                                "mean_error_px": float(e[k].mean()) if n_kept else float("nan"),
+                                "median_error_px": float(np.median(e[k])) if n_kept else float("nan"),
+                                "n_points": n_kept,
+                                "n_candidates": n_total,
+                                "fraction_kept": n_kept / n_total if n_total else float("nan"),
+                                "n_windows": int(in_split.sum()),
+                                "pcutoff": pcutoff,
+                                "evaluated_frames": EVALUATED_FRAMES,
+                                "window_length": length,
+                                "scale": trainset.spec.scale,
+                            }
+                        )
+    table = pd.DataFrame(rows)
+    for kind in students:
+        folder = model_folder(project, shuffle, trainingsetindex, kind) / "evaluation"
+        folder.mkdir(parents=True, exist_ok=True)
+        table[table.model == kind].to_csv(folder / RESULTS_NAME, index=False)
+    folder = evaluation_folder(project, shuffle, trainingsetindex)
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_csv(folder / RESULTS_NAME, index=False)
+    _print_evaluation(table, folder / RESULTS_NAME)
+    return table
+
+
+def _print_evaluation(table: pd.DataFrame, path: Path) -> None:
+    overall = table[table.bodypart == "all"].pivot_table(
+        index=["model", "reference", "pcutoff_applied"], columns="split", values="mean_error_px", dropna=False
+    )
+    print(f"Mean pixel error on the {EVALUATED_FRAMES} (full-resolution px):")
+    print(overall.round(2).to_string())
+    print(f"Written to {path}")
+
+
+# ----------------------------------------------------------------------------------------------
+# evaluate_occlusion(): the paper's occlusion study
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Video:
+    """One training-set video with what the occlusion study needs about it."""
+
+    index: int
+    info: VideoInfo
+    crop: Crop
+    teacher_xy: np.ndarray
+    teacher_likelihood: np.ndarray
+    truth_xy: np.ndarray | None
+    visible: np.ndarray | None
+    occluded_by: np.ndarray | None
+    test_blocks: list
+    test: np.ndarray
+    predictions: dict = field(default_factory=dict)
+
+    @property
+    def has_truth(self) -> bool:
+        return self.truth_xy is not None
+
+    def reference_xy(self) -> np.ndarray:
+        """Positions to centre squares on and measure against: the truth, else the teacher."""
+        return self.truth_xy if self.has_truth else self.teacher_xy
+
+
+def _video_path(project: Project, record: dict) -> Path:
+    """The training set's video: the project's own (config.yaml video_sets, same stem) first."""
+    path = Path(record["video"])
+    for candidate in project.videos:
+        if candidate.stem == path.stem and candidate.is_file():
+            return candidate
+    if path.is_file():
+        return path
+    raise ProjectError(f"{path}: video of the training set not found; was the project moved? Rebuild the training set")
+
+
+def _teacher_path(video: Path, record: dict) -> Path:
+    """The teacher file the training set was built from, next to the video when the project moved."""
+    beside = video.parent / Path(record["teacher"]).name
+    if beside.is_file():
+        return beside
+    if Path(record["teacher"]).is_file():
+        return Path(record["teacher"])
+    return find_teacher(video, record.get("teacher_scorer"))
+
+
+def _load_videos(project: Project, trainset: TrainingSet) -> list[_Video]:
+    videos = []
+    for index, record in enumerate(trainset.videos):
+        info = read_video_info(_video_path(project, record))
+        teacher = read_teacher(_teacher_path(info.path, record), project.bodyparts, n_frames=info.n_frames)
+        truth_xy = visible = occluded_by = None
+        try:
+            truth = read_ground_truth(info.path)
+        except FileNotFoundError:
+            truth = None
+        if truth is not None and set(project.bodyparts) <= set(truth.bodyparts) and truth.frame_count == info.n_frames:
+            order = [truth.bodyparts.index(bp) for bp in project.bodyparts]
+            truth_xy = np.asarray(truth.xy, float)[:, order]
+            visible = np.asarray(truth.visible, bool)[:, order]
+            occluded_by = np.asarray(truth.occluded_by)[:, order]
+        test = np.zeros(info.n_frames, bool)
+        for first, last in record.get("test_blocks", []):
+            test[int(first) : int(last) + 1] = True
+        videos.append(
+            _Video(
+                index=index,
+                info=info,
+                crop=_record_crop(record),
+                teacher_xy=teacher.xy,
+                teacher_likelihood=teacher.likelihood,
+                truth_xy=truth_xy,
+                visible=visible,
+                occluded_by=occluded_by,
+                test_blocks=[list(b) for b in record.get("test_blocks", [])],
+                test=test,
+            )
+        )
+    return videos
+
+
+def fill_gaps(xy: np.ndarray, likelihood: np.ndarray, pcutoff: float) -> np.ndarray:
+    """Replace points under ``pcutoff`` by linear interpolation between confident frames.
+
+    Before the first and after the last confident frame the nearest confident position is held;
+    a body part with no confident frame keeps its positions.
+    """
+    out = np.array(xy, dtype=float, copy=True)
+    frames = np.arange(len(out))
+    for part in range(out.shape[1]):
+        good = (likelihood[:, part] >= pcutoff) & np.isfinite(out[:, part]).all(axis=1)
+        if good.any() and not good.all():
+            for axis in range(2):
+                out[:, part, axis] = np.interp(frames, frames[good], out[good, part, axis])
+    return out
+
+
+def _whole_video_predictions(project, students, videos, folder, shuffle, trainingsetindex, pcutoff,
+                             filter_windowlength, progress) -> None:
+    """Fill ``video.predictions[method]`` (n_frames, K, 3) in full-resolution pixels for every method."""
+    import deeplabcut
+
+    destination = folder / "leap-predictions"
+    destination.mkdir(parents=True, exist_ok=True)
+    paths = [str(v.info.path) for v in videos]
+    scorer = analyze_videos(project.config_path, paths, shuffle=shuffle, trainingsetindex=trainingsetindex,
+                            destfolder=destination, overwrite=True, model=LEAP, progress=progress)
+    for video in videos:
+        for old in destination.glob(f"{video.info.path.stem}{scorer}_filtered*"):
+            old.unlink()
+    deeplabcut.filterpredictions(str(project.config_path), paths, shuffle=shuffle, trainingsetindex=trainingsetindex,
+                                 filtertype="median", windowlength=filter_windowlength, save_as_csv=False,
+                                 destfolder=str(destination), modelprefix=modelprefix(LEAP))
+    n_parts = len(project.bodyparts)
+    for video in videos:
+        stem = video.info.path.stem
+        raw_path = destination / f"{stem}{scorer}.h5"
+        filtered_path = destination / f"{stem}{scorer}_filtered.h5"
+        if not filtered_path.is_file():
+            raise ProjectError(f"{filtered_path}: deeplabcut.filterpredictions wrote no filtered file for {stem}")
+        raw = pd.read_hdf(raw_path).to_numpy(float).reshape(-1, n_parts, 3)
+        filtered = pd.read_hdf(filtered_path).to_numpy(float).reshape(-1, n_parts, 3)
+        filled = filtered.copy()
+        filled[..., :2] = fill_gaps(filtered[..., :2], filtered[..., 2], pcutoff)
+        video.predictions[LEAP] = raw
+        video.predictions[FILTERED] = filled
+        video.predictions[RECURRENT] = predict_video(students[RECURRENT], video.info, video.crop,
+                                                     batch_size=32, progress=progress)
+
+
+def _point_errors(predictions: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(np.asarray(predictions, float)[..., :2] - reference, axis=-1)
+
+
+def _test_frame_table(videos: list[_Video], bodyparts: list[str], pcutoff: float) -> pd.DataFrame:
+    """Figure 5: every test frame, no artificial occlusion, per body part and all parts pooled.
+
+    References: the teacher where it is over pcutoff (the paper's ground truth), and on synthetic
+    projects the true positions on visible and on naturally hidden frames.
+    """
+    references = {
+        "teacher (confident)": lambda v: (v.teacher_xy, v.test[:, None] & (v.teacher_likelihood >= pcutoff)),
+        "truth (visible)": lambda v: (v.truth_xy, v.test[:, None] & v.visible) if v.has_truth else None,
+        "truth (hidden)": lambda v: (v.truth_xy, v.test[:, None] & ~v.visible) if v.has_truth else None,
+    }
+    rows = []
+    for name, select in references.items():
+        chosen = [(v, select(v)) for v in videos]
+        chosen = [(v, s) for v, s in chosen if s is not None]
+        if not chosen:
+            continue
+        for index, part in [(None, "all"), *enumerate(bodyparts)]:
+            errors = {}
+            for method in METHODS:
+                values = []
+                for video, (reference, mask) in chosen:
+                    error = _point_errors(video.predictions[method], reference)
+                    values.append(error[mask] if index is None else error[:, index][mask[:, index]])
+                errors[method] = np.concatenate(values) if values else np.zeros(0)
+            for row in compare_methods(errors):
+                rows.append({"reference": name, "bodypart": part, **row})
+    return pd.DataFrame(rows)
+
+
+def _read_frames(info: VideoInfo, crop: Crop, scale: float, channels: int, frames) -> dict[int, np.ndarray]:
+    """Decode the given frames (any order) once, in order, as stored (cropped, scaled) uint8 arrays."""
+    wanted = sorted({int(f) for f in frames})
+    out = {}
+    capture = cv2.VideoCapture(str(info.path))
+    position = 0
+    try:
+        for frame_index in wanted:
+            if frame_index < position or frame_index - position > SEEK_GAP:
+                capture.set(cv2.CAP_PROP_POS_FRAMES, frame_index)
+                position = frame_index
+            while position < frame_index:
+                if not capture.grab():
+                    break
+                position += 1
+            ok, image = capture.read()
+            if not ok:
+                raise ProjectError(f"{info.path}: frame {frame_index} cannot be decoded; re-encode the video")
+            position += 1
+            out[frame_index] = prepare_frame(image, crop, scale, channels)
+    finally:
+        capture.release()
+    return out
+
+
+def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, lengths, side, scale, channels,
+                          pcutoff, progress) -> pd.DataFrame:
+    """Figure 6's raw errors: one row per (body part, window, occlusion length, method)."""
+    rows = []
+    for part in tqdm(parts, desc="artificial occlusion (body parts)", disable=not progress):
+        chosen = windows[windows.part == part].reset_index(drop=True)
+        if chosen.empty:
+            continue
+        order = chosen.sort_values(["video", "first_frame"], kind="stable").reset_index(drop=True)
+        arrays, centres, targets, crops = [], [], [], []
+        for video_index, group in order.groupby("video", sort=True):
+            video = videos[video_index]
+            needed = np.concatenate([np.arange(s, s + length) for s in group.first_frame])
+            frames = _read_frames(video.info, video.crop, scale, channels, needed)
+            reference = video.reference_xy()
+            known = video.visible if video.has_truth else video.teacher_likelihood >= pcutoff
+            for start in group.first_frame:
+                span = np.arange(start, start + length)
+                arrays.append(np.stack([frames[f] for f in span]))
+                where = np.where(known[span][:, parts, None], reference[span][:, parts], np.nan)
+                centres.append(_to_stored(where, scale, video.crop))
+                targets.append(reference[start + length - 1, part])
+                crops.append(video.crop)
+        clean = _pad_stack(arrays)
+        n_windows = len(clean)
+        leap_clean = runners[LEAP].frames(clean.reshape(-1, *clean.shape[2:])).reshape(n_windows, length, -1, 3)
+        for occlusion in tqdm(lengths, desc=f"{bodyparts[part]}: occlusion lengths", leave=False,
+                              disable=not progress):
+            occluded = np.stack([occlude_window(w, c, occlusion, side) for w, c in zip(clean, centres)])
+            trace = leap_clean.copy()
+            if occlusion:
+                hidden = occluded[:, length - occlusion :]
+                trace[:, length - occlusion :] = runners[LEAP].frames(
+                    hidden.reshape(-1, *hidden.shape[2:])).reshape(n_windows, occlusion, -1, 3)
+            recurrent = runners[RECURRENT].last(occluded)
+            for i in range(n_windows):
+                full_trace = _to_full(trace[i, :, part, :2], scale, crops[i])
+                held = fill_gaps(full_trace[:, None], trace[i, :, part, 2][:, None], pcutoff)[-1, 0]
+                estimates = {
+                    LEAP: (full_trace[-1], trace[i, -1, part, 2]),
+                    FILTERED_CAUSAL: (held, trace[i, -1, part, 2]),
+                    RECURRENT: (_to_full(recurrent[i, part, :2], scale, crops[i]), recurrent[i, part, 2]),
+                }
+                entry = order.iloc[i]
+                for method, (xy, likelihood) in estimates.items():
+                    rows.append(
+                        {
+                            "bodypart": bodyparts[part],
+                            "video": int(entry.video),
+                            "first_frame": int(entry.first_frame),
+                            "window": f"{int(entry.video)}:{int(entry.first_frame)}",
+                            "occlusion_length": int(occlusion),
+                            "method": method,
+                            "error_px": float(np.hypot(*(xy - targets[i]))),
+                            "likelihood": float(likelihood),
+                        }
+                    )
+    columns = ["bodypart", "video", "first_frame", "window", "occlusion_length", "method", "error_px", "likelihood"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _occlusion_table(raw: pd.DataFrame, lengths) -> pd.DataFrame:
+    """Figure 6: per occlusion length, per body part and pooled ("all"), mean/SEM and paired tests."""
+    rows = []
+    if raw.empty:
+        return pd.DataFrame(rows)
+    wide = raw.pivot_table(index=["occlusion_length", "bodypart", "window"], columns="method", values="error_px")
+    for occlusion in lengths:
+        if occlusion not in wide.index.get_level_values(0):
+            continue
+        at_length = wide.xs(occlusion, level="occlusion_length")
+        groups = [("all", at_length), *((bp, at_length.xs(bp, level="bodypart", drop_level=False))
+                                         for bp in at_length.index.get_level_values("bodypart").unique())]
+        for part, table in groups:
+            errors = {m: table[m].to_numpy() for m in OCCLUSION_METHODS if m in table}
+            n_parts = table.index.get_level_values("bodypart").nunique()
+            for row in compare_methods(errors):
+                rows.append({"occlusion_length": int(occlusion), "bodypart": part, "n_bodyparts": n_parts, **row})
+    return pd.DataFrame(rows)
+
+
+def find_natural_events(hidden: np.ndarray, test_blocks: list, max_length: int) -> list[tuple[int, int, int]]:
+    """(part, start, stop) of every run of hidden frames of at most ``max_length`` inside a test block."""
+    events = []
+    n_frames = len(hidden)
+    for first, last in test_blocks:
+        first, last = int(first), min(int(last), n_frames - 1)
+        for part in range(hidden.shape[1]):
+            flags = np.concatenate([[False], hidden[first : last + 1, part], [False]]).astype(int)
+            edges = np.diff(flags)
+            for start, stop in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]):
+                if stop - start <= max_length:
+                    events.append((part, first + int(start), first + int(stop)))
+    return events
+
+
+def _natural_events(videos: list[_Video], bodyparts: list[str], pcutoff: float, max_length: int) -> pd.DataFrame:
+    """Natural occlusions in test frames: teacher under pcutoff, or hidden in the synthetic truth."""
+    rows = []
+    for video in videos:
+        low = video.teacher_likelihood < pcutoff
+        hidden = low | ~video.visible if video.has_truth else low
+        for part, start, stop in find_natural_events(hidden, video.test_blocks, max_length):
+            span = slice(start, stop)
+            row = {
+                "video": video.info.path.name,
+                "video_index": video.index,
+                "bodypart": bodyparts[part],
+                "part": part,
+                "start": start,
+                "stop": stop - 1,
+                "length": stop - start,
+                "teacher_low_frames": int(low[span, part].sum()),
+                "truly_hidden_frames": int((~video.visible[span, part]).sum()) if video.has_truth else -1,
+                "occluder": "",
+                "reference": "truth (hidden frames)" if video.has_truth else "none (no ground truth)",
+            }
+            if video.has_truth:
+                codes = video.occluded_by[span, part]
+                codes = codes[codes > 0]
+                row["occluder"] = OCCLUDERS[int(np.bincount(codes).argmax())] if len(codes) else "none"
+                truly = ~video.visible[span, part]
+                for method in METHODS:
+                    error = _point_errors(video.predictions[method][span, part], video.truth_xy[span, part])
+                    row[f"error_px_{method}"] = float(error[truly].mean()) if truly.any() else float("nan")
+            else:
+                for method in METHODS:
+                    row[f"error_px_{method}"] = float("nan")
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        table = table.sort_values(["truly_hidden_frames", "length"], ascending=False, kind="stable")
+        table = table.reset_index(drop=True)
+    return table
+
+
+# ----------------------------------------------------------------------------------------------
+# Figures
+# ----------------------------------------------------------------------------------------------
+
+
+def _new_figure(width: float, height: float):
+    """A matplotlib Figure on the Agg canvas (pyplot and the user's backend are left alone)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=110)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure, path: Path) -> Path:
+    figure.savefig(path, bbox_inches="tight")
+    return path
+
+
+def _plot_test_frames(table: pd.DataFrame, path: Path) -> Path | None:
+    """Figure 5: grouped bars (mean +- SEM) per body part, one panel per reference."""
+    if table.empty:
+        return None
+    references = list(dict.fromkeys(table.reference))
+    figure = _new_figure(4.2 + 1.3 * table.bodypart.nunique(), 3.6 * len(references))
+    p_column = f"p_{RECURRENT}_vs_method"
+    for row_index, reference in enumerate(references):
+        axes = figure.add_subplot(len(references), 1, row_index + 1)
+        subset = table[table.reference == reference]
+        parts = list(dict.fromkeys(subset.bodypart))
+        x = np.arange(len(parts))
+        width = 0.8 / len(METHODS)
+        tops = np.zeros(len(parts))
+        for m_index, method in enumerate(METHODS):
+            values = subset[subset.method == method].set_index("bodypart").reindex(parts)
+            offset = (m_index - (len(METHODS) - 1) / 2) * width
+            axes.bar(x + offset, values.mean_px, width, yerr=values.sem_px.fillna(0), capsize=3,
+                     color=COLORS[method], label=method, error_kw={"elinewidth": 1})
+            tops = np.maximum(tops, np.nan_to_num((values.mean_px + values.sem_px.fillna(0)).to_numpy()))
+        leap_rows = subset[subset.method == LEAP].set_index("bodypart").reindex(parts)
+        top = max(tops.max(), 1e-6)
+        for i, part in enumerate(parts):
+            mark = leap_rows.significance.iloc[i]
+            if mark:
+                axes.text(x[i], tops[i] + 0.04 * top, mark, ha="center", va="bottom", fontsize=10)
+        axes.set_ylim(0, top * 1.25)
+        n = leap_rows.n.fillna(0).astype(int).tolist()
+        axes.set_xticks(x, [f"{p}\nn={k}" for p, k in zip(parts, n)], fontsize=8)
+        axes.set_ylabel("mean distance (px)")
+        axes.set_title(f"Test frames, no artificial occlusion: error vs {reference}", fontsize=10)
+        if row_index == 0:
+            axes.legend(fontsize=8, loc="upper left")
+    figure.suptitle(
+        "Figure 5: mean distance to ground truth per body part (mean ± SEM, n = points)\n"
+        f"marks: paired two-tailed t-test {RECURRENT} vs {LEAP} (*** p<0.001, ** p<0.01, * p<0.05, n.s.)",
+        fontsize=10,
+    )
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def _plot_occlusion(table: pd.DataFrame, windows: pd.DataFrame, side_px: float, window_length: int,
+                    path: Path) -> Path | None:
+    """Figure 6: mean +- SEM error on the last frame against occlusion length, all parts pooled."""
+    if table.empty:
+        return None
+    pooled = table[table.bodypart == "all"]
+    figure = _new_figure(7.5, 4.8)
+    axes = figure.add_subplot(1, 1, 1)
+    for method in OCCLUSION_METHODS:
+        rows = pooled[pooled.method == method].sort_values("occlusion_length")
+        axes.errorbar(rows.occlusion_length, rows.mean_px, yerr=rows.sem_px.fillna(0), marker="o", capsize=3,
+                      color=COLORS[method], linestyle="--" if method == FILTERED_CAUSAL else "-", label=method)
+    top = np.nanmax((pooled.mean_px + pooled.sem_px.fillna(0)).to_numpy()) if len(pooled) else 1.0
+    top = top if np.isfinite(top) and top > 0 else 1.0
+    for _, row in pooled[pooled.method == LEAP].iterrows():
+        if row.significance:
+            axes.text(row.occlusion_length, top * 1.05, row.significance, ha="center", va="bottom", fontsize=9)
+    axes.set_ylim(0, top * 1.2)
+    axes.set_xticks(sorted(pooled.occlusion_length.unique()))
+    axes.set_xlabel(f"occlusion length (occluded frames at the end of a {window_length}-frame window)")
+    axes.set_ylabel("mean distance on the last frame (px)")
+    counts = windows.groupby("bodypart").size()
+    n_pairs = int(pooled.n.iloc[0]) if len(pooled) else 0
+    parts_text = ", ".join(f"{bp} {n}" for bp, n in counts.items())
+    axes.set_title(
+        f"Figure 6: artificial occlusion ({side_px:g} px black squares centred on the ground truth)\n"
+        f"n = {n_pairs} (window, body part) pairs over {len(counts)} body parts; windows per part: {parts_text}\n"
+        f"marks: paired two-tailed t-test {RECURRENT} vs {LEAP}",
+        fontsize=8,
+    )
+    axes.legend(fontsize=8, loc="best")
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def _panel_frames(start: int, stop: int, block: tuple[int, int], max_panels: int = 10) -> np.ndarray:
+    first = max(block[0], start - 2)
+    last = min(block[1], stop + 2)
+    frames = np.arange(first, last + 1)
+    if len(frames) > max_panels:
+        hidden = np.arange(start, stop + 1)
+        keep = np.unique(np.concatenate([frames[:1], frames[-1:],
+                                         hidden[np.linspace(0, len(hidden) - 1, max_panels - 2).round().astype(int)]]))
+        frames = keep
+    return frames
+
+
+def _plot_event(video: _Video, event: pd.Series, channels: int, pcutoff: float, path: Path) -> Path:
+    """Figures 2 and 3: frame-by-frame panels per student plus x/y traces through one natural occlusion."""
+    part, start, stop = int(event.part), int(event.start), int(event.stop)
+    block = next((b for b in video.test_blocks if b[0] <= start <= b[1]), [start, stop])
+    panels = _panel_frames(start, stop, (int(block[0]), int(block[1])))
+    images = _read_frames(video.info, video.crop, 1.0, channels, panels)
+    reference = video.reference_xy()
+    hidden = ~video.visible[:, part] if video.has_truth else None
+
+    centre = np.nanmedian(reference[panels, part], axis=0)
+    half = max(24, min(60, max(video.crop.width, video.crop.height) // 2))
+    x0 = int(np.clip(centre[0] - video.crop.x1 - half, 0, max(0, video.crop.width - 2 * half)))
+    y0 = int(np.clip(centre[1] - video.crop.y1 - half, 0, max(0, video.crop.height - 2 * half)))
+    x1, y1 = min(video.crop.width, x0 + 2 * half), min(video.crop.height, y0 + 2 * half)
+
+    n_panels = len(panels)
+    figure = _new_figure(max(9.0, 1.35 * n_panels), 8.2)
+    grid = figure.add_gridspec(4, n_panels, height_ratios=[1, 1, 1.1, 1.1])
+    for row, method in enumerate((LEAP, RECURRENT)):
+        for column, frame in enumerate(panels):
+            axes = figure.add_subplot(grid[row, column])
+            image = images[int(frame)][..., 0] if channels == 1 else images[int(frame)]
+            axes.imshow(image[y0:y1, x0:x1], cmap="gray", vmin=0, vmax=255,
+                        extent=(video.crop.x1 + x0 - 0.5, video.crop.x1 + x1 - 0.5,
+                                video.crop.y1 + y1 - 0.5, video.crop.y1 + y0 - 0.5))
+            if video.has_truth:
+                tx, ty = video.truth_xy[frame, part]
+                axes.plot(tx, ty, "o", markersize=9, markerfacecolor="none", markeredgecolor="lime",
+                          markeredgewidth=1.5)
+            px, py, likelihood = video.predictions[method][frame, part]
+            axes.plot(px, py, "x", color=COLORS[method], markersize=8, markeredgewidth=2)
+            axes.set_xticks([])
+            axes.set_yticks([])
+            if hidden is not None:
+                is_hidden, flag = bool(hidden[frame]), " hidden"
+            else:
+                is_hidden, flag = bool(video.teacher_likelihood[frame, part] < pcutoff), " teacher low"
+            axes.set_title(f"frame {frame}{flag if is_hidden else ''}\nlikelihood {likelihood:.2f}", fontsize=7,
+                           color="crimson" if is_hidden else "black")
+            if column == 0:
+                axes.set_ylabel(method, fontsize=8, color=COLORS[method])
+    span = np.arange(max(int(block[0]), start - 8), min(int(block[1]), stop + 8) + 1)
+    for row, (axis, name) in enumerate(((0, "x"), (1, "y"))):
+        axes = figure.add_subplot(grid[2 + row, :])
+        if video.has_truth:
+            axes.plot(span, video.truth_xy[span, part, axis], "-", color="black", linewidth=2, label="truth")
+        confident = video.teacher_likelihood[span, part] >= pcutoff
+        axes.plot(span[confident], video.teacher_xy[span[confident], part, axis], "s", color="gray", markersize=4,
+                  label="teacher (over pcutoff)")
+        axes.plot(span[~confident], video.teacher_xy[span[~confident], part, axis], "s", markersize=4,
+                  markerfacecolor="none", markeredgecolor="gray", label="teacher (under pcutoff)")
+        for method in METHODS:
+            axes.plot(span, video.predictions[method][span, part, axis], marker=".", color=COLORS[method],
+                      linestyle="--" if method == FILTERED else "-", label=method)
+        hidden_frames = np.arange(start, stop + 1)
+        axes.axvspan(hidden_frames[0] - 0.5, hidden_frames[-1] + 0.5, color="crimson", alpha=0.12,
+                     label="occlusion event")
+        axes.set_ylabel(f"{name} (px)")
+        if row == 1:
+            axes.set_xlabel("frame")
+            axes.legend(fontsize=7, ncol=6, loc="upper center", bbox_to_anchor=(0.5, -0.35))
+        axes.grid(alpha=0.3)
+    occluder = f", hidden by {event.occluder}" if getattr(event, "occluder", "") else ""
+    figure.suptitle(
+        f"Figures 2 and 3: natural occlusion of {event.bodypart} in {video.info.path.name}, frames {start}-{stop}"
+        f"{occluder}\nrows 1-2: each student's estimate of {event.bodypart} (cross, its likelihood above)"
+        + (" and its true position (green ring)" if video.has_truth else "")
+        + "; rows 3-4: positions over frames (shaded: the event)",
+        fontsize=9,
+    )
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+# ----------------------------------------------------------------------------------------------
+# Summary
+# ----------------------------------------------------------------------------------------------
+
+
+def _summary(test_frames: pd.DataFrame, occlusion: pd.DataFrame, longest: int, has_truth: bool) -> pd.DataFrame:
+    """Rows = methods; errors on visible, hidden and artificially occluded frames, n and p-values."""
+    p_column = f"p_{RECURRENT}_vs_method"
+    visible_reference = "truth (visible)" if has_truth else "teacher (confident)"
+
+    def pick(table, condition, method, column):
+        if table.empty:
+            return float("nan")
+        rows = table[condition & (table.bodypart == "all") & (table.method == method)]
+        return rows[column].iloc[0] if len(rows) else float("nan")
+
+    rows = []
+    for method in METHODS:
+        occluded_method = FILTERED_CAUSAL if method == FILTERED else method
+        visible = test_frames.reference == visible_reference if not test_frames.empty else None
+        hidden = test_frames.reference == "truth (hidden)" if not test_frames.empty else None
+        at_longest = occlusion.occlusion_length == longest if not occlusion.empty else None
+        rows.append(
+            {
+                "method": method,
+                "visible_reference": visible_reference,
+                "error_visible_px": pick(test_frames, visible, method, "mean_px"),
+                "n_visible": pick(test_frames, visible, method, "n"),
+                "p_visible": pick(test_frames, visible, method, p_column),
+                "error_hidden_px": pick(test_frames, hidden, method, "mean_px"),
+                "n_hidden": pick(test_frames, hidden, method, "n"),
+                "p_hidden": pick(test_frames, hidden, method, p_column),
+                f"error_occluded_{longest}f_px": pick(occlusion, at_longest, occluded_method, "mean_px"),
+                "n_occluded": pick(occlusion, at_longest, occluded_method, "n"),
+                "p_occluded": pick(occlusion, at_longest, occluded_method, p_column),
+                "note": (
+                    "p: paired two-tailed t-test of convlstm_leap vs this method on the same points"
+                    if method != RECURRENT
+                    else "the recurrent student"
+                )
+                + ("; under artificial occlusion: causal gap filling (no later frame to interpolate to)"
+                   if method == FILTERED else ""),
+            }
+        )
+    return pd.DataFrame(rows).set_index("method")
+
+
+def _verdict(difference: float, p: float, other: str) -> str:
+    """How convlstm_leap compares with ``other`` given the mean difference (recurrent - other) and p."""
+    if not np.isfinite(p):
+        return f"not testable vs {other}"
+    if p >= 0.05:
+        return f"no significant difference from {other}"
+    return f"{RECURRENT} better than {other}" if difference < 0 else f"{other} better than {RECURRENT}"
+
+
+def _findings(test_frames: pd.DataFrame, occlusion: pd.DataFrame, lengths) -> pd.DataFrame:
+    """Where each method wins: per condition the ranking and convlstm_leap's paired test vs each other."""
+    conditions = []
+    if not test_frames.empty:
+        for reference in dict.fromkeys(test_frames.reference):
+            conditions.append((f"test frames vs {reference}",
+                               test_frames[(test_frames.reference == reference) & (test_frames.bodypart == "all")]))
+    if not occlusion.empty:
+        for occlusion_length in lengths:
+            pooled = occlusion[(occlusion.occlusion_length == occlusion_length) & (occlusion.bodypart == "all")]
+            conditions.append((f"artificial occlusion of the last {occlusion_length} frame(s)", pooled))
+    rows = []
+    p_column = f"p_{RECURRENT}_vs_method"
+    for condition, table in conditions:
+        table = table.dropna(subset=["mean_px"]).sort_values("mean_px")
+        if table.empty or int(table.n.max()) == 0:
+            rows.append({"condition": condition, "n": 0, "best": "", "ranking": "no points"})
+            continue
+        row = {
+            "condition": condition,
+            "n": int(table.n.iloc[0]),
+            "best": table.method.iloc[0],
+            "ranking": " < ".join(f"{m} {v:.2f} px" for m, v in zip(table.method, table.mean_px)),
+        }
+        recurrent = table[table.method == RECURRENT]
+        for _, other in table[table.method != RECURRENT].iterrows():
+            key = "filter" if other.method in (FILTERED, FILTERED_CAUSAL) else other.method
+            difference = float(recurrent.mean_px.iloc[0] - other.mean_px) if len(recurrent) else float("nan")
+            row[f"difference_px_vs_{key}"] = difference
+            row[f"p_vs_{key}"] = float(other[p_column])
+            row[f"verdict_vs_{key}"] = _verdict(difference, float(other[p_column]), other.method)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _findings_text(findings: pd.DataFrame, summary: pd.DataFrame, windows: pd.DataFrame, side: float,
+                   folder: Path) -> str:
+    lines = [f"dlc-recurrent occlusion evaluation ({folder})", ""]
+    lines.append("Where each method wins (mean distance in full-resolution px, lowest first; p: paired two-tailed "
+                 f"t-test of {RECURRENT} vs the other method on the same points):")
+    for _, row in findings.iterrows():
+        if not row.n:
+            lines.append(f"  - {row.condition}: no points")
+            continue
+        verdicts = [f"{row[f'verdict_vs_{key}']} (p={row[f'p_vs_{key}']:.3g})" for key in ("leap", "filter")
+                    if isinstance(row.get(f"verdict_vs_{key}"), str)]
+        lines.append(f"  - {row.condition} (n={row.n}): {row.ranking}; " + "; ".join(verdicts))
+    counts = windows.groupby("bodypart").size() if not windows.empty else pd.Series(dtype=int)
+    lines += [
+        "",
+        f"Artificial occlusion rests on {len(windows)} (window, body part) pairs over {len(counts)} body parts "
+        f"({', '.join(f'{bp}: {n}' for bp, n in counts.items()) or 'none'}); {side:g} px squares centred on "
+        "the ground truth reveal where the part is, so they only reproduce the paper's Figure 6.",
+        "Claims about occlusion robustness should rest on naturally hidden frames with known truth "
+        "('truth (hidden)', synthetic projects only). p-values treat points as independent; consecutive "
+        "frames are not, so they are optimistic.",
+        "",
+        "Summary (p: convlstm_leap vs the row's method):",
+        summary.drop(columns=["note"]).to_string(float_format=lambda v: f"{v:.3g}"),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def evaluate_occlusion(
+    config: str | Path,
+    shuffle: int = 1,
+    trainingsetindex: int = 0,
+    n_windows: int = 50,
+    occluder_size: float = 20,
+    max_occlusion: int = 10,
+    bodyparts: list[str] | None = None,
+    seed: int = DEFAULT_SEED,
+    pcutoff: float | None = None,
+    filter_windowlength: int = 5,
+    n_events: int = 3,
+    max_event_length: int | None = None,
+    batch_size: int = 8,
+    progress: bool = True,
+) -> dict:
+    """The seed paper's occlusion study, generalised to any single-animal DLC project.
+
+    Needs both students (``leap`` and ``convlstm_leap``) trained on this shuffle's training set;
+    only its test frames (``test_blocks``) are used. Compared methods: ``leap``,
+    ``leap+median filter+interpolation`` (LEAP analysed with ``dlc_recurrent.infer.analyze_videos``
+    into the evaluation folder, the real ``deeplabcut.filterpredictions(filtertype="median",
+    windowlength=filter_windowlength)``, then points under pcutoff filled by linear interpolation)
+    and ``convlstm_leap`` (streaming ``predict_video``).
+
+    * Figure 5 (``test_frames``): every frame of the test blocks (the frames the test windows are
+      drawn from; whole-video predictions, so the recurrent student has its streaming context), no
+      artificial occlusion; mean distance per body part against the teacher where confident (the paper's ground truth) and, on synthetic
+      projects, against the true positions on visible and on naturally hidden frames; paired
+      two-tailed t-tests of convlstm_leap vs each method.
+    * Figure 6 (``occlusion``): up to ``n_windows`` test windows of window_length frames PER BODY
+      PART, drawn with ``seed`` (independent of training) among the windows where the teacher is
+      over pcutoff on that part on every frame (and, on synthetic projects, the part is visible);
+      every method sees the same windows. For lengths 0..max_occlusion (at most window_length) a
+      black square (``occluder_size`` full-resolution px, scaled with the training set) is centred
+      on the ground truth of every studied body part (``bodyparts``, default all) known on each of
+      the last k frames; the error of the window's part is taken on the last frame. Ground truth:
+      the synthetic truth where it exists, else the teacher. The centred square reveals the
+      part's position (see the module notes): this reproduces the paper's Figure 6 only.
+    * Figures 2 and 3 (``natural_events``): runs of up to ``max_event_length`` (default 2 x
+      window_length) test frames where the teacher drops under pcutoff or (synthetic) the part is
+      hidden; the ``n_events`` with most truly hidden frames are plotted frame by frame.
+
+    Writes CSVs, PNGs and ``summary.txt`` into ``evaluation_folder(...)``; returns a dict of
+    DataFrames (``test_frames``, ``occlusion``, ``occlusion_windows``, ``occlusion_errors``,
+    ``natural_events``, ``summary``, ``findings``) plus ``figures`` (name -> path) and ``folder``.
+    """
+    project = load_project(config)
+    trainset = _load_trainset(project, shuffle, trainingsetindex)
+    pcutoff = project.pcutoff if pcutoff is None else float(pcutoff)
+    names = trainset.bodyparts
+    bodyparts = list(names) if bodyparts is None else list(bodyparts)
+    unknown = [bp for bp in bodyparts if bp not in names]
+    if unknown:
+        raise ProjectError(f"{project.config_path}: body parts {unknown} are not in the project's {names}")
+    if not any(record.get("test_blocks") for record in trainset.videos):
+        raise ProjectError(
+            f"{trainset.folder}: the training set has no test frames (TrainingFraction 1?); rebuild it with "
+            "test blocks (TrainingFraction < 1) to evaluate occlusion"
+        )
+    students = _load_students(project, shuffle, trainingsetindex, (LEAP, RECURRENT))
+    length = trainset.window_length
+    lengths = list(range(0, min(int(max_occlusion), length) + 1))
+    if max_occlusion > length:
+        print(f"max_occlusion={max_occlusion} capped at the window length ({length} frames).")
+    scale = trainset.spec.scale
+    side = occluder_side(occluder_size, scale)
+    folder = evaluation_folder(project, shuffle, trainingsetindex)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    videos = _load_videos(project, trainset)
+    _whole_video_predictions(project, students, videos, folder, shuffle, trainingsetindex, pcutoff,
+                             filter_windowlength, progress)
+    has_truth = any(v.has_truth for v in videos)
+    test_frames = _test_frame_table(videos, names, pcutoff)
+
+    parts = [names.index(bp) for bp in bodyparts]
+    confident = [
+        (v.teacher_likelihood >= pcutoff) & (v.visible if v.has_truth else True) for v in videos
+    ]
+    windows = select_occlusion_windows(confident, [v.test_blocks for v in videos], length, n_windows, parts, names,
+                                       seed)
+    windows.insert(3, "video_name", [videos[i].info.path.name for i in windows.video])
+    runners = {kind: _Runner(student, batch_size) for kind, student in students.items()}
+    raw = _artificial_occlusion(videos, runners, windows, parts, names, length, lengths, side, scale,
+                                trainset.channels, pcutoff, progress)
+    occlusion = _occlusion_table(raw, lengths)
+
+    events = _natural_events(videos, names, pcutoff, max_event_length or 2 * length)
+
+    summary = _summary(test_frames, occlusion, lengths[-1], has_truth)
+    findings = _findings(test_frames, occlusion, lengths)
+
+    figures = {}
+    figures["fig5_test_frames"] = _plot_test_frames(test_frames, folder / "fig5_test_frames.png")
+    figures["fig6_artificial_occlusion"] = _plot_occlusion(occlusion, windows, occluder_size, length,
+                                                           folder / "fig6_artificial_occlusion.png")
+    for old in folder.glob("fig2_3_natural_occlusion_*.png"):
+        old.unlink()
+    for number, (_, event) in enumerate(_pick_events(events, n_events).iterrows(), start=1):
+        name = f"fig2_3_natural_occlusion_{number}_{event.bodypart}_{Path(event.video).stem}_{event.start}.png"
+        figures[name[:-4]] = _plot_event(videos[int(event.video_index)], event, trainset.channels, pcutoff,
+                                    folder / name)
+    figures = {k: v for k, v in figures.items() if v is not None}
+
+    tables = {
+        "test_frames": test_frames,
+        "occlusion": occlusion,
+        "occlusion_windows": windows,
+        "occlusion_errors": raw,
+        "natural_events": events,
+        "summary": summary,
+        "findings": findings,
+    }
+    for name, table in tables.items():
+        table.to_csv(folder / f"{name}.csv", index=name == "summary")
+    text = _findings_text(findings, summary, windows, occluder_size, folder)
+    (folder / "summary.txt").write_text(text)
+    print(text)
+    return {**tables, "figures": figures, "folder": folder}
+
+
+def _pick_events(events: pd.DataFrame, count: int) -> pd.DataFrame:
+    """The ``count`` events to plot: most truly hidden frames first, different body parts first."""
+    if events.empty or count <= 0:
+        return events.iloc[:0]
+    chosen, seen = [], set()
+    for index, event in events.iterrows():
+        if event.bodypart not in seen:
+            chosen.append(index)
+            seen.add(event.bodypart)
+        if len(chosen) == count:
+            break
+    for index in events.index:
+        if len(chosen) == count:
+            break
+        if index not in chosen:
+            chosen.append(index)
+    return events.loc[chosen]
+
+
+__all__ = [
+    "evaluate",
+    "evaluate_occlusion",
+    "evaluation_folder",
+    "paired_ttest",
+    "sem",
+    "significance_mark",
+    "occlude_window",
+    "select_occlusion_windows",
+    "fill_gaps",
+    "find_natural_events",
+]
