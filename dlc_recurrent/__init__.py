@@ -43,7 +43,23 @@ def analyze_videos(config, videos, videotype="", shuffle=1, trainingsetindex=0, 
                            overwrite=overwrite, model=model, **options)
 
 
+def evaluate(config, shuffle=1, trainingsetindex=0, **options):
+    """Pixel error of the trained students (see :func:`dlc_recurrent.evaluation.evaluate`)."""
+    from dlc_recurrent.evaluation import evaluate as _evaluate
+
+    return _evaluate(config, shuffle=shuffle, trainingsetindex=trainingsetindex, **options)
+
+
+def evaluate_occlusion(config, shuffle=1, trainingsetindex=0, **options):
+    """The paper's occlusion study (see :func:`dlc_recurrent.evaluation.evaluate_occlusion`)."""
+    from dlc_recurrent.evaluation import evaluate_occlusion as _evaluate_occlusion
+
+    return _evaluate_occlusion(config, shuffle=shuffle, trainingsetindex=trainingsetindex, **options)
+
+
 __all__ = [
+    "evaluate",
+    "evaluate_occlusion",
     "analyze_videos",
     "create_training_set",
     "load_training_set",

@@ -73,6 +73,22 @@ def _analyze(args) -> None:
     print(scorer)
 
 
+def _evaluate(args) -> None:
+    from dlc_recurrent.evaluation import evaluate, evaluate_occlusion
+
+    evaluate(args.config, shuffle=args.shuffle, trainingsetindex=args.trainingsetindex)
+    if args.occlusion:
+        evaluate_occlusion(args.config, shuffle=args.shuffle, trainingsetindex=args.trainingsetindex,
+                           n_windows=args.n_windows)
+
+
+def _demo(args) -> None:
+    from dlc_recurrent.demo import FULL, SMALL, TINY, run_demo
+
+    scale = FULL if args.full else TINY if args.tiny else SMALL
+    run_demo(args.directory, scale=scale, seed=args.seed)
+
+
 def _add_project_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="path of the DLC project's config.yaml")
     parser.add_argument("--shuffle", type=int, default=1)
@@ -123,6 +139,18 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--batch-size", type=int, default=None)
     analyze.add_argument("--gputouse", type=int, default=None)
     analyze.set_defaults(run=_analyze)
+    evaluation = commands.add_parser("evaluate", help="pixel errors of both students, and the occlusion study")
+    _add_project_arguments(evaluation)
+    evaluation.add_argument("--occlusion", action="store_true", help="also run the paper's occlusion study")
+    evaluation.add_argument("--n-windows", type=int, default=50)
+    evaluation.set_defaults(run=_evaluate)
+
+    demo = commands.add_parser("demo", help="run the whole pipeline on a generated project")
+    demo.add_argument("directory", nargs="?", default="demo-project")
+    demo.add_argument("--full", action="store_true", help="the paper's scale (slow without a GPU)")
+    demo.add_argument("--tiny", action="store_true", help="a seconds-long smoke run; its numbers mean nothing")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(run=_demo)
     return parser
 
 

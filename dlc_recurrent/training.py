@@ -198,13 +198,7 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) 
     """Train (or resume) until ``config.epochs``; returns the number of epochs the weights have."""
     height, width = trainset.max_frame_shape()
     with strategy.scope():
-        network = config.build_model()
-        trainer = HeatmapTrainer(network, config)
-        optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate, amsgrad=False)
-        if keras.mixed_precision.global_policy().name == "mixed_float16":
-            optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
-        trainer.compile(optimizer=optimizer)
-        trainer.build_for(height, width, config)
+        network, trainer, optimizer = build_trainer(config, height, width)
 
     checkpoint = tf.train.Checkpoint(network=network, optimizer=optimizer, epoch=tf.Variable(0))
     manager = tf.train.CheckpointManager(checkpoint, str(folder / "checkpoints"), max_to_keep=2)
@@ -242,6 +236,18 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) 
     os.replace(folder / (WEIGHTS_NAME + ".tmp"), folder / WEIGHTS_NAME)
     _write_summary(folder, config, trainset)
     return config.epochs
+
+
+def build_trainer(config: TrainingConfig, height: int, width: int):
+    """A fresh student, its HeatmapTrainer and Adam (loss-scaled under mixed precision), built for H x W."""
+    network = config.build_model()
+    trainer = HeatmapTrainer(network, config)
+    optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate, amsgrad=False)
+    if keras.mixed_precision.global_policy().name == "mixed_float16":
+        optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
+    trainer.compile(optimizer=optimizer)
+    trainer.build_for(height, width, config)
+    return network, trainer, optimizer
 
 
 def _truncate_history(path: Path, start_epoch: int) -> None:
