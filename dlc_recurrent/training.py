@@ -196,6 +196,7 @@ def train(
 
 def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) -> int:
     """Train (or resume) until ``config.epochs``; returns the number of epochs the weights have."""
+    keras.utils.set_random_seed(config.seed)
     height, width = trainset.max_frame_shape()
     with strategy.scope():
         network, trainer, optimizer = build_trainer(config, height, width)
@@ -414,7 +415,7 @@ def make_dataset(
         indices = indices.repeat().shuffle(max(len(samples), 1), seed=seed, reshuffle_each_iteration=True)
     draws = tf.data.Dataset.range(2**62)
     dataset = tf.data.Dataset.zip((indices, draws))
-    dataset = dataset.map(load_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
+    dataset = dataset.map(load_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=False).prefetch(tf.data.AUTOTUNE)
     if len(samples) == 0:
         dataset = dataset.take(0)
