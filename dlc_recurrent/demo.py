@@ -3,8 +3,8 @@
 ``run_demo`` generates a project with known ground truth, builds the training set, trains both
 students (LEAP and ConvLSTM-LEAP) on the same windows, analyzes the videos, runs ``evaluate`` and
 ``evaluate_occlusion``, makes a labeled video with DeepLabCut's own ``create_labeled_video``, and
-prints a short table. The default scale finishes in about 10-15 minutes on 2 CPU cores; ``full``
-runs the paper's scale (336x280, 15-frame windows, 250 windows per video, 10 epochs), which wants
+prints a short table. The default scale is sized to finish within about 15 minutes on 2 idle CPU
+cores (most of it training the recurrent student); ``full`` runs the paper's scale (336x280, 15-frame windows, 250 windows per video, 10 epochs), which wants
 a GPU.
 """
 
