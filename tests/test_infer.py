@@ -98,8 +98,8 @@ def test_default_streaming_matches_the_windowed_reference(trained_project):
     Tolerance: the only difference from the reference is the extra context (state_reset=1 is
     exact, above). Where both are confident the peak is the same up to sub-pixel shifts; on a few
     frames a briefly trained model's map has two similar modes and the extra context picks the
-    other one (seen: 93-97% within 2 px over two runs), so the bound is a median under 0.5 px and
-    90% within 2 px.
+    other one (seen: 91-97% within 2 px over three trainings; the median stays near 0.01 px), so
+    the bound is a median under 0.5 px and 85% within 2 px.
     """
     project = load_project(trained_project)
     info = read_video_info(project.videos[0])
@@ -110,9 +110,9 @@ def test_default_streaming_matches_the_windowed_reference(trained_project):
     streamed = predict_video(student, info, crop, progress=False)
     confident = (reference[..., 2] >= project.pcutoff) & (streamed[..., 2] >= project.pcutoff)
     distance = np.hypot(*(streamed[..., :2] - reference[..., :2]).transpose(2, 0, 1))
-    assert confident.mean() > 0.3
+    assert confident.sum() >= 50, "too few confident points to compare"
     assert np.median(distance[confident]) < 0.5
-    assert np.mean(distance[confident] < 2.0) > 0.9
+    assert np.mean(distance[confident] < 2.0) > 0.85
 
 
 def test_analyze_videos_writes_what_deeplabcut_reads(trained_project, tmp_path):
