@@ -65,21 +65,21 @@ class Student:
             self.predict = tf.function(lambda frames: find_peaks(network(frames, training=False), amplitude),
                                        input_signature=[spatial])
             return
-        encoder, convlstm_step, decoder = models.split_recurrent_model(self.network)
+        encoder, recurrence, decoder = models.split_recurrent_model(self.network)
         features = encoder.output_shape[-1]
         feature_spec = tf.TensorSpec([None, None, None, features], tf.float32)
-        state_spec = tf.TensorSpec([None, None, convlstm_step.filters], tf.float32)
+        state_spec = tf.TensorSpec([None, None, recurrence.filters], tf.float32)
+        hidden_spec = tf.TensorSpec([None, None, None, recurrence.filters], tf.float32)
         self.encode = tf.function(lambda frames: tf.cast(encoder(frames, training=False), tf.float32),
                                   input_signature=[spatial])
         self.decode = tf.function(lambda hidden: find_peaks(decoder(hidden, training=False), amplitude),
-                                  input_signature=[tf.TensorSpec([None, None, None, convlstm_step.filters], tf.float32)])
-
-        def recur(sequence, hidden, cell):
-            outputs, hidden, cell = convlstm_step(sequence[tf.newaxis], initial_state=[hidden[tf.newaxis], cell[tf.newaxis]],
-                                                  training=False)
-            return outputs[0], hidden[0], cell[0]
-
-        self.recur = tf.function(recur, input_signature=[feature_spec, state_spec, state_spec])
+                                  input_signature=[hidden_spec])
+        self.zero_state = recurrence.zero_state
+        self.recur = tf.function(recurrence, input_signature=[feature_spec, state_spec, state_spec])
+        windows_spec = tf.TensorSpec([None, None, None, None, features], tf.float32)
+        self.last_frame_peaks = tf.function(  # (N, T, h, w, F) encoder features -> peaks of frame T
+            lambda windows: find_peaks(decoder(recurrence.run(windows)[1], training=False), amplitude),
+            input_signature=[windows_spec])
 
     @property
     def window_length(self) -> int:
@@ -239,8 +239,7 @@ class _RecurrentStream:
     def step(self, frames: np.ndarray) -> np.ndarray:
         features = self._batched(self.student.encode, frames)
         if self.state is None or self.burn_in:
-            zeros = tf.zeros([*features.shape[1:3], self.student.recur.input_signature[1].shape[-1]])
-            self.state = (zeros, zeros)
+            self.state = self.student.zero_state(features)
         sequence = features if self.history is None else tf.concat([self.history, features], 0)
         hidden_sequence, hidden, cell = self.student.recur(sequence, *self.state)
         if self.burn_in:

@@ -230,25 +230,72 @@ def count_layers(model):
 
 
 def split_recurrent_model(model):
-    """Take a trained ConvLSTM-LEAP apart for streaming inference: (encoder, convlstm_step, decoder).
+    """Take a trained ConvLSTM-LEAP apart for streaming inference: (encoder, recurrence, decoder).
 
-    `encoder` and `decoder` are the model's own per-frame halves (shared weights).
-    `convlstm_step` is a copy of the ConvLSTM2D layer with the trained weights that also returns
-    its final state, so a video can be processed chunk by chunk with :func:`run_recurrent_chunk`.
-    Works for any window length the model was trained with.
+    `encoder` and `decoder` are the model's own per-frame halves (shared weights); `recurrence`
+    is a :class:`ConvLSTMRecurrence` with the trained ConvLSTM weights, so a video can be
+    processed chunk by chunk with :func:`run_recurrent_chunk`. Works for any window length the
+    model was trained with.
     """
     encoder = model.get_layer("encoder_td").layer
     decoder = model.get_layer("decoder_td").layer
-    trained = model.get_layer("convlstm")
-    config = {**trained.get_config(), "name": "convlstm_step",
-              "return_sequences": True, "return_state": True}
-    convlstm_step = layers.ConvLSTM2D.from_config(config)
-    convlstm_step.build(trained.input_shape)
-    convlstm_step.set_weights(trained.get_weights())
-    return encoder, convlstm_step, decoder
+    return encoder, ConvLSTMRecurrence(model.get_layer("convlstm")), decoder
 
 
-def run_recurrent_chunk(encoder, convlstm_step, decoder, frames, state=None):
+class ConvLSTMRecurrence:
+    """A trained ConvLSTM2D layer as a function over one video's consecutive feature maps.
+
+    The same maths as Keras' layer (gates i, f, c, o; "same" 3x3 convolutions), arranged for
+    streaming: the input convolution of all frames runs as one batched convolution, and only the
+    recurrent convolution of the hidden state runs frame by frame. Always computes in float32.
+    """
+
+    def __init__(self, layer):
+        if tuple(layer.strides) != (1, 1) or tuple(layer.dilation_rate) != (1, 1) or layer.padding != "same":
+            raise ValueError(f"{layer.name}: streaming supports stride 1, dilation 1, 'same' padding only")
+        weights = [tf.constant(np.asarray(w, np.float32)) for w in layer.get_weights()]
+        self.kernel, self.recurrent_kernel = weights[:2]
+        self.bias = weights[2] if layer.use_bias else tf.zeros([4 * layer.filters])
+        self.filters = layer.filters
+        self.activation = layer.activation
+        self.recurrent_activation = layer.recurrent_activation
+
+    def zero_state(self, features):
+        """Zero hidden and cell states (H, W, filters) for features of shape (n, H, W, C)."""
+        zeros = tf.zeros(tf.concat([tf.shape(features)[1:3], [self.filters]], 0))
+        return zeros, zeros
+
+    def __call__(self, sequence, hidden=None, cell=None):
+        """(n, H, W, C) features -> (n, H, W, filters) hidden states, last hidden, last cell."""
+        if hidden is not None:
+            hidden, cell = hidden[tf.newaxis], cell[tf.newaxis]
+        hiddens, hidden, cell = self.run(sequence[tf.newaxis], hidden, cell)
+        return hiddens[0], hidden[0], cell[0]
+
+    def run(self, sequences, hidden=None, cell=None):
+        """Batched: (N, n, H, W, C) -> (N, n, H, W, filters) hidden states, last hidden, last cell."""
+        sequences = tf.cast(sequences, tf.float32)
+        if hidden is None:
+            shape = tf.shape(sequences)
+            hidden = cell = tf.zeros(tf.concat([shape[:1], shape[2:4], [self.filters]], 0))
+        time_major = tf.transpose(sequences, [1, 0, 2, 3, 4])
+        shape = tf.shape(time_major)
+        inputs = tf.nn.conv2d(tf.reshape(time_major, tf.concat([[-1], shape[2:]], 0)), self.kernel, 1, "SAME")
+        inputs = tf.reshape(inputs + self.bias, tf.concat([shape[:4], [4 * self.filters]], 0))
+
+        def step(state, projected):
+            hidden, cell = state
+            gates = projected + tf.nn.conv2d(hidden, self.recurrent_kernel, 1, "SAME")
+            i, f, c, o = tf.split(gates, 4, axis=-1)
+            cell = self.recurrent_activation(f) * cell + self.recurrent_activation(i) * self.activation(c)
+            hidden = self.recurrent_activation(o) * self.activation(cell)
+            return hidden, cell
+
+        hiddens, cells = tf.scan(step, inputs, initializer=(hidden, cell))
+        return tf.transpose(hiddens, [1, 0, 2, 3, 4]), hiddens[-1], cells[-1]
+
+
+def run_recurrent_chunk(encoder, recurrence, decoder, frames, state=None):
     """Run consecutive frames (n, H, W, C) of one video through the split recurrent model.
 
     `state` is the ConvLSTM state returned for the previous chunk of the same video (None at
@@ -257,6 +304,6 @@ def run_recurrent_chunk(encoder, convlstm_step, decoder, frames, state=None):
     the result equals running the whole video through the Keras model as one sequence.
     """
     features = encoder(frames, training=False)
-    sequence, hidden, cell = convlstm_step(features[tf.newaxis], initial_state=state, training=False)
-    maps = decoder(sequence[0], training=False)
-    return maps, [hidden, cell]
+    sequence, hidden, cell = recurrence(features, *(state or (None, None)))
+    maps = decoder(tf.cast(sequence, features.dtype), training=False)
+    return maps, (hidden, cell)

@@ -131,16 +131,20 @@ def test_normalisation_is_the_first_layer():
 def test_streaming_chunks_match_the_full_sequence():
     """Chunks of T frames with carried ConvLSTM state give the maps of one 2T-frame pass."""
     trained = _build("convlstm_leap")
+    convlstm = trained.get_layer("convlstm")
+    kernel, recurrent_kernel, bias = convlstm.get_weights()
+    bias = np.random.default_rng(3).normal(0, 0.5, bias.shape).astype("float32")
+    convlstm.set_weights([kernel, recurrent_kernel * 3, bias])  # a recurrence that matters, all gates biased
     any_length = models.build_convlstm_leap(K, window_length=None)
     any_length.set_weights(trained.get_weights())
     video = _random_frames((2 * T, SIZE, SIZE, 1))
     full = any_length(video[np.newaxis])[0].numpy()
 
-    encoder, convlstm_step, decoder = models.split_recurrent_model(trained)
+    encoder, recurrence, decoder = models.split_recurrent_model(trained)
     state = None
     chunks = []
     for start in range(0, 2 * T, T):
-        maps, state = models.run_recurrent_chunk(encoder, convlstm_step, decoder,
+        maps, state = models.run_recurrent_chunk(encoder, recurrence, decoder,
                                                  video[start:start + T], state)
         chunks.append(maps.numpy())
     streamed = np.concatenate(chunks)
@@ -149,7 +153,13 @@ def test_streaming_chunks_match_the_full_sequence():
     assert streamed.dtype == np.float32
     np.testing.assert_allclose(streamed, full, rtol=1e-4, atol=1e-6 * np.abs(full).max())
 
-    fresh_start, _ = models.run_recurrent_chunk(encoder, convlstm_step, decoder, video[T:])
+    windows = np.stack([video[:T], video[T:]])
+    features = encoder(windows.reshape(-1, SIZE, SIZE, 1))
+    hiddens, _, _ = recurrence.run(tf.reshape(features, (2, T, *features.shape[1:])))
+    batched = decoder(tf.reshape(hiddens, (-1, *hiddens.shape[2:]))).numpy().reshape(2, T, SIZE, SIZE, K)
+    np.testing.assert_allclose(batched, any_length(windows).numpy(), rtol=1e-4, atol=1e-6 * np.abs(full).max())
+
+    fresh_start, _ = models.run_recurrent_chunk(encoder, recurrence, decoder, video[T:])
     assert not np.allclose(fresh_start.numpy(), full[T:], rtol=1e-4, atol=1e-6 * np.abs(full).max())
 
 
@@ -230,10 +240,10 @@ def test_mixed_precision_still_outputs_float32_maps():
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         model = models.build_convlstm_leap(K, window_length=2)
-        encoder, convlstm_step, decoder = models.split_recurrent_model(model)
+        encoder, recurrence, decoder = models.split_recurrent_model(model)
         assert models.leaf_layers(model)[1].compute_dtype == "float16"
         assert model(np.zeros((1, 2, 16, 16, 1), "float32")).dtype == tf.float32
-        maps, _ = models.run_recurrent_chunk(encoder, convlstm_step, decoder,
+        maps, _ = models.run_recurrent_chunk(encoder, recurrence, decoder,
                                              np.zeros((2, 16, 16, 1), "float32"))
         assert maps.dtype == tf.float32
     finally:
