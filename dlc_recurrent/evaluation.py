@@ -292,18 +292,18 @@ def select_occlusion_windows(
 
 
 class _Runner:
-    """A student's maps -> peaks on frames (LEAP) or windows (last frame), in stored pixels."""
+    """A student's maps -> peaks on frames (LEAP) or windows (last frame), in stored pixels.
+
+    The recurrent student runs split: the encoder once per frame, the ConvLSTM over the window,
+    the decoder on the last frame only (the same numbers as the whole network's last map).
+    """
 
     def __init__(self, student: Student, batch_size: int = 8):
         config = student.config
         self.student, self.batch_size, self.recurrent = student, batch_size, config.recurrent
         network, amplitude = student.network, config.map_amplitude
         frames_spec = tf.TensorSpec([None, None, None, config.channels], tf.uint8)
-        windows_spec = tf.TensorSpec([None, None, None, None, config.channels], tf.uint8)
-        if self.recurrent:
-            self._windows = tf.function(lambda w: find_peaks(network(w, training=False)[:, -1], amplitude),
-                                        input_signature=[windows_spec])
-        else:
+        if not self.recurrent:
             self._frames = tf.function(lambda f: find_peaks(network(f, training=False), amplitude),
                                        input_signature=[frames_spec])
 
@@ -313,15 +313,25 @@ class _Runner:
         step = self.batch_size * 4
         return np.concatenate([self._frames(frames[i : i + step]).numpy() for i in range(0, len(frames), step)])
 
+    def features(self, windows: np.ndarray) -> tf.Tensor:
+        """The recurrent student's encoder features (N, T, h, w, F) of windows (N, T, H, W, C)."""
+        windows = models.pad_images(windows)
+        flat = windows.reshape(-1, *windows.shape[2:])
+        step = self.batch_size * 4
+        features = tf.concat([self.student.encode(flat[i : i + step]) for i in range(0, len(flat), step)], 0)
+        return tf.reshape(features, [*windows.shape[:2], *features.shape[1:]])
+
+    def last_from_features(self, features: tf.Tensor) -> np.ndarray:
+        """Peaks (N, K, 3) on the last frame of windows given as encoder features (N, T, h, w, F)."""
+        return np.concatenate([self.student.last_frame_peaks(features[i : i + self.batch_size]).numpy()
+                               for i in range(0, len(features), self.batch_size)])
+
     def last(self, windows: np.ndarray) -> np.ndarray:
         """Peaks (N, K, 3) on the last frame of windows (N, T, H, W, C): the whole window for the
         recurrent student, the last frame alone for LEAP."""
         if not self.recurrent:
             return self.frames(windows[:, -1])
-        windows = models.pad_images(windows)
-        return np.concatenate(
-            [self._windows(windows[i : i + self.batch_size]).numpy() for i in range(0, len(windows), self.batch_size)]
-        )
+        return self.last_from_features(self.features(windows))
 
 
 def _pad_stack(arrays: list[np.ndarray]) -> np.ndarray:
@@ -719,6 +729,7 @@ def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, le
         clean = _pad_stack(arrays)
         n_windows = len(clean)
         leap_clean = runners[LEAP].frames(clean.reshape(-1, *clean.shape[2:])).reshape(n_windows, length, -1, 3)
+        clean_features = runners[RECURRENT].features(clean)
         for occlusion in tqdm(lengths, desc=f"{bodyparts[part]}: occlusion lengths", leave=False,
                               disable=not progress):
             occluded = np.stack([occlude_window(w, c, occlusion, side) for w, c in zip(clean, centres)])
@@ -727,7 +738,11 @@ def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, le
                 hidden = occluded[:, length - occlusion :]
                 trace[:, length - occlusion :] = runners[LEAP].frames(
                     hidden.reshape(-1, *hidden.shape[2:])).reshape(n_windows, occlusion, -1, 3)
-            recurrent = runners[RECURRENT].last(occluded)
+            features = clean_features
+            if occlusion:  # only the occluded frames need new encoder features
+                tail = runners[RECURRENT].features(occluded[:, length - occlusion :])
+                features = tf.concat([clean_features[:, : length - occlusion], tail], 1)
+            recurrent = runners[RECURRENT].last_from_features(features)
             for i in range(n_windows):
                 full_trace = _to_full(trace[i, :, part, :2], scale, crops[i])
                 held = fill_gaps(full_trace[:, None], trace[i, :, part, 2][:, None], pcutoff)[-1, 0]
@@ -771,6 +786,27 @@ def _occlusion_table(raw: pd.DataFrame, lengths) -> pd.DataFrame:
             n_parts = table.index.get_level_values("bodypart").nunique()
             for row in compare_methods(errors):
                 rows.append({"occlusion_length": int(occlusion), "bodypart": part, "n_bodyparts": n_parts, **row})
+    return pd.DataFrame(rows)
+
+
+def calibration_table(error_px: np.ndarray, likelihood: np.ndarray, hidden: np.ndarray, within: float = 5.0,
+                      bins: int = 10) -> pd.DataFrame:
+    """Does the likelihood mean something? Per likelihood bin and for visible and hidden points
+    apart: how many predictions, and the fraction within ``within`` pixels of the truth.
+
+    Well-calibrated output has that fraction rise with the likelihood, on hidden points too, so
+    that pcutoff keeps right guesses of a hidden paw and drops wrong ones.
+    """
+    error_px, likelihood, hidden = (np.asarray(a).ravel() for a in (error_px, likelihood, hidden))
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(likelihood, edges[1:-1]), 0, bins - 1)
+    rows = []
+    for condition, selected in (("visible", ~hidden), ("hidden", hidden)):
+        for b in range(bins):
+            chosen = selected & (which == b) & np.isfinite(error_px)
+            rows.append({"points": condition, "likelihood_from": edges[b], "likelihood_to": edges[b + 1],
+                         "n": int(chosen.sum()),
+                         f"fraction_within_{within:g}px": float((error_px[chosen] <= within).mean()) if chosen.any() else np.nan})
     return pd.DataFrame(rows)
 
 

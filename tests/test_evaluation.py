@@ -19,6 +19,7 @@ from dlc_recurrent.evaluation import (
     LEAP,
     METHODS,
     RECURRENT,
+    calibration_table,
     compare_methods,
     evaluate,
     evaluate_occlusion,
@@ -387,3 +388,20 @@ def test_missing_student_is_a_clear_project_error(trained_project, tmp_path):
         evaluate_occlusion(config, bodyparts=["nose"], progress=False)
     with pytest.raises(ProjectError, match="no training set"):
         evaluate(config, shuffle=7, progress=False)
+
+
+def test_calibration_rises_with_likelihood_on_data_built_so():
+    rng = np.random.default_rng(0)
+    likelihood = rng.uniform(0, 1, 20000)
+    hidden = rng.random(20000) < 0.3
+    right = rng.random(20000) < likelihood  # P(within 5 px) = likelihood, visible or hidden
+    error = np.where(right, rng.uniform(0, 5, 20000), rng.uniform(5.01, 50, 20000))
+    table = calibration_table(error, likelihood, hidden, within=5.0, bins=5)
+    assert list(table.points.unique()) == ["visible", "hidden"] and table.n.sum() == 20000
+    for _, part in table.groupby("points"):
+        fraction = part["fraction_within_5px"].to_numpy()
+        assert (np.diff(fraction) > 0).all()
+        np.testing.assert_allclose(fraction, (part.likelihood_from + part.likelihood_to) / 2, atol=0.05)
+    # A likelihood that says nothing: flat.
+    flat = calibration_table(error, rng.permutation(likelihood), hidden, bins=5)
+    assert np.ptp(flat["fraction_within_5px"]) < 0.06
