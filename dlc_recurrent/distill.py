@@ -44,7 +44,7 @@ from dlc_recurrent.project import (
 #: Folder (inside the DLC project) that holds everything this package writes; also its modelprefix.
 PACKAGE_FOLDER = "dlc-recurrent"
 #: Values of the per-point ``source`` array in the targets.
-MASKED, TEACHER, HAND_LABEL = 0, 1, 2
+MASKED, TEACHER, HAND_LABEL, GAP_FILLED = 0, 1, 2, 3
 #: Seeking is cheaper than decoding when the next needed frame is further ahead than this.
 SEEK_GAP = 250
 
@@ -60,6 +60,9 @@ class TrainingSetSpec:
     seed: int = 0
     include_hand_labeled: bool = True
     teacher_scorer: str | None = None
+    #: Fill teacher gaps of at most this many frames (under pcutoff, between confident frames) by
+    #: linear interpolation instead of masking them, so briefly hidden points get a target. 0: off.
+    max_gap_fill: int = 0
 
     def resolved_block_length(self) -> int:
         """Blocks of the timeline that go to train or test whole (default: 4 windows long)."""
@@ -74,6 +77,8 @@ class TrainingSetSpec:
             raise ValueError(
                 f"block_length ({self.block_length}) must be at least window_length ({self.window_length})"
             )
+        if self.max_gap_fill < 0:
+            raise ValueError(f"max_gap_fill must be >= 0 frames, got {self.max_gap_fill}")
         if not 0 < self.scale <= 4:
             raise ValueError(f"scale must be in (0, 4], got {self.scale}")
 
@@ -177,7 +182,7 @@ def create_training_set(
     request = _request_record(spec, videos, fraction, shuffle)
 
     if (folder / "trainingset.yaml").is_file():
-        if not overwrite and _read_yaml(folder / "trainingset.yaml").get("request") == request:
+        if not overwrite and _saved_request(folder) == request:
             print(f"Training set {folder} already exists with these settings; nothing to do.")
             return folder
         if not overwrite:
@@ -199,6 +204,14 @@ def create_training_set(
     n_test = sum(v["test_windows"] for v in summary["videos"])
     print(f"Training set: {n_train} train and {n_test} test windows of {window_length} frames in {folder}")
     return folder
+
+
+def _saved_request(folder: Path) -> dict | None:
+    """The request a training set was built with; spec fields added since then read as their defaults."""
+    saved = _read_yaml(folder / "trainingset.yaml").get("request")
+    if saved and "spec" in saved:
+        saved["spec"] = {**asdict(TrainingSetSpec()), **saved["spec"]}
+    return saved
 
 
 def _request_record(spec: TrainingSetSpec, videos: list[Path], fraction: float, shuffle: int) -> dict:
@@ -300,7 +313,7 @@ def _prepare_video(project: Project, spec: TrainingSetSpec, video: Path, teacher
         find_teacher(info.path, spec.teacher_scorer, teacher_folder), project.bodyparts, n_frames=info.n_frames
     )
     labels = read_hand_labels(project, info.path)
-    targets = combine_targets(teacher.xy, teacher.likelihood, project.pcutoff, labels)
+    targets = combine_targets(teacher.xy, teacher.likelihood, project.pcutoff, labels, spec.max_gap_fill)
     targets = to_stored_coordinates(targets, crop, spec.scale)
     hand_frames = np.array([] if labels is None else labels.index[labels.index < info.n_frames], dtype=int)
     return {
@@ -318,9 +331,12 @@ def combine_targets(
     teacher_likelihood: np.ndarray,
     pcutoff: float,
     hand_labels: pd.DataFrame | None,
+    max_gap_fill: int = 0,
 ) -> VideoTargets:
     """Per-frame targets: the teacher above pcutoff, replaced by hand labels where they exist.
 
+    With ``max_gap_fill`` > 0, runs of at most that many unsure frames between two confident
+    frames get the linear interpolation of the teacher's positions (source GAP_FILLED).
     A hand-labelled frame trusts the labeller entirely: a point the labeller left empty (NaN,
     usually because it was not visible) is masked even when the teacher was confident.
     """
@@ -328,6 +344,13 @@ def combine_targets(
     xy = np.nan_to_num(teacher_xy.astype(np.float64), nan=-1.0)
     confident = (teacher_likelihood >= pcutoff) & ~np.isnan(teacher_xy).any(axis=2)
     source = np.where(confident, TEACHER, MASKED).astype(np.int8)
+    frames = np.arange(n_frames)
+    for part in range(n_parts):
+        gaps = short_gaps(confident[:, part], max_gap_fill)
+        if gaps.any():
+            for axis in range(2):
+                xy[gaps, part, axis] = np.interp(frames[gaps], frames[confident[:, part]], xy[confident[:, part], part, axis])
+            source[gaps, part] = GAP_FILLED
     if hand_labels is not None:
         labelled = hand_labels[hand_labels.index < n_frames]
         frames = labelled.index.to_numpy()
@@ -341,6 +364,18 @@ def combine_targets(
         weight=(source != MASKED).astype(np.float32),
         source=source,
     )
+
+
+def short_gaps(confident: np.ndarray, max_gap: int) -> np.ndarray:
+    """Frames in runs of at most ``max_gap`` non-confident frames with a confident frame on each side."""
+    gaps = np.zeros(len(confident), bool)
+    if max_gap <= 0:
+        return gaps
+    edges = np.diff(np.concatenate([[1], confident.astype(np.int8), [1]]))
+    for start, stop in zip(np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)):
+        if 0 < start and stop < len(confident) and stop - start <= max_gap:
+            gaps[start:stop] = True
+    return gaps
 
 
 def to_stored_coordinates(targets: VideoTargets, crop: Crop, scale: float) -> VideoTargets:

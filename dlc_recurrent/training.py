@@ -50,6 +50,12 @@ HISTORY_NAME = "history.csv"
 class TrainingConfig:
     """Everything that decides how a student is trained; defaults are the seed paper's recipe.
 
+    ``occluder_*`` (not in the paper) train through occlusion: with ``occluder_probability`` a
+    training sample gets an occluder (rectangle, ellipse or bar; black, white, grey or noise),
+    placed at random independently of the body parts and drifting by up to ``occluder_speed`` x
+    the frame size per frame, over a run of up to ``occluder_max_run`` frames (default: the window);
+    its side is ``occluder_size`` x the frame's smaller side. Targets are unchanged, so a covered
+    part keeps the teacher's position. LEAP gets the same occluders on single frames (the control).
     ``map_amplitude`` is not in the paper: peak-1 maps were seen to sit on the "predict zeros"
     plateau for hundreds of steps on real mouse video, and x10 maps left it (the predicted peak is
     divided by it again to give a likelihood). ``sigma`` is in full-resolution pixels.
@@ -70,6 +76,10 @@ class TrainingConfig:
     max_shift: float = 0.05
     brightness: float = 0.1
     contrast: float = 0.2
+    occluder_probability: float = 0.0
+    occluder_size: tuple[float, float] = (0.1, 0.3)
+    occluder_max_run: int | None = None
+    occluder_speed: float = 0.02
     steps_per_epoch: int | None = None
     mixed_precision: bool = True
     seed: int = 0
@@ -84,6 +94,11 @@ class TrainingConfig:
         if self.normalization not in ("paper", "dataset"):
             raise ValueError(f"normalization must be 'paper' or 'dataset', got {self.normalization!r}")
         self.filters = tuple(int(f) for f in self.filters)
+        self.occluder_size = tuple(float(f) for f in self.occluder_size)
+        if not 0 <= self.occluder_probability <= 1:
+            raise ValueError(f"occluder_probability must be in [0, 1], got {self.occluder_probability}")
+        if len(self.occluder_size) != 2 or not 0 < self.occluder_size[0] <= self.occluder_size[1]:
+            raise ValueError(f"occluder_size must be (smallest, largest) fractions > 0, got {self.occluder_size}")
 
     @property
     def recurrent(self) -> bool:
@@ -116,6 +131,7 @@ class TrainingConfig:
     def save(self, path: Path) -> None:
         data = asdict(self)
         data["filters"] = list(self.filters)
+        data["occluder_size"] = list(self.occluder_size)
         _atomic_yaml(path, data)
 
     @classmethod
@@ -396,9 +412,11 @@ def make_dataset(
         frames[:, : stored.shape[1], : stored.shape[2]] = stored
         xy = trainset.targets[video].xy[rows].copy()
         weight = trainset.targets[video].weight[rows].copy()
+        rng = np.random.default_rng([seed, int(draw)])
         if training and config.augment:
-            rng = np.random.default_rng([seed, int(draw)])
             frames, xy, weight = augment_window(frames, xy, weight, config, rng)
+        if training and config.occluder_probability and rng.random() < config.occluder_probability:
+            frames, _ = add_occluder(frames, stored.shape[1:3], config, rng)
         return frames, xy.astype(np.float32), weight.astype(np.float32)
 
     def load_tf(index, draw):
@@ -439,6 +457,46 @@ def augment_window(frames, xy, weight, config: TrainingConfig, rng: np.random.Ge
     pixels = shifted.astype(np.float32)
     pixels = (pixels - pixels.mean()) * gain + pixels.mean() + offset
     return np.clip(pixels, 0, 255).astype(np.uint8), xy, weight
+
+
+OCCLUDER_SHAPES = ("rectangle", "ellipse", "bar")
+OCCLUDER_FILLS = ("black", "white", "grey", "noise")
+
+
+def add_occluder(frames: np.ndarray, area: tuple[int, int], config: TrainingConfig, rng: np.random.Generator):
+    """Cover a run of consecutive frames with one drifting occluder; returns (frames, mask (T, H, W)).
+
+    The occluder lands anywhere in the top-left ``area`` (height, width) of the frames, whatever
+    the body parts do, so a network cannot learn "the part is under the square".
+    """
+    length, height, width, _ = frames.shape
+    area_height, area_width = area
+    longest = min(config.occluder_max_run or length, length)
+    run = int(rng.integers(1, longest + 1))
+    first = int(rng.integers(0, length - run + 1))
+    side = rng.uniform(*config.occluder_size) * min(area_height, area_width)
+    shape = OCCLUDER_SHAPES[rng.integers(len(OCCLUDER_SHAPES))]
+    if shape == "bar":
+        half = np.array([side * rng.uniform(1.5, 2.5), side * rng.uniform(0.1, 0.2)])
+        half = half[::-1] if rng.random() < 0.5 else half
+    else:
+        half = side / 2 * rng.uniform(0.7, 1.3, 2)
+    centre = rng.uniform(0, 1, 2) * [area_width, area_height]
+    velocity = rng.uniform(-1, 1, 2) * config.occluder_speed * max(area_width, area_height)
+    rows, columns = np.mgrid[:height, :width]
+    mask = np.zeros((length, height, width), bool)
+    for step, t in enumerate(range(first, first + run)):
+        dx, dy = (columns - centre[0] - step * velocity[0]) / half[0], (rows - centre[1] - step * velocity[1]) / half[1]
+        inside = dx**2 + dy**2 <= 1 if shape == "ellipse" else (np.abs(dx) <= 1) & (np.abs(dy) <= 1)
+        mask[t] = inside & (rows < area_height) & (columns < area_width)
+    fill = OCCLUDER_FILLS[rng.integers(len(OCCLUDER_FILLS))]
+    if fill == "noise":
+        values = rng.integers(0, 256, frames.shape, dtype=np.uint8)
+    else:
+        level = {"black": 0, "white": 255}.get(fill, int(rng.integers(0, 256)))
+        values = np.full(frames.shape, level, np.uint8)
+    frames = np.where(mask[..., None], values, frames)
+    return frames, mask
 
 
 def dataset_statistics(trainset: TrainingSet, max_frames: int = 2000) -> tuple[float, float]:

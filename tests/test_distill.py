@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from dlc_recurrent.distill import (
+    GAP_FILLED,
     HAND_LABEL,
     MASKED,
     TEACHER,
@@ -18,6 +19,7 @@ from dlc_recurrent.distill import (
     from_scaled,
     load_training_set,
     sample_windows,
+    short_gaps,
     to_scaled,
     training_set_folder,
 )
@@ -45,6 +47,33 @@ def test_combine_targets_masks_unsure_teacher_and_prefers_hand_labels():
     np.testing.assert_array_equal(targets.weight, targets.source != MASKED)
     np.testing.assert_array_equal(targets.xy[1, 0], [10, 11])
     np.testing.assert_array_equal(targets.xy[0, 0], [1, 1])
+
+
+def test_short_gaps_are_interior_runs_no_longer_than_the_limit():
+    confident = np.array([0, 1, 0, 0, 1, 0, 0, 0, 1, 1, 0], bool)
+    #                     edge  gap 2    gap 3         edge
+    assert np.flatnonzero(short_gaps(confident, 2)).tolist() == [2, 3]
+    assert np.flatnonzero(short_gaps(confident, 3)).tolist() == [2, 3, 5, 6, 7]
+    assert not short_gaps(confident, 0).any()
+    assert not short_gaps(np.zeros(5, bool), 10).any()
+
+
+def test_gap_filling_interpolates_short_teacher_gaps_only():
+    n = 12
+    xy = np.stack([np.arange(n) * 2.0, np.arange(n) * -1.0], axis=1)[:, None].repeat(2, axis=1)
+    likelihood = np.full((n, 2), 0.99)
+    likelihood[3:5, 0] = 0.1   # 2-frame gap: filled
+    likelihood[7:11, 1] = 0.1  # 4-frame gap: too long, stays masked
+    likelihood[11, 0] = 0.1    # trailing: no confident frame after it, stays masked
+    noisy = xy.copy()
+    noisy[3:5, 0] = 99.0  # the teacher's unsure guesses are not used
+    targets = combine_targets(noisy, likelihood, 0.6, None, max_gap_fill=3)
+    assert targets.source[3:5, 0].tolist() == [GAP_FILLED, GAP_FILLED]
+    np.testing.assert_allclose(targets.xy[3:5, 0], xy[3:5, 0])
+    assert (targets.source[7:11, 1] == MASKED).all() and targets.source[11, 0] == MASKED
+    assert targets.weight[3:5, 0].tolist() == [1, 1] and targets.weight[7:11, 1].sum() == 0
+    plain = combine_targets(noisy, likelihood, 0.6, None)
+    assert (plain.source[3:5, 0] == MASKED).all()
 
 
 def test_scaled_coordinates_round_trip():
@@ -149,6 +178,39 @@ def test_rerun_is_a_no_op_and_other_settings_need_overwrite(built):
         small_set(config, windows_per_video=10)
     small_set(config, windows_per_video=10, overwrite=True)
     assert len(load_training_set(folder).windows) < 30 + 10
+
+
+def test_older_training_set_without_newer_options_is_still_a_no_op(built):
+    from ruamel.yaml import YAML
+
+    config, folder = built
+    yaml = YAML(typ="safe")
+    record = yaml.load((folder / "trainingset.yaml").read_text())
+    del record["request"]["spec"]["max_gap_fill"]  # as written before that option existed
+    with (folder / "trainingset.yaml").open("w") as handle:
+        yaml.dump(record, handle)
+    stamp = (folder / "trainingset.yaml").stat().st_mtime_ns
+    assert small_set(config) == folder
+    assert (folder / "trainingset.yaml").stat().st_mtime_ns == stamp
+
+
+def test_gap_filled_training_set(project_copy):
+    folder = small_set(project_copy, max_gap_fill=20, windows_per_video=40)
+    project = load_project(project_copy)
+    teacher = read_teacher(find_teacher(project.videos[0]), project.bodyparts)
+    targets = load_training_set(folder).targets[0]
+    filled = targets.source == GAP_FILLED
+    assert filled.any(), "the synthetic teacher has short gaps to fill"
+    assert (targets.weight[filled] == 1).all()
+    assert (teacher.likelihood[targets.frame][filled] < project.pcutoff).all()
+    frames, parts = np.nonzero(filled)
+    for row, part in zip(frames, parts):  # interpolated between the teacher's confident neighbours
+        good = np.flatnonzero(teacher.likelihood[:, part] >= project.pcutoff)
+        frame = targets.frame[row]
+        before, after = good[good < frame].max(), good[good > frame].min()
+        assert after - before - 1 <= 20
+        expected = [np.interp(frame, [before, after], teacher.xy[[before, after], part, axis]) for axis in range(2)]
+        np.testing.assert_allclose(targets.xy[row, part], expected, atol=1e-3)
 
 
 def test_scaled_training_set(project_copy):

@@ -18,6 +18,7 @@ from dlc_recurrent.training import (
     HISTORY_NAME,
     WEIGHTS_NAME,
     TrainingConfig,
+    add_occluder,
     augment_window,
     load_student,
     make_dataset,
@@ -66,8 +67,45 @@ def test_augmentation_moves_points_with_the_pixels():
     assert weight.all()
 
 
+def test_occluder_covers_one_run_of_frames_wherever_the_parts_are():
+    frames = np.full((15, 40, 48, 1), 100, np.uint8)
+    config = TrainingConfig(occluder_size=(0.2, 0.4))
+    centres, lengths = [], []
+    for seed in range(200):
+        out, mask = add_occluder(frames, (36, 44), config, np.random.default_rng(seed))
+        covered = np.flatnonzero(mask.any(axis=(1, 2)))
+        assert len(covered) and (np.diff(covered) == 1).all(), "one run of consecutive frames"
+        assert not mask[:, 36:].any() and not mask[:, :, 44:].any(), "only inside the stored area"
+        np.testing.assert_array_equal(out[~mask], 100)  # nothing outside the occluder changes
+        lengths.append(len(covered))
+        rows, columns = np.nonzero(mask[covered[0]])
+        if len(rows):
+            centres.append((columns.mean(), rows.mean()))
+    centres = np.array(centres)
+    assert max(lengths) >= 10 and min(lengths) == 1, "run lengths span 1 frame to most of the window"
+    # Placement ignores the body parts (there are none here): centres spread over the whole frame.
+    assert centres[:, 0].min() < 8 and centres[:, 0].max() > 36 and centres[:, 1].min() < 8 and centres[:, 1].max() > 28
+
+
+def test_occluders_in_the_pipeline_leave_targets_alone(trainset_project):
+    trainset = load_training_set(
+        next((load_project(trainset_project).project_path / "dlc-recurrent" / "training-sets").rglob("trainingset.yaml")).parent
+    )
+    plain = TrainingConfig(bodyparts=trainset.bodyparts, window_length=5, augment=False)
+    occluded = TrainingConfig(bodyparts=trainset.bodyparts, window_length=5, augment=False, occluder_probability=1.0)
+    batches = [next(iter(make_dataset(trainset, "train", c, 8, (64, 64), training=True)[0])) for c in (plain, occluded)]
+    np.testing.assert_array_equal(batches[0]["xy"], batches[1]["xy"])
+    np.testing.assert_array_equal(batches[0]["weight"], batches[1]["weight"])
+    changed = (batches[0]["frames"].numpy() != batches[1]["frames"].numpy()).any(axis=(2, 3, 4))
+    assert changed.any(axis=1).all(), "every window has an occluded frame"
+    assert not changed.all(), "but not every frame"
+    test_batches = [next(iter(make_dataset(trainset, "test", c, 8, (64, 64), training=False)[0])) for c in (plain, occluded)]
+    np.testing.assert_array_equal(test_batches[0]["frames"], test_batches[1]["frames"])
+
+
 def test_config_round_trips_through_yaml(tmp_path):
-    config = TrainingConfig(model="leap", epochs=3, filters=(8, 16, 32, 16), bodyparts=["a", "b"])
+    config = TrainingConfig(model="leap", epochs=3, filters=(8, 16, 32, 16), bodyparts=["a", "b"],
+                            occluder_probability=0.5, occluder_size=(0.05, 0.2))
     config.save(tmp_path / "c.yaml")
     assert TrainingConfig.load(tmp_path / "c.yaml") == config
     assert config.resolved_batch_size == 32 and TrainingConfig().resolved_batch_size == 8
