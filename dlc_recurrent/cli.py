@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     training = commands.add_parser("train", help="train a student on the training set")
     _add_project_arguments(training)
-    training.add_argument("--model", choices=["convlstm_leap", "leap"], default="convlstm_leap")
+    training.add_argument("--model", choices=["convlstm_leap", "leap", "bidirectional_leap"], default="convlstm_leap")
     training.add_argument("--epochs", type=int, default=None)
     training.add_argument("--batch-size", type=int, default=None)
     training.add_argument("--gputouse", type=int, default=None)
@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_project_arguments(analyze)
     analyze.add_argument("videos", nargs="+", help="video files or folders")
     analyze.add_argument("--videotype", default="")
-    analyze.add_argument("--model", choices=["convlstm_leap", "leap"], default="convlstm_leap")
+    analyze.add_argument("--model", choices=["convlstm_leap", "leap", "bidirectional_leap"], default="convlstm_leap")
     analyze.add_argument("--save-as-csv", action="store_true")
     analyze.add_argument("--destfolder", default=None)
     analyze.add_argument("--batch-size", type=int, default=None)

@@ -65,11 +65,14 @@ class Student:
             self.predict = tf.function(lambda frames: find_peaks(network(frames, training=False), amplitude),
                                        input_signature=[spatial])
             return
-        encoder, recurrence, decoder = models.split_recurrent_model(self.network)
+        if self.bidirectional:
+            encoder, recurrence, backward, decoder = models.split_bidirectional_model(self.network)
+        else:
+            encoder, recurrence, decoder = models.split_recurrent_model(self.network)
         features = encoder.output_shape[-1]
         feature_spec = tf.TensorSpec([None, None, None, features], tf.float32)
         state_spec = tf.TensorSpec([None, None, recurrence.filters], tf.float32)
-        hidden_spec = tf.TensorSpec([None, None, None, recurrence.filters], tf.float32)
+        hidden_spec = tf.TensorSpec([None, None, None, decoder.input_shape[-1]], tf.float32)
         self.encode = tf.function(lambda frames: tf.cast(encoder(frames, training=False), tf.float32),
                                   input_signature=[spatial])
         self.decode = tf.function(lambda hidden: find_peaks(decoder(hidden, training=False), amplitude),
@@ -77,9 +80,22 @@ class Student:
         self.zero_state = recurrence.zero_state
         self.recur = tf.function(recurrence, input_signature=[feature_spec, state_spec, state_spec])
         windows_spec = tf.TensorSpec([None, None, None, None, features], tf.float32)
-        self.last_frame_peaks = tf.function(  # (N, T, h, w, F) encoder features -> peaks of frame T
-            lambda windows: find_peaks(decoder(recurrence.run(windows)[1], training=False), amplitude),
-            input_signature=[windows_spec])
+        if not self.bidirectional:
+            self.last_frame_peaks = tf.function(  # (N, T, h, w, F) encoder features -> peaks of frame T
+                lambda windows: find_peaks(decoder(recurrence.run(windows)[1], training=False), amplitude),
+                input_signature=[windows_spec])
+            return
+        self.recur_backward = tf.function(backward, input_signature=[feature_spec, state_spec, state_spec])
+
+        def last_frame_peaks(windows):
+            hidden = tf.concat([recurrence.run(windows)[1], backward.run(windows[:, -1:])[1]], -1)
+            return find_peaks(decoder(hidden, training=False), amplitude)
+
+        self.last_frame_peaks = tf.function(last_frame_peaks, input_signature=[windows_spec])
+
+    @property
+    def bidirectional(self) -> bool:
+        return self.config.model == "bidirectional_leap"
 
     @property
     def window_length(self) -> int:
@@ -199,8 +215,13 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
     chunk = student.state_reset if config.recurrent and student.state_reset > 0 else batch_size
     reader = FrameReader(info, crop, config.scale, config.channels, chunk)
     bar = tqdm(total=info.n_frames, desc=info.path.name, unit="frame", disable=not progress)
-    out, done = [], 0
-    stream = _RecurrentStream(student, batch_size) if config.recurrent else None
+    out = []
+    if not config.recurrent:
+        stream = None
+    elif student.bidirectional:
+        stream = _BidirectionalStream(student, batch_size)
+    else:
+        stream = _RecurrentStream(student, batch_size)
     try:
         for frames in reader:
             if stream is None:
@@ -209,8 +230,9 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
             else:
                 peaks = stream.step(frames)
             out.append(peaks)
-            done += len(frames)
             bar.update(len(frames))
+        if stream is not None:
+            out.append(stream.finish())
     finally:
         bar.close()
     predictions = np.concatenate(out)
@@ -248,6 +270,55 @@ class _RecurrentStream:
             self.state = (hidden, cell)
         kept = hidden_sequence[len(sequence) - len(frames) :]
         return self._batched(self.student.decode, kept).numpy()
+
+    def finish(self) -> np.ndarray:
+        """Predictions still held back at the end of the video (none: every chunk is done at once)."""
+        return _no_peaks(self.student)
+
+
+def _no_peaks(student: Student) -> np.ndarray:
+    return np.zeros((0, len(student.config.bodyparts), 3), np.float32)
+
+
+class _BidirectionalStream(_RecurrentStream):
+    """Runs a video through the bidirectional student in segments of ``state_reset`` frames.
+
+    Each segment gets ``window_length - 1`` frames of context on both sides: the forward ConvLSTM
+    starts from a zero state that many frames before it, the backward one that many frames after
+    it. Every frame therefore sees at least the context of a training window in both directions,
+    and each segment equals the whole network run on the segment with its context. A segment's
+    predictions come out once the frames after it have been read; ``finish`` flushes the last.
+    """
+
+    def __init__(self, student: Student, batch_size: int):
+        super().__init__(student, batch_size)
+        if student.state_reset <= 0:
+            raise ValueError("the bidirectional student needs state_reset > 0 (frames per segment)")
+        self.context = student.window_length - 1
+        self.features = None  # features not yet predicted, after up to `context` already predicted
+        self.done = 0  # how many leading rows of self.features were already predicted
+
+    def step(self, frames: np.ndarray, final: bool = False) -> np.ndarray:
+        if len(frames):
+            features = self._batched(self.student.encode, frames)
+            self.features = features if self.features is None else tf.concat([self.features, features], 0)
+        out = [_no_peaks(self.student)]
+        while self.features is not None and len(self.features) > self.done:
+            pending = len(self.features) - self.done
+            if not final and pending < self.student.state_reset + self.context:
+                break
+            start, count = self.done, min(self.student.state_reset, pending)
+            history = self.features[: start + count]
+            forward = self.student.recur(history, *self.student.zero_state(history))[0][start:]
+            ahead = self.features[start : start + count + self.context][::-1]
+            backward = self.student.recur_backward(ahead, *self.student.zero_state(ahead))[0][::-1][:count]
+            out.append(self._batched(self.student.decode, tf.concat([forward, backward], -1)).numpy())
+            keep = max(0, start + count - self.context)
+            self.features, self.done = self.features[keep:], start + count - keep
+        return np.concatenate(out)
+
+    def finish(self) -> np.ndarray:
+        return self.step(np.zeros((0,)), final=True)
 
 
 def predict_windowed_reference(student: Student, info: VideoInfo, crop: Crop, frames: range | None = None) -> np.ndarray:

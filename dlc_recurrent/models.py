@@ -43,7 +43,7 @@ SIZE_MULTIPLE = 4
 DEFAULT_FILTERS = (16, 32, 64, 32)
 DEFAULT_MEAN = 0.257
 DEFAULT_STD = 0.288
-MODEL_KINDS = ("leap", "convlstm_leap")
+MODEL_KINDS = ("leap", "convlstm_leap", "bidirectional_leap")
 
 
 def pad_to_multiple(height, width, multiple=SIZE_MULTIPLE):
@@ -175,8 +175,27 @@ def build_convlstm_leap(n_keypoints, window_length=15, channels=1, filters=DEFAU
     return keras.Model(frames, maps, name="convlstm_leap")
 
 
+def build_bidirectional_leap(n_keypoints, window_length=15, channels=1, filters=DEFAULT_FILTERS,
+                             convlstm_filters=32, mean=DEFAULT_MEAN, std=DEFAULT_STD,
+                             height=None, width=None):
+    """Offline student: like ConvLSTM-LEAP, with a forward and a backward ConvLSTM after pool2.
+
+    Each frame's maps see the frames before it (forward) and after it (backward): an occluded
+    paw lies between where it disappeared and where it reappears. The two hidden states are
+    concatenated (2 x `convlstm_filters` channels) before the decoder.
+    """
+    encoder = build_encoder(channels, filters, mean, std, height, width)
+    decoder = build_decoder(n_keypoints, 2 * convlstm_filters, filters, height, width)
+    frames = keras.Input((window_length, height, width, channels), name="frames")
+    x = layers.TimeDistributed(encoder, name="encoder_td")(frames)
+    x = layers.Bidirectional(layers.ConvLSTM2D(convlstm_filters, 3, padding="same", return_sequences=True),
+                             merge_mode="concat", name="convlstm")(x)
+    maps = layers.TimeDistributed(decoder, name="decoder_td")(x)
+    return keras.Model(frames, maps, name="bidirectional_leap")
+
+
 def build_model(kind, n_keypoints, *, window_length=15, convlstm_filters=32, **kwargs):
-    """Build a "leap" or "convlstm_leap" network; the recurrent-only options are ignored for LEAP.
+    """Build a "leap", "convlstm_leap" or "bidirectional_leap" network; the recurrent-only options are ignored for LEAP.
 
     Other keyword arguments (channels, filters, mean, std, height, width) go to the builder.
     """
@@ -185,6 +204,9 @@ def build_model(kind, n_keypoints, *, window_length=15, convlstm_filters=32, **k
     if kind == "convlstm_leap":
         return build_convlstm_leap(n_keypoints, window_length=window_length,
                                    convlstm_filters=convlstm_filters, **kwargs)
+    if kind == "bidirectional_leap":
+        return build_bidirectional_leap(n_keypoints, window_length=window_length,
+                                        convlstm_filters=convlstm_filters, **kwargs)
     raise ValueError(f"unknown model kind {kind!r}; choose one of {MODEL_KINDS}")
 
 
@@ -226,6 +248,8 @@ def count_layers(model):
             counts["pool"] += 1
         elif isinstance(layer, layers.ConvLSTM2D):
             counts["convlstm"] += 1
+        elif isinstance(layer, layers.Bidirectional):
+            counts["convlstm"] += 2
     return counts
 
 
@@ -240,6 +264,17 @@ def split_recurrent_model(model):
     encoder = model.get_layer("encoder_td").layer
     decoder = model.get_layer("decoder_td").layer
     return encoder, ConvLSTMRecurrence(model.get_layer("convlstm")), decoder
+
+
+def split_bidirectional_model(model):
+    """(encoder, forward, backward, decoder) of a bidirectional student, for chunked inference.
+
+    ``backward`` runs on time-reversed features; the decoder takes ``concat([forward, backward])``.
+    """
+    encoder = model.get_layer("encoder_td").layer
+    decoder = model.get_layer("decoder_td").layer
+    both = model.get_layer("convlstm")
+    return encoder, ConvLSTMRecurrence(both.forward_layer), ConvLSTMRecurrence(both.backward_layer), decoder
 
 
 class ConvLSTMRecurrence:

@@ -41,7 +41,7 @@ CONFIG_NAME = "dlc_recurrent.yaml"
 #: deeplabcut's post-processing tools rebuild the scorer from a pytorch_config.yaml whose net_type
 #: must be one of DLC's own; these borrowed names only make the students findable (and keep the
 #: two students' files apart). What really made a file is in its _meta.pickle and in CONFIG_NAME.
-DLC_NET_TYPES = {"leap": "cspnext_s", "convlstm_leap": "cspnext_m"}
+DLC_NET_TYPES = {"leap": "cspnext_s", "convlstm_leap": "cspnext_m", "bidirectional_leap": "cspnext_x"}
 WEIGHTS_NAME = "student_weights.h5"
 HISTORY_NAME = "history.csv"
 

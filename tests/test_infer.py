@@ -13,7 +13,9 @@ import dlc_recurrent  # noqa: F401
 import tensorflow as tf
 import tf_keras as keras
 
+from dlc_recurrent import models
 from dlc_recurrent.infer import (
+    FrameReader,
     Student,
     analyze_videos,
     find_peaks,
@@ -79,6 +81,34 @@ def test_coordinates_round_trip_through_crop_scale_and_padding(tmp_path, crop, s
     assert predictions.shape == (20, 1, 3)
     error = np.hypot(*(predictions[:, 0, :2] - centres).T)
     assert error.max() < 1.0, error
+
+
+@pytest.mark.parametrize("segment", [6, 100])
+def test_bidirectional_chunks_equal_the_network_on_each_segment_with_its_context(tmp_path, segment):
+    """Chunked bidirectional inference == the Keras network on [segment - context, segment + context]."""
+    rng = np.random.default_rng(1)
+    centres = np.column_stack([rng.uniform(10, 70, 23), rng.uniform(10, 50, 23)])
+    video = tmp_path / "blob.mp4"
+    blob_video(video, centres)
+    info = read_video_info(video)
+    length, context = 4, 3
+    config = TrainingConfig(model="bidirectional_leap", bodyparts=["a", "b"], window_length=length, map_amplitude=0.01)
+    tf.random.set_seed(4)
+    network = models.build_bidirectional_leap(2, window_length=None)
+    student = Student(config=config, folder=None, network=network, state_reset=segment)
+    crop = Crop(0, info.width, 0, info.height)
+    streamed = predict_video(student, info, crop, batch_size=5, progress=False)
+
+    frames = np.concatenate(list(FrameReader(info, crop, 1.0, 1, 100)))
+    reference = []
+    for start in range(0, len(frames), segment):
+        stop = min(start + segment, len(frames))
+        first = max(0, start - context)
+        maps = network(frames[first : stop + context][None].astype(np.float32))[0]
+        reference.append(find_peaks(maps, config.map_amplitude).numpy()[start - first : stop - first])
+    reference = np.concatenate(reference)
+    assert streamed.shape == reference.shape == (23, 2, 3)
+    np.testing.assert_allclose(streamed, reference, atol=1e-3)
 
 
 def test_streaming_with_single_frame_segments_equals_the_windowed_reference(trained_project):

@@ -248,3 +248,15 @@ def test_mixed_precision_still_outputs_float32_maps():
         assert maps.dtype == tf.float32
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_bidirectional_student_layers_and_split():
+    model = models.build_bidirectional_leap(K, window_length=None)
+    assert models.count_layers(model) == {"conv": 11, "pool": 2, "deconv": 2, "convlstm": 2}
+    video = _random_frames((T, SIZE, SIZE, 1))
+    full = model(video[np.newaxis])[0].numpy()
+    encoder, forward, backward, decoder = models.split_bidirectional_model(model)
+    features = encoder(video)
+    hidden = tf.concat([forward(features)[0], backward(features[::-1])[0][::-1]], -1)
+    np.testing.assert_allclose(decoder(hidden).numpy(), full, rtol=1e-4, atol=1e-6 * np.abs(full).max())
+    assert models.build_model("bidirectional_leap", K).name == "bidirectional_leap"

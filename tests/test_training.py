@@ -15,6 +15,7 @@ from dlc_recurrent.distill import create_training_set, load_training_set
 from dlc_recurrent.project import ProjectError, load_project
 from dlc_recurrent.training import (
     CONFIG_NAME,
+    DLC_NET_TYPES,
     HISTORY_NAME,
     WEIGHTS_NAME,
     TrainingConfig,
@@ -171,6 +172,27 @@ def test_model_folder_and_saved_config(trainset_project):
     assert saved.model == "leap" and saved.bodyparts == project.bodyparts and saved.window_length == 5
     assert (folder / WEIGHTS_NAME).is_file() and (folder / "logs").is_dir()
     assert (folder / "checkpoints" / "checkpoint").is_file()
+
+
+def test_bidirectional_student_trains_and_analyzes_into_its_own_dlc_file(trainset_project, tmp_path):
+    import deeplabcut
+
+    from dlc_recurrent.infer import analyze_videos, student_scorer
+    from dlc_recurrent.models import MODEL_KINDS
+    from dlc_recurrent.project import read_video_info
+
+    project = load_project(trainset_project)
+    folder = train(trainset_project, model="bidirectional_leap", **TINY)
+    assert TrainingConfig.load(folder / CONFIG_NAME).model == "bidirectional_leap"
+    video = project.videos[0]
+    scorer = analyze_videos(trainset_project, [str(video)], model="bidirectional_leap", destfolder=tmp_path,
+                            progress=False)
+    assert scorer == student_scorer(project, 1, 0, "bidirectional_leap")
+    assert set(DLC_NET_TYPES) == set(MODEL_KINDS) and len(set(DLC_NET_TYPES.values())) == len(MODEL_KINDS)
+    table, _, found, _ = deeplabcut.auxiliaryfunctions.load_analyzed_data(str(tmp_path), video.stem, scorer)
+    assert found == scorer
+    assert list(table.index) == list(range(read_video_info(video).n_frames))
+    assert np.isfinite(table.to_numpy()).all()
 
 
 def test_finished_model_is_kept_and_more_epochs_continue(trainset_project, capsys):
