@@ -1,0 +1,324 @@
+"""Occlusion benchmark (issue 6): which training recipe tracks hidden body parts, judged without leaks.
+
+One synthetic project (true positions known on every frame, including frames where the tail or a
+bar hides a paw) with two training videos and a third video that no variant ever trains on. Every
+variant is trained with ``dlc_recurrent.train`` on the same windows (training sets are seeded), then
+analyzes the held-out video with ``predict_video``. Errors are measured against the ground truth:
+
+* on visible points, and on naturally hidden points (nothing placed on a body part, so nothing
+  leaks), the latter also by the length of the hidden run a frame belongs to (1..10, 11+);
+* paired two-tailed t-tests (same points) of every variant against the paper's recipe;
+* calibration: per likelihood bin, the fraction of predictions within 5 px, visible and hidden apart.
+
+Variants (``--variants`` picks a subset, comma-separated):
+
+  leap                  the single-frame LEAP (paper)
+  leap+median+interp    LEAP, then ``deeplabcut.filterpredictions`` (median) and linear
+                        interpolation of sub-pcutoff points: what DLC users do today
+  convlstm              ConvLSTM-LEAP, the paper's recipe (the reference of the t-tests)
+  leap+occluders        LEAP trained with drifting occluders placed independently of the body
+                        parts: the control (if it matches convlstm+occluders, the gain is not temporal)
+  convlstm+occluders    ConvLSTM-LEAP with the same occluders
+  convlstm+gapfill      ConvLSTM-LEAP on targets whose short teacher gaps are interpolated
+  convlstm+both         occluders and gap filling
+  convlstm-T30          the paper's recipe with 30-frame windows
+  bidirectional         forward + backward ConvLSTM (offline: each frame also sees the frames after it)
+  bidirectional+occluders  the same with occluders
+
+Run (from the repository root, with the project's virtual environment active):
+
+    python benchmarks/occlusion_benchmark.py --quick   # tiny sizes, a smoke test (~3-5 min)
+    python benchmarks/occlusion_benchmark.py           # the measurement (~1-2 h on 2 CPU cores)
+
+Writes ``<out>/occlusion_benchmark.csv`` (errors per variant), ``occlusion_by_length.csv``,
+``occlusion_calibration.csv`` and ``occlusion_benchmark.png`` (default ``benchmarks/out``,
+git-ignored); the project stays in ``<out>/occlusion_work`` (``--keep`` reuses trained variants).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dlc_recurrent  # noqa: F401  (before tensorflow: loads torchvision first)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
+
+SCRIPT = Path(__file__).resolve()
+REFERENCE = "convlstm"
+LONGEST = 10  # hidden runs of more frames are pooled as "11+"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One recipe: which student, on which training set (its own shuffle), with which options."""
+
+    name: str
+    model: str
+    shuffle: int
+    trainset: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
+
+
+OCCLUDERS = {"occluder_probability": 0.5}
+GAP_FILL = {"max_gap_fill": 12}
+VARIANTS = [
+    Variant("leap", "leap", 1),
+    Variant("leap+median+interp", "leap", 1),
+    Variant("convlstm", "convlstm_leap", 1),
+    Variant("leap+occluders", "leap", 2, training=OCCLUDERS),
+    Variant("convlstm+occluders", "convlstm_leap", 2, training=OCCLUDERS),
+    Variant("convlstm+gapfill", "convlstm_leap", 3, trainset=GAP_FILL),
+    Variant("convlstm+both", "convlstm_leap", 4, trainset=GAP_FILL, training=OCCLUDERS),
+    Variant("convlstm-T30", "convlstm_leap", 5, trainset={"window_length": 30}),
+    Variant("bidirectional", "bidirectional_leap", 1),
+    Variant("bidirectional+occluders", "bidirectional_leap", 2, training=OCCLUDERS),
+]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test of the script")
+    parser.add_argument("--out", type=Path, default=SCRIPT.parent / "out", help="folder for CSV, PNG, work files")
+    parser.add_argument("--keep", action="store_true", help="reuse the project and the variants trained before")
+    parser.add_argument("--variants", default=",".join(v.name for v in VARIANTS), help="comma-separated subset")
+    parser.add_argument("--width", type=int)
+    parser.add_argument("--height", type=int)
+    parser.add_argument("--frames", type=int, help="frames per video")
+    parser.add_argument("--scale", type=float, help="training-set scale")
+    parser.add_argument("--windows-per-video", type=int)
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--steps", type=int, help="steps per epoch (both students)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    full = dict(width=168, height=140, frames=900, scale=0.5, windows_per_video=200, epochs=8, steps=40)
+    quick = dict(width=64, height=64, frames=150, scale=1.0, windows_per_video=20, epochs=1, steps=3)
+    for key, value in (quick if args.quick else full).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    known = {v.name for v in VARIANTS}
+    args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = set(args.variants) - known
+    if unknown:
+        parser.error(f"unknown variants {sorted(unknown)}; choose from {sorted(known)}")
+    return args
+
+
+# --------------------------------------------------------------------------------------------
+# Worker: train one variant and predict the held-out video
+# --------------------------------------------------------------------------------------------
+
+
+def worker_variant(task: dict) -> dict:
+    """Train (or reuse) one variant and save its predictions (n_frames, K, 3) on the held-out video."""
+    import numpy as np
+
+    from dlc_recurrent.distill import create_training_set
+    from dlc_recurrent.infer import load_trained_student, predict_video
+    from dlc_recurrent.project import load_project, read_video_info, video_crop
+    from dlc_recurrent.training import train
+
+    variant = next(v for v in VARIANTS if v.name == task["variant"])
+    config, held_out = Path(task["config"]), Path(task["held_out"])
+    project = load_project(config)
+    started = time.perf_counter()
+    spec = {"windows_per_video": task["windows_per_video"], "scale": task["scale"], "seed": task["seed"],
+            **variant.trainset}
+    create_training_set(config, shuffle=variant.shuffle, videos=task["train_videos"], **spec)
+    train(config, shuffle=variant.shuffle, model=variant.model, epochs=task["epochs"],
+          steps_per_epoch=task["steps"], seed=task["seed"], **variant.training)
+    trained_s = time.perf_counter() - started
+    student = load_trained_student(project, variant.shuffle, 0, variant.model)
+    info = read_video_info(held_out)
+    started = time.perf_counter()
+    predictions = predict_video(student, info, video_crop(project, info), progress=False)
+    np.save(task["predictions"], predictions)
+    return {"variant": variant.name, "train_min": round(trained_s / 60, 1),
+            "analyze_fps": round(info.n_frames / (time.perf_counter() - started), 1)}
+
+
+def median_interp(config: Path, held_out: Path, work: Path, pcutoff: float):
+    """LEAP's predictions through deeplabcut.filterpredictions (median) and gap interpolation."""
+    import deeplabcut
+    import numpy as np
+    import pandas as pd
+
+    from dlc_recurrent.evaluation import fill_gaps
+    from dlc_recurrent.infer import analyze_videos
+    from dlc_recurrent.training import modelprefix
+
+    destination = work / "leap-predictions"
+    scorer = analyze_videos(config, [str(held_out)], shuffle=1, destfolder=destination, model="leap",
+                            overwrite=True, progress=False)
+    for old in destination.glob(f"{held_out.stem}{scorer}_filtered*"):
+        old.unlink()
+    deeplabcut.filterpredictions(str(config), [str(held_out)], shuffle=1, filtertype="median", windowlength=5,
+                                 save_as_csv=False, destfolder=str(destination), modelprefix=modelprefix("leap"))
+    table = pd.read_hdf(destination / f"{held_out.stem}{scorer}_filtered.h5")
+    values = table.to_numpy(float).reshape(len(table), -1, 3)
+    return np.concatenate([fill_gaps(values[..., :2], values[..., 2], pcutoff), values[..., 2:]], axis=-1)
+
+
+# --------------------------------------------------------------------------------------------
+# Analysis
+# --------------------------------------------------------------------------------------------
+
+
+def hidden_run_lengths(visible):
+    """For every (frame, part): the length of the hidden run it belongs to (0 when visible)."""
+    import numpy as np
+
+    lengths = np.zeros(visible.shape, int)
+    for part in range(visible.shape[1]):
+        edges = np.diff(np.concatenate([[1], visible[:, part].astype(np.int8), [1]]))
+        for start, stop in zip(np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)):
+            lengths[start:stop, part] = stop - start
+    return lengths
+
+
+def analyse(predictions: dict, truth, pcutoff: float, out: Path) -> list[dict]:
+    """Tables (printed and CSV) and the figure; returns the summary rows."""
+    import numpy as np
+    import pandas as pd
+
+    from dlc_recurrent.evaluation import calibration_table, paired_ttest
+
+    visible = truth.visible
+    runs = np.minimum(hidden_run_lengths(visible), LONGEST + 1)
+    errors = {name: np.hypot(*(p[..., :2] - truth.xy).transpose(2, 0, 1)) for name, p in predictions.items()}
+    reference = errors.get(REFERENCE)
+    rows, by_length, calibration = [], [], []
+    for name, error in errors.items():
+        row = {"variant": name, "visible_px": float(np.nanmean(error[visible])),
+               "hidden_px": float(np.nanmean(error[~visible])),
+               "hidden_median_px": float(np.nanmedian(error[~visible])),
+               "n_visible": int(visible.sum()), "n_hidden": int((~visible).sum()),
+               "hidden_over_visible": float(np.nanmean(error[~visible]) / np.nanmean(error[visible]))}
+        likelihood = predictions[name][..., 2]
+        row["hidden_passing_pcutoff"] = float((likelihood[~visible] >= pcutoff).mean())
+        if reference is not None and name != REFERENCE:
+            for key, where in (("visible", visible), ("hidden", ~visible)):
+                row[f"{key}_minus_{REFERENCE}_px"] = float(np.nanmean(error[where] - reference[where]))
+                row[f"{key}_p_vs_{REFERENCE}"] = paired_ttest(error[where], reference[where])[1]
+        rows.append(row)
+        for length in range(1, LONGEST + 2):
+            chosen = runs == length
+            if chosen.any():
+                entry = {"variant": name, "hidden_run": f"{length}" if length <= LONGEST else f"{LONGEST + 1}+",
+                         "n": int(chosen.sum()), "error_px": float(np.nanmean(error[chosen]))}
+                if reference is not None and name != REFERENCE:
+                    entry[f"p_vs_{REFERENCE}"] = paired_ttest(error[chosen], reference[chosen])[1]
+                by_length.append(entry)
+        table = calibration_table(error, likelihood, ~visible)
+        calibration.append(table.assign(variant=name))
+    pd.DataFrame(rows).to_csv(out / "occlusion_benchmark.csv", index=False)
+    pd.DataFrame(by_length).to_csv(out / "occlusion_by_length.csv", index=False)
+    pd.concat(calibration).to_csv(out / "occlusion_calibration.csv", index=False)
+    _common.print_table(rows, [("variant", "variant"), ("visible_px", "visible px"), ("hidden_px", "hidden px"),
+                               ("hidden_median_px", "hidden median"), ("hidden_over_visible", "hidden/visible"),
+                               (f"visible_p_vs_{REFERENCE}", "p visible"), (f"hidden_p_vs_{REFERENCE}", "p hidden"),
+                               ("hidden_passing_pcutoff", "hidden >= pcutoff"), ("n_hidden", "hidden n")],
+                        f"Held-out video, errors vs ground truth (p: paired t-test against {REFERENCE})")
+    wide = pd.DataFrame(by_length).pivot(index="hidden_run", columns="variant", values="error_px")
+    wide = wide.reindex(sorted(wide.index, key=lambda s: int(s.rstrip("+"))))
+    print("Error (px) on naturally hidden points, by the length of the hidden run (frames):")
+    print(wide.round(1).to_string(), "\n")
+    _plot(wide, pd.concat(calibration), out / "occlusion_benchmark.png")
+    return rows
+
+
+def _plot(wide, calibration, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for name in wide.columns:
+        left.plot(range(len(wide)), wide[name], marker="o", label=name)
+    left.set_xticks(range(len(wide)), wide.index)
+    left.set(xlabel="length of the hidden run (frames)", ylabel="error on hidden points (px)",
+             title="Naturally hidden points, held-out video")
+    left.legend(fontsize=7)
+    hidden = calibration[calibration.points == "hidden"]
+    for name, part in hidden.groupby("variant", sort=False):
+        centre = (part.likelihood_from + part.likelihood_to) / 2
+        right.plot(centre, part["fraction_within_5px"], marker="o", label=name)
+    right.set(xlabel="likelihood", ylabel="fraction within 5 px", title="Calibration on hidden points", ylim=(0, 1))
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    print(f"Figure: {path}")
+
+
+# --------------------------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if args.worker:
+        _common.emit_result(worker_variant(json.loads(args.worker)))
+        return
+    import numpy as np
+
+    from dlc_recurrent.project import load_project
+    from dlc_recurrent.synthetic import make_synthetic_project, open_synthetic_project, read_ground_truth
+
+    started = time.time()
+    machine = _common.machine_description()
+    print(f"dlc-recurrent occlusion benchmark ({'quick smoke test' if args.quick else 'full size'})")
+    _common.print_machine(machine)
+    work = args.out / "occlusion_work"
+    stamp = {k: getattr(args, k) for k in ("width", "height", "frames", "scale", "windows_per_video", "epochs",
+                                          "steps", "seed")}
+    if work.exists() and not (args.keep and (work / "settings.json").is_file()
+                              and json.loads((work / "settings.json").read_text()) == stamp):
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "settings.json").write_text(json.dumps(stamp))
+    log = args.out / "occlusion_benchmark.log"
+    configs = list(work.glob("*/config.yaml"))
+    config = configs[0] if configs else make_synthetic_project(
+        work, n_videos=3, n_frames=args.frames, width=args.width, height=args.height, seed=args.seed + 7)
+    synthetic = open_synthetic_project(config)
+    train_videos, held_out = [str(v) for v in synthetic.videos[:2]], synthetic.videos[2]
+    truth = read_ground_truth(held_out)
+    pcutoff = load_project(config).pcutoff
+    print(f"Project {config.parent}; held-out video {held_out.name}: {truth.visible.size} points, "
+          f"{(~truth.visible).sum()} hidden\n")
+
+    predictions, timings = {}, []
+    for name in args.variants:
+        path = work / f"predictions_{name}.npy"
+        if name == "leap+median+interp":
+            continue
+        if not path.is_file():
+            task = {"variant": name, "config": str(config), "held_out": str(held_out), "train_videos": train_videos,
+                    "windows_per_video": args.windows_per_video, "scale": args.scale, "seed": args.seed,
+                    "epochs": args.epochs, "steps": args.steps, "predictions": str(path)}
+            result = _common.run_worker(SCRIPT, task, log)
+            timings.append(result)
+            print(f"  {name}: trained in {result['train_min']} min, analyzes {result['analyze_fps']} fps", flush=True)
+        predictions[name] = np.load(path)
+    if "leap+median+interp" in args.variants:
+        if "leap" not in predictions:
+            raise SystemExit("leap+median+interp needs the leap variant")
+        predictions["leap+median+interp"] = median_interp(config, held_out, work, pcutoff)
+    print()
+    rows = analyse(predictions, truth, pcutoff, args.out)
+    _common.write_csv(args.out / "occlusion_benchmark_machine.csv", rows + timings, machine)
+    print(f"Total {(time.time() - started) / 60:.1f} min; worker logs in {log}")
+
+
+if __name__ == "__main__":
+    main()
