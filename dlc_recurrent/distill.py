@@ -380,13 +380,27 @@ def short_gaps(confident: np.ndarray, max_gap: int) -> np.ndarray:
 
 def to_stored_coordinates(targets: VideoTargets, crop: Crop, scale: float) -> VideoTargets:
     """Move targets into the cropped, scaled frame; points that fall outside it are masked."""
-    xy = targets.xy.copy()
-    xy[..., 0] = to_scaled(xy[..., 0] - crop.x1, scale)
-    xy[..., 1] = to_scaled(xy[..., 1] - crop.y1, scale)
+    xy = to_stored_frame(targets.xy, crop, scale)
     width, height = _scaled(crop.width, scale), _scaled(crop.height, scale)
     inside = (xy[..., 0] >= -0.5) & (xy[..., 0] <= width - 0.5) & (xy[..., 1] >= -0.5) & (xy[..., 1] <= height - 0.5)
     source = np.where(inside, targets.source, MASKED).astype(np.int8)
     return VideoTargets(frame=targets.frame, xy=xy, weight=(source != MASKED).astype(np.float32), source=source)
+
+
+def to_full_frame(xy: np.ndarray, crop: Crop, scale: float) -> np.ndarray:
+    """Stored (cropped, scaled) pixel coordinates (..., 2) -> the video's full-frame pixels (a copy)."""
+    out = np.array(xy, dtype=np.float64, copy=True)
+    out[..., 0] = from_scaled(out[..., 0], scale) + crop.x1
+    out[..., 1] = from_scaled(out[..., 1], scale) + crop.y1
+    return out
+
+
+def to_stored_frame(xy: np.ndarray, crop: Crop, scale: float) -> np.ndarray:
+    """Full-frame pixel coordinates (..., 2) -> stored (cropped, scaled) pixels (a copy)."""
+    out = np.array(xy, dtype=np.float64, copy=True)
+    out[..., 0] = to_scaled(out[..., 0] - crop.x1, scale)
+    out[..., 1] = to_scaled(out[..., 1] - crop.y1, scale)
+    return out
 
 
 def to_scaled(coordinate: np.ndarray, scale: float) -> np.ndarray:

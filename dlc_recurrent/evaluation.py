@@ -57,10 +57,10 @@ from dlc_recurrent.distill import (
     SEEK_GAP,
     TEACHER,
     TrainingSet,
-    from_scaled,
     load_training_set,
     prepare_frame,
-    to_scaled,
+    to_full_frame,
+    to_stored_frame,
     training_set_folder,
 )
 from dlc_recurrent.project import (
@@ -367,21 +367,6 @@ def last_frame_predictions(student: Student, trainset: TrainingSet, windows: pd.
     return np.concatenate(out)
 
 
-def _to_full(xy: np.ndarray, scale: float, crop: Crop) -> np.ndarray:
-    """Stored (cropped, scaled) pixel coordinates (..., 2) -> full-resolution video pixels."""
-    out = np.array(xy, dtype=float, copy=True)
-    out[..., 0] = from_scaled(out[..., 0], scale) + crop.x1
-    out[..., 1] = from_scaled(out[..., 1], scale) + crop.y1
-    return out
-
-
-def _to_stored(xy: np.ndarray, scale: float, crop: Crop) -> np.ndarray:
-    out = np.array(xy, dtype=float, copy=True)
-    out[..., 0] = to_scaled(out[..., 0] - crop.x1, scale)
-    out[..., 1] = to_scaled(out[..., 1] - crop.y1, scale)
-    return out
-
-
 def _record_crop(record: dict) -> Crop:
     x1, x2, y1, y2 = (int(v) for v in record["crop"])
     return Crop(x1, x2, y1, y2)
@@ -449,13 +434,13 @@ def evaluate(
     videos = windows.video.to_numpy(int)
     crops = [_record_crop(record) for record in trainset.videos]
     source = np.stack([trainset.targets[v].source[r] for v, r in zip(videos, last_rows)])
-    target_full = np.stack([_to_full(trainset.targets[v].xy[r], trainset.spec.scale, crops[v])
+    target_full = np.stack([to_full_frame(trainset.targets[v].xy[r], crops[v], trainset.spec.scale)
                             for v, r in zip(videos, last_rows)])
 
     rows = []
     for kind, student in students.items():
         predictions = np.asarray(last_frame_predictions(student, trainset, windows, batch_size, progress), float)
-        predicted = np.stack([_to_full(p[:, :2], student.config.scale, crops[v]) for p, v in zip(predictions, videos)])
+        predicted = np.stack([to_full_frame(p[:, :2], crops[v], student.config.scale) for p, v in zip(predictions, videos)])
         likelihood = predictions[..., 2]
         error = np.linalg.norm(predicted - target_full, axis=-1)
         for split in ("train", "test"):
@@ -723,7 +708,7 @@ def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, le
                 span = np.arange(start, start + length)
                 arrays.append(np.stack([frames[f] for f in span]))
                 where = np.where(known[span][:, parts, None], reference[span][:, parts], np.nan)
-                centres.append(_to_stored(where, scale, video.crop))
+                centres.append(to_stored_frame(where, video.crop, scale))
                 targets.append(reference[start + length - 1, part])
                 crops.append(video.crop)
         clean = _pad_stack(arrays)
@@ -744,12 +729,12 @@ def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, le
                 features = tf.concat([clean_features[:, : length - occlusion], tail], 1)
             recurrent = runners[RECURRENT].last_from_features(features)
             for i in range(n_windows):
-                full_trace = _to_full(trace[i, :, part, :2], scale, crops[i])
+                full_trace = to_full_frame(trace[i, :, part, :2], crops[i], scale)
                 held = fill_gaps(full_trace[:, None], trace[i, :, part, 2][:, None], pcutoff)[-1, 0]
                 estimates = {
                     LEAP: (full_trace[-1], trace[i, -1, part, 2]),
                     FILTERED_CAUSAL: (held, trace[i, -1, part, 2]),
-                    RECURRENT: (_to_full(recurrent[i, part, :2], scale, crops[i]), recurrent[i, part, 2]),
+                    RECURRENT: (to_full_frame(recurrent[i, part, :2], crops[i], scale), recurrent[i, part, 2]),
                 }
                 entry = order.iloc[i]
                 for method, (xy, likelihood) in estimates.items():
