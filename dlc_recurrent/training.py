@@ -223,7 +223,8 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) 
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).expect_partial()
         start_epoch = int(checkpoint.epoch.numpy())
-        print(f"Resuming {config.model} training from epoch {start_epoch} ({manager.latest_checkpoint}).")
+        if start_epoch < config.epochs:
+            print(f"Resuming {config.model} training from epoch {start_epoch} ({manager.latest_checkpoint}).")
     if start_epoch >= config.epochs and (folder / WEIGHTS_NAME).is_file():
         print(f"{folder} already holds a {config.model} trained for {start_epoch} epochs; "
               "pass more epochs to continue, or overwrite=True to train again.")
