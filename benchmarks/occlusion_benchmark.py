@@ -242,17 +242,18 @@ def _plot(wide, calibration, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    colours = {name: f"C{i}" for i, name in enumerate(wide.columns)}  # the same colour in both panels
     for name in wide.columns:
-        left.plot(range(len(wide)), wide[name], marker="o", label=name)
+        left.plot(range(len(wide)), wide[name], marker="o", label=name, color=colours[name])
     left.set_xticks(range(len(wide)), wide.index)
     left.set(xlabel="length of the hidden run (frames)", ylabel="error on hidden points (px)",
              title="Naturally hidden points, held-out video")
     left.legend(fontsize=7)
-    hidden = calibration[calibration.points == "hidden"]
+    hidden = calibration[(calibration.points == "hidden") & (calibration.n >= 10)]  # bins of < 10 points: noise
     for name, part in hidden.groupby("variant", sort=False):
         centre = (part.likelihood_from + part.likelihood_to) / 2
-        right.plot(centre, part["fraction_within_5px"], marker="o", label=name)
-    right.set(xlabel="likelihood", ylabel="fraction within 5 px", title="Calibration on hidden points", ylim=(0, 1))
+        right.plot(centre, part["fraction_within_5px"], marker="o", label=name, color=colours[name])
+    right.set(xlabel="likelihood", ylabel="fraction within 5 px", title="Calibration on hidden points (bins with >= 10 points)", ylim=(0, 1))
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
