@@ -24,6 +24,7 @@ Variants (``--variants`` picks a subset, comma-separated):
   convlstm-T30          the paper's recipe with 30-frame windows
   bidirectional         forward + backward ConvLSTM (offline: each frame also sees the frames after it)
   bidirectional+occluders  the same with occluders
+  bidirectional+gapfill    the bidirectional student on gap-filled targets
 
 Run (from the repository root, with the project's virtual environment active):
 
@@ -79,6 +80,7 @@ VARIANTS = [
     Variant("convlstm-T30", "convlstm_leap", 5, trainset={"window_length": 30}),
     Variant("bidirectional", "bidirectional_leap", 1),
     Variant("bidirectional+occluders", "bidirectional_leap", 2, training=OCCLUDERS),
+    Variant("bidirectional+gapfill", "bidirectional_leap", 3, trainset=GAP_FILL),
 ]
 
 
