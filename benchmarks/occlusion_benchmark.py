@@ -54,6 +54,7 @@ import _common  # noqa: E402
 SCRIPT = Path(__file__).resolve()
 REFERENCE = "convlstm"
 LONGEST = 10  # hidden runs of more frames are pooled as "11+"
+WITHIN = 5.0  # px: a prediction this close to the truth counts as right (calibration)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--steps", type=int, help="steps per epoch (both students)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--interp", default="convlstm,bidirectional+gapfill",
+                        help="variants that also get '<name>+interp': their own points under pcutoff interpolated "
+                             "afterwards, as LEAP's are in leap+median+interp (comma-separated; '' for none)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     full = dict(width=168, height=140, frames=900, scale=0.5, windows_per_video=200, epochs=8, steps=40)
@@ -108,6 +112,7 @@ def parse_args(argv=None) -> argparse.Namespace:
             setattr(args, key, value)
     known = {v.name for v in VARIANTS}
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    args.interp = [v.strip() for v in args.interp.split(",") if v.strip() in args.variants]
     unknown = set(args.variants) - known
     if unknown:
         parser.error(f"unknown variants {sorted(unknown)}; choose from {sorted(known)}")
@@ -149,24 +154,19 @@ def worker_variant(task: dict) -> dict:
 
 def median_interp(config: Path, held_out: Path, work: Path, pcutoff: float):
     """LEAP's predictions through deeplabcut.filterpredictions (median) and gap interpolation."""
-    import deeplabcut
+    from dlc_recurrent.evaluation import median_filtered_leap
+
+    _, filtered = median_filtered_leap(config, [held_out], work / "leap-predictions", progress=False)[str(held_out)]
+    return interpolated(filtered, pcutoff)
+
+
+def interpolated(predictions, pcutoff: float):
+    """A student's predictions with its own points under pcutoff replaced by interpolation (post hoc)."""
     import numpy as np
-    import pandas as pd
 
     from dlc_recurrent.evaluation import fill_gaps
-    from dlc_recurrent.infer import analyze_videos
-    from dlc_recurrent.training import modelprefix
 
-    destination = work / "leap-predictions"
-    scorer = analyze_videos(config, [str(held_out)], shuffle=1, destfolder=destination, model="leap",
-                            overwrite=True, progress=False)
-    for old in destination.glob(f"{held_out.stem}{scorer}_filtered*"):
-        old.unlink()
-    deeplabcut.filterpredictions(str(config), [str(held_out)], shuffle=1, filtertype="median", windowlength=5,
-                                 save_as_csv=False, destfolder=str(destination), modelprefix=modelprefix("leap"))
-    table = pd.read_hdf(destination / f"{held_out.stem}{scorer}_filtered.h5")
-    values = table.to_numpy(float).reshape(len(table), -1, 3)
-    return np.concatenate([fill_gaps(values[..., :2], values[..., 2], pcutoff), values[..., 2:]], axis=-1)
+    return np.concatenate([fill_gaps(predictions[..., :2], predictions[..., 2], pcutoff), predictions[..., 2:]], -1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,7 +205,10 @@ def analyse(predictions: dict, truth, pcutoff: float, out: Path) -> list[dict]:
                "n_visible": int(visible.sum()), "n_hidden": int((~visible).sum()),
                "hidden_over_visible": float(np.nanmean(error[~visible]) / np.nanmean(error[visible]))}
         likelihood = predictions[name][..., 2]
-        row["hidden_passing_pcutoff"] = float((likelihood[~visible] >= pcutoff).mean())
+        passing, correct = likelihood[~visible] >= pcutoff, error[~visible] <= WITHIN
+        row["hidden_passing_pcutoff"] = float(passing.mean())
+        row["hidden_right_passing"] = float(passing[correct].mean()) if correct.any() else float("nan")
+        row["hidden_wrong_failing"] = float((~passing[~correct]).mean()) if (~correct).any() else float("nan")
         if reference is not None and name != REFERENCE:
             for key, where in (("visible", visible), ("hidden", ~visible)):
                 row[f"{key}_minus_{REFERENCE}_px"] = float(np.nanmean(error[where] - reference[where]))
@@ -219,7 +222,7 @@ def analyse(predictions: dict, truth, pcutoff: float, out: Path) -> list[dict]:
                 if reference is not None and name != REFERENCE:
                     entry[f"p_vs_{REFERENCE}"] = paired_ttest(error[chosen], reference[chosen])[1]
                 by_length.append(entry)
-        table = calibration_table(error, likelihood, ~visible)
+        table = calibration_table(error, likelihood, ~visible, within=WITHIN)
         calibration.append(table.assign(variant=name))
     pd.DataFrame(rows).to_csv(out / "occlusion_benchmark.csv", index=False)
     pd.DataFrame(by_length).to_csv(out / "occlusion_by_length.csv", index=False)
@@ -227,7 +230,9 @@ def analyse(predictions: dict, truth, pcutoff: float, out: Path) -> list[dict]:
     _common.print_table(rows, [("variant", "variant"), ("visible_px", "visible px"), ("hidden_px", "hidden px"),
                                ("hidden_median_px", "hidden median"), ("hidden_over_visible", "hidden/visible"),
                                (f"visible_p_vs_{REFERENCE}", "p visible"), (f"hidden_p_vs_{REFERENCE}", "p hidden"),
-                               ("hidden_passing_pcutoff", "hidden >= pcutoff"), ("n_hidden", "hidden n")],
+                               ("hidden_passing_pcutoff", "hidden >= pcutoff"),
+                               ("hidden_right_passing", "right ones >= pcutoff"),
+                               ("hidden_wrong_failing", "wrong ones < pcutoff"), ("n_hidden", "hidden n")],
                         f"Held-out video, errors vs ground truth (p: paired t-test against {REFERENCE})")
     wide = pd.DataFrame(by_length).pivot(index="hidden_run", columns="variant", values="error_px")
     wide = wide.reindex(sorted(wide.index, key=lambda s: int(s.rstrip("+"))))
@@ -317,6 +322,8 @@ def main(argv=None) -> None:
         if "leap" not in predictions:
             raise SystemExit("leap+median+interp needs the leap variant")
         predictions["leap+median+interp"] = median_interp(config, held_out, work, pcutoff)
+    for name in args.interp:
+        predictions[f"{name}+interp"] = interpolated(predictions[name], pcutoff)
     print()
     rows = analyse(predictions, truth, pcutoff, args.out)
     _common.write_csv(args.out / "occlusion_benchmark_machine.csv", rows + timings, machine)

@@ -206,11 +206,22 @@ def create_training_set(
     return folder
 
 
+#: Spec fields added after the first training sets were written, with the value that reproduces
+#: what those sets were built with (not necessarily today's default).
+ADDED_LATER = {"max_gap_fill": 0}
+
+
+def _saved_spec(spec: dict) -> dict:
+    """A stored spec with every field: later-added ones as the sets before them were built."""
+    known = {f.name for f in fields(TrainingSetSpec)}
+    return {**asdict(TrainingSetSpec()), **ADDED_LATER, **{k: v for k, v in spec.items() if k in known}}
+
+
 def _saved_request(folder: Path) -> dict | None:
-    """The request a training set was built with; spec fields added since then read as their defaults."""
+    """The request a training set was built with (see :func:`_saved_spec`)."""
     saved = _read_yaml(folder / "trainingset.yaml").get("request")
     if saved and "spec" in saved:
-        saved["spec"] = {**asdict(TrainingSetSpec()), **saved["spec"]}
+        saved["spec"] = _saved_spec(saved["spec"])
     return saved
 
 
@@ -566,8 +577,7 @@ def load_training_set(folder: str | Path) -> TrainingSet:
     if not meta_path.is_file():
         raise ProjectError(f"{folder}: no training set here; run dlc_recurrent.create_training_set(config) first")
     meta = _read_yaml(meta_path)
-    known = {f.name for f in fields(TrainingSetSpec)}
-    spec = TrainingSetSpec(**{k: v for k, v in meta["request"]["spec"].items() if k in known})
+    spec = TrainingSetSpec(**_saved_spec(meta["request"]["spec"]))
     frames, targets = [], []
     for index in range(len(meta["videos"])):
         frames.append(np.load(folder / f"video{index:03d}_frames.npy", mmap_mode="r"))

@@ -596,31 +596,47 @@ def fill_gaps(xy: np.ndarray, likelihood: np.ndarray, pcutoff: float) -> np.ndar
     return out
 
 
-def _whole_video_predictions(project, students, videos, folder, shuffle, trainingsetindex, pcutoff,
-                             filter_windowlength, progress) -> None:
-    """Fill ``video.predictions[method]`` (n_frames, K, 3) in full-resolution pixels for every method."""
+def median_filtered_leap(config, videos, destination, shuffle: int = 1, trainingsetindex: int = 0,
+                         filter_windowlength: int = 5, progress: bool = True) -> dict[str, tuple]:
+    """LEAP's predictions of ``videos``, raw and after ``deeplabcut.filterpredictions`` (median).
+
+    What a DLC user does today with a single-frame network: analyze, then DLC's own median filter.
+    Both h5 files go to ``destination``; returns {video path: (raw, filtered)} as (n_frames, K, 3)
+    arrays in full-frame pixels. Interpolating the filtered points under pcutoff (``fill_gaps``)
+    is the last step of the "LEAP + median + interpolation" baseline.
+    """
     import deeplabcut
 
-    destination = folder / "leap-predictions"
+    destination = Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
-    paths = [str(v.info.path) for v in videos]
-    scorer = analyze_videos(project.config_path, paths, shuffle=shuffle, trainingsetindex=trainingsetindex,
+    paths = [str(v) for v in videos]
+    scorer = analyze_videos(config, paths, shuffle=shuffle, trainingsetindex=trainingsetindex,
                             destfolder=destination, overwrite=True, model=LEAP, progress=progress)
-    for video in videos:
-        for old in destination.glob(f"{video.info.path.stem}{scorer}_filtered*"):
-            old.unlink()
-    deeplabcut.filterpredictions(str(project.config_path), paths, shuffle=shuffle, trainingsetindex=trainingsetindex,
+    for path in paths:
+        for old in destination.glob(f"{Path(path).stem}{scorer}_filtered*"):
+            old.unlink()  # filterpredictions skips videos it filtered before, even if the raw h5 is new
+    deeplabcut.filterpredictions(str(config), paths, shuffle=shuffle, trainingsetindex=trainingsetindex,
                                  filtertype="median", windowlength=filter_windowlength, save_as_csv=False,
                                  destfolder=str(destination), modelprefix=modelprefix(LEAP))
-    n_parts = len(project.bodyparts)
-    for video in videos:
-        stem = video.info.path.stem
-        raw_path = destination / f"{stem}{scorer}.h5"
+    out = {}
+    for path in paths:
+        stem = Path(path).stem
         filtered_path = destination / f"{stem}{scorer}_filtered.h5"
         if not filtered_path.is_file():
             raise ProjectError(f"{filtered_path}: deeplabcut.filterpredictions wrote no filtered file for {stem}")
-        raw = pd.read_hdf(raw_path).to_numpy(float).reshape(-1, n_parts, 3)
-        filtered = pd.read_hdf(filtered_path).to_numpy(float).reshape(-1, n_parts, 3)
+        raw, filtered = (pd.read_hdf(destination / name) for name in (f"{stem}{scorer}.h5", filtered_path.name))
+        n_parts = raw.shape[1] // 3
+        out[path] = tuple(t.to_numpy(float).reshape(len(t), n_parts, 3) for t in (raw, filtered))
+    return out
+
+
+def _whole_video_predictions(project, students, videos, folder, shuffle, trainingsetindex, pcutoff,
+                             filter_windowlength, progress) -> None:
+    """Fill ``video.predictions[method]`` (n_frames, K, 3) in full-resolution pixels for every method."""
+    leap = median_filtered_leap(project.config_path, [v.info.path for v in videos], folder / "leap-predictions",
+                                shuffle, trainingsetindex, filter_windowlength, progress)
+    for video in videos:
+        raw, filtered = leap[str(video.info.path)]
         filled = filtered.copy()
         filled[..., :2] = fill_gaps(filtered[..., :2], filtered[..., 2], pcutoff)
         video.predictions[LEAP] = raw

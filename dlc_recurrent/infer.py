@@ -254,8 +254,7 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
                 release_freed_memory()
                 since_trim = 0
             if stream is None:
-                peaks = np.concatenate([student.predict(frames[i : i + batch_size]).numpy()
-                                        for i in range(0, len(frames), batch_size)])
+                peaks = _in_batches(student.predict, frames, batch_size).numpy()
             else:
                 peaks = stream.step(frames)
             out.append(peaks)
@@ -283,11 +282,8 @@ class _RecurrentStream:
         self.history = None
         self.state = None
 
-    def _batched(self, function, tensor):
-        return tf.concat([function(tensor[i : i + self.batch_size]) for i in range(0, len(tensor), self.batch_size)], 0)
-
     def step(self, frames: np.ndarray) -> np.ndarray:
-        features = self._batched(self.student.encode, frames)
+        features = _in_batches(self.student.encode, frames, self.batch_size)
         if self.state is None or self.burn_in:
             self.state = self.student.zero_state(features)
         sequence = features if self.history is None else tf.concat([self.history, features], 0)
@@ -297,18 +293,23 @@ class _RecurrentStream:
         else:
             self.state = (hidden, cell)
         kept = hidden_sequence[len(sequence) - len(frames) :]
-        return self._batched(self.student.decode, kept).numpy()
+        return _in_batches(self.student.decode, kept, self.batch_size).numpy()
 
     def finish(self) -> np.ndarray:
         """Predictions still held back at the end of the video (none: every chunk is done at once)."""
         return _no_peaks(self.student)
 
 
+def _in_batches(function, tensor, batch_size: int) -> tf.Tensor:
+    """``function`` over the first axis of ``tensor`` in pieces of ``batch_size`` (bounded memory)."""
+    return tf.concat([function(tensor[i : i + batch_size]) for i in range(0, len(tensor), batch_size)], 0)
+
+
 def _no_peaks(student: Student) -> np.ndarray:
     return np.zeros((0, len(student.config.bodyparts), 3), np.float32)
 
 
-class _BidirectionalStream(_RecurrentStream):
+class _BidirectionalStream:
     """Runs a video through the bidirectional student in segments of ``state_reset`` frames.
 
     Each segment gets ``window_length - 1`` frames of context on both sides: the forward ConvLSTM
@@ -319,7 +320,7 @@ class _BidirectionalStream(_RecurrentStream):
     """
 
     def __init__(self, student: Student, batch_size: int):
-        super().__init__(student, batch_size)
+        self.student, self.batch_size = student, batch_size
         if student.state_reset <= 0:
             raise ValueError("the bidirectional student needs state_reset > 0 (frames per segment)")
         self.context = student.window_length - 1
@@ -328,7 +329,7 @@ class _BidirectionalStream(_RecurrentStream):
 
     def step(self, frames: np.ndarray, final: bool = False) -> np.ndarray:
         if len(frames):
-            features = self._batched(self.student.encode, frames)
+            features = _in_batches(self.student.encode, frames, self.batch_size)
             self.features = features if self.features is None else tf.concat([self.features, features], 0)
         out = [_no_peaks(self.student)]
         while self.features is not None and len(self.features) > self.done:
@@ -340,7 +341,7 @@ class _BidirectionalStream(_RecurrentStream):
             forward = self.student.recur(history, *self.student.zero_state(history))[0][start:]
             ahead = self.features[start : start + count + self.context][::-1]
             backward = self.student.recur_backward(ahead, *self.student.zero_state(ahead))[0][::-1][:count]
-            out.append(self._batched(self.student.decode, tf.concat([forward, backward], -1)).numpy())
+            out.append(_in_batches(self.student.decode, tf.concat([forward, backward], -1), self.batch_size).numpy())
             keep = max(0, start + count - self.context)
             self.features, self.done = self.features[keep:], start + count - keep
         return np.concatenate(out)

@@ -117,7 +117,8 @@ def test_window_sampling_is_seeded():
 
 @pytest.fixture
 def built(project_copy):
-    return project_copy, small_set(project_copy)
+    """A training set with the paper's targets: unsure teacher points masked, none gap-filled."""
+    return project_copy, small_set(project_copy, max_gap_fill=0)
 
 
 def test_training_set_stores_the_right_frames_and_targets(built):
@@ -172,26 +173,29 @@ def test_hand_labels_override_the_teacher_in_the_stored_targets(built):
 def test_rerun_is_a_no_op_and_other_settings_need_overwrite(built):
     config, folder = built
     stamp = (folder / "trainingset.yaml").stat().st_mtime_ns
-    assert small_set(config) == folder
+    assert small_set(config, max_gap_fill=0) == folder
     assert (folder / "trainingset.yaml").stat().st_mtime_ns == stamp
     with pytest.raises(ProjectError, match="overwrite=True"):
-        small_set(config, windows_per_video=10)
+        small_set(config, max_gap_fill=0, windows_per_video=10)
     small_set(config, windows_per_video=10, overwrite=True)
     assert len(load_training_set(folder).windows) < 30 + 10
 
 
-def test_older_training_set_without_newer_options_is_still_a_no_op(built):
+def test_older_training_set_without_newer_options_reads_as_built(project_copy):
     from ruamel.yaml import YAML
 
-    config, folder = built
+    folder = small_set(project_copy, max_gap_fill=0)
     yaml = YAML(typ="safe")
     record = yaml.load((folder / "trainingset.yaml").read_text())
-    del record["request"]["spec"]["max_gap_fill"]  # as written before that option existed
+    del record["request"]["spec"]["max_gap_fill"]  # as written before that option existed (gaps masked)
     with (folder / "trainingset.yaml").open("w") as handle:
         yaml.dump(record, handle)
     stamp = (folder / "trainingset.yaml").stat().st_mtime_ns
-    assert small_set(config) == folder
+    assert load_training_set(folder).spec.max_gap_fill == 0
+    assert small_set(project_copy, max_gap_fill=0) == folder
     assert (folder / "trainingset.yaml").stat().st_mtime_ns == stamp
+    with pytest.raises(ProjectError, match="overwrite=True"):
+        small_set(project_copy, max_gap_fill=7)
 
 
 def test_gap_filled_training_set(project_copy):
