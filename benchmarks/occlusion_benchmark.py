@@ -19,6 +19,8 @@ Variants (``--variants`` picks a subset, comma-separated):
   leap+occluders        LEAP trained with drifting occluders placed independently of the body
                         parts: the control (if it matches convlstm+occluders, the gain is not temporal)
   convlstm+occluders    ConvLSTM-LEAP with the same occluders
+  leap+gapfill          LEAP on the same gap-filled targets: the control for gap filling (does a single
+                        frame learn to guess hidden parts from the interpolated targets as well?)
   convlstm+gapfill      ConvLSTM-LEAP on targets whose short teacher gaps are interpolated
   convlstm+both         occluders and gap filling
   convlstm-T30          the paper's recipe with 30-frame windows
@@ -68,6 +70,7 @@ class Variant:
     training: dict = field(default_factory=dict)
 
 
+PAPER_TARGETS = {"max_gap_fill": 0}  # every variant states its targets; the package default may differ
 OCCLUDERS = {"occluder_probability": 0.5}
 GAP_FILL = {"max_gap_fill": 12}
 VARIANTS = [
@@ -76,6 +79,7 @@ VARIANTS = [
     Variant("convlstm", "convlstm_leap", 1),
     Variant("leap+occluders", "leap", 2, training=OCCLUDERS),
     Variant("convlstm+occluders", "convlstm_leap", 2, training=OCCLUDERS),
+    Variant("leap+gapfill", "leap", 3, trainset=GAP_FILL),
     Variant("convlstm+gapfill", "convlstm_leap", 3, trainset=GAP_FILL),
     Variant("convlstm+both", "convlstm_leap", 4, trainset=GAP_FILL, training=OCCLUDERS),
     Variant("convlstm-T30", "convlstm_leap", 5, trainset={"window_length": 30}),
@@ -138,7 +142,7 @@ def worker_variant(task: dict) -> dict:
     project = load_project(config)
     started = time.perf_counter()
     spec = {"windows_per_video": task["windows_per_video"], "scale": task["scale"], "seed": task["seed"],
-            **variant.trainset}
+            **PAPER_TARGETS, **variant.trainset}
     create_training_set(config, shuffle=variant.shuffle, videos=task["train_videos"], **spec)
     train(config, shuffle=variant.shuffle, model=variant.model, epochs=task["epochs"],
           steps_per_epoch=task["steps"], seed=task["seed"], **variant.training)

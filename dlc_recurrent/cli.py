@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from dlc_recurrent.distill import TrainingSetSpec
 from dlc_recurrent.project import ProjectError
 
 
@@ -34,6 +35,7 @@ def _create_training_set(args) -> None:
         scale=args.scale,
         teacher_scorer=args.teacher_scorer,
         seed=args.seed,
+        max_gap_fill=args.max_gap_fill,
         overwrite=args.overwrite,
     )
 
@@ -119,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     trainset.add_argument("--scale", type=float, default=1.0)
     trainset.add_argument("--teacher-scorer", default=None)
     trainset.add_argument("--seed", type=int, default=0)
+    trainset.add_argument("--max-gap-fill", type=int, default=TrainingSetSpec.max_gap_fill,
+                          help="interpolate teacher gaps of at most this many frames (0: mask them, the paper)")
     trainset.set_defaults(run=_create_training_set)
 
     training = commands.add_parser("train", help="train a student on the training set")

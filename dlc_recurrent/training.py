@@ -1,7 +1,7 @@
 """Train the LEAP or ConvLSTM-LEAP student on a training set built by ``create_training_set``.
 
 The recipe (one ``TrainingConfig``, saved as YAML beside the model) follows the seed paper: Adam,
-mean squared error on confidence maps (here masked: points the teacher was unsure of do not count),
+mean squared error on confidence maps (masked: points without a target, see distill, do not count),
 inputs normalised with mean 0.257 / std 0.288, batch 32 for LEAP and 8 windows for the recurrent
 network, 10 epochs. Frames stream from the memory-mapped training set through a parallel tf.data
 pipeline; confidence maps are rendered inside the training step, on the GPU when there is one.

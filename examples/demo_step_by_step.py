@@ -47,5 +47,6 @@ for model in ("leap", "convlstm_leap"):
 
 # 5. Accuracy on the held-out windows, and the occlusion study (CSV + PNG in the evaluation folder).
 print(dlc_recurrent.evaluate(config).head(12).to_string())
-study = dlc_recurrent.evaluate_occlusion(config, n_windows=scale.n_windows)
+paws = [part for part in project.bodyparts if "paw" in part]  # the paper studied the paws, as the demo does
+study = dlc_recurrent.evaluate_occlusion(config, n_windows=scale.n_windows, bodyparts=paws)
 print(study["summary"].to_string())
