@@ -159,19 +159,10 @@ def worker_variant(task: dict) -> dict:
 
 def median_interp(config: Path, held_out: Path, work: Path, pcutoff: float):
     """LEAP's predictions through deeplabcut.filterpredictions (median) and gap interpolation."""
-    from dlc_recurrent.evaluation import median_filtered_leap
+    from dlc_recurrent.evaluation import interpolate_unsure, median_filtered_leap
 
     _, filtered = median_filtered_leap(config, [held_out], work / "leap-predictions", progress=False)[str(held_out)]
-    return interpolated(filtered, pcutoff)
-
-
-def interpolated(predictions, pcutoff: float):
-    """A student's predictions with its own points under pcutoff replaced by interpolation (post hoc)."""
-    import numpy as np
-
-    from dlc_recurrent.evaluation import fill_gaps
-
-    return np.concatenate([fill_gaps(predictions[..., :2], predictions[..., 2], pcutoff), predictions[..., 2:]], -1)
+    return interpolate_unsure(filtered, pcutoff)
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,6 +280,7 @@ def main(argv=None) -> None:
         return
     import numpy as np
 
+    from dlc_recurrent.evaluation import interpolate_unsure
     from dlc_recurrent.project import load_project
     from dlc_recurrent.synthetic import make_synthetic_project, open_synthetic_project, read_ground_truth
 
@@ -332,8 +324,8 @@ def main(argv=None) -> None:
         if "leap" not in predictions:
             raise SystemExit("leap+median+interp needs the leap variant")
         predictions["leap+median+interp"] = median_interp(config, held_out, work, pcutoff)
-    for name in args.interp:
-        predictions[f"{name}+interp"] = interpolated(predictions[name], pcutoff)
+    for name in args.interp:  # the student's own points under pcutoff interpolated afterwards
+        predictions[f"{name}+interp"] = interpolate_unsure(predictions[name], pcutoff)
     print()
     rows = analyse(predictions, truth, pcutoff, args.out)
     _common.write_csv(args.out / "occlusion_benchmark_machine.csv", rows + timings, machine)

@@ -80,7 +80,14 @@ from dlc_recurrent.training import modelprefix, model_folder
 import tensorflow as tf  # noqa: E402
 
 from dlc_recurrent import models  # noqa: E402
-from dlc_recurrent.infer import Student, analyze_videos, find_peaks, load_trained_student, predict_video  # noqa: E402
+from dlc_recurrent.infer import (  # noqa: E402
+    Student,
+    analyze_videos,
+    find_peaks,
+    in_batches,
+    load_trained_student,
+    predict_video,
+)
 
 LEAP = "leap"
 RECURRENT = "convlstm_leap"
@@ -310,21 +317,18 @@ class _Runner:
     def frames(self, frames: np.ndarray) -> np.ndarray:
         """Peaks (N, K, 3) of a single-frame student on frames (N, H, W, C)."""
         frames = models.pad_images(frames)
-        step = self.batch_size * 4
-        return np.concatenate([self._frames(frames[i : i + step]).numpy() for i in range(0, len(frames), step)])
+        return in_batches(self._frames, frames, self.batch_size * 4).numpy()
 
     def features(self, windows: np.ndarray) -> tf.Tensor:
         """The recurrent student's encoder features (N, T, h, w, F) of windows (N, T, H, W, C)."""
         windows = models.pad_images(windows)
         flat = windows.reshape(-1, *windows.shape[2:])
-        step = self.batch_size * 4
-        features = tf.concat([self.student.encode(flat[i : i + step]) for i in range(0, len(flat), step)], 0)
+        features = in_batches(self.student.encode, flat, self.batch_size * 4)
         return tf.reshape(features, [*windows.shape[:2], *features.shape[1:]])
 
     def last_from_features(self, features: tf.Tensor) -> np.ndarray:
         """Peaks (N, K, 3) on the last frame of windows given as encoder features (N, T, h, w, F)."""
-        return np.concatenate([self.student.last_frame_peaks(features[i : i + self.batch_size]).numpy()
-                               for i in range(0, len(features), self.batch_size)])
+        return in_batches(self.student.last_frame_peaks, features, self.batch_size).numpy()
 
     def last(self, windows: np.ndarray) -> np.ndarray:
         """Peaks (N, K, 3) on the last frame of windows (N, T, H, W, C): the whole window for the
@@ -596,6 +600,14 @@ def fill_gaps(xy: np.ndarray, likelihood: np.ndarray, pcutoff: float) -> np.ndar
     return out
 
 
+def interpolate_unsure(predictions: np.ndarray, pcutoff: float) -> np.ndarray:
+    """A copy of predictions (n_frames, K, 3) whose points under ``pcutoff`` are interpolated
+    (:func:`fill_gaps`); the likelihoods stay as they were, so filled points still read as unsure."""
+    out = np.array(predictions, dtype=float, copy=True)
+    out[..., :2] = fill_gaps(out[..., :2], out[..., 2], pcutoff)
+    return out
+
+
 def median_filtered_leap(config, videos, destination, shuffle: int = 1, trainingsetindex: int = 0,
                          filter_windowlength: int = 5, progress: bool = True) -> dict[str, tuple]:
     """LEAP's predictions of ``videos``, raw and after ``deeplabcut.filterpredictions`` (median).
@@ -637,10 +649,8 @@ def _whole_video_predictions(project, students, videos, folder, shuffle, trainin
                                 shuffle, trainingsetindex, filter_windowlength, progress)
     for video in videos:
         raw, filtered = leap[str(video.info.path)]
-        filled = filtered.copy()
-        filled[..., :2] = fill_gaps(filtered[..., :2], filtered[..., 2], pcutoff)
         video.predictions[LEAP] = raw
-        video.predictions[FILTERED] = filled
+        video.predictions[FILTERED] = interpolate_unsure(filtered, pcutoff)
         video.predictions[RECURRENT] = predict_video(students[RECURRENT], video.info, video.crop,
                                                      batch_size=32, progress=progress)
 
@@ -1320,5 +1330,6 @@ __all__ = [
     "occlude_window",
     "select_occlusion_windows",
     "fill_gaps",
+    "interpolate_unsure",
     "find_natural_events",
 ]

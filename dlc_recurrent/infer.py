@@ -254,7 +254,7 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
                 release_freed_memory()
                 since_trim = 0
             if stream is None:
-                peaks = _in_batches(student.predict, frames, batch_size).numpy()
+                peaks = in_batches(student.predict, frames, batch_size).numpy()
             else:
                 peaks = stream.step(frames)
             out.append(peaks)
@@ -283,7 +283,7 @@ class _RecurrentStream:
         self.state = None
 
     def step(self, frames: np.ndarray) -> np.ndarray:
-        features = _in_batches(self.student.encode, frames, self.batch_size)
+        features = in_batches(self.student.encode, frames, self.batch_size)
         if self.state is None or self.burn_in:
             self.state = self.student.zero_state(features)
         sequence = features if self.history is None else tf.concat([self.history, features], 0)
@@ -293,14 +293,14 @@ class _RecurrentStream:
         else:
             self.state = (hidden, cell)
         kept = hidden_sequence[len(sequence) - len(frames) :]
-        return _in_batches(self.student.decode, kept, self.batch_size).numpy()
+        return in_batches(self.student.decode, kept, self.batch_size).numpy()
 
     def finish(self) -> np.ndarray:
         """Predictions still held back at the end of the video (none: every chunk is done at once)."""
         return _no_peaks(self.student)
 
 
-def _in_batches(function, tensor, batch_size: int) -> tf.Tensor:
+def in_batches(function, tensor, batch_size: int) -> tf.Tensor:
     """``function`` over the first axis of ``tensor`` in pieces of ``batch_size`` (bounded memory)."""
     return tf.concat([function(tensor[i : i + batch_size]) for i in range(0, len(tensor), batch_size)], 0)
 
@@ -329,7 +329,7 @@ class _BidirectionalStream:
 
     def step(self, frames: np.ndarray, final: bool = False) -> np.ndarray:
         if len(frames):
-            features = _in_batches(self.student.encode, frames, self.batch_size)
+            features = in_batches(self.student.encode, frames, self.batch_size)
             self.features = features if self.features is None else tf.concat([self.features, features], 0)
         out = [_no_peaks(self.student)]
         while self.features is not None and len(self.features) > self.done:
@@ -341,7 +341,7 @@ class _BidirectionalStream:
             forward = self.student.recur(history, *self.student.zero_state(history))[0][start:]
             ahead = self.features[start : start + count + self.context][::-1]
             backward = self.student.recur_backward(ahead, *self.student.zero_state(ahead))[0][::-1][:count]
-            out.append(_in_batches(self.student.decode, tf.concat([forward, backward], -1), self.batch_size).numpy())
+            out.append(in_batches(self.student.decode, tf.concat([forward, backward], -1), self.batch_size).numpy())
             keep = max(0, start + count - self.context)
             self.features, self.done = self.features[keep:], start + count - keep
         return np.concatenate(out)

@@ -25,6 +25,7 @@ from dlc_recurrent.evaluation import (
     evaluate_occlusion,
     evaluation_folder,
     fill_gaps,
+    interpolate_unsure,
     occlude_window,
     occluder_side,
     paired_ttest,
@@ -123,6 +124,15 @@ def test_fill_gaps_interpolates_under_pcutoff():
     likelihood = np.array([0.9, 0.1, 0.2, 0.95, 0.0])[:, None]
     filled = fill_gaps(xy, likelihood, 0.6)[:, 0]
     np.testing.assert_allclose(filled, [[0, 0], [1, 2], [2, 4], [3, 6], [3, 6]])
+
+
+def test_interpolate_unsure_fills_positions_and_keeps_likelihoods():
+    likelihood = np.array([0.9, 0.1, 0.2, 0.95, 0.0])
+    predictions = np.stack([[0.0, 99, 99, 3, 99], [0.0, 99, 99, 6, 99], likelihood], -1)[:, None]
+    filled = interpolate_unsure(predictions, 0.6)
+    np.testing.assert_allclose(filled[:, 0, :2], [[0, 0], [1, 2], [2, 4], [3, 6], [3, 6]])
+    np.testing.assert_array_equal(filled[..., 2], predictions[..., 2])
+    assert predictions[1, 0, 0] == 99  # the input is not modified
 
 
 # ----------------------------------------------------------------------------------------------
