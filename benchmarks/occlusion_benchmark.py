@@ -28,6 +28,9 @@ Variants (``--variants`` picks a subset, comma-separated):
   bidirectional+occluders  the same with occluders
   bidirectional+gapfill    the bidirectional student on gap-filled targets
 
+Always added: ``truth+interp``, the true positions linearly interpolated across every hidden run,
+the best any interpolation could do (its hidden error is how far paths bend while hidden).
+
 Run (from the repository root, with the project's virtual environment active):
 
     python benchmarks/occlusion_benchmark.py --quick   # tiny sizes, a smoke test (~3-5 min)
@@ -47,6 +50,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import dlc_recurrent  # noqa: F401  (before tensorflow: loads torchvision first)
 
@@ -58,6 +62,7 @@ REFERENCE = "convlstm"  # the paper's recipe: every variant is tested against it
 FILTER = "leap+median+interp"  # what DLC users do today: the hidden-point goal is to beat it
 LONGEST = 10  # hidden runs of more frames are pooled as "11+"
 WITHIN = 5.0  # px: a prediction this close to the truth counts as right (calibration)
+ORACLE = "truth+interp"  # true positions interpolated across hidden runs: how far the path bends
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,9 @@ class Variant:
     training: dict = field(default_factory=dict)
 
 
+SETTINGS = ("width", "height", "frames", "scale", "windows_per_video", "epochs", "steps", "seed",
+            "occlusions_during", "stride_hz")  # a work folder made with other settings is rebuilt
+SETTINGS_BEFORE = {"occlusions_during": "stance", "stride_hz": 4.0}  # folders made before these existed
 PAPER_TARGETS = {"max_gap_fill": 0}  # every variant states its targets; the package default may differ
 OCCLUDERS = {"occluder_probability": 0.5}
 GAP_FILL = {"max_gap_fill": 12}
@@ -105,9 +113,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--steps", type=int, help="steps per epoch (both students)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--occlusions-during", choices=("stance", "any"), default="stance",
+                        help="hide paws only while they slide back in stance (straight motion), or at any phase "
+                             "(they may lift, swing and land while hidden): see make_synthetic_project")
+    parser.add_argument("--stride-hz", type=float, default=4.0,
+                        help="strides per second at 250 fps; faster gaits bend the path more within an occlusion")
     parser.add_argument("--interp", default="convlstm,bidirectional+gapfill",
                         help="variants that also get '<name>+interp': their own points under pcutoff interpolated "
                              "afterwards, as LEAP's are in leap+median+interp (comma-separated; '' for none)")
+    parser.add_argument("--pool", type=lambda text: [Path(p) for p in text.split(",")],
+                        help="comma-separated --out folders of earlier runs: analyse their held-out videos together "
+                             "(no training; variants present in all of them)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     full = dict(width=168, height=140, frames=900, scale=0.5, windows_per_video=200, epochs=8, steps=40)
@@ -182,15 +198,18 @@ def hidden_run_lengths(visible):
     return lengths
 
 
-def analyse(predictions: dict, truth, pcutoff: float, out: Path) -> list[dict]:
-    """Tables (printed and CSV) and the figure; returns the summary rows."""
+def analyse(predictions: dict, truth, lengths, pcutoff: float, out: Path) -> list[dict]:
+    """Tables (printed and CSV) and the figure; returns the summary rows.
+
+    ``truth`` has ``xy`` and ``visible`` (frames, parts); ``lengths`` the hidden-run length of each point.
+    """
     import numpy as np
     import pandas as pd
 
     from dlc_recurrent.evaluation import calibration_table, paired_ttest
 
     visible = truth.visible
-    runs = np.minimum(hidden_run_lengths(visible), LONGEST + 1)
+    runs = np.minimum(lengths, LONGEST + 1)
     errors = {name: np.hypot(*(p[..., :2] - truth.xy).transpose(2, 0, 1)) for name, p in predictions.items()}
     reference, filtered = errors.get(REFERENCE), errors.get(FILTER)
     rows, by_length, calibration = [], [], []
@@ -280,37 +299,64 @@ def main(argv=None) -> None:
         return
     import numpy as np
 
-    from dlc_recurrent.evaluation import interpolate_unsure
-    from dlc_recurrent.project import load_project
-    from dlc_recurrent.synthetic import make_synthetic_project, open_synthetic_project, read_ground_truth
-
     started = time.time()
     machine = _common.machine_description()
     print(f"dlc-recurrent occlusion benchmark ({'quick smoke test' if args.quick else 'full size'})")
     _common.print_machine(machine)
-    work = args.out / "occlusion_work"
-    stamp = {k: getattr(args, k) for k in ("width", "height", "frames", "scale", "windows_per_video", "epochs",
-                                          "steps", "seed")}
-    if work.exists() and not (args.keep and (work / "settings.json").is_file()
-                              and json.loads((work / "settings.json").read_text()) == stamp):
-        shutil.rmtree(work)
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "settings.json").write_text(json.dumps(stamp))
     log = args.out / "occlusion_benchmark.log"
+    if args.pool:  # earlier runs' held-out videos analysed together: more hidden points per run length
+        runs = [collect(folder / "occlusion_work", args, log, train=False) for folder in args.pool]
+        names = [name for name in runs[0][0] if all(name in r[0] for r in runs)]
+        predictions = {name: np.concatenate([r[0][name] for r in runs]) for name in names}
+        truth = SimpleNamespace(xy=np.concatenate([r[1].xy for r in runs]),
+                                visible=np.concatenate([r[1].visible for r in runs]))
+        lengths = np.concatenate([hidden_run_lengths(r[1].visible) for r in runs])
+        pcutoff, timings = runs[0][2], []
+        print(f"Pooled {len(runs)} held-out videos: {(~truth.visible).sum()} hidden points\n")
+    else:
+        predictions, truth, pcutoff, timings = collect(args.out / "occlusion_work", args, log, train=True)
+        lengths = hidden_run_lengths(truth.visible)
+    print()
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = analyse(predictions, truth, lengths, pcutoff, args.out)
+    _common.write_csv(args.out / "occlusion_benchmark_machine.csv", rows + timings, machine)
+    print(f"Total {(time.time() - started) / 60:.1f} min; worker logs in {log}")
+
+
+def collect(work: Path, args, log: Path, train: bool):
+    """Predictions of every variant on the held-out video of the project in ``work`` (training the
+    missing ones when ``train``), with its ground truth, pcutoff and the training timings."""
+    import numpy as np
+
+    from dlc_recurrent.evaluation import interpolate_unsure
+    from dlc_recurrent.project import load_project
+    from dlc_recurrent.synthetic import make_synthetic_project, open_synthetic_project, read_ground_truth
+
+    if train:
+        stamp = {k: getattr(args, k) for k in SETTINGS}
+        saved = work / "settings.json"
+        if work.exists() and not (args.keep and saved.is_file()
+                                  and {**SETTINGS_BEFORE, **json.loads(saved.read_text())} == stamp):
+            shutil.rmtree(work)
+        work.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps(stamp))
     configs = list(work.glob("*/config.yaml"))
+    if not configs and not train:
+        raise SystemExit(f"{work}: no benchmark project here to pool")
     config = configs[0] if configs else make_synthetic_project(
-        work, n_videos=3, n_frames=args.frames, width=args.width, height=args.height, seed=args.seed + 7)
+        work, n_videos=3, n_frames=args.frames, width=args.width, height=args.height, seed=args.seed + 7,
+        occlusions_during=args.occlusions_during, stride_hz=args.stride_hz)
     synthetic = open_synthetic_project(config)
     train_videos, held_out = [str(v) for v in synthetic.videos[:2]], synthetic.videos[2]
     truth = read_ground_truth(held_out)
     pcutoff = load_project(config).pcutoff
     print(f"Project {config.parent}; held-out video {held_out.name}: {truth.visible.size} points, "
-          f"{(~truth.visible).sum()} hidden\n")
+          f"{(~truth.visible).sum()} hidden")
 
     predictions, timings = {}, []
     for name in args.variants:
         path = work / f"predictions_{name}.npy"
-        if name == "leap+median+interp":
+        if name == FILTER or not (train or path.is_file()):
             continue
         if not path.is_file():
             task = {"variant": name, "config": str(config), "held_out": str(held_out), "train_videos": train_videos,
@@ -320,16 +366,17 @@ def main(argv=None) -> None:
             timings.append(result)
             print(f"  {name}: trained in {result['train_min']} min, analyzes {result['analyze_fps']} fps", flush=True)
         predictions[name] = np.load(path)
-    if "leap+median+interp" in args.variants:
+    if FILTER in args.variants:
         if "leap" not in predictions:
-            raise SystemExit("leap+median+interp needs the leap variant")
-        predictions["leap+median+interp"] = median_interp(config, held_out, work, pcutoff)
+            raise SystemExit(f"{FILTER} needs the leap variant")
+        predictions[FILTER] = median_interp(config, held_out, work, pcutoff)
     for name in args.interp:  # the student's own points under pcutoff interpolated afterwards
-        predictions[f"{name}+interp"] = interpolate_unsure(predictions[name], pcutoff)
-    print()
-    rows = analyse(predictions, truth, pcutoff, args.out)
-    _common.write_csv(args.out / "occlusion_benchmark_machine.csv", rows + timings, machine)
-    print(f"Total {(time.time() - started) / 60:.1f} min; worker logs in {log}")
+        if name in predictions:
+            predictions[f"{name}+interp"] = interpolate_unsure(predictions[name], pcutoff)
+    # The floor of any interpolation: the true positions, interpolated across every hidden run.
+    oracle = np.concatenate([truth.xy, truth.visible[..., None].astype(float)], axis=2)
+    predictions[ORACLE] = interpolate_unsure(oracle, 0.5)
+    return predictions, truth, pcutoff, timings
 
 
 if __name__ == "__main__":

@@ -523,17 +523,21 @@ def prepare_frame(frame_bgr: np.ndarray, crop: Crop, scale: float, channels: int
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def _store_frames(info: VideoInfo, crop: Crop, scale: float, channels: int, needed: np.ndarray, path: Path) -> None:
-    """Decode the ``needed`` frames (sorted) once, in order, into a uint8 .npy file."""
-    shape = (len(needed), _scaled(crop.height, scale), _scaled(crop.width, scale), channels)
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
+def read_frames(info: VideoInfo, crop: Crop, scale: float, channels: int, frames, progress: bool = False):
+    """Yield (frame index, stored image) for the given frames (any order, once each, in video order).
+
+    Decodes forwards, seeking only across gaps of more than ``SEEK_GAP`` frames; images are cropped,
+    scaled and converted as the training set stores them (:func:`prepare_frame`).
+    """
+    wanted = sorted({int(f) for f in frames})
     capture = cv2.VideoCapture(str(info.path))
     position = 0
     try:
-        for row, frame_index in enumerate(tqdm(needed, desc=f"frames of {info.path.name}", unit="frame", leave=False)):
+        for frame_index in tqdm(wanted, desc=f"frames of {info.path.name}", unit="frame", leave=False,
+                                disable=not progress):
             if frame_index - position > SEEK_GAP:
-                capture.set(cv2.CAP_PROP_POS_FRAMES, int(frame_index))
-                position = int(frame_index)
+                capture.set(cv2.CAP_PROP_POS_FRAMES, frame_index)
+                position = frame_index
             while position < frame_index:
                 if not capture.grab():
                     break
@@ -545,9 +549,17 @@ def _store_frames(info: VideoInfo, crop: Crop, scale: float, channels: int, need
                     "corrupt video); re-encode it (e.g. ffmpeg -i in -c:v libx264 out.mp4)"
                 )
             position += 1
-            out[row] = prepare_frame(frame, crop, scale, channels)
+            yield frame_index, prepare_frame(frame, crop, scale, channels)
     finally:
         capture.release()
+
+
+def _store_frames(info: VideoInfo, crop: Crop, scale: float, channels: int, needed: np.ndarray, path: Path) -> None:
+    """Decode the ``needed`` frames (sorted, unique) into a uint8 .npy file, one row each."""
+    shape = (len(needed), _scaled(crop.height, scale), _scaled(crop.width, scale), channels)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
+    for row, (_, image) in enumerate(read_frames(info, crop, scale, channels, needed, progress=True)):
+        out[row] = image
     out.flush()
     del out
 

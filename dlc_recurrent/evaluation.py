@@ -46,7 +46,6 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
@@ -54,11 +53,10 @@ from tqdm import tqdm
 from dlc_recurrent.distill import (
     HAND_LABEL,
     PACKAGE_FOLDER,
-    SEEK_GAP,
     TEACHER,
     TrainingSet,
     load_training_set,
-    prepare_frame,
+    read_frames,
     to_full_frame,
     to_stored_frame,
     training_set_folder,
@@ -689,31 +687,6 @@ def _test_frame_table(videos: list[_Video], bodyparts: list[str], pcutoff: float
     return pd.DataFrame(rows)
 
 
-def _read_frames(info: VideoInfo, crop: Crop, scale: float, channels: int, frames) -> dict[int, np.ndarray]:
-    """Decode the given frames (any order) once, in order, as stored (cropped, scaled) uint8 arrays."""
-    wanted = sorted({int(f) for f in frames})
-    out = {}
-    capture = cv2.VideoCapture(str(info.path))
-    position = 0
-    try:
-        for frame_index in wanted:
-            if frame_index < position or frame_index - position > SEEK_GAP:
-                capture.set(cv2.CAP_PROP_POS_FRAMES, frame_index)
-                position = frame_index
-            while position < frame_index:
-                if not capture.grab():
-                    break
-                position += 1
-            ok, image = capture.read()
-            if not ok:
-                raise ProjectError(f"{info.path}: frame {frame_index} cannot be decoded; re-encode the video")
-            position += 1
-            out[frame_index] = prepare_frame(image, crop, scale, channels)
-    finally:
-        capture.release()
-    return out
-
-
 def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, lengths, side, scale, channels,
                           pcutoff, progress) -> pd.DataFrame:
     """Figure 6's raw errors: one row per (body part, window, occlusion length, method)."""
@@ -727,7 +700,7 @@ def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, le
         for video_index, group in order.groupby("video", sort=True):
             video = videos[video_index]
             needed = np.concatenate([np.arange(s, s + length) for s in group.first_frame])
-            frames = _read_frames(video.info, video.crop, scale, channels, needed)
+            frames = dict(read_frames(video.info, video.crop, scale, channels, needed))
             reference = video.reference_xy()
             known = video.visible if video.has_truth else video.teacher_likelihood >= pcutoff
             for start in group.first_frame:
@@ -991,7 +964,7 @@ def _plot_event(video: _Video, event: pd.Series, channels: int, pcutoff: float, 
     part, start, stop = int(event.part), int(event.start), int(event.stop)
     block = next((b for b in video.test_blocks if b[0] <= start <= b[1]), [start, stop])
     panels = _panel_frames(start, stop, (int(block[0]), int(block[1])))
-    images = _read_frames(video.info, video.crop, 1.0, channels, panels)
+    images = dict(read_frames(video.info, video.crop, 1.0, channels, panels))
     reference = video.reference_xy()
     hidden = ~video.visible[:, part] if video.has_truth else None
 

@@ -269,11 +269,14 @@ def _plan_occlusions(
     per_100_frames: float,
     lengths: tuple[int, int],
     tail_fraction: float,
+    during: str = "stance",
 ) -> list[_Occlusion]:
     """Schedule tail sweeps and bar passes, each hiding one paw for a chosen number of frames.
 
     Durations are drawn without replacement from ``lengths`` (refilled when empty) so that every
-    length appears; each occlusion is placed inside a stance phase of its target paw.
+    length appears. ``during="stance"`` places each occlusion inside a stance phase of its target
+    paw (the paw slides back at constant speed while hidden); ``"any"`` starts it at any phase, so
+    a hidden paw may lift, swing forward and land before it reappears.
     """
     n = stance.shape[0]
     if per_100_frames <= 0:
@@ -291,7 +294,10 @@ def _plan_occlusions(
         kind = "tail" if rng.random() < tail_fraction else "bar"
         ramp = _TAIL_RAMP if kind == "tail" else _BAR_RAMP
         candidates = [2, 3] if kind == "tail" else [0, 1, 2, 3]
-        start, part = _earliest_stance_window(rng, run_left, candidates, t + ramp, length)
+        if during == "stance":
+            start, part = _earliest_stance_window(rng, run_left, candidates, t + ramp, length)
+        else:
+            start, part = t + ramp, int(rng.choice(candidates))
         if start + length + ramp > n:
             return events
         events.append(_Occlusion(kind, part, start, length))
@@ -853,7 +859,7 @@ def open_synthetic_project(config_path: str | Path) -> SyntheticProject:
     return SyntheticProject(Path(config_path), videos, _teacher_scorer(cfg))
 
 
-def _check_arguments(n_videos, n_frames, width, height, fps, n_labeled_frames, occlusion_lengths) -> None:
+def _check_arguments(n_videos, n_frames, width, height, fps, n_labeled_frames, occlusion_lengths, during) -> None:
     if width % 2 or height % 2 or width < 32 or height < 32:
         raise ValueError(f"width and height must be even and at least 32 (mp4v), got {width}x{height}")
     if n_videos < 1 or n_frames < 10:
@@ -865,6 +871,8 @@ def _check_arguments(n_videos, n_frames, width, height, fps, n_labeled_frames, o
     lo, hi = occlusion_lengths
     if not 1 <= lo <= hi:
         raise ValueError(f"occlusion_lengths must be (shortest, longest) with 1 <= shortest: {occlusion_lengths}")
+    if during not in ("stance", "any"):
+        raise ValueError(f"occlusions_during must be 'stance' or 'any', got {during!r}")
 
 
 def _create_dlc_project(directory: Path, task: str, experimenter: str, videos: list[Path]) -> Path:
@@ -916,6 +924,7 @@ def make_synthetic_project(
     occlusions_per_100_frames: float = 4.5,
     occlusion_lengths: tuple[int, int] = (1, 12),
     tail_occlusion_fraction: float = 0.5,
+    occlusions_during: str = "stance",
     teacher_confident_miss: float = 0.1,
     teacher_glitch_rate: float = 0.002,
     label_noise_px: float = 1.0,
@@ -928,20 +937,23 @@ def make_synthetic_project(
 
     Occluders: ``occlusions_per_100_frames`` tail sweeps over a hind paw (``tail_occlusion_fraction``
     of them) or bars rising in front of a paw, each hiding its paw for a length drawn in turn from
-    every value in ``occlusion_lengths``, so a 300-frame video holds every length from 1 to 10+. Far
-    paws also pass behind near legs. At the defaults about a third of the frames have a part hidden:
+    every value in ``occlusion_lengths``, so a 300-frame video holds every length from 1 to 10+.
+    ``occlusions_during="stance"`` hides a paw only while it slides back on the wheel (straight,
+    steady motion: what interpolation assumes); ``"any"`` also while it lifts, swings and lands
+    (the paw turns while hidden). Far paws also pass behind near legs. At the defaults about a third of the frames have a part hidden:
     dense on purpose, so that short videos show the phenomenon; lower the rate for calmer videos.
     The teacher misses hidden parts confidently (likelihood over pcutoff) in
     ``teacher_confident_miss`` of the hidden runs and glitches on ``teacher_glitch_rate`` of visible
     points; hand labels are truth plus ``label_noise_px`` Gaussian error, NaN where hidden.
     Width and height must be even (mp4v).
     """
-    _check_arguments(n_videos, n_frames, width, height, fps, n_labeled_frames, occlusion_lengths)
+    _check_arguments(n_videos, n_frames, width, height, fps, n_labeled_frames, occlusion_lengths, occlusions_during)
     directory = Path(directory).absolute()
     occlusion = dict(
         per_100_frames=occlusions_per_100_frames,
         lengths=tuple(occlusion_lengths),
         tail_fraction=tail_occlusion_fraction,
+        during=occlusions_during,
     )
     with tempfile.TemporaryDirectory(prefix="synthetic-videos-") as staging:
         staged, simulations = [], []
