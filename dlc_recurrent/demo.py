@@ -42,7 +42,7 @@ FULL = DemoScale(width=336, height=280, n_videos=4, n_frames=3000, scale=1.0, wi
                  windows_per_video=250, epochs=10, steps_per_epoch=None, n_windows=50)
 #: For the test suite: seconds, not minutes; numbers are meaningless at this size.
 TINY = DemoScale(width=64, height=64, n_videos=1, n_frames=120, scale=1.0, window_length=5,
-                 windows_per_video=24, epochs=2, steps_per_epoch=10, n_windows=6, learning_rate=3e-3)
+                 windows_per_video=24, epochs=2, steps_per_epoch=5, n_windows=6, learning_rate=3e-3)
 
 
 def run_demo(directory: str | Path = "demo-project", scale: DemoScale = SMALL, seed: int = 0,

@@ -96,7 +96,8 @@ FILTERED_CAUSAL = "leap+interpolation (causal)"
 METHODS = (LEAP, FILTERED, RECURRENT)
 OCCLUSION_METHODS = (LEAP, FILTERED_CAUSAL, RECURRENT)
 EVALUATED_FRAMES = "last frame of each window"
-COLORS = {LEAP: "tab:red", FILTERED: "tab:orange", FILTERED_CAUSAL: "tab:orange", RECURRENT: "tab:blue"}
+COLORS = {LEAP: "tab:red", FILTERED: "tab:orange", FILTERED_CAUSAL: "tab:orange", RECURRENT: "tab:blue",
+          "bidirectional_leap": "tab:purple"}
 DEFAULT_SEED = 20240611
 RESULTS_NAME = "pixel_errors.csv"
 
@@ -641,7 +642,7 @@ def median_filtered_leap(config, videos, destination, shuffle: int = 1, training
 
 
 def _whole_video_predictions(project, students, videos, folder, shuffle, trainingsetindex, pcutoff,
-                             filter_windowlength, progress) -> None:
+                             filter_windowlength, progress, recurrent) -> None:
     """Fill ``video.predictions[method]`` (n_frames, K, 3) in full-resolution pixels for every method."""
     leap = median_filtered_leap(project.config_path, [v.info.path for v in videos], folder / "leap-predictions",
                                 shuffle, trainingsetindex, filter_windowlength, progress)
@@ -649,7 +650,7 @@ def _whole_video_predictions(project, students, videos, folder, shuffle, trainin
         raw, filtered = leap[str(video.info.path)]
         video.predictions[LEAP] = raw
         video.predictions[FILTERED] = interpolate_unsure(filtered, pcutoff)
-        video.predictions[RECURRENT] = predict_video(students[RECURRENT], video.info, video.crop,
+        video.predictions[recurrent] = predict_video(students[recurrent], video.info, video.crop,
                                                      batch_size=32, progress=progress)
 
 
@@ -657,7 +658,7 @@ def _point_errors(predictions: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.asarray(predictions, float)[..., :2] - reference, axis=-1)
 
 
-def _test_frame_table(videos: list[_Video], bodyparts: list[str], pcutoff: float) -> pd.DataFrame:
+def _test_frame_table(videos: list[_Video], bodyparts: list[str], pcutoff: float, recurrent: str) -> pd.DataFrame:
     """Figure 5: every test frame, no artificial occlusion, per body part and all parts pooled.
 
     References: the teacher where it is over pcutoff (the paper's ground truth), and on synthetic
@@ -676,19 +677,19 @@ def _test_frame_table(videos: list[_Video], bodyparts: list[str], pcutoff: float
             continue
         for index, part in [(None, "all"), *enumerate(bodyparts)]:
             errors = {}
-            for method in METHODS:
+            for method in (LEAP, FILTERED, recurrent):
                 values = []
                 for video, (reference, mask) in chosen:
                     error = _point_errors(video.predictions[method], reference)
                     values.append(error[mask] if index is None else error[:, index][mask[:, index]])
                 errors[method] = np.concatenate(values) if values else np.zeros(0)
-            for row in compare_methods(errors):
+            for row in compare_methods(errors, recurrent):
                 rows.append({"reference": name, "bodypart": part, **row})
     return pd.DataFrame(rows)
 
 
 def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, lengths, side, scale, channels,
-                          pcutoff, progress) -> pd.DataFrame:
+                          pcutoff, progress, recurrent) -> pd.DataFrame:
     """Figure 6's raw errors: one row per (body part, window, occlusion length, method)."""
     rows = []
     for part in tqdm(parts, desc="artificial occlusion (body parts)", disable=not progress):
@@ -713,7 +714,7 @@ def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, le
         clean = _pad_stack(arrays)
         n_windows = len(clean)
         leap_clean = runners[LEAP].frames(clean.reshape(-1, *clean.shape[2:])).reshape(n_windows, length, -1, 3)
-        clean_features = runners[RECURRENT].features(clean)
+        clean_features = runners[recurrent].features(clean)
         for occlusion in tqdm(lengths, desc=f"{bodyparts[part]}: occlusion lengths", leave=False,
                               disable=not progress):
             occluded = np.stack([occlude_window(w, c, occlusion, side) for w, c in zip(clean, centres)])
@@ -724,16 +725,16 @@ def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, le
                     hidden.reshape(-1, *hidden.shape[2:])).reshape(n_windows, occlusion, -1, 3)
             features = clean_features
             if occlusion:  # only the occluded frames need new encoder features
-                tail = runners[RECURRENT].features(occluded[:, length - occlusion :])
+                tail = runners[recurrent].features(occluded[:, length - occlusion :])
                 features = tf.concat([clean_features[:, : length - occlusion], tail], 1)
-            recurrent = runners[RECURRENT].last_from_features(features)
+            last_peaks = runners[recurrent].last_from_features(features)
             for i in range(n_windows):
                 full_trace = to_full_frame(trace[i, :, part, :2], crops[i], scale)
                 held = fill_gaps(full_trace[:, None], trace[i, :, part, 2][:, None], pcutoff)[-1, 0]
                 estimates = {
                     LEAP: (full_trace[-1], trace[i, -1, part, 2]),
                     FILTERED_CAUSAL: (held, trace[i, -1, part, 2]),
-                    RECURRENT: (to_full_frame(recurrent[i, part, :2], crops[i], scale), recurrent[i, part, 2]),
+                    recurrent: (to_full_frame(last_peaks[i, part, :2], crops[i], scale), last_peaks[i, part, 2]),
                 }
                 entry = order.iloc[i]
                 for method, (xy, likelihood) in estimates.items():
@@ -753,7 +754,7 @@ def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, le
     return pd.DataFrame(rows, columns=columns)
 
 
-def _occlusion_table(raw: pd.DataFrame, lengths) -> pd.DataFrame:
+def _occlusion_table(raw: pd.DataFrame, lengths, recurrent: str) -> pd.DataFrame:
     """Figure 6: per occlusion length, per body part and pooled ("all"), mean/SEM and paired tests."""
     rows = []
     if raw.empty:
@@ -766,9 +767,9 @@ def _occlusion_table(raw: pd.DataFrame, lengths) -> pd.DataFrame:
         groups = [("all", at_length), *((bp, at_length.xs(bp, level="bodypart", drop_level=False))
                                          for bp in at_length.index.get_level_values("bodypart").unique())]
         for part, table in groups:
-            errors = {m: table[m].to_numpy() for m in OCCLUSION_METHODS if m in table}
+            errors = {m: table[m].to_numpy() for m in (LEAP, FILTERED_CAUSAL, recurrent) if m in table}
             n_parts = table.index.get_level_values("bodypart").nunique()
-            for row in compare_methods(errors):
+            for row in compare_methods(errors, recurrent):
                 rows.append({"occlusion_length": int(occlusion), "bodypart": part, "n_bodyparts": n_parts, **row})
     return pd.DataFrame(rows)
 
@@ -809,8 +810,10 @@ def find_natural_events(hidden: np.ndarray, test_blocks: list, max_length: int) 
     return events
 
 
-def _natural_events(videos: list[_Video], bodyparts: list[str], pcutoff: float, max_length: int) -> pd.DataFrame:
+def _natural_events(videos: list[_Video], bodyparts: list[str], pcutoff: float, max_length: int,
+                    recurrent: str) -> pd.DataFrame:
     """Natural occlusions in test frames: teacher under pcutoff, or hidden in the synthetic truth."""
+    methods = (LEAP, FILTERED, recurrent)
     rows = []
     for video in videos:
         low = video.teacher_likelihood < pcutoff
@@ -835,11 +838,11 @@ def _natural_events(videos: list[_Video], bodyparts: list[str], pcutoff: float, 
                 codes = codes[codes > 0]
                 row["occluder"] = OCCLUDERS[int(np.bincount(codes).argmax())] if len(codes) else "none"
                 truly = ~video.visible[span, part]
-                for method in METHODS:
+                for method in methods:
                     error = _point_errors(video.predictions[method][span, part], video.truth_xy[span, part])
                     row[f"error_px_{method}"] = float(error[truly].mean()) if truly.any() else float("nan")
             else:
-                for method in METHODS:
+                for method in methods:
                     row[f"error_px_{method}"] = float("nan")
             rows.append(row)
     table = pd.DataFrame(rows)
@@ -869,23 +872,24 @@ def _save(figure, path: Path) -> Path:
     return path
 
 
-def _plot_test_frames(table: pd.DataFrame, path: Path) -> Path | None:
+def _plot_test_frames(table: pd.DataFrame, path: Path, recurrent: str) -> Path | None:
     """Figure 5: grouped bars (mean +- SEM) per body part, one panel per reference."""
+    methods = (LEAP, FILTERED, recurrent)
     if table.empty:
         return None
     references = list(dict.fromkeys(table.reference))
     figure = _new_figure(4.2 + 1.3 * table.bodypart.nunique(), 3.6 * len(references))
-    p_column = f"p_{RECURRENT}_vs_method"
+    p_column = f"p_{recurrent}_vs_method"
     for row_index, reference in enumerate(references):
         axes = figure.add_subplot(len(references), 1, row_index + 1)
         subset = table[table.reference == reference]
         parts = list(dict.fromkeys(subset.bodypart))
         x = np.arange(len(parts))
-        width = 0.8 / len(METHODS)
+        width = 0.8 / len(methods)
         tops = np.zeros(len(parts))
-        for m_index, method in enumerate(METHODS):
+        for m_index, method in enumerate(methods):
             values = subset[subset.method == method].set_index("bodypart").reindex(parts)
-            offset = (m_index - (len(METHODS) - 1) / 2) * width
+            offset = (m_index - (len(methods) - 1) / 2) * width
             axes.bar(x + offset, values.mean_px, width, yerr=values.sem_px.fillna(0), capsize=3,
                      color=COLORS[method], label=method, error_kw={"elinewidth": 1})
             tops = np.maximum(tops, np.nan_to_num((values.mean_px + values.sem_px.fillna(0)).to_numpy()))
@@ -904,7 +908,7 @@ def _plot_test_frames(table: pd.DataFrame, path: Path) -> Path | None:
             axes.legend(fontsize=8, loc="upper left")
     figure.suptitle(
         "Figure 5: mean distance to ground truth per body part (mean ± SEM, n = points)\n"
-        f"marks: paired two-tailed t-test {RECURRENT} vs {LEAP} (*** p<0.001, ** p<0.01, * p<0.05, n.s.)",
+        f"marks: paired two-tailed t-test {recurrent} vs {LEAP} (*** p<0.001, ** p<0.01, * p<0.05, n.s.)",
         fontsize=10,
     )
     figure.tight_layout()
@@ -912,14 +916,14 @@ def _plot_test_frames(table: pd.DataFrame, path: Path) -> Path | None:
 
 
 def _plot_occlusion(table: pd.DataFrame, windows: pd.DataFrame, side_px: float, window_length: int,
-                    path: Path) -> Path | None:
+                    path: Path, recurrent: str) -> Path | None:
     """Figure 6: mean +- SEM error on the last frame against occlusion length, all parts pooled."""
     if table.empty:
         return None
     pooled = table[table.bodypart == "all"]
     figure = _new_figure(7.5, 4.8)
     axes = figure.add_subplot(1, 1, 1)
-    for method in OCCLUSION_METHODS:
+    for method in (LEAP, FILTERED_CAUSAL, recurrent):
         rows = pooled[pooled.method == method].sort_values("occlusion_length")
         axes.errorbar(rows.occlusion_length, rows.mean_px, yerr=rows.sem_px.fillna(0), marker="o", capsize=3,
                       color=COLORS[method], linestyle="--" if method == FILTERED_CAUSAL else "-", label=method)
@@ -938,7 +942,7 @@ def _plot_occlusion(table: pd.DataFrame, windows: pd.DataFrame, side_px: float, 
     axes.set_title(
         f"Figure 6: artificial occlusion ({side_px:g} px black squares centred on the ground truth)\n"
         f"n = {n_pairs} (window, body part) pairs over {len(counts)} body parts; windows per part: {parts_text}\n"
-        f"marks: paired two-tailed t-test {RECURRENT} vs {LEAP}",
+        f"marks: paired two-tailed t-test {recurrent} vs {LEAP}",
         fontsize=8,
     )
     axes.legend(fontsize=8, loc="best")
@@ -959,7 +963,7 @@ def _panel_frames(start: int, stop: int, block: tuple[int, int], max_panels: int
     return frames
 
 
-def _plot_event(video: _Video, event: pd.Series, channels: int, pcutoff: float, path: Path) -> Path:
+def _plot_event(video: _Video, event: pd.Series, channels: int, pcutoff: float, path: Path, recurrent: str) -> Path:
     """Figures 2 and 3: frame-by-frame panels per student plus x/y traces through one natural occlusion."""
     part, start, stop = int(event.part), int(event.start), int(event.stop)
     block = next((b for b in video.test_blocks if b[0] <= start <= b[1]), [start, stop])
@@ -977,7 +981,7 @@ def _plot_event(video: _Video, event: pd.Series, channels: int, pcutoff: float, 
     n_panels = len(panels)
     figure = _new_figure(max(9.0, 1.35 * n_panels), 8.2)
     grid = figure.add_gridspec(4, n_panels, height_ratios=[1, 1, 1.1, 1.1])
-    for row, method in enumerate((LEAP, RECURRENT)):
+    for row, method in enumerate((LEAP, recurrent)):
         for column, frame in enumerate(panels):
             axes = figure.add_subplot(grid[row, column])
             image = images[int(frame)][..., 0] if channels == 1 else images[int(frame)]
@@ -1010,7 +1014,7 @@ def _plot_event(video: _Video, event: pd.Series, channels: int, pcutoff: float, 
                   label="teacher (over pcutoff)")
         axes.plot(span[~confident], video.teacher_xy[span[~confident], part, axis], "s", markersize=4,
                   markerfacecolor="none", markeredgecolor="gray", label="teacher (under pcutoff)")
-        for method in METHODS:
+        for method in (LEAP, FILTERED, recurrent):
             axes.plot(span, video.predictions[method][span, part, axis], marker=".", color=COLORS[method],
                       linestyle="--" if method == FILTERED else "-", label=method)
         hidden_frames = np.arange(start, stop + 1)
@@ -1038,9 +1042,10 @@ def _plot_event(video: _Video, event: pd.Series, channels: int, pcutoff: float, 
 # ----------------------------------------------------------------------------------------------
 
 
-def _summary(test_frames: pd.DataFrame, occlusion: pd.DataFrame, longest: int, has_truth: bool) -> pd.DataFrame:
+def _summary(test_frames: pd.DataFrame, occlusion: pd.DataFrame, longest: int, has_truth: bool,
+             recurrent: str) -> pd.DataFrame:
     """Rows = methods; errors on visible, hidden and artificially occluded frames, n and p-values."""
-    p_column = f"p_{RECURRENT}_vs_method"
+    p_column = f"p_{recurrent}_vs_method"
     visible_reference = "truth (visible)" if has_truth else "teacher (confident)"
 
     def pick(table, condition, method, column):
@@ -1050,7 +1055,7 @@ def _summary(test_frames: pd.DataFrame, occlusion: pd.DataFrame, longest: int, h
         return rows[column].iloc[0] if len(rows) else float("nan")
 
     rows = []
-    for method in METHODS:
+    for method in (LEAP, FILTERED, recurrent):
         occluded_method = FILTERED_CAUSAL if method == FILTERED else method
         visible = test_frames.reference == visible_reference if not test_frames.empty else None
         hidden = test_frames.reference == "truth (hidden)" if not test_frames.empty else None
@@ -1069,8 +1074,8 @@ def _summary(test_frames: pd.DataFrame, occlusion: pd.DataFrame, longest: int, h
                 "n_occluded": pick(occlusion, at_longest, occluded_method, "n"),
                 "p_occluded": pick(occlusion, at_longest, occluded_method, p_column),
                 "note": (
-                    "p: paired two-tailed t-test of convlstm_leap vs this method on the same points"
-                    if method != RECURRENT
+                    f"p: paired two-tailed t-test of {recurrent} vs this method on the same points"
+                    if method != recurrent
                     else "the recurrent student"
                 )
                 + ("; under artificial occlusion: causal gap filling (no later frame to interpolate to)"
@@ -1080,17 +1085,17 @@ def _summary(test_frames: pd.DataFrame, occlusion: pd.DataFrame, longest: int, h
     return pd.DataFrame(rows).set_index("method")
 
 
-def _verdict(difference: float, p: float, other: str) -> str:
-    """How convlstm_leap compares with ``other`` given the mean difference (recurrent - other) and p."""
+def _verdict(difference: float, p: float, other: str, recurrent: str) -> str:
+    """How ``recurrent`` compares with ``other`` given the mean difference (recurrent - other) and p."""
     if not np.isfinite(p):
         return f"not testable vs {other}"
     if p >= 0.05:
         return f"no significant difference from {other}"
-    return f"{RECURRENT} better than {other}" if difference < 0 else f"{other} better than {RECURRENT}"
+    return f"{recurrent} better than {other}" if difference < 0 else f"{other} better than {recurrent}"
 
 
-def _findings(test_frames: pd.DataFrame, occlusion: pd.DataFrame, lengths) -> pd.DataFrame:
-    """Where each method wins: per condition the ranking and convlstm_leap's paired test vs each other."""
+def _findings(test_frames: pd.DataFrame, occlusion: pd.DataFrame, lengths, recurrent: str) -> pd.DataFrame:
+    """Where each method wins: per condition the ranking and the recurrent student's paired test vs each other."""
     conditions = []
     if not test_frames.empty:
         for reference in dict.fromkeys(test_frames.reference):
@@ -1101,7 +1106,7 @@ def _findings(test_frames: pd.DataFrame, occlusion: pd.DataFrame, lengths) -> pd
             pooled = occlusion[(occlusion.occlusion_length == occlusion_length) & (occlusion.bodypart == "all")]
             conditions.append((f"artificial occlusion of the last {occlusion_length} frame(s)", pooled))
     rows = []
-    p_column = f"p_{RECURRENT}_vs_method"
+    p_column = f"p_{recurrent}_vs_method"
     for condition, table in conditions:
         table = table.dropna(subset=["mean_px"]).sort_values("mean_px")
         if table.empty or int(table.n.max()) == 0:
@@ -1113,22 +1118,22 @@ def _findings(test_frames: pd.DataFrame, occlusion: pd.DataFrame, lengths) -> pd
             "best": table.method.iloc[0],
             "ranking": " < ".join(f"{m} {v:.2f} px" for m, v in zip(table.method, table.mean_px)),
         }
-        recurrent = table[table.method == RECURRENT]
-        for _, other in table[table.method != RECURRENT].iterrows():
+        ours = table[table.method == recurrent]
+        for _, other in table[table.method != recurrent].iterrows():
             key = "filter" if other.method in (FILTERED, FILTERED_CAUSAL) else other.method
-            difference = float(recurrent.mean_px.iloc[0] - other.mean_px) if len(recurrent) else float("nan")
+            difference = float(ours.mean_px.iloc[0] - other.mean_px) if len(ours) else float("nan")
             row[f"difference_px_vs_{key}"] = difference
             row[f"p_vs_{key}"] = float(other[p_column])
-            row[f"verdict_vs_{key}"] = _verdict(difference, float(other[p_column]), other.method)
+            row[f"verdict_vs_{key}"] = _verdict(difference, float(other[p_column]), other.method, recurrent)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def _findings_text(findings: pd.DataFrame, summary: pd.DataFrame, windows: pd.DataFrame, side: float,
-                   folder: Path) -> str:
+                   folder: Path, recurrent: str) -> str:
     lines = [f"dlc-recurrent occlusion evaluation ({folder})", ""]
     lines.append("Where each method wins (mean distance in full-resolution px, lowest first; p: paired two-tailed "
-                 f"t-test of {RECURRENT} vs the other method on the same points):")
+                 f"t-test of {recurrent} vs the other method on the same points):")
     for _, row in findings.iterrows():
         if not row.n:
             lines.append(f"  - {row.condition}: no points")
@@ -1146,7 +1151,7 @@ def _findings_text(findings: pd.DataFrame, summary: pd.DataFrame, windows: pd.Da
         "('truth (hidden)', synthetic projects only). p-values treat points as independent; consecutive "
         "frames are not, so they are optimistic.",
         "",
-        "Summary (p: convlstm_leap vs the row's method):",
+        f"Summary (p: {recurrent} vs the row's method):",
         summary.drop(columns=["note"]).to_string(float_format=lambda v: f"{v:.3g}"),
     ]
     return "\n".join(lines) + "\n"
@@ -1167,21 +1172,23 @@ def evaluate_occlusion(
     max_event_length: int | None = None,
     batch_size: int = 8,
     progress: bool = True,
+    model: str = RECURRENT,
 ) -> dict:
     """The seed paper's occlusion study, generalised to any single-animal DLC project.
 
-    Needs both students (``leap`` and ``convlstm_leap``) trained on this shuffle's training set;
-    only its test frames (``test_blocks``) are used. Compared methods: ``leap``,
-    ``leap+median filter+interpolation`` (LEAP analysed with ``dlc_recurrent.infer.analyze_videos``
-    into the evaluation folder, the real ``deeplabcut.filterpredictions(filtertype="median",
-    windowlength=filter_windowlength)``, then points under pcutoff filled by linear interpolation)
-    and ``convlstm_leap`` (streaming ``predict_video``).
+    Needs ``leap`` and the recurrent student ``model`` (``convlstm_leap``, the paper's, or
+    ``bidirectional_leap``) trained on this shuffle's training set; only its test frames
+    (``test_blocks``) are used. Compared methods: ``leap``, ``leap+median filter+interpolation``
+    (LEAP analysed with ``dlc_recurrent.infer.analyze_videos`` into the evaluation folder, the real
+    ``deeplabcut.filterpredictions(filtertype="median", windowlength=filter_windowlength)``, then
+    points under pcutoff filled by linear interpolation) and ``model`` (streaming ``predict_video``;
+    on the artificially occluded windows the bidirectional student has no frame after the last).
 
     * Figure 5 (``test_frames``): every frame of the test blocks (the frames the test windows are
       drawn from; whole-video predictions, so the recurrent student has its streaming context), no
       artificial occlusion; mean distance per body part against the teacher where confident (the paper's ground truth) and, on synthetic
       projects, against the true positions on visible and on naturally hidden frames; paired
-      two-tailed t-tests of convlstm_leap vs each method.
+      two-tailed t-tests of ``model`` vs each method.
     * Figure 6 (``occlusion``): up to ``n_windows`` test windows of window_length frames PER BODY
       PART, drawn with ``seed`` (independent of training) among the windows where the teacher is
       over pcutoff on that part on every frame (and, on synthetic projects, the part is visible);
@@ -1195,10 +1202,14 @@ def evaluate_occlusion(
       window_length) test frames where the teacher drops under pcutoff or (synthetic) the part is
       hidden; the ``n_events`` with most truly hidden frames are plotted frame by frame.
 
-    Writes CSVs, PNGs and ``summary.txt`` into ``evaluation_folder(...)``; returns a dict of
+    Writes CSVs, PNGs and ``summary.txt`` into ``evaluation_folder(...)`` (a study of another
+    ``model`` than convlstm_leap into its subfolder ``<model>``); returns a dict of
     DataFrames (``test_frames``, ``occlusion``, ``occlusion_windows``, ``occlusion_errors``,
     ``natural_events``, ``summary``, ``findings``) plus ``figures`` (name -> path) and ``folder``.
     """
+    if model not in models.MODEL_KINDS or model == LEAP:
+        recurrent_kinds = [kind for kind in models.MODEL_KINDS if kind != LEAP]
+        raise ValueError(f"model must be a recurrent student, one of {recurrent_kinds}, got {model!r}")
     project = load_project(config)
     trainset = _load_trainset(project, shuffle, trainingsetindex)
     pcutoff = project.pcutoff if pcutoff is None else float(pcutoff)
@@ -1212,7 +1223,7 @@ def evaluate_occlusion(
             f"{trainset.folder}: the training set has no test frames (TrainingFraction 1?); rebuild it with "
             "test blocks (TrainingFraction < 1) to evaluate occlusion"
         )
-    students = _load_students(project, shuffle, trainingsetindex, (LEAP, RECURRENT))
+    students = _load_students(project, shuffle, trainingsetindex, (LEAP, model))
     length = trainset.window_length
     lengths = list(range(0, min(int(max_occlusion), length) + 1))
     if max_occlusion > length:
@@ -1220,13 +1231,15 @@ def evaluate_occlusion(
     scale = trainset.spec.scale
     side = occluder_side(occluder_size, scale)
     folder = evaluation_folder(project, shuffle, trainingsetindex)
+    if model != RECURRENT:
+        folder = folder / model
     folder.mkdir(parents=True, exist_ok=True)
 
     videos = _load_videos(project, trainset)
     _whole_video_predictions(project, students, videos, folder, shuffle, trainingsetindex, pcutoff,
-                             filter_windowlength, progress)
+                             filter_windowlength, progress, model)
     has_truth = any(v.has_truth for v in videos)
-    test_frames = _test_frame_table(videos, names, pcutoff)
+    test_frames = _test_frame_table(videos, names, pcutoff, model)
 
     parts = [names.index(bp) for bp in bodyparts]
     confident = [
@@ -1237,24 +1250,24 @@ def evaluate_occlusion(
     windows.insert(3, "video_name", [videos[i].info.path.name for i in windows.video])
     runners = {kind: _Runner(student, batch_size) for kind, student in students.items()}
     raw = _artificial_occlusion(videos, runners, windows, parts, names, length, lengths, side, scale,
-                                trainset.channels, pcutoff, progress)
-    occlusion = _occlusion_table(raw, lengths)
+                                trainset.channels, pcutoff, progress, model)
+    occlusion = _occlusion_table(raw, lengths, model)
 
-    events = _natural_events(videos, names, pcutoff, max_event_length or 2 * length)
+    events = _natural_events(videos, names, pcutoff, max_event_length or 2 * length, model)
 
-    summary = _summary(test_frames, occlusion, lengths[-1], has_truth)
-    findings = _findings(test_frames, occlusion, lengths)
+    summary = _summary(test_frames, occlusion, lengths[-1], has_truth, model)
+    findings = _findings(test_frames, occlusion, lengths, model)
 
     figures = {}
-    figures["fig5_test_frames"] = _plot_test_frames(test_frames, folder / "fig5_test_frames.png")
+    figures["fig5_test_frames"] = _plot_test_frames(test_frames, folder / "fig5_test_frames.png", model)
     figures["fig6_artificial_occlusion"] = _plot_occlusion(occlusion, windows, occluder_size, length,
-                                                           folder / "fig6_artificial_occlusion.png")
+                                                           folder / "fig6_artificial_occlusion.png", model)
     for old in folder.glob("fig2_3_natural_occlusion_*.png"):
         old.unlink()
     for number, (_, event) in enumerate(_pick_events(events, n_events).iterrows(), start=1):
         name = f"fig2_3_natural_occlusion_{number}_{event.bodypart}_{Path(event.video).stem}_{event.start}.png"
         figures[name[:-4]] = _plot_event(videos[int(event.video_index)], event, trainset.channels, pcutoff,
-                                    folder / name)
+                                         folder / name, model)
     figures = {k: v for k, v in figures.items() if v is not None}
 
     tables = {
@@ -1268,7 +1281,7 @@ def evaluate_occlusion(
     }
     for name, table in tables.items():
         table.to_csv(folder / f"{name}.csv", index=name == "summary")
-    text = _findings_text(findings, summary, windows, occluder_size, folder)
+    text = _findings_text(findings, summary, windows, occluder_size, folder, model)
     (folder / "summary.txt").write_text(text)
     print(text)
     return {**tables, "figures": figures, "folder": folder}

@@ -398,6 +398,32 @@ def test_missing_student_is_a_clear_project_error(trained_project, tmp_path):
         evaluate_occlusion(config, bodyparts=["nose"], progress=False)
     with pytest.raises(ProjectError, match="no training set"):
         evaluate(config, shuffle=7, progress=False)
+    with pytest.raises(ValueError, match="model must be a recurrent student"):
+        evaluate_occlusion(config, model="leap", progress=False)
+    with pytest.raises(ProjectError, match="no trained bidirectional_leap student"):
+        evaluate_occlusion(config, model="bidirectional_leap", progress=False)
+
+
+@pytest.mark.slow
+def test_occlusion_study_of_the_bidirectional_student(trained_project, tmp_path):
+    """The same study with the bidirectional student: its own method rows, tests and subfolder."""
+    from dlc_recurrent.training import train
+
+    config = copy_project(trained_project, tmp_path / trained_project.parent.name)
+    train(config, model="bidirectional_leap", epochs=1, steps_per_epoch=3, batch_size=4, augment=False)
+    default_folder = evaluation_folder(load_project(config))
+    result = evaluate_occlusion(config, model="bidirectional_leap", n_windows=2, occluder_size=OCCLUDER_SIZE,
+                                max_occlusion=1, bodyparts=["forepaw_near"], n_events=1, progress=False)
+    ours = "bidirectional_leap"
+    assert result["folder"] == default_folder / ours
+    assert set(result["test_frames"].method) == {LEAP, FILTERED, ours}
+    assert set(result["occlusion"].method) == {LEAP, FILTERED_CAUSAL, ours}
+    assert list(result["summary"].index) == [LEAP, FILTERED, ours]
+    assert result["summary"].loc[[LEAP, FILTERED], "p_hidden"].between(0, 1).all()
+    assert f"p_{ours}_vs_method" in result["test_frames"].columns
+    assert f"error_px_{ours}" in result["natural_events"].columns
+    assert all(Path(f).parent == default_folder / ours for f in result["figures"].values())
+    assert f"t-test of {ours} vs" in (default_folder / ours / "summary.txt").read_text()
 
 
 def test_calibration_rises_with_likelihood_on_data_built_so():
