@@ -19,6 +19,7 @@ def _synthetic(args) -> None:
         width=args.width,
         height=args.height,
         seed=args.seed,
+        occlusions_during=args.occlusions_during,
     )
     print(config)
 
@@ -78,10 +79,10 @@ def _analyze(args) -> None:
 def _evaluate(args) -> None:
     from dlc_recurrent.evaluation import evaluate, evaluate_occlusion
 
-    evaluate(args.config, shuffle=args.shuffle, trainingsetindex=args.trainingsetindex)
+    evaluate(args.config, shuffle=args.shuffle, trainingsetindex=args.trainingsetindex, models=("leap", args.model))
     if args.occlusion:
         evaluate_occlusion(args.config, shuffle=args.shuffle, trainingsetindex=args.trainingsetindex,
-                           n_windows=args.n_windows)
+                           n_windows=args.n_windows, model=args.model)
 
 
 def _demo(args) -> None:
@@ -112,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     synthetic.add_argument("--width", type=int, default=336)
     synthetic.add_argument("--height", type=int, default=280)
     synthetic.add_argument("--seed", type=int, default=0)
+    synthetic.add_argument("--occlusions-during", choices=["stance", "any"], default="stance",
+                           help="hide paws only in stance (straight motion) or at any phase of the stride")
     synthetic.set_defaults(run=_synthetic)
 
     trainset = commands.add_parser("create-training-set", help="sample teacher-labelled windows")
@@ -147,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_project_arguments(evaluation)
     evaluation.add_argument("--occlusion", action="store_true", help="also run the paper's occlusion study")
     evaluation.add_argument("--n-windows", type=int, default=50)
+    evaluation.add_argument("--model", choices=["convlstm_leap", "bidirectional_leap"], default="convlstm_leap",
+                            help="the recurrent student compared with LEAP")
     evaluation.set_defaults(run=_evaluate)
 
     demo = commands.add_parser("demo", help="run the whole pipeline on a generated project")
