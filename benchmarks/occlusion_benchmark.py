@@ -35,6 +35,9 @@ Run (from the repository root, with the project's virtual environment active):
 
     python benchmarks/occlusion_benchmark.py --quick   # tiny sizes, a smoke test (~3-5 min)
     python benchmarks/occlusion_benchmark.py           # the measurement (~1-2 h on 2 CPU cores)
+    python benchmarks/occlusion_benchmark.py --seed 1 --out benchmarks/out/seed1   # another project
+    python benchmarks/occlusion_benchmark.py --pool benchmarks/out,benchmarks/out/seed1 --out benchmarks/out/pooled
+                                                       # both held-out videos analysed together
 
 Writes ``<out>/occlusion_benchmark.csv`` (errors per variant), ``occlusion_by_length.csv``,
 ``occlusion_calibration.csv`` and ``occlusion_benchmark.png`` (default ``benchmarks/out``,
@@ -133,10 +136,13 @@ def parse_args(argv=None) -> argparse.Namespace:
             setattr(args, key, value)
     known = {v.name for v in VARIANTS}
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    args.interp = [v.strip() for v in args.interp.split(",") if v.strip() in args.variants]
-    unknown = set(args.variants) - known
+    interp = [v.strip() for v in args.interp.split(",") if v.strip()]
+    unknown = (set(args.variants) | set(interp)) - known
     if unknown:
         parser.error(f"unknown variants {sorted(unknown)}; choose from {sorted(known)}")
+    args.interp = [v for v in interp if v in args.variants]
+    if FILTER in args.variants and "leap" not in args.variants:
+        parser.error(f"{FILTER} needs the leap variant")
     return args
 
 
@@ -218,12 +224,14 @@ def analyse(predictions: dict, truth, lengths, pcutoff: float, out: Path) -> lis
                "hidden_px": float(np.nanmean(error[~visible])),
                "hidden_median_px": float(np.nanmedian(error[~visible])),
                "n_visible": int(visible.sum()), "n_hidden": int((~visible).sum()),
-               "hidden_over_visible": float(np.nanmean(error[~visible]) / np.nanmean(error[visible]))}
+               "hidden_over_visible": float(np.nanmean(error[~visible]) / np.nanmean(error[visible]))
+               if name != ORACLE else float("nan")}
         likelihood = predictions[name][..., 2]
         passing, correct = likelihood[~visible] >= pcutoff, error[~visible] <= WITHIN
-        row["hidden_passing_pcutoff"] = float(passing.mean())
-        row["hidden_right_passing"] = float(passing[correct].mean()) if correct.any() else float("nan")
-        row["hidden_wrong_failing"] = float((~passing[~correct]).mean()) if (~correct).any() else float("nan")
+        if name != ORACLE:  # its "likelihood" is visibility itself
+            row["hidden_passing_pcutoff"] = float(passing.mean())
+            row["hidden_right_passing"] = float(passing[correct].mean()) if correct.any() else float("nan")
+            row["hidden_wrong_failing"] = float((~passing[~correct]).mean()) if (~correct).any() else float("nan")
         for other_name, other in ((REFERENCE, reference), (FILTER, filtered)):
             if other is not None and name != other_name:
                 for key, where in (("visible", visible), ("hidden", ~visible)):
@@ -238,8 +246,9 @@ def analyse(predictions: dict, truth, lengths, pcutoff: float, out: Path) -> lis
                 if reference is not None and name != REFERENCE:
                     entry[f"p_vs_{REFERENCE}"] = paired_ttest(error[chosen], reference[chosen])[1]
                 by_length.append(entry)
-        table = calibration_table(error, likelihood, ~visible, within=WITHIN)
-        calibration.append(table.assign(variant=name))
+        if name != ORACLE:
+            table = calibration_table(error, likelihood, ~visible, within=WITHIN)
+            calibration.append(table.assign(variant=name))
     pd.DataFrame(rows).to_csv(out / "occlusion_benchmark.csv", index=False)
     pd.DataFrame(by_length).to_csv(out / "occlusion_by_length.csv", index=False)
     pd.concat(calibration).to_csv(out / "occlusion_calibration.csv", index=False)
@@ -305,6 +314,10 @@ def main(argv=None) -> None:
     _common.print_machine(machine)
     log = args.out / "occlusion_benchmark.log"
     if args.pool:  # earlier runs' held-out videos analysed together: more hidden points per run length
+        settings = {folder: saved_settings(folder / "occlusion_work") for folder in args.pool}
+        if len({json.dumps({**s, "seed": None}, sort_keys=True) for s in settings.values()}) > 1:
+            raise SystemExit("--pool: the runs differ in more than the seed, so their pixels do not pool: "
+                             + "; ".join(f"{folder}: {s}" for folder, s in settings.items()))
         runs = [collect(folder / "occlusion_work", args, log, train=False) for folder in args.pool]
         names = [name for name in runs[0][0] if all(name in r[0] for r in runs)]
         predictions = {name: np.concatenate([r[0][name] for r in runs]) for name in names}
@@ -320,7 +333,13 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     rows = analyse(predictions, truth, lengths, pcutoff, args.out)
     _common.write_csv(args.out / "occlusion_benchmark_machine.csv", rows + timings, machine)
-    print(f"Total {(time.time() - started) / 60:.1f} min; worker logs in {log}")
+    print(f"Total {(time.time() - started) / 60:.1f} min" + ("" if args.pool else f"; worker logs in {log}"))
+
+
+def saved_settings(work: Path) -> dict | None:
+    """The settings a work folder was made with (None if it has none)."""
+    path = work / "settings.json"
+    return {**SETTINGS_BEFORE, **json.loads(path.read_text())} if path.is_file() else None
 
 
 def collect(work: Path, args, log: Path, train: bool):
@@ -334,12 +353,10 @@ def collect(work: Path, args, log: Path, train: bool):
 
     if train:
         stamp = {k: getattr(args, k) for k in SETTINGS}
-        saved = work / "settings.json"
-        if work.exists() and not (args.keep and saved.is_file()
-                                  and {**SETTINGS_BEFORE, **json.loads(saved.read_text())} == stamp):
+        if work.exists() and not (args.keep and saved_settings(work) == stamp):
             shutil.rmtree(work)
         work.mkdir(parents=True, exist_ok=True)
-        saved.write_text(json.dumps(stamp))
+        (work / "settings.json").write_text(json.dumps(stamp))
     configs = list(work.glob("*/config.yaml"))
     if not configs and not train:
         raise SystemExit(f"{work}: no benchmark project here to pool")
@@ -366,10 +383,11 @@ def collect(work: Path, args, log: Path, train: bool):
             timings.append(result)
             print(f"  {name}: trained in {result['train_min']} min, analyzes {result['analyze_fps']} fps", flush=True)
         predictions[name] = np.load(path)
-    if FILTER in args.variants:
-        if "leap" not in predictions:
-            raise SystemExit(f"{FILTER} needs the leap variant")
-        predictions[FILTER] = median_interp(config, held_out, work, pcutoff)
+    if FILTER in args.variants and "leap" in predictions:
+        path = work / f"predictions_{FILTER}.npy"
+        if train or not path.is_file():
+            np.save(path, median_interp(config, held_out, work, pcutoff))
+        predictions[FILTER] = np.load(path)
     for name in args.interp:  # the student's own points under pcutoff interpolated afterwards
         if name in predictions:
             predictions[f"{name}+interp"] = interpolate_unsure(predictions[name], pcutoff)

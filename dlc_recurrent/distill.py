@@ -19,6 +19,7 @@ Layout of a training set folder::
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import shutil
 from dataclasses import asdict, dataclass, field, fields
@@ -558,8 +559,9 @@ def _store_frames(info: VideoInfo, crop: Crop, scale: float, channels: int, need
     """Decode the ``needed`` frames (sorted, unique) into a uint8 .npy file, one row each."""
     shape = (len(needed), _scaled(crop.height, scale), _scaled(crop.width, scale), channels)
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
-    for row, (_, image) in enumerate(read_frames(info, crop, scale, channels, needed, progress=True)):
-        out[row] = image
+    with contextlib.closing(read_frames(info, crop, scale, channels, needed, progress=True)) as frames:
+        for row, (_, image) in enumerate(frames):
+            out[row] = image
     out.flush()
     del out
 

@@ -13,7 +13,8 @@ Two public functions:
     DLC users' usual remedy as a baseline: LEAP's output through the real
     ``deeplabcut.filterpredictions`` (median filter), then sub-pcutoff gaps filled by linear
     interpolation. Everything is restricted to the test frames (``test_blocks`` of the training
-    set), and every number comes with its n.
+    set), and every number comes with its n. ``model=`` picks the recurrent student it studies
+    (``convlstm_leap``, the paper's, by default; or ``bidirectional_leap``).
 
 What the numbers can and cannot show (read before quoting them):
 
@@ -93,6 +94,7 @@ RECURRENT = "convlstm_leap"
 FILTERED = "leap+median filter+interpolation"
 #: The same remedy where no later frame may be used (artificial occlusion at a window's end).
 FILTERED_CAUSAL = "leap+interpolation (causal)"
+#: The methods of the default study (``evaluate_occlusion(model=RECURRENT)``).
 METHODS = (LEAP, FILTERED, RECURRENT)
 OCCLUSION_METHODS = (LEAP, FILTERED_CAUSAL, RECURRENT)
 EVALUATED_FRAMES = "last frame of each window"
@@ -300,7 +302,7 @@ def select_occlusion_windows(
 class _Runner:
     """A student's maps -> peaks on frames (LEAP) or windows (last frame), in stored pixels.
 
-    The recurrent student runs split: the encoder once per frame, the ConvLSTM over the window,
+    The recurrent student runs split: the encoder once per frame, its recurrent core over the window,
     the decoder on the last frame only (the same numbers as the whole network's last map).
     """
 
@@ -1181,7 +1183,7 @@ def evaluate_occlusion(
     (``test_blocks``) are used. Compared methods: ``leap``, ``leap+median filter+interpolation``
     (LEAP analysed with ``dlc_recurrent.infer.analyze_videos`` into the evaluation folder, the real
     ``deeplabcut.filterpredictions(filtertype="median", windowlength=filter_windowlength)``, then
-    points under pcutoff filled by linear interpolation) and ``model`` (streaming ``predict_video``;
+    points under pcutoff filled by linear interpolation) and ``model`` (``predict_video``;
     on the artificially occluded windows the bidirectional student has no frame after the last).
 
     * Figure 5 (``test_frames``): every frame of the test blocks (the frames the test windows are

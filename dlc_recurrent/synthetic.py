@@ -296,8 +296,10 @@ def _plan_occlusions(
         candidates = [2, 3] if kind == "tail" else [0, 1, 2, 3]
         if during == "stance":
             start, part = _earliest_stance_window(rng, run_left, candidates, t + ramp, length)
-        else:
+        elif during == "any":
             start, part = t + ramp, int(rng.choice(candidates))
+        else:
+            raise ValueError(f"occlusions_during must be 'stance' or 'any', got {during!r}")
         if start + length + ramp > n:
             return events
         events.append(_Occlusion(kind, part, start, length))
@@ -940,14 +942,16 @@ def make_synthetic_project(
     every value in ``occlusion_lengths``, so a 300-frame video holds every length from 1 to 10+.
     ``occlusions_during="stance"`` hides a paw only while it slides back on the wheel (straight,
     steady motion: what interpolation assumes); ``"any"`` also while it lifts, swings and lands
-    (the paw turns while hidden). Far paws also pass behind near legs. At the defaults about a third of the frames have a part hidden:
-    dense on purpose, so that short videos show the phenomenon; lower the rate for calmer videos.
+    (the paw turns while hidden). Far paws also pass behind near legs. At the defaults about a
+    third of the frames have a part hidden: dense on purpose, so that short videos show the
+    phenomenon; lower the rate for calmer videos.
     The teacher misses hidden parts confidently (likelihood over pcutoff) in
     ``teacher_confident_miss`` of the hidden runs and glitches on ``teacher_glitch_rate`` of visible
     points; hand labels are truth plus ``label_noise_px`` Gaussian error, NaN where hidden.
     Width and height must be even (mp4v).
     """
-    _check_arguments(n_videos, n_frames, width, height, fps, n_labeled_frames, occlusion_lengths, occlusions_during)
+    _check_arguments(n_videos, n_frames, width, height, fps, n_labeled_frames, occlusion_lengths,
+                     occlusions_during)
     directory = Path(directory).absolute()
     occlusion = dict(
         per_100_frames=occlusions_per_100_frames,
