@@ -56,6 +56,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import dlc_recurrent  # noqa: F401  (before tensorflow: loads torchvision first)
+from dlc_recurrent.synthetic import OCCLUSION_PHASES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
@@ -116,7 +117,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--steps", type=int, help="steps per epoch (both students)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--occlusions-during", choices=("stance", "any"), default="stance",
+    parser.add_argument("--occlusions-during", choices=OCCLUSION_PHASES, default="stance",
                         help="hide paws only while they slide back in stance (straight motion), or at any phase "
                              "(they may lift, swing and land while hidden): see make_synthetic_project")
     parser.add_argument("--stride-hz", type=float, default=4.0,

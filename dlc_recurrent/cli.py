@@ -7,6 +7,7 @@ import sys
 
 from dlc_recurrent.distill import TrainingSetSpec
 from dlc_recurrent.project import ProjectError
+from dlc_recurrent.synthetic import OCCLUSION_PHASES
 
 
 def _synthetic(args) -> None:
@@ -113,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     synthetic.add_argument("--width", type=int, default=336)
     synthetic.add_argument("--height", type=int, default=280)
     synthetic.add_argument("--seed", type=int, default=0)
-    synthetic.add_argument("--occlusions-during", choices=["stance", "any"], default="stance",
+    synthetic.add_argument("--occlusions-during", choices=OCCLUSION_PHASES, default="stance",
                            help="hide paws only in stance (straight motion) or at any phase of the stride")
     synthetic.set_defaults(run=_synthetic)
 

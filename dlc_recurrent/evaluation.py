@@ -94,9 +94,21 @@ RECURRENT = "convlstm_leap"
 FILTERED = "leap+median filter+interpolation"
 #: The same remedy where no later frame may be used (artificial occlusion at a window's end).
 FILTERED_CAUSAL = "leap+interpolation (causal)"
+
+
+def _methods(recurrent: str = RECURRENT) -> tuple[str, str, str]:
+    """The methods compared on whole videos, with ``recurrent`` as the student studied."""
+    return LEAP, FILTERED, recurrent
+
+
+def _occlusion_methods(recurrent: str = RECURRENT) -> tuple[str, str, str]:
+    """The methods compared under artificial occlusion (no later frame, so the causal filter)."""
+    return LEAP, FILTERED_CAUSAL, recurrent
+
+
 #: The methods of the default study (``evaluate_occlusion(model=RECURRENT)``).
-METHODS = (LEAP, FILTERED, RECURRENT)
-OCCLUSION_METHODS = (LEAP, FILTERED_CAUSAL, RECURRENT)
+METHODS = _methods()
+OCCLUSION_METHODS = _occlusion_methods()
 EVALUATED_FRAMES = "last frame of each window"
 COLORS = {LEAP: "tab:red", FILTERED: "tab:orange", FILTERED_CAUSAL: "tab:orange", RECURRENT: "tab:blue",
           "bidirectional_leap": "tab:purple"}
@@ -679,7 +691,7 @@ def _test_frame_table(videos: list[_Video], bodyparts: list[str], pcutoff: float
             continue
         for index, part in [(None, "all"), *enumerate(bodyparts)]:
             errors = {}
-            for method in (LEAP, FILTERED, recurrent):
+            for method in _methods(recurrent):
                 values = []
                 for video, (reference, mask) in chosen:
                     error = _point_errors(video.predictions[method], reference)
@@ -769,7 +781,7 @@ def _occlusion_table(raw: pd.DataFrame, lengths, recurrent: str) -> pd.DataFrame
         groups = [("all", at_length), *((bp, at_length.xs(bp, level="bodypart", drop_level=False))
                                          for bp in at_length.index.get_level_values("bodypart").unique())]
         for part, table in groups:
-            errors = {m: table[m].to_numpy() for m in (LEAP, FILTERED_CAUSAL, recurrent) if m in table}
+            errors = {m: table[m].to_numpy() for m in _occlusion_methods(recurrent) if m in table}
             n_parts = table.index.get_level_values("bodypart").nunique()
             for row in compare_methods(errors, recurrent):
                 rows.append({"occlusion_length": int(occlusion), "bodypart": part, "n_bodyparts": n_parts, **row})
@@ -815,7 +827,6 @@ def find_natural_events(hidden: np.ndarray, test_blocks: list, max_length: int) 
 def _natural_events(videos: list[_Video], bodyparts: list[str], pcutoff: float, max_length: int,
                     recurrent: str) -> pd.DataFrame:
     """Natural occlusions in test frames: teacher under pcutoff, or hidden in the synthetic truth."""
-    methods = (LEAP, FILTERED, recurrent)
     rows = []
     for video in videos:
         low = video.teacher_likelihood < pcutoff
@@ -840,11 +851,11 @@ def _natural_events(videos: list[_Video], bodyparts: list[str], pcutoff: float, 
                 codes = codes[codes > 0]
                 row["occluder"] = OCCLUDERS[int(np.bincount(codes).argmax())] if len(codes) else "none"
                 truly = ~video.visible[span, part]
-                for method in methods:
+                for method in _methods(recurrent):
                     error = _point_errors(video.predictions[method][span, part], video.truth_xy[span, part])
                     row[f"error_px_{method}"] = float(error[truly].mean()) if truly.any() else float("nan")
             else:
-                for method in methods:
+                for method in _methods(recurrent):
                     row[f"error_px_{method}"] = float("nan")
             rows.append(row)
     table = pd.DataFrame(rows)
@@ -876,7 +887,7 @@ def _save(figure, path: Path) -> Path:
 
 def _plot_test_frames(table: pd.DataFrame, path: Path, recurrent: str) -> Path | None:
     """Figure 5: grouped bars (mean +- SEM) per body part, one panel per reference."""
-    methods = (LEAP, FILTERED, recurrent)
+    compared = _methods(recurrent)
     if table.empty:
         return None
     references = list(dict.fromkeys(table.reference))
@@ -887,11 +898,11 @@ def _plot_test_frames(table: pd.DataFrame, path: Path, recurrent: str) -> Path |
         subset = table[table.reference == reference]
         parts = list(dict.fromkeys(subset.bodypart))
         x = np.arange(len(parts))
-        width = 0.8 / len(methods)
+        width = 0.8 / len(compared)
         tops = np.zeros(len(parts))
-        for m_index, method in enumerate(methods):
+        for m_index, method in enumerate(compared):
             values = subset[subset.method == method].set_index("bodypart").reindex(parts)
-            offset = (m_index - (len(methods) - 1) / 2) * width
+            offset = (m_index - (len(compared) - 1) / 2) * width
             axes.bar(x + offset, values.mean_px, width, yerr=values.sem_px.fillna(0), capsize=3,
                      color=COLORS[method], label=method, error_kw={"elinewidth": 1})
             tops = np.maximum(tops, np.nan_to_num((values.mean_px + values.sem_px.fillna(0)).to_numpy()))
@@ -925,7 +936,7 @@ def _plot_occlusion(table: pd.DataFrame, windows: pd.DataFrame, side_px: float, 
     pooled = table[table.bodypart == "all"]
     figure = _new_figure(7.5, 4.8)
     axes = figure.add_subplot(1, 1, 1)
-    for method in (LEAP, FILTERED_CAUSAL, recurrent):
+    for method in _occlusion_methods(recurrent):
         rows = pooled[pooled.method == method].sort_values("occlusion_length")
         axes.errorbar(rows.occlusion_length, rows.mean_px, yerr=rows.sem_px.fillna(0), marker="o", capsize=3,
                       color=COLORS[method], linestyle="--" if method == FILTERED_CAUSAL else "-", label=method)
@@ -1016,7 +1027,7 @@ def _plot_event(video: _Video, event: pd.Series, channels: int, pcutoff: float, 
                   label="teacher (over pcutoff)")
         axes.plot(span[~confident], video.teacher_xy[span[~confident], part, axis], "s", markersize=4,
                   markerfacecolor="none", markeredgecolor="gray", label="teacher (under pcutoff)")
-        for method in (LEAP, FILTERED, recurrent):
+        for method in _methods(recurrent):
             axes.plot(span, video.predictions[method][span, part, axis], marker=".", color=COLORS[method],
                       linestyle="--" if method == FILTERED else "-", label=method)
         hidden_frames = np.arange(start, stop + 1)
@@ -1057,7 +1068,7 @@ def _summary(test_frames: pd.DataFrame, occlusion: pd.DataFrame, longest: int, h
         return rows[column].iloc[0] if len(rows) else float("nan")
 
     rows = []
-    for method in (LEAP, FILTERED, recurrent):
+    for method in _methods(recurrent):
         occluded_method = FILTERED_CAUSAL if method == FILTERED else method
         visible = test_frames.reference == visible_reference if not test_frames.empty else None
         hidden = test_frames.reference == "truth (hidden)" if not test_frames.empty else None

@@ -31,6 +31,8 @@ import pandas as pd
 BODYPARTS = ["forepaw_near", "forepaw_far", "hindpaw_near", "hindpaw_far", "tailbase", "tailmid"]
 SKELETON = [["tailbase", "tailmid"], ["forepaw_near", "hindpaw_near"], ["forepaw_far", "hindpaw_far"]]
 OCCLUDERS = ("none", "tail", "bar", "limb", "body")
+#: When tail and bar may hide a paw: only while it slides back in stance, or at any phase of the stride.
+OCCLUSION_PHASES = ("stance", "any")
 """Codes of ``GroundTruth.occluded_by``: what covers a body part's centre on a frame."""
 
 TEACHER_NET = "Resnet50"
@@ -296,10 +298,8 @@ def _plan_occlusions(
         candidates = [2, 3] if kind == "tail" else [0, 1, 2, 3]
         if during == "stance":
             start, part = _earliest_stance_window(rng, run_left, candidates, t + ramp, length)
-        elif during == "any":
-            start, part = t + ramp, int(rng.choice(candidates))
         else:
-            raise ValueError(f"occlusions_during must be 'stance' or 'any', got {during!r}")
+            start, part = t + ramp, int(rng.choice(candidates))
         if start + length + ramp > n:
             return events
         events.append(_Occlusion(kind, part, start, length))
@@ -873,7 +873,7 @@ def _check_arguments(n_videos, n_frames, width, height, fps, n_labeled_frames, o
     lo, hi = occlusion_lengths
     if not 1 <= lo <= hi:
         raise ValueError(f"occlusion_lengths must be (shortest, longest) with 1 <= shortest: {occlusion_lengths}")
-    if during not in ("stance", "any"):
+    if during not in OCCLUSION_PHASES:
         raise ValueError(f"occlusions_during must be 'stance' or 'any', got {during!r}")
 
 
