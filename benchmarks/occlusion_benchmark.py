@@ -38,6 +38,8 @@ Run (from the repository root, with the project's virtual environment active):
     python benchmarks/occlusion_benchmark.py --seed 1 --out benchmarks/out/seed1   # another project
     python benchmarks/occlusion_benchmark.py --pool benchmarks/out,benchmarks/out/seed1 --out benchmarks/out/pooled
                                                        # both held-out videos analysed together
+    python benchmarks/occlusion_benchmark.py --keep --epochs 20 --steps 30   # train the kept variants on
+                                                       # (from their last epoch) and measure again
 
 Writes ``<out>/occlusion_benchmark.csv`` (errors per variant), ``occlusion_by_length.csv``,
 ``occlusion_calibration.csv`` and ``occlusion_benchmark.png`` (default ``benchmarks/out``,
@@ -107,7 +109,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test of the script")
     parser.add_argument("--out", type=Path, default=SCRIPT.parent / "out", help="folder for CSV, PNG, work files")
-    parser.add_argument("--keep", action="store_true", help="reuse the project and the variants trained before")
+    parser.add_argument("--keep", action="store_true", help="reuse the project and the variants trained before; "
+                        "with more --epochs than they had, train them on from where they stopped")
     parser.add_argument("--variants", default=",".join(v.name for v in VARIANTS), help="comma-separated subset")
     parser.add_argument("--width", type=int)
     parser.add_argument("--height", type=int)
@@ -354,7 +357,14 @@ def collect(work: Path, args, log: Path, train: bool):
 
     if train:
         stamp = {k: getattr(args, k) for k in SETTINGS}
-        if work.exists() and not (args.keep and saved_settings(work) == stamp):
+        saved = saved_settings(work)
+        if args.keep and saved and {**saved, "epochs": 0} == {**stamp, "epochs": 0} and saved["epochs"] < args.epochs:
+            archive = work / f"epochs-{saved['epochs']}"  # train() resumes every kept variant to args.epochs
+            archive.mkdir(exist_ok=True)
+            for path in work.glob("predictions_*.npy"):
+                path.replace(archive / path.name)
+            print(f"Continuing {work} from {saved['epochs']} to {args.epochs} epochs; earlier predictions in {archive}")
+        elif work.exists() and not (args.keep and saved == stamp):
             shutil.rmtree(work)
         work.mkdir(parents=True, exist_ok=True)
         (work / "settings.json").write_text(json.dumps(stamp))

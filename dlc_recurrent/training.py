@@ -231,9 +231,13 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) 
         return start_epoch
     if start_epoch < config.epochs:
         batch = config.resolved_batch_size * strategy.num_replicas_in_sync
-        train_data, n_train = make_dataset(trainset, "train", config, batch, (height, width), training=True)
-        test_data, n_test = make_dataset(trainset, "test", config, batch, (height, width), training=False)
+        n_train = len(training_samples(trainset, "train", config.recurrent))
         steps = config.steps_per_epoch or max(1, math.ceil(n_train / batch))
+        # A resumed run continues the sample stream where the checkpoint left it, so that it trains
+        # on the batches (and augmentations) an uninterrupted run would have seen.
+        train_data, _ = make_dataset(trainset, "train", config, batch, (height, width), training=True,
+                                     skip=start_epoch * steps * batch)
+        test_data, n_test = make_dataset(trainset, "test", config, batch, (height, width), training=False)
         _truncate_history(folder / HISTORY_NAME, start_epoch)
         callbacks = [
             keras.callbacks.CSVLogger(str(folder / HISTORY_NAME), append=start_epoch > 0),
@@ -397,8 +401,13 @@ def make_dataset(
     batch_size: int,
     padded_shape: tuple[int, int],
     training: bool,
+    skip: int = 0,
 ) -> tuple[tf.data.Dataset, int]:
-    """A tf.data pipeline of {frames (uint8), xy, weight} batches for ``split``, and its sample count."""
+    """A tf.data pipeline of {frames (uint8), xy, weight} batches for ``split``, and its sample count.
+
+    ``skip`` samples of the (seeded) stream are passed over before the first batch: a resumed run
+    starts where the interrupted one stopped.
+    """
     samples = training_samples(trainset, split, config.recurrent)
     length = trainset.window_length if config.recurrent else 1
     height, width = padded_shape
@@ -433,7 +442,7 @@ def make_dataset(
     if training:
         indices = indices.repeat().shuffle(max(len(samples), 1), seed=seed, reshuffle_each_iteration=True)
     draws = tf.data.Dataset.range(2**62)
-    dataset = tf.data.Dataset.zip((indices, draws))
+    dataset = tf.data.Dataset.zip((indices, draws)).skip(skip)
     dataset = dataset.map(load_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=False).prefetch(tf.data.AUTOTUNE)
     if len(samples) == 0:

@@ -207,6 +207,23 @@ def test_finished_model_is_kept_and_more_epochs_continue(trainset_project, capsy
     train(trainset_project, model="leap", **{**TINY, "epochs": 2})
     assert "Resuming leap training from epoch 1" in capsys.readouterr().out
     assert list(pd.read_csv(folder / HISTORY_NAME).epoch) == [0, 1]
+    continued = [w.copy() for w in load_student(folder)[0].get_weights()]
+    train(trainset_project, model="leap", overwrite=True, **{**TINY, "epochs": 2})
+    straight = load_student(folder)[0].get_weights()
+    assert all(np.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(continued, straight))
+
+
+def test_a_resumed_stream_starts_where_the_interrupted_one_stopped(trainset_project):
+    trainset = load_training_set(
+        next((load_project(trainset_project).project_path / "dlc-recurrent" / "training-sets").rglob("trainingset.yaml")).parent
+    )
+    config = TrainingConfig(model="convlstm_leap", bodyparts=trainset.bodyparts, window_length=5)
+    stream = make_dataset(trainset, "train", config, 2, (64, 64), training=True)[0]
+    resumed = make_dataset(trainset, "train", config, 2, (64, 64), training=True, skip=4)[0]
+    expected = list(stream.take(4))[2:]
+    for got, want in zip(resumed.take(2), expected):
+        for key in ("frames", "xy", "weight"):
+            np.testing.assert_array_equal(got[key].numpy(), want[key].numpy())
 
 
 def test_other_settings_in_the_same_folder_need_overwrite(trainset_project):
