@@ -67,6 +67,7 @@ from dlc_recurrent.project import (
     Project,
     ProjectError,
     VideoInfo,
+    atomic_write,
     find_teacher,
     load_project,
     read_teacher,
@@ -437,7 +438,8 @@ def evaluate(
 
     Returns a tidy table, one row per (model, split, reference, bodypart | "all", pcutoff_applied),
     and writes it as ``pixel_errors.csv`` into each model's folder (``<model folder>/evaluation/``,
-    that model's rows) and into the evaluation folder (all rows).
+    that model's rows) and into the evaluation folder (the rows of every student evaluated so far:
+    evaluating one student again replaces its rows and keeps the others').
     """
     project = load_project(config)
     trainset = _load_trainset(project, shuffle, trainingsetindex)
@@ -494,10 +496,14 @@ def evaluate(
     for kind in students:
         folder = model_folder(project, shuffle, trainingsetindex, kind) / "evaluation"
         folder.mkdir(parents=True, exist_ok=True)
-        table[table.model == kind].to_csv(folder / RESULTS_NAME, index=False)
+        _atomic_csv(table[table.model == kind], folder / RESULTS_NAME)
     folder = evaluation_folder(project, shuffle, trainingsetindex)
     folder.mkdir(parents=True, exist_ok=True)
-    table.to_csv(folder / RESULTS_NAME, index=False)
+    combined = table
+    if (folder / RESULTS_NAME).is_file():  # students evaluated before, and not this time, keep their rows
+        earlier = pd.read_csv(folder / RESULTS_NAME)
+        combined = pd.concat([earlier[~earlier.model.isin(list(students))], table], ignore_index=True)
+    _atomic_csv(combined, folder / RESULTS_NAME)
     _print_evaluation(table, folder / RESULTS_NAME)
     return table
 
@@ -881,8 +887,12 @@ def _new_figure(width: float, height: float):
 
 
 def _save(figure, path: Path) -> Path:
-    figure.savefig(path, bbox_inches="tight")
+    atomic_write(path, lambda tmp: figure.savefig(tmp, bbox_inches="tight"))
     return path
+
+
+def _atomic_csv(table: pd.DataFrame, path: Path, index: bool = False) -> None:
+    atomic_write(path, lambda tmp: table.to_csv(tmp, index=index))
 
 
 def _plot_test_frames(table: pd.DataFrame, path: Path, recurrent: str) -> Path | None:
@@ -1293,9 +1303,9 @@ def evaluate_occlusion(
         "findings": findings,
     }
     for name, table in tables.items():
-        table.to_csv(folder / f"{name}.csv", index=name == "summary")
+        _atomic_csv(table, folder / f"{name}.csv", index=name == "summary")
     text = _findings_text(findings, summary, windows, occluder_size, folder, model)
-    (folder / "summary.txt").write_text(text)
+    atomic_write(folder / "summary.txt", lambda tmp: Path(tmp).write_text(text))
     print(text)
     return {**tables, "figures": figures, "folder": folder}
 

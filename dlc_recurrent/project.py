@@ -8,8 +8,11 @@ file and says how to fix it.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import pickle
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +27,21 @@ OWN_OUTPUT_KEY = "dlc_recurrent"
 
 class ProjectError(ValueError):
     """A problem with the user's DLC project files, described in one line with its fix."""
+
+
+def atomic_write(path: str | Path, write) -> None:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place, so an
+    interrupted run never leaves a half-written output."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.stem, suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
 
 
 @dataclass(frozen=True)

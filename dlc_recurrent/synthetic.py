@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import os
 import pickle
 import tempfile
 import time
@@ -28,12 +27,14 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from dlc_recurrent.project import atomic_write
+
 BODYPARTS = ["forepaw_near", "forepaw_far", "hindpaw_near", "hindpaw_far", "tailbase", "tailmid"]
 SKELETON = [["tailbase", "tailmid"], ["forepaw_near", "hindpaw_near"], ["forepaw_far", "hindpaw_far"]]
 OCCLUDERS = ("none", "tail", "bar", "limb", "body")
+"""Codes of ``GroundTruth.occluded_by``: what covers a body part's centre on a frame."""
 #: When tail and bar may hide a paw: only while it slides back in stance, or at any phase of the stride.
 OCCLUSION_PHASES = ("stance", "any")
-"""Codes of ``GroundTruth.occluded_by``: what covers a body part's centre on a frame."""
 
 TEACHER_NET = "Resnet50"
 TEACHER_SNAPSHOT = "snapshot_200"
@@ -130,7 +131,7 @@ def read_ground_truth(video_path: str | Path) -> GroundTruth:
 
 def _write_ground_truth(video_path: Path, truth: GroundTruth) -> Path:
     path = ground_truth_path(video_path)
-    _atomic_write(
+    atomic_write(
         path,
         lambda tmp: np.savez(
             tmp,
@@ -150,20 +151,6 @@ def _write_ground_truth(video_path: Path, truth: GroundTruth) -> Path:
 # --------------------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.stem, suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
-
-
 def write_dlc_h5(df: pd.DataFrame, path: str | Path, *, table: bool = True) -> Path:
     """Write a DataFrame as DeepLabCut does (key ``df_with_missing``), atomically.
 
@@ -172,12 +159,12 @@ def write_dlc_h5(df: pd.DataFrame, path: str | Path, *, table: bool = True) -> P
     """
     path = Path(path)
     fmt = "table" if table else "fixed"
-    _atomic_write(path, lambda tmp: df.to_hdf(tmp, key="df_with_missing", format=fmt, mode="w"))
+    atomic_write(path, lambda tmp: df.to_hdf(tmp, key="df_with_missing", format=fmt, mode="w"))
     return path
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    _atomic_write(path, lambda tmp: df.to_csv(tmp))
+    atomic_write(path, lambda tmp: df.to_csv(tmp))
 
 
 def _write_pickle(obj, path: Path) -> None:
@@ -185,7 +172,7 @@ def _write_pickle(obj, path: Path) -> None:
         with open(tmp, "wb") as f:
             pickle.dump(obj, f, pickle.HIGHEST_PROTOCOL)
 
-    _atomic_write(path, dump)
+    atomic_write(path, dump)
 
 
 # --------------------------------------------------------------------------------------------
@@ -814,7 +801,7 @@ def _write_labeled_data(
     names = []
     for frame in frames:
         name = _image_name(int(frame), truth.frame_count)
-        _atomic_write(folder / name, lambda tmp, f=frame: _imwrite(tmp, images[int(f)]))
+        atomic_write(folder / name, lambda tmp, f=frame: _imwrite(tmp, images[int(f)]))
         names.append(name)
     labels = truth.xy[frames] + rng.normal(0, noise_px, truth.xy[frames].shape)
     labels[~truth.visible[frames]] = np.nan

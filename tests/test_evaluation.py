@@ -288,6 +288,11 @@ def test_evaluate_error_is_zero_for_a_perfect_student_and_exact_for_a_shifted_on
     monkeypatch.setattr(evaluation, "last_frame_predictions", _target_predictions((3.0, -4.0), low_parts=(0, 2, 4)))
     shifted = evaluate(evaluation_copy, models=(RECURRENT,), progress=False)
     project = load_project(evaluation_copy)
+    combined = pd.read_csv(evaluation_folder(project) / evaluation.RESULTS_NAME)  # both students, each its latest
+    assert len(combined) == len(perfect) + len(shifted)
+    np.testing.assert_allclose(combined[combined.model == LEAP].mean_error_px.dropna(), 0, atol=1e-9)
+    np.testing.assert_allclose(combined[(combined.model == RECURRENT) & ~combined.pcutoff_applied]
+                               .mean_error_px.dropna(), 5.0, atol=1e-9)
     low = {project.bodyparts[i] for i in (0, 2, 4)}
     without = shifted[~shifted.pcutoff_applied].dropna(subset=["mean_error_px"])
     np.testing.assert_allclose(without.mean_error_px, 5.0, atol=1e-9)  # full-resolution px
