@@ -44,6 +44,8 @@ Run (from the repository root, with the project's virtual environment active):
 Writes ``<out>/occlusion_benchmark.csv`` (errors per variant), ``occlusion_by_length.csv``,
 ``occlusion_calibration.csv`` and ``occlusion_benchmark.png`` (default ``benchmarks/out``,
 git-ignored); the project stays in ``<out>/occlusion_work`` (``--keep`` reuses trained variants).
+After a run that trained kept variants on, ``occlusion_learning_curve.csv``/``.png`` show the
+errors at every length of training measured in that folder.
 """
 
 from __future__ import annotations
@@ -275,6 +277,62 @@ def analyse(predictions: dict, truth, lengths, pcutoff: float, out: Path) -> lis
     return rows
 
 
+def learning_curve(work: Path, predictions: dict, truth, lengths, args) -> None:
+    """Errors against training steps, from the predictions kept in ``work/epochs-N/`` by earlier,
+    shorter runs of the same variants (``--keep`` with more ``--epochs``) and the current ones."""
+    import numpy as np
+    import pandas as pd
+
+    stages = {int(folder.name.split("-")[1]): folder for folder in work.glob("epochs-*")
+              if folder.name.split("-")[1].isdigit()}
+    if not stages:
+        return
+    rows = []
+    for epochs, folder in sorted(stages.items()) + [(args.epochs, None)]:
+        for name in predictions:
+            path = folder / f"predictions_{name}.npy" if folder else None
+            if name == ORACLE or (path and not path.is_file()):
+                continue
+            predicted = np.load(path) if path else predictions[name]
+            error = np.hypot(*(predicted[..., :2] - truth.xy).transpose(2, 0, 1))
+            long_runs = (lengths >= 8) & (lengths <= LONGEST)
+            rows.append({"variant": name, "steps": epochs * args.steps,
+                         "visible_px": float(np.nanmean(error[truth.visible])),
+                         "hidden_px": float(np.nanmean(error[~truth.visible])),
+                         "hidden_runs_8_to_10_px": float(np.nanmean(error[long_runs])),
+                         "n_hidden": int((~truth.visible).sum()), "n_runs_8_to_10": int(long_runs.sum())})
+    table = pd.DataFrame(rows)
+    table.to_csv(args.out / "occlusion_learning_curve.csv", index=False)
+    print("Errors (px) against training steps (held-out video):")
+    print(table.pivot(index="variant", columns="steps", values=["visible_px", "hidden_px", "hidden_runs_8_to_10_px"])
+          .round(2).to_string(), "\n")
+    _plot_learning_curve(table, args.out / "occlusion_learning_curve.png")
+
+
+def _plot_learning_curve(table, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = (("visible_px", "visible points"), ("hidden_px", "naturally hidden points"),
+               ("hidden_runs_8_to_10_px", "hidden runs of 8-10 frames"))
+    figure, axes = plt.subplots(1, len(columns), figsize=(14, 4.2))
+    for (column, title), ax in zip(columns, axes):
+        for i, (name, part) in enumerate(table.groupby("variant", sort=False)):
+            ax.plot(part.steps, part[column], marker="o", color=f"C{i}", label=name)
+        ax.set(xlabel="training steps", ylabel="mean error (px)", title=title, ylim=(0, None))
+        ax.set_xticks(sorted(table.steps.unique()))
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    figure.suptitle(f"Held-out video: error against training steps (n hidden = {table.n_hidden.iloc[0]}, "
+                    f"in 8-10 frame runs = {table.n_runs_8_to_10.iloc[0]})", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    print(f"Figure: {path}")
+
+
 def _plot(wide, calibration, path: Path) -> None:
     import matplotlib
 
@@ -336,6 +394,8 @@ def main(argv=None) -> None:
     print()
     args.out.mkdir(parents=True, exist_ok=True)
     rows = analyse(predictions, truth, lengths, pcutoff, args.out)
+    if not args.pool:
+        learning_curve(args.out / "occlusion_work", predictions, truth, lengths, args)
     _common.write_csv(args.out / "occlusion_benchmark_machine.csv", rows + timings, machine)
     print(f"Total {(time.time() - started) / 60:.1f} min" + ("" if args.pool else f"; worker logs in {log}"))
 
