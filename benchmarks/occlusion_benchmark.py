@@ -27,6 +27,7 @@ Variants (``--variants`` picks a subset, comma-separated):
   bidirectional         forward + backward ConvLSTM (offline: each frame also sees the frames after it)
   bidirectional+occluders  the same with occluders
   bidirectional+gapfill    the bidirectional student on gap-filled targets
+  convlstm+gapfill30    gap filling up to 30 frames (twice the window) instead of 12
 
 Always added: ``truth+interp``, the true positions linearly interpolated across every hidden run,
 the best any interpolation could do (its hidden error is how far paths bend while hidden).
@@ -103,6 +104,7 @@ VARIANTS = [
     Variant("bidirectional", "bidirectional_leap", 1),
     Variant("bidirectional+occluders", "bidirectional_leap", 2, training=OCCLUDERS),
     Variant("bidirectional+gapfill", "bidirectional_leap", 3, trainset=GAP_FILL),
+    Variant("convlstm+gapfill30", "convlstm_leap", 6, trainset={"max_gap_fill": 30}),
 ]
 
 
