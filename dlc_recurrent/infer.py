@@ -8,12 +8,15 @@ frame sees at least the context it was trained with and the state never drifts o
 Each map's peak (sub-pixel, by a parabola through the log-values around the maximum) becomes x, y
 and its height the likelihood. Outputs are the ``<video><scorer>.h5`` (+ ``_meta.pickle``, + CSV)
 that ``deeplabcut.analyze_videos`` would write, built with deeplabcut's own scorer naming so its
-post-processing tools find them with ``modelprefix="dlc-recurrent/<model>"``.
+post-processing tools find them with ``modelprefix="dlc-recurrent/<model>"``. A long video's
+predictions so far are checkpointed every minute, so an interrupted run resumes at the last
+segment boundary instead of starting the video again.
 """
 
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import pickle
 import queue
@@ -35,18 +38,23 @@ from dlc_recurrent.project import (
     Project,
     ProjectError,
     VideoInfo,
+    atomic_write,
     is_own_output,
     load_project,
     read_video_info,
     video_crop,
 )
-from dlc_recurrent.training import TrainingConfig, load_student, model_folder, modelprefix
+from dlc_recurrent.training import WEIGHTS_NAME, TrainingConfig, load_student, model_folder, modelprefix
 
 import tensorflow as tf  # noqa: E402  (after the package loaded torchvision)
 
 from dlc_recurrent import __version__, models  # noqa: E402
 
 DEFAULT_BATCH_SIZE = 32
+#: appended to an output's h5 name for the checkpoint of a video being analyzed
+RESUME_SUFFIX = ".resume.npz"
+#: at most this often (seconds) analyze_videos saves the checkpoint of the video it is analyzing
+CHECKPOINT_SECONDS = 60.0
 #: frames between two calls of release_freed_memory while a video streams
 TRIM_EVERY = 2000
 
@@ -179,10 +187,16 @@ def find_peaks(maps: tf.Tensor, amplitude: float) -> tf.Tensor:
 
 
 class FrameReader:
-    """Decode a video in a background thread into chunks of prepared (cropped, scaled, padded) frames."""
+    """Decode a video in a background thread into chunks of prepared (cropped, scaled, padded) frames.
 
-    def __init__(self, info: VideoInfo, crop: Crop, scale: float, channels: int, chunk: int):
+    With ``start`` > 0 the frames before it are decoded and dropped (no seeking: exact on every
+    codec); the first chunk then holds the ``prefix`` frames before ``start``, if any.
+    """
+
+    def __init__(self, info: VideoInfo, crop: Crop, scale: float, channels: int, chunk: int,
+                 start: int = 0, prefix: int = 0):
         self.info, self.crop, self.scale, self.channels, self.chunk = info, crop, scale, channels, chunk
+        self.start, self.prefix = start, min(prefix, start)
         self._queue: queue.Queue = queue.Queue(maxsize=3)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -203,17 +217,21 @@ class FrameReader:
     def _run(self):
         capture = cv2.VideoCapture(str(self.info.path))
         try:
-            done = 0
+            done = self.start - self.prefix
+            for index in range(done):
+                if self._stop.is_set():
+                    return
+                if not capture.grab():
+                    raise self._truncated(index)
+            first = self.prefix or self.chunk
             while done < self.info.n_frames and not self._stop.is_set():
-                size = min(self.chunk, self.info.n_frames - done)
+                size = min(first, self.info.n_frames - done)
+                first = self.chunk
                 frames = []
                 for _ in range(size):
                     ok, frame = capture.read()
                     if not ok:
-                        raise ProjectError(
-                            f"{self.info.path}: only {done + len(frames)} of {self.info.n_frames} frames could be "
-                            "decoded (truncated or corrupt video); re-encode it (e.g. ffmpeg -i in -c:v libx264 out.mp4)"
-                        )
+                        raise self._truncated(done + len(frames))
                     frames.append(prepare_frame(frame, self.crop, self.scale, self.channels))
                 done += size
                 self._put(models.pad_images(np.stack(frames)))
@@ -222,6 +240,12 @@ class FrameReader:
             self._put(error)
         finally:
             capture.release()
+
+    def _truncated(self, decoded: int) -> ProjectError:
+        return ProjectError(
+            f"{self.info.path}: only {decoded} of {self.info.n_frames} frames could be decoded (truncated or "
+            "corrupt video); re-encode it (e.g. ffmpeg -i in -c:v libx264 out.mp4)"
+        )
 
     def _put(self, item):
         while not self._stop.is_set():
@@ -233,39 +257,107 @@ class FrameReader:
 
 
 def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int = DEFAULT_BATCH_SIZE,
-                  progress: bool = True) -> np.ndarray:
-    """Predictions (n_frames, K, 3) in full-frame coordinates for one video, streamed."""
+                  progress: bool = True, checkpoint: Path | None = None, checkpoint_seconds: float | None = None) -> np.ndarray:
+    """Predictions (n_frames, K, 3) in full-frame coordinates for one video, streamed.
+
+    With ``checkpoint`` (a ``.npz`` path) the predictions so far, and what the stream needs to go
+    on, are saved there at most every ``checkpoint_seconds`` (default CHECKPOINT_SECONDS); a later
+    call with the same student and video resumes from it (at a segment boundary, so the result is
+    the uninterrupted one).
+    """
+    checkpoint_seconds = CHECKPOINT_SECONDS if checkpoint_seconds is None else checkpoint_seconds
     config = student.config
     chunk = student.state_reset if config.recurrent and student.state_reset > 0 else batch_size
-    reader = FrameReader(info, crop, config.scale, config.channels, chunk)
-    bar = tqdm(total=info.n_frames, desc=info.path.name, unit="frame", disable=not progress)
-    out = []
     if not config.recurrent:
-        stream = None
+        stream = _FrameStream(student, batch_size)
     elif student.bidirectional:
         stream = _BidirectionalStream(student, batch_size)
     else:
         stream = _RecurrentStream(student, batch_size)
-    since_trim = 0
+    signature = _signature(student, info, crop)
+    out, done = [], 0
+    saved = _load_checkpoint(checkpoint, signature)
+    if saved is not None:
+        out, done = [saved["predictions"]], len(saved["predictions"])
+        stream.restore(saved)
+        print(f"{info.path.name}: resuming at frame {done} of {info.n_frames} ({checkpoint.name})")
+    reader = FrameReader(info, crop, config.scale, config.channels, chunk, start=done, prefix=stream.context)
+    bar = tqdm(total=info.n_frames, initial=done, desc=info.path.name, unit="frame", disable=not progress)
+    since_trim, last_save = 0, time.monotonic()
     try:
-        for frames in reader:
+        chunks = iter(reader)
+        if done and stream.context:
+            stream.prime(next(chunks))
+        for frames in chunks:
             since_trim += len(frames)
             if since_trim >= TRIM_EVERY:
                 release_freed_memory()
                 since_trim = 0
-            if stream is None:
-                peaks = in_batches(student.predict, frames, batch_size).numpy()
-            else:
-                peaks = stream.step(frames)
+            peaks = stream.step(frames)
             out.append(peaks)
             bar.update(len(frames))
-        if stream is not None:
-            out.append(stream.finish())
+            if checkpoint is not None and len(peaks) and time.monotonic() - last_save >= checkpoint_seconds:
+                out = [np.concatenate(out)]
+                _save_checkpoint(checkpoint, signature, out[0], stream)
+                last_save = time.monotonic()
+        out.append(stream.finish())
     finally:
         bar.close()
     predictions = np.concatenate(out)
     predictions[..., :2] = to_full_frame(predictions[..., :2], crop, config.scale)
     return predictions
+
+
+def _signature(student: Student, info: VideoInfo, crop: Crop) -> str:
+    """What must not change for a checkpoint to be resumed: the video, the crop and the student."""
+    weights = student.folder / WEIGHTS_NAME if student.folder is not None else None
+    stat = info.path.stat()
+    return json.dumps({
+        "video": str(info.path.resolve()), "video_bytes": stat.st_size, "video_mtime_ns": stat.st_mtime_ns,
+        "n_frames": info.n_frames, "crop": [crop.x1, crop.x2, crop.y1, crop.y2],
+        "student": str(student.folder), "weights_mtime_ns": weights.stat().st_mtime_ns if weights else None,
+        "state_reset": student.state_reset, "config": repr(student.config),
+    }, sort_keys=True)
+
+
+def _load_checkpoint(path: Path | None, signature: str) -> dict | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        with np.load(path) as saved:
+            data = {key: saved[key] for key in saved.files}
+    except Exception:  # a checkpoint that cannot be read is only lost time, never lost results
+        data = {}
+    if str(data.get("signature")) != signature:
+        print(f"{path.name}: left by another student, video or version; analyzing from the start")
+        return None
+    return data
+
+
+def _save_checkpoint(path: Path, signature: str, predictions: np.ndarray, stream) -> None:
+    atomic_write(path, lambda tmp: np.savez(tmp, signature=np.array(signature), predictions=predictions,
+                                            **stream.carried_state()))
+
+
+class _FrameStream:
+    """The single-frame student: no context, nothing carried between chunks."""
+
+    context = 0
+
+    def __init__(self, student: Student, batch_size: int):
+        self.student, self.batch_size = student, batch_size
+
+    def step(self, frames: np.ndarray) -> np.ndarray:
+        return in_batches(self.student.predict, frames, self.batch_size).numpy()
+
+    def finish(self) -> np.ndarray:
+        return _no_peaks(self.student)
+
+    def carried_state(self) -> dict:
+        return {}
+
+    def restore(self, saved: dict) -> None:
+        pass
 
 
 class _RecurrentStream:
@@ -279,6 +371,7 @@ class _RecurrentStream:
     def __init__(self, student: Student, batch_size: int):
         self.student, self.batch_size = student, batch_size
         self.burn_in = student.window_length - 1 if student.state_reset > 0 else 0
+        self.context = self.burn_in  # frames before a resumed segment that it needs again
         self.history = None
         self.state = None
 
@@ -298,6 +391,19 @@ class _RecurrentStream:
     def finish(self) -> np.ndarray:
         """Predictions still held back at the end of the video (none: every chunk is done at once)."""
         return _no_peaks(self.student)
+
+    def prime(self, frames: np.ndarray) -> None:
+        """Resume: the burn-in frames before the next segment."""
+        self.history = in_batches(self.student.encode, frames, self.batch_size)[-self.burn_in :]
+
+    def carried_state(self) -> dict:
+        if self.burn_in or self.state is None:
+            return {}
+        return {"hidden": self.state[0].numpy(), "cell": self.state[1].numpy()}
+
+    def restore(self, saved: dict) -> None:
+        if "hidden" in saved:
+            self.state = (tf.constant(saved["hidden"]), tf.constant(saved["cell"]))
 
 
 def in_batches(function, tensor, batch_size: int) -> tf.Tensor:
@@ -348,6 +454,17 @@ class _BidirectionalStream:
 
     def finish(self) -> np.ndarray:
         return self.step(np.zeros((0,)), final=True)
+
+    def prime(self, frames: np.ndarray) -> None:
+        """Resume: the ``context`` frames before the next segment, already predicted."""
+        self.features = in_batches(self.student.encode, frames, self.batch_size)
+        self.done = len(self.features)
+
+    def carried_state(self) -> dict:
+        return {}
+
+    def restore(self, saved: dict) -> None:
+        pass
 
 
 def predict_windowed_reference(student: Student, info: VideoInfo, crop: Crop, frames: range | None = None) -> np.ndarray:
@@ -423,7 +540,8 @@ def analyze_videos(
 
     Writes ``<video stem><scorer>.h5`` (+ ``_meta.pickle``, + ``.csv`` with ``save_as_csv``) next to
     each video or in ``destfolder``. Already analyzed videos are skipped unless ``overwrite``; a
-    video that cannot be read is reported at the end while the others are analyzed.
+    video that cannot be read is reported at the end while the others are analyzed. An interrupted
+    video resumes where it stopped (``<h5 name>.resume.npz``, saved every minute, removed at the end).
     ``state_reset`` (recurrent model): frames per ConvLSTM segment, 0 carries the state through
     the whole video (default 4 x window_length).
     """
@@ -456,18 +574,20 @@ def analyze_videos(
         if h5_path.exists() and not overwrite:
             print(f"{video.name}: already analyzed ({h5_path.name}); pass overwrite=True to redo it.")
             continue
+        checkpoint = h5_path.with_name(h5_path.name + RESUME_SUFFIX)
         try:
             info = read_video_info(video)
             crop = video_crop(project, info)
+            folder.mkdir(parents=True, exist_ok=True)
             started = time.time()
-            predictions = predict_video(student, info, crop, batch_size, progress)
+            predictions = predict_video(student, info, crop, batch_size, progress, checkpoint=checkpoint)
             stopped = time.time()
         except ProjectError as error:
             failed.append((video, str(error)))
             continue
-        folder.mkdir(parents=True, exist_ok=True)
         metadata = _metadata(project, student, info, crop, scorer, batch_size, started, stopped, trainingsetindex)
         _write_outputs(predictions_table(predictions, scorer, project.bodyparts), metadata, h5_path, save_as_csv)
+        checkpoint.unlink(missing_ok=True)
 
     if failed:
         report = "; ".join(f"{video.name}: {message}" for video, message in failed)

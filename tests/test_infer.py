@@ -111,6 +111,59 @@ def test_bidirectional_chunks_equal_the_network_on_each_segment_with_its_context
     np.testing.assert_allclose(streamed, reference, atol=1e-3)
 
 
+class Interrupted(Exception):
+    pass
+
+
+@pytest.mark.parametrize("model, segment", [("leap", 0), ("convlstm_leap", 6), ("convlstm_leap", 0),
+                                            ("bidirectional_leap", 6)])
+def test_an_interrupted_video_resumes_from_its_checkpoint_with_the_same_predictions(tmp_path, monkeypatch,
+                                                                                     capsys, model, segment):
+    """Killed after a few chunks, then run again: it resumes mid-video and gives the uninterrupted result."""
+    import dlc_recurrent.infer as infer
+
+    rng = np.random.default_rng(2)
+    centres = np.column_stack([rng.uniform(10, 70, 41), rng.uniform(10, 50, 41)])
+    video = tmp_path / "blob.mp4"
+    blob_video(video, centres)
+    info = read_video_info(video)
+    crop = Crop(0, info.width, 0, info.height)
+    config = TrainingConfig(model=model, bodyparts=["a", "b"], window_length=4, map_amplitude=0.01)
+    tf.random.set_seed(5)
+    network = models.build_model(model, 2, window_length=None)
+    student = Student(config=config, folder=None, network=network, state_reset=segment)
+    uninterrupted = predict_video(student, info, crop, batch_size=5, progress=False)
+
+    stream_class = {"leap": infer._FrameStream, "convlstm_leap": infer._RecurrentStream,
+                    "bidirectional_leap": infer._BidirectionalStream}[model]
+    original, calls = stream_class.step, []
+
+    def dies_on_the_fifth_chunk(self, frames, *args, **kwargs):
+        calls.append(len(frames))
+        if len(calls) == 5:
+            raise Interrupted
+        return original(self, frames, *args, **kwargs)
+
+    checkpoint = tmp_path / "blob.h5.resume.npz"
+    monkeypatch.setattr(stream_class, "step", dies_on_the_fifth_chunk)
+    with pytest.raises(Interrupted):
+        predict_video(student, info, crop, batch_size=5, progress=False, checkpoint=checkpoint, checkpoint_seconds=0)
+    monkeypatch.setattr(stream_class, "step", original)
+    assert checkpoint.is_file()
+    with np.load(checkpoint) as saved:
+        done = len(saved["predictions"])
+    assert 0 < done < info.n_frames
+    capsys.readouterr()
+    resumed = predict_video(student, info, crop, batch_size=5, progress=False, checkpoint=checkpoint,
+                            checkpoint_seconds=0)
+    assert f"resuming at frame {done} of {info.n_frames}" in capsys.readouterr().out
+    np.testing.assert_allclose(resumed, uninterrupted, atol=1e-3)
+
+    other = Student(config=config, folder=None, network=network, state_reset=segment + 2)
+    predict_video(other, info, crop, batch_size=5, progress=False, checkpoint=checkpoint)
+    assert "analyzing from the start" in capsys.readouterr().out  # another student: the checkpoint is not its
+
+
 def test_streaming_with_single_frame_segments_equals_the_windowed_reference(trained_project):
     """state_reset=1: each frame's segment is exactly its own window, so the result is identical."""
     project = load_project(trained_project)
@@ -193,6 +246,33 @@ def test_already_analyzed_videos_are_skipped_unless_overwrite(trained_project, t
     analyze_videos(trained_project, [str(video)], model="leap", destfolder=tmp_path, overwrite=True, progress=False)
     assert h5.stat().st_mtime_ns != stamp
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_an_interrupted_analysis_resumes_and_leaves_no_checkpoint(trained_project, tmp_path, monkeypatch, capsys):
+    import dlc_recurrent.infer as infer
+
+    video = load_project(trained_project).videos[0]
+    scorer = analyze_videos(trained_project, [str(video)], destfolder=tmp_path / "straight", progress=False)
+    h5 = f"{video.stem}{scorer}.h5"
+    original, calls = infer._RecurrentStream.step, []
+
+    def dies_on_the_third_chunk(self, frames):
+        calls.append(len(frames))
+        if len(calls) == 3:
+            raise Interrupted
+        return original(self, frames)
+
+    monkeypatch.setattr(infer, "CHECKPOINT_SECONDS", 0.0)
+    monkeypatch.setattr(infer._RecurrentStream, "step", dies_on_the_third_chunk)
+    with pytest.raises(Interrupted):
+        analyze_videos(trained_project, [str(video)], destfolder=tmp_path / "killed", progress=False)
+    assert not (tmp_path / "killed" / h5).exists() and (tmp_path / "killed" / (h5 + infer.RESUME_SUFFIX)).is_file()
+    monkeypatch.setattr(infer._RecurrentStream, "step", original)
+    capsys.readouterr()
+    analyze_videos(trained_project, [str(video)], destfolder=tmp_path / "killed", progress=False)
+    assert "resuming at frame" in capsys.readouterr().out
+    assert [p.name for p in (tmp_path / "killed").iterdir() if "resume" in p.name] == []
+    np.testing.assert_allclose(pd.read_hdf(tmp_path / "killed" / h5), pd.read_hdf(tmp_path / "straight" / h5), atol=1e-3)
 
 
 def test_a_bad_video_is_reported_and_the_others_analyzed(trained_project, tmp_path):
