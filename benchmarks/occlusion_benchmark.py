@@ -28,6 +28,8 @@ Variants (``--variants`` picks a subset, comma-separated):
   bidirectional+occluders  the same with occluders
   bidirectional+gapfill    the bidirectional student on gap-filled targets
   convlstm+gapfill30    gap filling up to 30 frames (twice the window) instead of 12
+  convlstm+gapfill-T30, -T60   the default on 30- or 60-frame windows, batches of 4 or 2 windows
+                        (the frames per step of 8 x 15): longer context at the same cost per step
 
 Always added: ``truth+interp``, the true positions linearly interpolated across every hidden run,
 the best any interpolation could do (its hidden error is how far paths bend while hidden).
@@ -105,6 +107,11 @@ VARIANTS = [
     Variant("bidirectional+occluders", "bidirectional_leap", 2, training=OCCLUDERS),
     Variant("bidirectional+gapfill", "bidirectional_leap", 3, trainset=GAP_FILL),
     Variant("convlstm+gapfill30", "convlstm_leap", 6, trainset={"max_gap_fill": 30}),
+    # Longer windows at the same frames per step (8 x 15 = 4 x 30 = 2 x 60): context, not compute.
+    Variant("convlstm+gapfill-T30", "convlstm_leap", 7, trainset={**GAP_FILL, "window_length": 30},
+            training={"batch_size": 4}),
+    Variant("convlstm+gapfill-T60", "convlstm_leap", 8, trainset={**GAP_FILL, "window_length": 60},
+            training={"batch_size": 2}),
 ]
 
 
