@@ -427,7 +427,11 @@ def collect(work: Path, args, log: Path, train: bool):
     if train:
         stamp = {k: getattr(args, k) for k in SETTINGS}
         saved = saved_settings(work)
-        if args.keep and saved and {**saved, "epochs": 0} == {**stamp, "epochs": 0} and saved["epochs"] < args.epochs:
+        only_epochs_differ = bool(saved) and {**saved, "epochs": 0} == {**stamp, "epochs": 0}
+        if args.keep and only_epochs_differ and saved["epochs"] > args.epochs:
+            raise SystemExit(f"{work}: its variants are trained for {saved['epochs']} epochs; --keep cannot "
+                             f"go back to {args.epochs} (drop --keep to start again, or use another --out)")
+        if args.keep and only_epochs_differ and saved["epochs"] < args.epochs:
             archive = work / f"epochs-{saved['epochs']}"  # train() resumes every kept variant to args.epochs
             archive.mkdir(exist_ok=True)
             for path in work.glob("predictions_*.npy"):

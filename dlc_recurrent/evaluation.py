@@ -502,7 +502,13 @@ def evaluate(
     combined = table
     if (folder / RESULTS_NAME).is_file():  # students evaluated before, and not this time, keep their rows
         earlier = pd.read_csv(folder / RESULTS_NAME)
-        combined = pd.concat([earlier[~earlier.model.isin(list(students))], table], ignore_index=True)
+        earlier = earlier[~earlier.model.isin(list(students))]
+        same = ["window_length", "scale", "pcutoff"]
+        if len(earlier) and (earlier[same].drop_duplicates().to_numpy() != [[length, trainset.spec.scale, pcutoff]]).any():
+            print(f"Dropped the rows of {sorted(set(earlier.model))} from {folder / RESULTS_NAME}: evaluated on "
+                  "another training set or pcutoff; evaluate them again to compare")
+            earlier = earlier.iloc[:0]
+        combined = pd.concat([earlier, table], ignore_index=True)
     _atomic_csv(combined, folder / RESULTS_NAME)
     _print_evaluation(table, folder / RESULTS_NAME)
     return table

@@ -315,8 +315,10 @@ def _signature(student: Student, info: VideoInfo, crop: Crop) -> str:
     return json.dumps({
         "video": str(info.path.resolve()), "video_bytes": stat.st_size, "video_mtime_ns": stat.st_mtime_ns,
         "n_frames": info.n_frames, "crop": [crop.x1, crop.x2, crop.y1, crop.y2],
-        "student": str(student.folder), "weights_mtime_ns": weights.stat().st_mtime_ns if weights else None,
+        "student": str(student.folder.resolve()) if student.folder is not None else None,
+        "weights_mtime_ns": weights.stat().st_mtime_ns if weights else None,
         "state_reset": student.state_reset, "config": repr(student.config),
+        "versions": [__version__, cv2.__version__, tf.__version__],
     }, sort_keys=True)
 
 
@@ -327,7 +329,8 @@ def _load_checkpoint(path: Path | None, signature: str) -> dict | None:
         with np.load(path) as saved:
             data = {key: saved[key] for key in saved.files}
     except Exception:  # a checkpoint that cannot be read is only lost time, never lost results
-        data = {}
+        print(f"{path.name}: unreadable checkpoint; analyzing from the start")
+        return None
     if str(data.get("signature")) != signature:
         print(f"{path.name}: left by another student, video or version; analyzing from the start")
         return None

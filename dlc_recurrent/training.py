@@ -217,7 +217,9 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) 
     with strategy.scope():
         network, trainer, optimizer = build_trainer(config, height, width)
 
-    checkpoint = tf.train.Checkpoint(network=network, optimizer=optimizer, epoch=tf.Variable(0))
+    # samples: how far into the (seeded, endless) training stream the checkpointed weights are
+    checkpoint = tf.train.Checkpoint(network=network, optimizer=optimizer, epoch=tf.Variable(0),
+                                     samples=tf.Variable(-1, dtype=tf.int64))
     manager = tf.train.CheckpointManager(checkpoint, str(folder / "checkpoints"), max_to_keep=2)
     start_epoch = 0
     if manager.latest_checkpoint:
@@ -235,13 +237,15 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) 
         steps = config.steps_per_epoch or max(1, math.ceil(n_train / batch))
         # A resumed run continues the sample stream where the checkpoint left it, so that it trains
         # on the batches (and augmentations) an uninterrupted run would have seen.
+        if int(checkpoint.samples.numpy()) < 0:  # a fresh run, or a checkpoint from before the counter
+            checkpoint.samples.assign(start_epoch * steps * batch)
         train_data, _ = make_dataset(trainset, "train", config, batch, (height, width), training=True,
-                                     skip=start_epoch * steps * batch)
+                                     skip=int(checkpoint.samples.numpy()))
         test_data, n_test = make_dataset(trainset, "test", config, batch, (height, width), training=False)
         _truncate_history(folder / HISTORY_NAME, start_epoch)
         callbacks = [
             keras.callbacks.CSVLogger(str(folder / HISTORY_NAME), append=start_epoch > 0),
-            EpochCheckpoint(manager, checkpoint),
+            EpochCheckpoint(manager, checkpoint, samples_per_epoch=steps * batch),
             keras.callbacks.TensorBoard(log_dir=str(folder / "logs"), update_freq="epoch", profile_batch=0),
             TqdmProgress(config.epochs, steps),
         ]
@@ -521,14 +525,15 @@ def dataset_statistics(trainset: TrainingSet, max_frames: int = 2000) -> tuple[f
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
-    """Saves network, optimizer and epoch counter after every epoch (what resuming needs)."""
+    """Saves network, optimizer, epoch and sample counters after every epoch (what resuming needs)."""
 
-    def __init__(self, manager: tf.train.CheckpointManager, checkpoint: tf.train.Checkpoint):
+    def __init__(self, manager: tf.train.CheckpointManager, checkpoint: tf.train.Checkpoint, samples_per_epoch: int):
         super().__init__()
-        self.manager, self.checkpoint = manager, checkpoint
+        self.manager, self.checkpoint, self.samples_per_epoch = manager, checkpoint, samples_per_epoch
 
     def on_epoch_end(self, epoch, logs=None):
         self.checkpoint.epoch.assign(epoch + 1)
+        self.checkpoint.samples.assign_add(self.samples_per_epoch)
         self.manager.save(checkpoint_number=epoch + 1)
 
 

@@ -290,6 +290,10 @@ def test_evaluate_error_is_zero_for_a_perfect_student_and_exact_for_a_shifted_on
     project = load_project(evaluation_copy)
     combined = pd.read_csv(evaluation_folder(project) / evaluation.RESULTS_NAME)  # both students, each its latest
     assert len(combined) == len(perfect) + len(shifted)
+    evaluate(evaluation_copy, models=(RECURRENT,), progress=False)  # again: replaces its rows
+    assert len(pd.read_csv(evaluation_folder(project) / evaluation.RESULTS_NAME)) == len(combined)
+    evaluate(evaluation_copy, models=(RECURRENT,), pcutoff=0.3, progress=False)  # rows at another pcutoff
+    assert set(pd.read_csv(evaluation_folder(project) / evaluation.RESULTS_NAME).model) == {RECURRENT}
     np.testing.assert_allclose(combined[combined.model == LEAP].mean_error_px.dropna(), 0, atol=1e-9)
     np.testing.assert_allclose(combined[(combined.model == RECURRENT) & ~combined.pcutoff_applied]
                                .mean_error_px.dropna(), 5.0, atol=1e-9)

@@ -115,11 +115,14 @@ class Interrupted(Exception):
     pass
 
 
-@pytest.mark.parametrize("model, segment", [("leap", 0), ("convlstm_leap", 6), ("convlstm_leap", 0),
-                                            ("bidirectional_leap", 6)])
+@pytest.mark.parametrize("model, segment, dies_at", [
+    ("leap", 0, 5), ("convlstm_leap", 6, 5), ("convlstm_leap", 0, 5), ("bidirectional_leap", 6, 5),
+    ("convlstm_leap", 2, 5), ("convlstm_leap", 2, 2), ("bidirectional_leap", 2, 4),  # segments < context
+])
 def test_an_interrupted_video_resumes_from_its_checkpoint_with_the_same_predictions(tmp_path, monkeypatch,
-                                                                                     capsys, model, segment):
-    """Killed after a few chunks, then run again: it resumes mid-video and gives the uninterrupted result."""
+                                                                                     capsys, model, segment, dies_at):
+    """Killed after a few chunks, then run again: it resumes mid-video and gives the uninterrupted result
+    (context 3 frames; with 2-frame segments the checkpoint can come before a full context)."""
     import dlc_recurrent.infer as infer
 
     rng = np.random.default_rng(2)
@@ -138,14 +141,14 @@ def test_an_interrupted_video_resumes_from_its_checkpoint_with_the_same_predicti
                     "bidirectional_leap": infer._BidirectionalStream}[model]
     original, calls = stream_class.step, []
 
-    def dies_on_the_fifth_chunk(self, frames, *args, **kwargs):
+    def dies(self, frames, *args, **kwargs):
         calls.append(len(frames))
-        if len(calls) == 5:
+        if len(calls) == dies_at:
             raise Interrupted
         return original(self, frames, *args, **kwargs)
 
     checkpoint = tmp_path / "blob.h5.resume.npz"
-    monkeypatch.setattr(stream_class, "step", dies_on_the_fifth_chunk)
+    monkeypatch.setattr(stream_class, "step", dies)
     with pytest.raises(Interrupted):
         predict_video(student, info, crop, batch_size=5, progress=False, checkpoint=checkpoint, checkpoint_seconds=0)
     monkeypatch.setattr(stream_class, "step", original)

@@ -1,5 +1,6 @@
 """Reading DLC projects: config, videos, hand labels, teacher predictions, and every bad input."""
 
+import os
 import pickle
 import shutil
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from dlc_recurrent.project import (
+    atomic_write,
     Crop,
     ProjectError,
     find_teacher,
@@ -351,3 +353,22 @@ def test_reading_never_writes_user_files(small_project):
         read_teacher(find_teacher(video), project.bodyparts)
     after = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_atomic_write_replaces_whole_files_with_the_usual_permissions(tmp_path):
+    path = tmp_path / "table.csv"
+    atomic_write(path, lambda tmp: Path(tmp).write_text("first"))
+    umask = os.umask(0o022)
+    try:
+        atomic_write(path, lambda tmp: Path(tmp).write_text("second"))
+    finally:
+        os.umask(umask)
+    assert path.read_text() == "second" and path.stat().st_mode & 0o777 == 0o644
+
+    def fails_halfway(tmp):
+        Path(tmp).write_text("half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(path, fails_halfway)
+    assert path.read_text() == "second" and [p.name for p in tmp_path.iterdir()] == ["table.csv"]
