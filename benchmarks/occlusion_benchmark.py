@@ -43,6 +43,9 @@ Run (from the repository root, with the project's virtual environment active):
                                                        # both held-out videos analysed together
     python benchmarks/occlusion_benchmark.py --keep --epochs 20 --steps 30   # train the kept variants on
                                                        # (from their last epoch) and measure again
+    python benchmarks/occlusion_benchmark.py --train-seed 1 --out benchmarks/out/train-seed1
+                                                       # the same project, students trained from another
+                                                       # seed: how much of a difference is run-to-run spread
 
 Writes ``<out>/occlusion_benchmark.csv`` (errors per variant), ``occlusion_by_length.csv``,
 ``occlusion_calibration.csv`` and ``occlusion_benchmark.png`` (default ``benchmarks/out``,
@@ -88,7 +91,7 @@ class Variant:
 
 
 SETTINGS = ("width", "height", "frames", "scale", "windows_per_video", "epochs", "steps", "seed",
-            "occlusions_during", "stride_hz")  # a work folder made with other settings is rebuilt
+            "train_seed", "occlusions_during", "stride_hz")  # a work folder made with other settings is rebuilt
 SETTINGS_BEFORE = {"occlusions_during": "stance", "stride_hz": 4.0}  # folders made before these existed
 PAPER_TARGETS = {"max_gap_fill": 0}  # every variant states its targets; the package default may differ
 OCCLUDERS = {"occluder_probability": 0.5}
@@ -130,7 +133,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--windows-per-video", type=int)
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--steps", type=int, help="steps per epoch (both students)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the project (videos, teacher) and its training sets")
+    parser.add_argument("--train-seed", type=int,
+                        help="the students' training (initial weights, sample order, augmentation); default --seed")
     parser.add_argument("--occlusions-during", choices=OCCLUSION_PHASES, default="stance",
                         help="hide paws only while they slide back in stance (straight motion), or at any phase "
                              "(they may lift, swing and land while hidden): see make_synthetic_project")
@@ -149,6 +154,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     for key, value in (quick if args.quick else full).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    if args.train_seed is None:
+        args.train_seed = args.seed
     known = {v.name for v in VARIANTS}
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     interp = [v.strip() for v in args.interp.split(",") if v.strip()]
@@ -183,7 +190,7 @@ def worker_variant(task: dict) -> dict:
             **PAPER_TARGETS, **variant.trainset}
     create_training_set(config, shuffle=variant.shuffle, videos=task["train_videos"], **spec)
     train(config, shuffle=variant.shuffle, model=variant.model, epochs=task["epochs"],
-          steps_per_epoch=task["steps"], seed=task["seed"], **variant.training)
+          steps_per_epoch=task["steps"], seed=task["train_seed"], **variant.training)
     trained_s = time.perf_counter() - started
     student = load_trained_student(project, variant.shuffle, 0, variant.model)
     info = read_video_info(held_out)
@@ -386,9 +393,12 @@ def main(argv=None) -> None:
     log = args.out / "occlusion_benchmark.log"
     if args.pool:  # earlier runs' held-out videos analysed together: more hidden points per run length
         settings = {folder: saved_settings(folder / "occlusion_work") for folder in args.pool}
-        if len({json.dumps({**s, "seed": None}, sort_keys=True) for s in settings.values()}) > 1:
+        if len({json.dumps({**s, "seed": None, "train_seed": None}, sort_keys=True) for s in settings.values()}) > 1:
             raise SystemExit("--pool: the runs differ in more than the seed, so their pixels do not pool: "
                              + "; ".join(f"{folder}: {s}" for folder, s in settings.items()))
+        if len({s["seed"] for s in settings.values()}) < len(settings):
+            raise SystemExit("--pool: two runs share a project (--seed), so their points would count twice; "
+                             "pool runs of different projects")
         runs = [collect(folder / "occlusion_work", args, log, train=False) for folder in args.pool]
         names = [name for name in runs[0][0] if all(name in r[0] for r in runs)]
         predictions = {name: np.concatenate([r[0][name] for r in runs]) for name in names}
@@ -412,7 +422,10 @@ def main(argv=None) -> None:
 def saved_settings(work: Path) -> dict | None:
     """The settings a work folder was made with (None if it has none)."""
     path = work / "settings.json"
-    return {**SETTINGS_BEFORE, **json.loads(path.read_text())} if path.is_file() else None
+    if not path.is_file():
+        return None
+    saved = json.loads(path.read_text())
+    return {**SETTINGS_BEFORE, "train_seed": saved["seed"], **saved}
 
 
 def collect(work: Path, args, log: Path, train: bool):
@@ -462,6 +475,7 @@ def collect(work: Path, args, log: Path, train: bool):
         if not path.is_file():
             task = {"variant": name, "config": str(config), "held_out": str(held_out), "train_videos": train_videos,
                     "windows_per_video": args.windows_per_video, "scale": args.scale, "seed": args.seed,
+                    "train_seed": args.train_seed,
                     "epochs": args.epochs, "steps": args.steps, "predictions": str(path)}
             result = _common.run_worker(SCRIPT, task, log)
             timings.append(result)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ctypes
 import json
-import os
 import pickle
 import queue
 import threading
@@ -41,6 +40,7 @@ from dlc_recurrent.project import (
     atomic_write,
     is_own_output,
     load_project,
+    remove_interrupted_writes,
     read_video_info,
     video_crop,
 )
@@ -274,7 +274,7 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
         stream = _BidirectionalStream(student, batch_size)
     else:
         stream = _RecurrentStream(student, batch_size)
-    signature = _signature(student, info, crop)
+    signature = _signature(student, info, crop) if checkpoint is not None else None
     out, done = [], 0
     saved = _load_checkpoint(checkpoint, signature)
     if saved is not None:
@@ -510,18 +510,21 @@ def student_scorer(project: Project, shuffle: int, trainingsetindex: int, model:
     )
 
 
+def _meta_path(h5_path: Path) -> Path:
+    return h5_path.with_name(h5_path.stem + "_meta.pickle")
+
+
 def _write_outputs(table: pd.DataFrame, metadata: dict, h5_path: Path, save_as_csv: bool) -> None:
-    """Write the h5 (+ meta pickle, + csv) atomically: temporary names first, then renames."""
-    temporary = h5_path.with_name(h5_path.name + ".partial")
-    table.to_hdf(temporary, key="df_with_missing", format="table", mode="w")
-    meta_path = h5_path.with_name(h5_path.stem + "_meta.pickle")
-    with meta_path.with_name(meta_path.name + ".partial").open("wb") as handle:
-        pickle.dump({"data": metadata}, handle, pickle.HIGHEST_PROTOCOL)
+    """Write the h5 (+ meta pickle, + csv), each atomically; the h5 last, as it marks the video done."""
+
+    def write_meta(path):
+        with open(path, "wb") as handle:
+            pickle.dump({"data": metadata}, handle, pickle.HIGHEST_PROTOCOL)
+
     if save_as_csv:
-        table.to_csv(h5_path.with_suffix(".csv.partial"))
-        os.replace(h5_path.with_suffix(".csv.partial"), h5_path.with_suffix(".csv"))
-    os.replace(meta_path.with_name(meta_path.name + ".partial"), meta_path)
-    os.replace(temporary, h5_path)
+        atomic_write(h5_path.with_suffix(".csv"), table.to_csv)
+    atomic_write(_meta_path(h5_path), write_meta)
+    atomic_write(h5_path, lambda path: table.to_hdf(path, key="df_with_missing", format="table", mode="w"))
 
 
 def analyze_videos(
@@ -582,6 +585,8 @@ def analyze_videos(
             info = read_video_info(video)
             crop = video_crop(project, info)
             folder.mkdir(parents=True, exist_ok=True)
+            for output in (h5_path, _meta_path(h5_path), h5_path.with_suffix(".csv"), checkpoint):
+                remove_interrupted_writes(output)
             started = time.time()
             predictions = predict_video(student, info, crop, batch_size, progress, checkpoint=checkpoint)
             stopped = time.time()

@@ -9,6 +9,7 @@ file and says how to fix it.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import pickle
 import re
@@ -45,6 +46,14 @@ def atomic_write(path: str | Path, write) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+def remove_interrupted_writes(path: str | Path) -> None:
+    """Delete the temporary files a killed process left where ``atomic_write`` was writing ``path``."""
+    path = Path(path)
+    random_part = "?" * 8  # tempfile.mkstemp's names
+    for stale in path.parent.glob("." + glob.escape(path.stem) + random_part + glob.escape(path.suffix)):
+        stale.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

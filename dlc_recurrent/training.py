@@ -233,14 +233,14 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) 
         return start_epoch
     if start_epoch < config.epochs:
         batch = config.resolved_batch_size * strategy.num_replicas_in_sync
-        n_train = len(training_samples(trainset, "train", config.recurrent))
-        steps = config.steps_per_epoch or max(1, math.ceil(n_train / batch))
+        samples = training_samples(trainset, "train", config.recurrent)
+        steps = config.steps_per_epoch or max(1, math.ceil(len(samples) / batch))
         # A resumed run continues the sample stream where the checkpoint left it, so that it trains
         # on the batches (and augmentations) an uninterrupted run would have seen.
         if int(checkpoint.samples.numpy()) < 0:  # a fresh run, or a checkpoint from before the counter
             checkpoint.samples.assign(start_epoch * steps * batch)
         train_data, _ = make_dataset(trainset, "train", config, batch, (height, width), training=True,
-                                     skip=int(checkpoint.samples.numpy()))
+                                     skip=int(checkpoint.samples.numpy()), samples=samples)
         test_data, n_test = make_dataset(trainset, "test", config, batch, (height, width), training=False)
         _truncate_history(folder / HISTORY_NAME, start_epoch)
         callbacks = [
@@ -406,13 +406,16 @@ def make_dataset(
     padded_shape: tuple[int, int],
     training: bool,
     skip: int = 0,
+    samples: np.ndarray | None = None,
 ) -> tuple[tf.data.Dataset, int]:
     """A tf.data pipeline of {frames (uint8), xy, weight} batches for ``split``, and its sample count.
 
     ``skip`` samples of the (seeded) stream are passed over before the first batch: a resumed run
-    starts where the interrupted one stopped.
+    starts where the interrupted one stopped. ``samples``: ``training_samples`` of the split, if
+    the caller has them already.
     """
-    samples = training_samples(trainset, split, config.recurrent)
+    if samples is None:
+        samples = training_samples(trainset, split, config.recurrent)
     length = trainset.window_length if config.recurrent else 1
     height, width = padded_shape
     n_parts = len(trainset.bodyparts)

@@ -3,6 +3,7 @@
 import pickle
 import shutil
 import warnings
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -248,7 +249,8 @@ def test_already_analyzed_videos_are_skipped_unless_overwrite(trained_project, t
     assert h5.stat().st_mtime_ns == stamp
     analyze_videos(trained_project, [str(video)], model="leap", destfolder=tmp_path, overwrite=True, progress=False)
     assert h5.stat().st_mtime_ns != stamp
-    assert not list(tmp_path.glob("*.partial"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([h5.name, f"{h5.stem}_meta.pickle"]), \
+        "only the outputs, no temporary files"
 
 
 def test_an_interrupted_analysis_resumes_and_leaves_no_checkpoint(trained_project, tmp_path, monkeypatch, capsys):
@@ -271,10 +273,15 @@ def test_an_interrupted_analysis_resumes_and_leaves_no_checkpoint(trained_projec
         analyze_videos(trained_project, [str(video)], destfolder=tmp_path / "killed", progress=False)
     assert not (tmp_path / "killed" / h5).exists() and (tmp_path / "killed" / (h5 + infer.RESUME_SUFFIX)).is_file()
     monkeypatch.setattr(infer._RecurrentStream, "step", original)
+    killed = tmp_path / "killed"
+    stale = [killed / f".{Path(h5).stem}k1ll3d_1.h5", killed / f".{h5}.resumek1ll3d_2.npz"]  # a SIGKILL mid-write
+    for path in stale + [killed / "notes.h5"]:
+        path.write_bytes(b"x")
     capsys.readouterr()
-    analyze_videos(trained_project, [str(video)], destfolder=tmp_path / "killed", progress=False)
+    analyze_videos(trained_project, [str(video)], destfolder=killed, progress=False)
     assert "resuming at frame" in capsys.readouterr().out
-    assert [p.name for p in (tmp_path / "killed").iterdir() if "resume" in p.name] == []
+    assert sorted(p.name for p in killed.iterdir()) == sorted([h5, f"{Path(h5).stem}_meta.pickle", "notes.h5"]), \
+        "the checkpoint and the killed run's temporary files are gone, nothing else"
     np.testing.assert_allclose(pd.read_hdf(tmp_path / "killed" / h5), pd.read_hdf(tmp_path / "straight" / h5), atol=1e-3)
 
 
