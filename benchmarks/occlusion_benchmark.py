@@ -293,11 +293,20 @@ def analyse(predictions: dict, truth, lengths, pcutoff: float, out: Path) -> lis
     return rows
 
 
-def learning_curve(work: Path, predictions: dict, truth, lengths, args) -> None:
+def learning_curve(work: Path, predictions: dict, truth, lengths, pcutoff: float, args) -> None:
     """Errors against training steps, from the predictions kept in ``work/epochs-N/`` by earlier,
     shorter runs of the same variants (``--keep`` with more ``--epochs``) and the current ones."""
     import numpy as np
     import pandas as pd
+
+    from dlc_recurrent.evaluation import interpolate_unsure
+
+    def archived(folder: Path, name: str):
+        """A variant's kept predictions; '<name>+interp' made again from <name>'s (None if not kept)."""
+        path, base = folder / f"predictions_{name}.npy", folder / f"predictions_{name.removesuffix('+interp')}.npy"
+        if path.is_file():
+            return np.load(path)
+        return interpolate_unsure(np.load(base), pcutoff) if base != path and base.is_file() else None
 
     stages = {int(folder.name.split("-")[1]): folder for folder in work.glob("epochs-*")
               if folder.name.split("-")[1].isdigit()}
@@ -306,10 +315,9 @@ def learning_curve(work: Path, predictions: dict, truth, lengths, args) -> None:
     rows = []
     for epochs, folder in sorted(stages.items()) + [(args.epochs, None)]:
         for name in predictions:
-            path = folder / f"predictions_{name}.npy" if folder else None
-            if name == ORACLE or (path and not path.is_file()):
+            predicted = archived(folder, name) if folder else predictions[name]
+            if name == ORACLE or predicted is None:
                 continue
-            predicted = np.load(path) if path else predictions[name]
             error = np.hypot(*(predicted[..., :2] - truth.xy).transpose(2, 0, 1))
             long_runs = (lengths >= 8) & (lengths <= LONGEST)
             rows.append({"variant": name, "steps": epochs * args.steps,
@@ -414,7 +422,7 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     rows = analyse(predictions, truth, lengths, pcutoff, args.out)
     if not args.pool:
-        learning_curve(args.out / "occlusion_work", predictions, truth, lengths, args)
+        learning_curve(args.out / "occlusion_work", predictions, truth, lengths, pcutoff, args)
     _common.write_csv(args.out / "occlusion_benchmark_machine.csv", rows + timings, machine)
     print(f"Total {(time.time() - started) / 60:.1f} min" + ("" if args.pool else f"; worker logs in {log}"))
 
