@@ -46,6 +46,8 @@ Run (from the repository root, with the project's virtual environment active):
     python benchmarks/occlusion_benchmark.py --train-seed 1 --out benchmarks/out/train-seed1
                                                        # the same project, students trained from another
                                                        # seed: how much of a difference is run-to-run spread
+    python benchmarks/occlusion_benchmark.py --spread benchmarks/out,benchmarks/out/train-seed1 --out benchmarks/out/spread
+                                                       # errors per training seed, mean and sd over them
 
 Writes ``<out>/occlusion_benchmark.csv`` (errors per variant), ``occlusion_by_length.csv``,
 ``occlusion_calibration.csv`` and ``occlusion_benchmark.png`` (default ``benchmarks/out``,
@@ -147,6 +149,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--pool", type=lambda text: [Path(p) for p in text.split(",")],
                         help="comma-separated --out folders of earlier runs: analyse their held-out videos together "
                              "(no training; variants present in all of them)")
+    parser.add_argument("--spread", type=lambda text: [Path(p) for p in text.split(",")],
+                        help="comma-separated --out folders of one project trained from different --train-seed: "
+                             "each variant's errors per training seed, and their mean and spread (no training)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     full = dict(width=168, height=140, frames=900, scale=0.5, windows_per_video=200, epochs=8, steps=40)
@@ -399,6 +404,9 @@ def main(argv=None) -> None:
     print(f"dlc-recurrent occlusion benchmark ({'quick smoke test' if args.quick else 'full size'})")
     _common.print_machine(machine)
     log = args.out / "occlusion_benchmark.log"
+    if args.spread:
+        training_spread(args.spread, args, log)
+        return
     if args.pool:  # earlier runs' held-out videos analysed together: more hidden points per run length
         settings = {folder: saved_settings(folder / "occlusion_work") for folder in args.pool}
         if len({json.dumps({**s, "seed": None, "train_seed": None}, sort_keys=True) for s in settings.values()}) > 1:
@@ -425,6 +433,55 @@ def main(argv=None) -> None:
         learning_curve(args.out / "occlusion_work", predictions, truth, lengths, pcutoff, args)
     _common.write_csv(args.out / "occlusion_benchmark_machine.csv", rows + timings, machine)
     print(f"Total {(time.time() - started) / 60:.1f} min" + ("" if args.pool else f"; worker logs in {log}"))
+
+
+def training_spread(folders: list[Path], args, log: Path) -> None:
+    """The same project's variants trained from several seeds: errors per seed, their mean and standard
+    deviation, and each variant's difference from the paper's recipe with a t-test over the seeds
+    (the t-tests of ``analyse`` are over points of one training run, blind to run-to-run spread)."""
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+
+    settings = {folder: saved_settings(folder / "occlusion_work") for folder in folders}
+    if len({json.dumps({**s, "train_seed": None}, sort_keys=True) for s in settings.values()}) > 1:
+        raise SystemExit("--spread: the runs differ in more than --train-seed: "
+                         + "; ".join(f"{folder}: {s}" for folder, s in settings.items()))
+    rows, truth_xy = [], None
+    for folder in folders:
+        predictions, truth, _, _ = collect(folder / "occlusion_work", args, log, train=False)
+        if truth_xy is not None and not np.allclose(truth.xy, truth_xy, equal_nan=True):
+            raise SystemExit(f"--spread: {folder} holds another project (its ground truth differs)")
+        truth_xy = truth.xy
+        for name, predicted in predictions.items():
+            if name == ORACLE:
+                continue
+            error = np.hypot(*(predicted[..., :2] - truth.xy).transpose(2, 0, 1))
+            rows.append({"variant": name, "train_seed": settings[folder]["train_seed"],
+                         "visible_px": float(np.nanmean(error[truth.visible])),
+                         "hidden_px": float(np.nanmean(error[~truth.visible]))})
+    table = pd.DataFrame(rows)
+    table = table[table.variant.map(table.variant.value_counts()) == len(folders)]  # in every run
+    summary = []
+    for name, part in table.groupby("variant", sort=False):
+        row = {"variant": name, "n_seeds": len(part)}
+        for key in ("visible_px", "hidden_px"):
+            row[f"{key}_mean"], row[f"{key}_sd"] = part[key].mean(), part[key].std(ddof=1)
+            if name != REFERENCE and REFERENCE in set(table.variant):
+                paired = part.merge(table[table.variant == REFERENCE], on="train_seed")
+                differences = paired[f"{key}_x"] - paired[f"{key}_y"]
+                row[f"{key}_minus_{REFERENCE}"] = differences.mean()
+                row[f"{key}_minus_{REFERENCE}_per_seed"] = " ".join(f"{d:+.3f}" for d in differences)
+                row[f"{key}_p_over_seeds"] = stats.ttest_1samp(differences, 0).pvalue if len(differences) > 1 else np.nan
+        summary.append(row)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out / "occlusion_training_seeds.csv", index=False)
+    pd.DataFrame(summary).to_csv(args.out / "occlusion_training_spread.csv", index=False)
+    print("Errors (px) per training seed (held-out video):")
+    print(table.pivot(index="variant", columns="train_seed", values=["visible_px", "hidden_px"]).round(3).to_string())
+    print(f"\nOver {len(folders)} training seeds (differences from {REFERENCE}: t-test over the seeds):")
+    print(pd.DataFrame(summary).set_index("variant").round(4).T.to_string(), "\n")
+    print(f"Wrote {args.out / 'occlusion_training_spread.csv'}")
 
 
 def saved_settings(work: Path) -> dict | None:
