@@ -40,8 +40,8 @@ from dlc_recurrent.project import (
     atomic_write,
     is_own_output,
     load_project,
-    remove_interrupted_writes,
     read_video_info,
+    remove_interrupted_writes,
     video_crop,
 )
 from dlc_recurrent.training import WEIGHTS_NAME, TrainingConfig, load_student, model_folder, modelprefix
