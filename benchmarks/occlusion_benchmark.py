@@ -30,6 +30,7 @@ Variants (``--variants`` picks a subset, comma-separated):
   convlstm+gapfill30    gap filling up to 30 frames (twice the window) instead of 12
   convlstm+gapfill-T30, -T60   the default on 30- or 60-frame windows, batches of 4 or 2 windows
                         (the frames per step of 8 x 15): longer context at the same cost per step
+  convlstm+gapfill-w0.5 the default with half the loss weight on gap-filled targets
 
 Always added: ``truth+interp``, the true positions linearly interpolated across every hidden run,
 the best any interpolation could do (its hidden error is how far paths bend while hidden).
@@ -117,6 +118,8 @@ VARIANTS = [
             training={"batch_size": 4}),
     Variant("convlstm+gapfill-T60", "convlstm_leap", 8, trainset={**GAP_FILL, "window_length": 60},
             training={"batch_size": 2}),
+    # Does a lower loss weight for the interpolated targets buy back visible accuracy?
+    Variant("convlstm+gapfill-w0.5", "convlstm_leap", 9, trainset=GAP_FILL, training={"gap_filled_weight": 0.5}),
 ]
 
 

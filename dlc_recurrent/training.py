@@ -23,6 +23,7 @@ from ruamel.yaml import YAML
 from tqdm import tqdm
 
 from dlc_recurrent.distill import (
+    GAP_FILLED,
     PACKAGE_FOLDER,
     TrainingSet,
     load_training_set,
@@ -59,6 +60,9 @@ class TrainingConfig:
     ``map_amplitude`` is not in the paper: peak-1 maps were seen to sit on the "predict zeros"
     plateau for hundreds of steps on real mouse video, and x10 maps left it (the predicted peak is
     divided by it again to give a likelihood). ``sigma`` is in full-resolution pixels.
+    ``gap_filled_weight`` (not in the paper): the loss weight of targets interpolated across short
+    teacher gaps (training sets made with ``max_gap_fill``), relative to the teacher's and the hand
+    labels' 1; lower trusts the straight line less.
     """
 
     model: str = "convlstm_leap"
@@ -80,6 +84,7 @@ class TrainingConfig:
     occluder_size: tuple[float, float] = (0.1, 0.3)
     occluder_max_run: int | None = None
     occluder_speed: float = 0.02
+    gap_filled_weight: float = 1.0
     steps_per_epoch: int | None = None
     mixed_precision: bool = True
     seed: int = 0
@@ -99,6 +104,8 @@ class TrainingConfig:
             raise ValueError(f"occluder_probability must be in [0, 1], got {self.occluder_probability}")
         if len(self.occluder_size) != 2 or not 0 < self.occluder_size[0] <= self.occluder_size[1]:
             raise ValueError(f"occluder_size must be (smallest, largest) fractions > 0, got {self.occluder_size}")
+        if not 0 <= self.gap_filled_weight <= 1:
+            raise ValueError(f"gap_filled_weight must be in [0, 1], got {self.gap_filled_weight}")
 
     @property
     def recurrent(self) -> bool:
@@ -334,7 +341,7 @@ def render_maps(xy: tf.Tensor, height: int, width: int, sigma: float, amplitude:
 
 
 def masked_mse(target: tf.Tensor, predicted: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
-    """Mean squared error over the maps of points with weight 1; masked points add nothing."""
+    """Mean squared error over the maps, weighted per point; masked points (weight 0) add nothing."""
     weight = tf.cast(weight, tf.float32)[..., None, None, :]
     squared = tf.square(tf.cast(predicted, tf.float32) - target) * weight
     pixels = tf.cast(tf.shape(target)[-3] * tf.shape(target)[-2], tf.float32)
@@ -429,6 +436,7 @@ def make_dataset(
         frames[:, : stored.shape[1], : stored.shape[2]] = stored
         xy = trainset.targets[video].xy[rows].copy()
         weight = trainset.targets[video].weight[rows].copy()
+        weight[trainset.targets[video].source[rows] == GAP_FILLED] *= config.gap_filled_weight
         rng = np.random.default_rng([seed, int(draw)])
         if training and config.augment:
             frames, xy, weight = augment_window(frames, xy, weight, config, rng)

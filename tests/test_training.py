@@ -11,7 +11,7 @@ import pytest
 import dlc_recurrent  # noqa: F401  (torchvision before tensorflow)
 import tensorflow as tf
 
-from dlc_recurrent.distill import create_training_set, load_training_set
+from dlc_recurrent.distill import GAP_FILLED, MASKED, create_training_set, load_training_set
 from dlc_recurrent.project import ProjectError, load_project
 from dlc_recurrent.training import (
     CONFIG_NAME,
@@ -27,6 +27,7 @@ from dlc_recurrent.training import (
     model_folder,
     render_maps,
     train,
+    training_samples,
 )
 
 TINY = dict(epochs=1, steps_per_epoch=3, batch_size=2, sigma=3.0, map_amplitude=10.0)
@@ -104,6 +105,25 @@ def test_occluders_in_the_pipeline_leave_targets_alone(trainset_project):
     assert not changed.all(), "but not every frame"
     test_batches = [next(iter(make_dataset(trainset, "test", c, 8, (64, 64), training=False)[0])) for c in (plain, occluded)]
     np.testing.assert_array_equal(test_batches[0]["frames"], test_batches[1]["frames"])
+
+
+def test_gap_filled_targets_get_their_own_loss_weight(project_copy):
+    create_training_set(project_copy, window_length=5, windows_per_video=20, max_gap_fill=12)
+    trainset = load_training_set(
+        next((load_project(project_copy).project_path / "dlc-recurrent" / "training-sets").rglob("trainingset.yaml")).parent
+    )
+    samples = training_samples(trainset, "train", recurrent=True)
+    source = np.stack([trainset.targets[video].source[first:first + 5] for video, first in samples])
+    assert (source == GAP_FILLED).any(), "the project must have teacher gaps for this test to mean anything"
+    weights = {}
+    for weight in (1.0, 0.25):
+        config = TrainingConfig(bodyparts=trainset.bodyparts, window_length=5, augment=False, gap_filled_weight=weight)
+        data, count = make_dataset(trainset, "train", config, len(samples), (64, 64), training=False)
+        weights[weight] = next(iter(data))["weight"].numpy()
+    np.testing.assert_array_equal(weights[0.25], np.where(source == GAP_FILLED, 0.25 * weights[1.0], weights[1.0]))
+    assert (weights[1.0][source == GAP_FILLED] == 1).all() and (weights[1.0][source == MASKED] == 0).all()
+    with pytest.raises(ValueError, match="gap_filled_weight"):
+        TrainingConfig(gap_filled_weight=2.0)
 
 
 def test_config_round_trips_through_yaml(tmp_path):
