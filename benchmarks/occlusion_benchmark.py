@@ -234,6 +234,13 @@ def hidden_run_lengths(visible):
     return lengths
 
 
+def point_errors(predicted, truth):
+    """Pixel distance (frames, parts) of predictions (frames, parts, 3) from the true positions."""
+    import numpy as np
+
+    return np.hypot(*(predicted[..., :2] - truth.xy).transpose(2, 0, 1))
+
+
 def analyse(predictions: dict, truth, lengths, pcutoff: float, out: Path) -> list[dict]:
     """Tables (printed and CSV) and the figure; returns the summary rows.
 
@@ -246,7 +253,7 @@ def analyse(predictions: dict, truth, lengths, pcutoff: float, out: Path) -> lis
 
     visible = truth.visible
     runs = np.minimum(lengths, LONGEST + 1)
-    errors = {name: np.hypot(*(p[..., :2] - truth.xy).transpose(2, 0, 1)) for name, p in predictions.items()}
+    errors = {name: point_errors(p, truth) for name, p in predictions.items()}
     reference, filtered = errors.get(REFERENCE), errors.get(FILTER)
     rows, by_length, calibration = [], [], []
     for name, error in errors.items():
@@ -326,7 +333,7 @@ def learning_curve(work: Path, predictions: dict, truth, lengths, pcutoff: float
             predicted = archived(folder, name) if folder else predictions[name]
             if name == ORACLE or predicted is None:
                 continue
-            error = np.hypot(*(predicted[..., :2] - truth.xy).transpose(2, 0, 1))
+            error = point_errors(predicted, truth)
             long_runs = (lengths >= 8) & (lengths <= LONGEST)
             rows.append({"variant": name, "steps": epochs * args.steps,
                          "visible_px": float(np.nanmean(error[truth.visible])),
@@ -459,7 +466,7 @@ def training_spread(folders: list[Path], args, log: Path) -> None:
         for name, predicted in predictions.items():
             if name == ORACLE:
                 continue
-            error = np.hypot(*(predicted[..., :2] - truth.xy).transpose(2, 0, 1))
+            error = point_errors(predicted, truth)
             rows.append({"variant": name, "train_seed": settings[folder]["train_seed"],
                          "visible_px": float(np.nanmean(error[truth.visible])),
                          "hidden_px": float(np.nanmean(error[~truth.visible]))})
