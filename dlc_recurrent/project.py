@@ -30,11 +30,17 @@ class ProjectError(ValueError):
     """A problem with the user's DLC project files, described in one line with its fix."""
 
 
+def _temporary_name(path: Path) -> tuple[str, str]:
+    """Prefix and suffix of the hidden temporary file ``atomic_write`` puts beside ``path``."""
+    return "." + path.stem, path.suffix
+
+
 def atomic_write(path: str | Path, write) -> None:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place, so an
     interrupted run never leaves a half-written output."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.stem, suffix=path.suffix)
+    prefix, suffix = _temporary_name(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -50,9 +56,9 @@ def atomic_write(path: str | Path, write) -> None:
 
 def remove_interrupted_writes(path: str | Path) -> None:
     """Delete the temporary files a killed process left where ``atomic_write`` was writing ``path``."""
-    path = Path(path)
+    prefix, suffix = _temporary_name(Path(path))
     random_part = "?" * 8  # tempfile.mkstemp's names
-    for stale in path.parent.glob("." + glob.escape(path.stem) + random_part + glob.escape(path.suffix)):
+    for stale in Path(path).parent.glob(glob.escape(prefix) + random_part + glob.escape(suffix)):
         stale.unlink(missing_ok=True)
 
 
