@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-#: Suffixes deeplabcut (and its trackers) append to derived prediction files.
-DERIVED_MARKERS = ("_filtered", "skeleton", "_bx", "_sk", "_el", "_tr", "_ctd", "_labeled", "_full")
+#: Suffixes deeplabcut (and its trackers) append to a scorer for derived prediction files; only the
+#: end of a name counts, since a Task such as "mouse_treadmill" holds "_tr" inside the scorer itself.
+DERIVED_MARKERS = ("_filtered", "_skeleton", "_bx", "_sk", "_el", "_tr", "_ctd", "_labeled", "_full")
 #: Key this package writes into the ``_meta.pickle`` of its own predictions.
 OWN_OUTPUT_KEY = "dlc_recurrent"
 
@@ -359,10 +360,15 @@ def teacher_candidates(video: str | Path, folder: str | Path | None = None) -> d
         rest = path.stem[len(video.stem):]
         if not rest.startswith(("DLC", "DeepCut")):
             continue
-        if any(marker in rest for marker in DERIVED_MARKERS) or is_own_output(path):
+        if is_derived(rest) or is_own_output(path):
             continue
         found[rest] = path
     return found
+
+
+def is_derived(name: str) -> bool:
+    """Whether a prediction file's name ends in deeplabcut's derived-file suffixes (``_el_filtered``...)."""
+    return name.endswith(DERIVED_MARKERS)
 
 
 def glob_escape(text: str) -> str:

@@ -256,12 +256,22 @@ def test_derived_and_own_files_are_not_teachers(project_copy):
     shutil.copy(teacher, teacher.with_name(stem + "_filtered.h5"))
     shutil.copy(teacher, teacher.with_name(stem + "_skeleton.h5"))
     shutil.copy(teacher, teacher.with_name(stem + "_el.h5"))
+    shutil.copy(teacher, teacher.with_name(stem + "_el_filtered.h5"))
     own = video.with_name(video.stem + "DLC_Resnet50_studentshuffle9_snapshot_010.h5")
     shutil.copy(teacher, own)
     with own.with_name(own.stem + "_meta.pickle").open("wb") as handle:
         pickle.dump({"data": {"dlc_recurrent": {"model": "convlstm_leap"}}}, handle)
     assert list(teacher_candidates(video).values()) == [teacher]
     assert find_teacher(video) == teacher
+
+
+def test_a_task_name_holding_a_derived_suffix_is_still_a_teacher(project_copy):
+    video = only_video(project_copy)
+    teacher = find_teacher(video)
+    renamed = video.with_name(video.stem + "DLC_Resnet50_mouse_treadmill_skilled_elevated_fullNov25shuffle1_snapshot_200.h5")
+    teacher.rename(renamed)
+    shutil.copy(renamed, renamed.with_name(renamed.stem + "_filtered.h5"))
+    assert find_teacher(video) == renamed
 
 
 def test_several_teachers_need_a_choice(project_copy):
