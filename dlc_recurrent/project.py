@@ -326,11 +326,12 @@ def _labeled_image_offset(project: Project, video: str | Path, image: Path) -> t
 
 
 def _read_labels_csv(path: Path) -> pd.DataFrame:
-    """Read a CollectedData csv the way ``deeplabcut.convertcsv2h5`` does."""
+    """Read a CollectedData csv the way ``deeplabcut.convertcsv2h5`` does, also when it holds a single
+    labelled image (deeplabcut looks at the fifth line for the row style, which is then empty)."""
     with path.open() as handle:
         head = [next(handle, "") for _ in range(5)]
     header = list(range(4)) if "individuals" in head[1] else list(range(3))
-    index_col = [0, 1, 2] if head[-1].split(",")[0] == "labeled-data" else 0
+    index_col = [0, 1, 2] if head[len(header)].split(",")[0] == "labeled-data" else 0
     try:
         return pd.read_csv(path, index_col=index_col, header=header)
     except Exception as error:

@@ -198,6 +198,19 @@ def test_labels_any_key_any_index_style_or_csv(project_copy):
     pd.testing.assert_frame_equal(read_hand_labels(project, video), reference, check_exact=False)
 
 
+def test_a_csv_with_a_single_labelled_image(project_copy):
+    project = load_project(project_copy)
+    video = only_video(project_copy)
+    reference = read_hand_labels(project, video)
+    h5_path = next(project.labeled_data_folder(video).glob("CollectedData_*.h5"))
+    csv_path = h5_path.with_suffix(".csv")
+    lines = csv_path.read_text().splitlines(keepends=True)
+    assert lines[3].startswith("labeled-data,")
+    csv_path.write_text("".join(lines[:4]))
+    h5_path.unlink()
+    pd.testing.assert_frame_equal(read_hand_labels(project, video), reference.iloc[:1], check_exact=False)
+
+
 def test_unlabeled_video_has_no_labels(project_copy):
     project = load_project(project_copy)
     video = only_video(project_copy)
