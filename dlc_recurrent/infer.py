@@ -501,13 +501,21 @@ def predictions_table(predictions: np.ndarray, scorer: str, bodyparts: list[str]
 def student_scorer(project: Project, shuffle: int, trainingsetindex: int, model: str) -> str:
     """The scorer deeplabcut's tools compute for this student (they find its files by it)."""
     from deeplabcut.pose_estimation_pytorch.apis.utils import get_scorer_name
+    from deeplabcut.utils.auxiliaryfunctions import read_config
 
-    return get_scorer_name(
-        project.config_path,
-        shuffle,
-        training_fraction(project, trainingsetindex),
-        modelprefix=modelprefix(model),
-    )
+    try:
+        return get_scorer_name(
+            project.config_path,
+            shuffle,
+            training_fraction(project, trainingsetindex),
+            modelprefix=modelprefix(model),
+        )
+    except ValueError as error:  # deeplabcut's tools would fail the same way on the student's files
+        index = read_config(str(project.config_path)).get("snapshotindex")
+        raise ProjectError(
+            f"{project.config_path}: snapshotindex: {index} names a snapshot the student's model folder does "
+            f"not have (it holds one; deeplabcut says: {error}); set snapshotindex: -1 while you analyze "
+            "videos with the student and use deeplabcut's tools on its predictions") from None
 
 
 def _meta_path(h5_path: Path) -> Path:

@@ -315,3 +315,19 @@ def test_missing_student_and_missing_video(trained_project, tmp_path):
         analyze_videos(trained_project, [str(load_project(trained_project).videos[0])], shuffle=7, progress=False)
     with pytest.raises(ProjectError, match="video"):
         analyze_videos(trained_project, [str(tmp_path / "nope.mp4")], model="leap", progress=False)
+
+
+def test_a_snapshotindex_the_student_lacks_gets_a_clear_error(trained_project, tmp_path):
+    """config.yaml's snapshotindex picks the teacher's snapshot; the student's folder holds one."""
+    from ruamel.yaml import YAML
+
+    copy = tmp_path / Path(trained_project).parent.name
+    shutil.copytree(Path(trained_project).parent, copy)
+    yaml = YAML()
+    config = yaml.load((copy / "config.yaml").read_text())
+    config["project_path"], config["snapshotindex"] = str(copy), 3
+    with (copy / "config.yaml").open("w") as handle:
+        yaml.dump(config, handle)
+    video = load_project(trained_project).videos[0]
+    with pytest.raises(ProjectError, match="snapshotindex: 3.*snapshotindex: -1"):
+        analyze_videos(str(copy / "config.yaml"), [str(video)], model="leap", destfolder=tmp_path, progress=False)
