@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import hashlib
 import shutil
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -165,7 +166,8 @@ def create_training_set(
 ) -> Path:
     """Sample teacher-labelled windows from the project's videos and store them; returns the folder.
 
-    Re-running with the same arguments is a no-op; different arguments need ``overwrite=True``.
+    Re-running with the same arguments is a no-op; different arguments, or inputs changed since
+    (teacher or hand-label files, pcutoff, body parts, crops), need ``overwrite=True``.
     Nothing is left behind when it fails: the set is built in a temporary folder and renamed.
     """
     project = load_project(config)
@@ -185,21 +187,26 @@ def create_training_set(
     folder = training_set_folder(project, shuffle, trainingsetindex)
     request = _request_record(spec, videos, fraction, shuffle)
 
-    if (folder / "trainingset.yaml").is_file():
-        if not overwrite and _saved_request(folder) == request:
-            print(f"Training set {folder} already exists with these settings; nothing to do.")
-            return folder
-        if not overwrite:
+    if (folder / "trainingset.yaml").is_file() and not overwrite:
+        if _saved_request(folder) != request:
             raise ProjectError(
                 f"{folder}: a training set built with other settings exists; pass overwrite=True to replace it"
             )
+        changed = _changed_inputs(_read_yaml(folder / "trainingset.yaml").get("inputs"),
+                                  _inputs_record(project, spec, videos, teacher_folder))
+        if changed:
+            raise ProjectError(f"{folder}: built from other inputs ({changed}); pass overwrite=True to rebuild it "
+                               "from the current ones (and train again)")
+        print(f"Training set {folder} already exists with these settings; nothing to do.")
+        return folder
 
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     try:
         summary = _build(project, spec, videos, fraction, teacher_folder, partial)
-        _write_yaml(partial / "trainingset.yaml", {"request": request, **summary})
+        inputs = _inputs_record(project, spec, videos, teacher_folder)
+        _write_yaml(partial / "trainingset.yaml", {"request": request, "inputs": inputs, **summary})
         _replace_folder(partial, folder)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
@@ -236,6 +243,46 @@ def _request_record(spec: TrainingSetSpec, videos: list[Path], fraction: float, 
         "training_fraction": fraction,
         "shuffle": shuffle,
     }
+
+
+def _inputs_record(project: Project, spec: TrainingSetSpec, videos: list[Path], teacher_folder) -> dict:
+    """What the targets are made of besides the settings: pcutoff, body parts, each video's crop and
+    the content of its teacher and hand-label files, so a rerun notices refined labels."""
+    record = {"pcutoff": float(project.pcutoff), "bodyparts": list(project.bodyparts)}
+    for video in videos:
+        crop = project.crop_for(video)
+        labels = project.labeled_data_folder(video) / f"CollectedData_{project.scorer}.h5"
+        files = [find_teacher(video, spec.teacher_scorer, teacher_folder), labels, labels.with_suffix(".csv")]
+        record[str(video.resolve())] = {
+            "crop": None if crop is None else [crop.x1, crop.x2, crop.y1, crop.y2],
+            **{str(path): _file_digest(path) for path in files if path.is_file()},
+        }
+    return record
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _changed_inputs(saved: dict | None, current: dict) -> str:
+    """The inputs that differ, in words; empty when they match (or the set predates this record)."""
+    if saved is None:
+        return ""
+    changed = []
+    for key in sorted(set(saved) | set(current)):
+        old, new = saved.get(key), current.get(key)
+        if old == new:
+            continue
+        if key in ("pcutoff", "bodyparts") or old is None or new is None:
+            changed.append(Path(key).name)
+        else:
+            parts = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            changed.append(f"{Path(key).name}: " + " and ".join(Path(part).name for part in parts))
+    return "; ".join(changed) + " changed" if changed else ""
 
 
 def _build(

@@ -181,6 +181,28 @@ def test_rerun_is_a_no_op_and_other_settings_need_overwrite(built):
     assert len(load_training_set(folder).windows) < 30 + 10
 
 
+def test_a_rerun_after_refined_labels_or_another_pcutoff_needs_overwrite(project_copy):
+    from ruamel.yaml import YAML
+
+    folder = small_set(project_copy, max_gap_fill=0)
+    project = load_project(project_copy)
+    labels_path = next(project.labeled_data_folder(project.videos[0]).glob("CollectedData_*.h5"))
+    labels = pd.read_hdf(labels_path)
+    labels.iloc[0, 0] += 3.0  # a refined hand label
+    labels.to_hdf(labels_path, key="df_with_missing", mode="w")
+    with pytest.raises(ProjectError, match=f"{labels_path.name} changed.*overwrite=True"):
+        small_set(project_copy, max_gap_fill=0)
+    small_set(project_copy, max_gap_fill=0, overwrite=True)
+    assert small_set(project_copy, max_gap_fill=0) == folder  # rebuilt from the current labels: a no-op now
+    yaml = YAML()
+    config = yaml.load(project_copy.read_text())
+    config["pcutoff"] = 0.9
+    with project_copy.open("w") as handle:
+        yaml.dump(config, handle)
+    with pytest.raises(ProjectError, match="pcutoff changed"):
+        small_set(project_copy, max_gap_fill=0)
+
+
 def test_older_training_set_without_newer_options_reads_as_built(project_copy):
     from ruamel.yaml import YAML
 
@@ -188,6 +210,7 @@ def test_older_training_set_without_newer_options_reads_as_built(project_copy):
     yaml = YAML(typ="safe")
     record = yaml.load((folder / "trainingset.yaml").read_text())
     del record["request"]["spec"]["max_gap_fill"]  # as written before that option existed (gaps masked)
+    del record["inputs"]  # and before the input files were recorded
     with (folder / "trainingset.yaml").open("w") as handle:
         yaml.dump(record, handle)
     stamp = (folder / "trainingset.yaml").stat().st_mtime_ns
