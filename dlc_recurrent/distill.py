@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
+import json
 import shutil
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -621,6 +622,14 @@ def _replace_folder(new: Path, final: Path) -> None:
         final.rename(old)
     new.rename(final)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def training_set_fingerprint(folder: str | Path) -> str:
+    """What a built set holds and was built from, as one digest (its record without the build time):
+    the same after a rebuild from the same settings and inputs, different otherwise."""
+    record = _read_yaml(Path(folder) / "trainingset.yaml")
+    record.pop("created", None)
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _read_yaml(path: Path) -> dict:

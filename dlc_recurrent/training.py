@@ -28,6 +28,7 @@ from dlc_recurrent.distill import (
     TrainingSet,
     load_training_set,
     training_fraction,
+    training_set_fingerprint,
     training_set_folder,
 )
 from dlc_recurrent.project import Project, ProjectError, load_project
@@ -39,6 +40,7 @@ import tf_keras as keras  # noqa: E402
 from dlc_recurrent import models  # noqa: E402
 
 CONFIG_NAME = "dlc_recurrent.yaml"
+TRAINING_SET_RECORD = "training_set.yaml"
 #: deeplabcut's post-processing tools rebuild the scorer from a pytorch_config.yaml whose net_type
 #: must be one of DLC's own; these borrowed names only make the students findable (and keep the
 #: two students' files apart). What really made a file is in its _meta.pickle and in CONFIG_NAME.
@@ -203,6 +205,7 @@ def train(
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     _check_same_config(folder, train_config)
+    _check_same_training_set(folder, trainset)
     train_config.save(folder / CONFIG_NAME)
 
     _select_gpu(gputouse)
@@ -303,6 +306,18 @@ def _check_same_config(folder: Path, config: TrainingConfig) -> None:
             f"{path}: a training run with other settings is in this folder; pass the same settings "
             "to resume it, or overwrite=True to start again"
         )
+
+
+def _check_same_training_set(folder: Path, trainset: TrainingSet) -> None:
+    """Refuse to resume or extend a student on a training set rebuilt with other data since it started."""
+    path = folder / TRAINING_SET_RECORD
+    current = training_set_fingerprint(trainset.folder)
+    if path.is_file() and YAML(typ="safe").load(path.read_text()).get("fingerprint") != current:
+        raise ProjectError(
+            f"{folder}: this student was trained on a training set since rebuilt with other data "
+            f"({trainset.folder}); pass overwrite=True to train it again on the new one"
+        )
+    _atomic_yaml(path, {"training_set": str(trainset.folder), "fingerprint": current})
 
 
 def _select_gpu(gputouse: int | None) -> None:

@@ -246,6 +246,18 @@ def test_a_resumed_stream_starts_where_the_interrupted_one_stopped(trainset_proj
             np.testing.assert_array_equal(got[key].numpy(), want[key].numpy())
 
 
+def test_a_student_is_not_continued_on_a_rebuilt_training_set(trainset_project):
+    train(trainset_project, model="leap", **TINY)
+    create_training_set(trainset_project, window_length=5, windows_per_video=20, max_gap_fill=0, overwrite=True)
+    train(trainset_project, model="leap", **{**TINY, "epochs": 2})  # rebuilt from the same inputs: same data
+    create_training_set(trainset_project, window_length=5, windows_per_video=20, max_gap_fill=0, seed=1,
+                        overwrite=True)
+    for epochs in (2, 3):  # the finished student, and more epochs of it
+        with pytest.raises(ProjectError, match="rebuilt with other data.*overwrite=True"):
+            train(trainset_project, model="leap", **{**TINY, "epochs": epochs})
+    train(trainset_project, model="leap", overwrite=True, **TINY)
+
+
 def test_other_settings_in_the_same_folder_need_overwrite(trainset_project):
     train(trainset_project, model="leap", **TINY)
     with pytest.raises(ProjectError, match="overwrite=True"):
