@@ -452,18 +452,28 @@ def to_stored_coordinates(targets: VideoTargets, crop: Crop, scale: float) -> Vi
 
 def to_full_frame(xy: np.ndarray, crop: Crop, scale: float) -> np.ndarray:
     """Stored (cropped, scaled) pixel coordinates (..., 2) -> the video's full-frame pixels (a copy)."""
+    scale_x, scale_y = axis_scales(crop, scale)
     out = np.array(xy, dtype=np.float64, copy=True)
-    out[..., 0] = from_scaled(out[..., 0], scale) + crop.x1
-    out[..., 1] = from_scaled(out[..., 1], scale) + crop.y1
+    out[..., 0] = from_scaled(out[..., 0], scale_x) + crop.x1
+    out[..., 1] = from_scaled(out[..., 1], scale_y) + crop.y1
     return out
 
 
 def to_stored_frame(xy: np.ndarray, crop: Crop, scale: float) -> np.ndarray:
     """Full-frame pixel coordinates (..., 2) -> stored (cropped, scaled) pixels (a copy)."""
+    scale_x, scale_y = axis_scales(crop, scale)
     out = np.array(xy, dtype=np.float64, copy=True)
-    out[..., 0] = to_scaled(out[..., 0] - crop.x1, scale)
-    out[..., 1] = to_scaled(out[..., 1] - crop.y1, scale)
+    out[..., 0] = to_scaled(out[..., 0] - crop.x1, scale_x)
+    out[..., 1] = to_scaled(out[..., 1] - crop.y1, scale_y)
     return out
+
+
+def axis_scales(crop: Crop, scale: float) -> tuple[float, float]:
+    """The factors the frames are really resized by along x and y: ``scale`` up to the rounding of the
+    stored size to whole pixels (a 351-pixel-wide crop at 0.5 is stored 176 wide, not 175.5)."""
+    if scale == 1:
+        return 1.0, 1.0
+    return _scaled(crop.width, scale) / crop.width, _scaled(crop.height, scale) / crop.height
 
 
 def to_scaled(coordinate: np.ndarray, scale: float) -> np.ndarray:

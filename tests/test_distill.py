@@ -18,12 +18,15 @@ from dlc_recurrent.distill import (
     create_training_set,
     from_scaled,
     load_training_set,
+    prepare_frame,
     sample_windows,
     short_gaps,
+    to_full_frame,
     to_scaled,
+    to_stored_frame,
     training_set_folder,
 )
-from dlc_recurrent.project import ProjectError, find_teacher, load_project, read_teacher
+from dlc_recurrent.project import Crop, ProjectError, find_teacher, load_project, read_teacher
 
 
 def small_set(config, **options):
@@ -238,6 +241,20 @@ def test_gap_filled_training_set(project_copy):
         assert after - before - 1 <= 20
         expected = [np.interp(frame, [before, after], teacher.xy[[before, after], part, axis]) for axis in range(2)]
         np.testing.assert_allclose(targets.xy[row, part], expected, atol=1e-3)
+
+
+@pytest.mark.parametrize("crop", [Crop(0, 201, 0, 64), Crop(3, 204, 10, 77)])
+def test_scaled_coordinates_follow_the_resized_pixels(crop):
+    """An odd crop width at scale 0.5 is stored at a whole number of pixels (201 -> 100): coordinates
+    follow the real resize, so a ramp image's stored pixels map back to the columns they average."""
+    ramp = np.tile(np.arange(crop.x2, dtype=np.float32), (crop.y2, 1))  # float: no rounding of the averages
+    image = prepare_frame(cv2.merge([ramp] * 3), crop, 0.5, 1)
+    stored = image[0, :, 0].astype(float)
+    columns = np.stack([np.arange(len(stored)), np.zeros(len(stored))], axis=-1)
+    np.testing.assert_allclose(to_full_frame(columns, crop, 0.5)[:, 0], stored, atol=0.02)
+    edges = np.array([[crop.x1 - 0.5, crop.y1 - 0.5], [crop.x2 - 0.5, crop.y2 - 0.5]])
+    np.testing.assert_allclose(to_stored_frame(edges, crop, 0.5), [[-0.5, -0.5], [image.shape[1] - 0.5, image.shape[0] - 0.5]])
+    np.testing.assert_allclose(to_full_frame(to_stored_frame(edges, crop, 0.5), crop, 0.5), edges)
 
 
 def test_scaled_training_set(project_copy):
