@@ -41,7 +41,7 @@ from dlc_recurrent.project import (
     find_teacher,
     load_project,
     read_hand_labels,
-    read_teacher,
+    read_teacher_for_video,
     read_video_info,
     video_crop,
 )
@@ -367,14 +367,14 @@ def _prepare_video(project: Project, spec: TrainingSetSpec, video: Path, teacher
     """Check one video and combine its teacher and hand labels into per-frame targets."""
     info = read_video_info(video)
     crop = video_crop(project, info)
+    teacher, info = read_teacher_for_video(
+        find_teacher(info.path, spec.teacher_scorer, teacher_folder), project.bodyparts, info
+    )
     if info.n_frames < spec.window_length:
         raise ProjectError(
             f"{info.path}: {info.n_frames} frames is shorter than window_length={spec.window_length}; "
             "use a longer video or a smaller window_length"
         )
-    teacher = read_teacher(
-        find_teacher(info.path, spec.teacher_scorer, teacher_folder), project.bodyparts, n_frames=info.n_frames
-    )
     labels = read_hand_labels(project, info.path)
     targets = combine_targets(teacher.xy, teacher.likelihood, project.pcutoff, labels, spec.max_gap_fill)
     targets = to_stored_coordinates(targets, crop, spec.scale)

@@ -70,7 +70,7 @@ from dlc_recurrent.project import (
     atomic_write,
     find_teacher,
     load_project,
-    read_teacher,
+    read_teacher_for_video,
     read_video_info,
 )
 from dlc_recurrent.synthetic import OCCLUDERS, read_ground_truth
@@ -578,7 +578,7 @@ def _load_videos(project: Project, trainset: TrainingSet) -> list[_Video]:
     videos = []
     for index, record in enumerate(trainset.videos):
         info = read_video_info(_video_path(project, record))
-        teacher = read_teacher(_teacher_path(info.path, record), project.bodyparts, n_frames=info.n_frames)
+        teacher, info = read_teacher_for_video(_teacher_path(info.path, record), project.bodyparts, info)
         truth_xy = visible = occluded_by = None
         try:
             truth = read_ground_truth(info.path)

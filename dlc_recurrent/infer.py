@@ -22,7 +22,7 @@ import queue
 import threading
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -190,13 +190,16 @@ class FrameReader:
     """Decode a video in a background thread into chunks of prepared (cropped, scaled, padded) frames.
 
     With ``start`` > 0 the frames before it are decoded and dropped (no seeking: exact on every
-    codec); the first chunk then holds the ``prefix`` frames before ``start``, if any.
+    codec); the first chunk then holds the ``prefix`` frames before ``start``, if any. A video
+    whose header claims more frames than decode ends at the last one that does, as deeplabcut's
+    analyze_videos does (``decoded`` then says how many).
     """
 
     def __init__(self, info: VideoInfo, crop: Crop, scale: float, channels: int, chunk: int,
                  start: int = 0, prefix: int = 0):
         self.info, self.crop, self.scale, self.channels, self.chunk = info, crop, scale, channels, chunk
         self.start, self.prefix = start, min(prefix, start)
+        self.decoded: int | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=3)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -224,17 +227,23 @@ class FrameReader:
                 if not capture.grab():
                     raise self._truncated(index)
             first = self.prefix or self.chunk
-            while done < self.info.n_frames and not self._stop.is_set():
+            ended = False
+            while done < self.info.n_frames and not ended and not self._stop.is_set():
                 size = min(first, self.info.n_frames - done)
                 first = self.chunk
                 frames = []
                 for _ in range(size):
                     ok, frame = capture.read()
                     if not ok:
-                        raise self._truncated(done + len(frames))
+                        ended = True
+                        break
                     frames.append(prepare_frame(frame, self.crop, self.scale, self.channels))
-                done += size
-                self._put(models.pad_images(np.stack(frames)))
+                done += len(frames)
+                if ended and (done < self.start or done == 0):
+                    raise self._truncated(done)
+                if frames:
+                    self._put(models.pad_images(np.stack(frames)))
+            self.decoded = done
             self._put(None)
         except Exception as error:  # handed to the consuming thread
             self._put(error)
@@ -243,8 +252,8 @@ class FrameReader:
 
     def _truncated(self, decoded: int) -> ProjectError:
         return ProjectError(
-            f"{self.info.path}: only {decoded} of {self.info.n_frames} frames could be decoded (truncated or "
-            "corrupt video); re-encode it (e.g. ffmpeg -i in -c:v libx264 out.mp4)"
+            f"{self.info.path}: only {decoded} of {self.info.n_frames} frames could be decoded (truncated, corrupt "
+            "or changed since the run that is being resumed); re-encode it (e.g. ffmpeg -i in -c:v libx264 out.mp4)"
         )
 
     def _put(self, item):
@@ -304,6 +313,10 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
     finally:
         bar.close()
     predictions = np.concatenate(out)
+    if len(predictions) < info.n_frames:
+        print(f"{info.path.name}: its header says {info.n_frames} frames, only {len(predictions)} decode; "
+              "predictions cover those (as deeplabcut's do). If frames are missing, re-encode the video "
+              "(e.g. ffmpeg -i in -c:v libx264 out.mp4)")
     predictions[..., :2] = to_full_frame(predictions[..., :2], crop, config.scale)
     return predictions
 
@@ -601,6 +614,7 @@ def analyze_videos(
         except ProjectError as error:
             failed.append((video, str(error)))
             continue
+        info = replace(info, n_frames=len(predictions))  # fewer where the header overcounts
         metadata = _metadata(project, student, info, crop, scorer, batch_size, started, stopped, trainingsetindex)
         _write_outputs(predictions_table(predictions, scorer, project.bodyparts), metadata, h5_path, save_as_csv)
         checkpoint.unlink(missing_ok=True)

@@ -14,7 +14,7 @@ import os
 import pickle
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -240,6 +240,20 @@ def read_video_info(video: str | Path) -> VideoInfo:
     return VideoInfo(path=path, n_frames=int(n_frames), width=int(width), height=int(height), fps=fps)
 
 
+def count_decodable_frames(video: str | Path) -> int:
+    """How many frames of ``video`` decode, counted by decoding them (headers can miscount)."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(video))
+    count = 0
+    try:
+        while capture.grab():
+            count += 1
+    finally:
+        capture.release()
+    return count
+
+
 def video_crop(project: Project, info: VideoInfo) -> Crop:
     """The region of ``info``'s video the student sees: the config's crop, checked, or the full frame."""
     crop = project.crop_for(info.path)
@@ -413,6 +427,26 @@ class TeacherPredictions:
     @property
     def n_frames(self) -> int:
         return self.xy.shape[0]
+
+
+def read_teacher_for_video(path: str | Path, bodyparts: list[str], info: VideoInfo) -> tuple[TeacherPredictions, VideoInfo]:
+    """The teacher of ``info``'s video, and the video's info with the frame count both agree on.
+
+    deeplabcut writes one row per frame that decodes, and a video header can claim more frames
+    than that; when the counts differ, the frames are counted by decoding them and must match."""
+    teacher = read_teacher(path, bodyparts)
+    rows = len(teacher.xy)
+    if rows != info.n_frames:
+        decoded = count_decodable_frames(info.path)
+        if decoded != rows:
+            raise ProjectError(
+                f"{path}: teacher has {rows} rows but the video decodes {decoded} frames (its header says "
+                f"{info.n_frames}); re-run deeplabcut.analyze_videos on this exact video"
+            )
+        print(f"{info.path.name}: its header says {info.n_frames} frames, {decoded} decode (as many as the "
+              f"teacher's rows); using {decoded}")
+        info = replace(info, n_frames=decoded)
+    return teacher, info
 
 
 def read_teacher(path: str | Path, bodyparts: list[str], n_frames: int | None = None) -> TeacherPredictions:

@@ -268,6 +268,24 @@ def test_scaled_training_set(project_copy):
     np.testing.assert_allclose(from_scaled(targets.xy[ok], 0.5), teacher.xy[targets.frame][ok], atol=1e-4)
 
 
+def test_a_header_that_overcounts_frames_is_settled_by_decoding(project_copy, monkeypatch):
+    """deeplabcut writes one teacher row per frame that decodes; some headers claim more frames."""
+    import dataclasses
+
+    from dlc_recurrent import distill, project as project_module
+
+    true_count = project_module.read_video_info(load_project(project_copy).videos[0]).n_frames
+    monkeypatch.setattr(distill, "read_video_info",
+                        lambda video: dataclasses.replace(project_module.read_video_info(video), n_frames=true_count + 3))
+    folder = small_set(project_copy)
+    assert load_training_set(folder).videos[0]["n_frames"] == true_count
+    path = find_teacher(load_project(project_copy).videos[0])
+    table = pd.read_hdf(path)
+    table.iloc[:-1].to_hdf(path, key="df_with_missing", format="table", mode="w")
+    with pytest.raises(ProjectError, match=f"{true_count - 1} rows but the video decodes {true_count} frames"):
+        small_set(project_copy, overwrite=True)
+
+
 # --- bad input ----------------------------------------------------------------------------------
 
 

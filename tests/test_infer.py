@@ -229,6 +229,26 @@ def test_analyze_videos_writes_what_deeplabcut_reads(trained_project, tmp_path):
     assert len(list(tmp_path.glob("*.h5"))) == 2, "the two students' files must not collide"
 
 
+def test_a_header_that_overcounts_frames_gets_predictions_for_the_frames_that_decode(trained_project, tmp_path,
+                                                                                     monkeypatch):
+    """As deeplabcut's analyze_videos: one row per decoded frame, the same rows as with a right header."""
+    import dataclasses
+
+    from dlc_recurrent import infer
+
+    video = load_project(trained_project).videos[0]
+    n_frames = read_video_info(video).n_frames
+    right, overcounted = tmp_path / "right", tmp_path / "overcounted"
+    scorer = analyze_videos(trained_project, [str(video)], destfolder=right, progress=False)
+    monkeypatch.setattr(infer, "read_video_info",
+                        lambda path: dataclasses.replace(read_video_info(path), n_frames=n_frames + 7))
+    analyze_videos(trained_project, [str(video)], destfolder=overcounted, progress=False)
+    name = f"{video.stem}{scorer}.h5"
+    pd.testing.assert_frame_equal(pd.read_hdf(overcounted / name), pd.read_hdf(right / name))
+    with open(overcounted / name.replace(".h5", "_meta.pickle"), "rb") as handle:
+        assert pickle.load(handle)["data"]["nframes"] == n_frames
+
+
 def test_student_output_is_not_taken_for_a_teacher(trained_project, tmp_path):
     project = load_project(trained_project)
     video = tmp_path / project.videos[0].name
