@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
-import json
 import shutil
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -41,6 +40,7 @@ from dlc_recurrent.project import (
     find_teacher,
     load_project,
     read_hand_labels,
+    read_teacher,
     read_teacher_for_video,
     read_video_info,
     video_crop,
@@ -247,25 +247,31 @@ def _request_record(spec: TrainingSetSpec, videos: list[Path], fraction: float, 
 
 
 def _inputs_record(project: Project, spec: TrainingSetSpec, videos: list[Path], teacher_folder) -> dict:
-    """What the targets are made of besides the settings: pcutoff, body parts, each video's crop and
-    the content of its teacher and hand-label files, so a rerun notices refined labels."""
+    """What the targets are made of besides the settings: pcutoff, body parts, and each video's crop,
+    teacher and hand labels (digests of their values, not of the files, which change on a mere
+    re-save), so a rerun notices refined labels."""
     record = {"pcutoff": float(project.pcutoff), "bodyparts": list(project.bodyparts)}
     for video in videos:
         crop = project.crop_for(video)
-        labels = project.labeled_data_folder(video) / f"CollectedData_{project.scorer}.h5"
-        files = [find_teacher(video, spec.teacher_scorer, teacher_folder), labels, labels.with_suffix(".csv")]
+        try:
+            teacher = read_teacher(find_teacher(video, spec.teacher_scorer, teacher_folder), project.bodyparts)
+            teacher_digest = _digest(teacher.xy, teacher.likelihood)
+        except ProjectError:  # gone or ambiguous now: reported as changed; a rebuild says why
+            teacher_digest = None
+        labels = read_hand_labels(project, video)
         record[str(video.resolve())] = {
             "crop": None if crop is None else [crop.x1, crop.x2, crop.y1, crop.y2],
-            **{str(path): _file_digest(path) for path in files if path.is_file()},
+            "teacher": teacher_digest,
+            "hand labels": None if labels is None else _digest(labels.index.to_numpy(), labels.to_numpy(float)),
         }
     return record
 
 
-def _file_digest(path: Path) -> str:
+def _digest(*arrays: np.ndarray) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for array in arrays:
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
     return digest.hexdigest()
 
 
@@ -282,7 +288,7 @@ def _changed_inputs(saved: dict | None, current: dict) -> str:
             changed.append(Path(key).name)
         else:
             parts = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-            changed.append(f"{Path(key).name}: " + " and ".join(Path(part).name for part in parts))
+            changed.append(f"{Path(key).name}'s " + " and ".join(parts))
     return "; ".join(changed) + " changed" if changed else ""
 
 
@@ -635,11 +641,15 @@ def _replace_folder(new: Path, final: Path) -> None:
 
 
 def training_set_fingerprint(folder: str | Path) -> str:
-    """What a built set holds and was built from, as one digest (its record without the build time):
-    the same after a rebuild from the same settings and inputs, different otherwise."""
-    record = _read_yaml(Path(folder) / "trainingset.yaml")
-    record.pop("created", None)
-    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
+    """A digest of the windows and targets a built set holds: the same after a rebuild that gives the
+    same data (wherever the project lives), different otherwise."""
+    folder = Path(folder)
+    digest = hashlib.sha256((folder / "windows.csv").read_bytes())
+    for path in sorted(folder.glob("video*_targets.npz")):
+        with np.load(path) as saved:
+            for key in sorted(saved.files):
+                digest.update(key.encode() + _digest(saved[key]).encode())
+    return digest.hexdigest()
 
 
 def _read_yaml(path: Path) -> dict:

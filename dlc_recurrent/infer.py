@@ -192,14 +192,13 @@ class FrameReader:
     With ``start`` > 0 the frames before it are decoded and dropped (no seeking: exact on every
     codec); the first chunk then holds the ``prefix`` frames before ``start``, if any. A video
     whose header claims more frames than decode ends at the last one that does, as deeplabcut's
-    analyze_videos does (``decoded`` then says how many).
+    analyze_videos does.
     """
 
     def __init__(self, info: VideoInfo, crop: Crop, scale: float, channels: int, chunk: int,
                  start: int = 0, prefix: int = 0):
         self.info, self.crop, self.scale, self.channels, self.chunk = info, crop, scale, channels, chunk
         self.start, self.prefix = start, min(prefix, start)
-        self.decoded: int | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=3)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -243,7 +242,6 @@ class FrameReader:
                     raise self._truncated(done)
                 if frames:
                     self._put(models.pad_images(np.stack(frames)))
-            self.decoded = done
             self._put(None)
         except Exception as error:  # handed to the consuming thread
             self._put(error)
@@ -314,9 +312,10 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
         bar.close()
     predictions = np.concatenate(out)
     if len(predictions) < info.n_frames:
-        print(f"{info.path.name}: its header says {info.n_frames} frames, only {len(predictions)} decode; "
-              "predictions cover those (as deeplabcut's do). If frames are missing, re-encode the video "
-              "(e.g. ffmpeg -i in -c:v libx264 out.mp4)")
+        warnings.warn(f"{info.path}: its header says {info.n_frames} frames, only {len(predictions)} decode; "
+                      "the predictions cover those (as deeplabcut's do). If the video is cut short, re-encode "
+                      "it (e.g. ffmpeg -i in -c:v libx264 out.mp4) and analyze it again with overwrite=True",
+                      stacklevel=2)
     predictions[..., :2] = to_full_frame(predictions[..., :2], crop, config.scale)
     return predictions
 
@@ -491,9 +490,9 @@ def predict_windowed_reference(student: Student, info: VideoInfo, crop: Crop, fr
     """
     config = student.config
     length = config.window_length
-    frames = frames if frames is not None else range(info.n_frames)
     reader = FrameReader(info, crop, config.scale, config.channels, info.n_frames)
     video = np.concatenate(list(reader))
+    frames = frames if frames is not None else range(len(video))
     window_spec = tf.TensorSpec([1, None, None, None, config.channels], tf.uint8)
     model = tf.function(lambda window: find_peaks(student.network(window, training=False)[:, -1], config.map_amplitude),
                         input_signature=[window_spec])
@@ -525,10 +524,12 @@ def student_scorer(project: Project, shuffle: int, trainingsetindex: int, model:
         )
     except ValueError as error:  # deeplabcut's tools would fail the same way on the student's files
         index = read_config(str(project.config_path)).get("snapshotindex")
+        if index in (-1, "all"):
+            raise
         raise ProjectError(
             f"{project.config_path}: snapshotindex: {index} names a snapshot the student's model folder does "
-            f"not have (it holds one; deeplabcut says: {error}); set snapshotindex: -1 while you analyze "
-            "videos with the student and use deeplabcut's tools on its predictions") from None
+            f"not have (it holds one snapshot; deeplabcut says: {error}); set snapshotindex: -1 while you "
+            "analyze videos with the student and use deeplabcut's tools on its predictions") from None
 
 
 def _meta_path(h5_path: Path) -> Path:

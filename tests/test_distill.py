@@ -191,9 +191,11 @@ def test_a_rerun_after_refined_labels_or_another_pcutoff_needs_overwrite(project
     project = load_project(project_copy)
     labels_path = next(project.labeled_data_folder(project.videos[0]).glob("CollectedData_*.h5"))
     labels = pd.read_hdf(labels_path)
+    labels.to_hdf(labels_path, key="df_with_missing", mode="w")  # saved again, unchanged: still a no-op
+    assert small_set(project_copy, max_gap_fill=0) == folder
     labels.iloc[0, 0] += 3.0  # a refined hand label
     labels.to_hdf(labels_path, key="df_with_missing", mode="w")
-    with pytest.raises(ProjectError, match=f"{labels_path.name} changed.*overwrite=True"):
+    with pytest.raises(ProjectError, match=f"{project.videos[0].name}'s hand labels changed.*overwrite=True"):
         small_set(project_copy, max_gap_fill=0)
     small_set(project_copy, max_gap_fill=0, overwrite=True)
     assert small_set(project_copy, max_gap_fill=0) == folder  # rebuilt from the current labels: a no-op now
