@@ -678,6 +678,11 @@ def _whole_video_predictions(project, students, videos, folder, shuffle, trainin
         video.predictions[FILTERED] = interpolate_unsure(filtered, pcutoff)
         video.predictions[recurrent] = predict_video(students[recurrent], video.info, video.crop,
                                                      batch_size=32, progress=progress)
+        if len(video.predictions[recurrent]) != video.info.n_frames:
+            raise ProjectError(
+                f"{video.info.path}: {len(video.predictions[recurrent])} frames decode but the teacher has "
+                f"{video.info.n_frames} rows; re-run deeplabcut.analyze_videos on this exact video"
+            )
 
 
 def _point_errors(predictions: np.ndarray, reference: np.ndarray) -> np.ndarray:

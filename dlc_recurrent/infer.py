@@ -590,7 +590,7 @@ def analyze_videos(
     if not paths:
         raise ProjectError(f"{videos}: no videos found (videotype={videotype!r}); pass video files or folders")
 
-    failed = []
+    failed, short = [], []
     for video in paths:
         folder = Path(destfolder) if destfolder is not None else video.parent
         h5_path = folder / f"{video.stem}{scorer}.h5"
@@ -615,11 +615,17 @@ def analyze_videos(
         except ProjectError as error:
             failed.append((video, str(error)))
             continue
+        if len(predictions) < info.n_frames:
+            short.append((video, len(predictions), info.n_frames))
         info = replace(info, n_frames=len(predictions))  # fewer where the header overcounts
         metadata = _metadata(project, student, info, crop, scorer, batch_size, started, stopped, trainingsetindex)
         _write_outputs(predictions_table(predictions, scorer, project.bodyparts), metadata, h5_path, save_as_csv)
         checkpoint.unlink(missing_ok=True)
 
+    if short:
+        print(f"Fewer frames decoded than the header says ({len(short)}; predictions cover the decoded ones):")
+        for video, decoded, header in short:
+            print(f"  {video}: {decoded} of {header}")
     if failed:
         report = "; ".join(f"{video.name}: {message}" for video, message in failed)
         warnings.warn(f"{len(failed)} of {len(paths)} videos could not be analyzed: {report}", stacklevel=2)

@@ -450,3 +450,19 @@ def test_calibration_rises_with_likelihood_on_data_built_so():
     # A likelihood that says nothing: flat.
     flat = calibration_table(error, rng.permutation(likelihood), hidden, bins=5)
     assert np.ptp(flat["fraction_within_5px"]) < 0.06
+
+
+def test_a_video_that_decodes_fewer_frames_than_its_teacher_has_rows_is_refused(monkeypatch, tmp_path):
+    """The teacher (from outside deeplabcut) counts the header's frames; the students see fewer."""
+    from types import SimpleNamespace
+
+    from dlc_recurrent.project import Crop, VideoInfo
+
+    info = VideoInfo(path=tmp_path / "short.mp4", n_frames=10, width=8, height=8, fps=30.0)
+    video = SimpleNamespace(info=info, crop=Crop(0, 8, 0, 8), predictions={})
+    rows = np.zeros((10, 1, 3))
+    monkeypatch.setattr(evaluation, "median_filtered_leap", lambda *args: {str(info.path): (rows, rows)})
+    monkeypatch.setattr(evaluation, "predict_video", lambda *args, **kwargs: rows[:9])
+    with pytest.raises(ProjectError, match="9 frames decode but the teacher has 10 rows"):
+        evaluation._whole_video_predictions(SimpleNamespace(config_path=None), {"convlstm_leap": None}, [video],
+                                            tmp_path, 1, 0, 0.6, 5, False, "convlstm_leap")

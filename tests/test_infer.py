@@ -230,7 +230,7 @@ def test_analyze_videos_writes_what_deeplabcut_reads(trained_project, tmp_path):
 
 
 def test_a_header_that_overcounts_frames_gets_predictions_for_the_frames_that_decode(trained_project, tmp_path,
-                                                                                     monkeypatch):
+                                                                                     monkeypatch, capsys):
     """As deeplabcut's analyze_videos: one row per decoded frame, the same rows as with a right header."""
     import dataclasses
 
@@ -244,6 +244,7 @@ def test_a_header_that_overcounts_frames_gets_predictions_for_the_frames_that_de
                         lambda path: dataclasses.replace(read_video_info(path), n_frames=n_frames + 7))
     with pytest.warns(UserWarning, match=f"header says {n_frames + 7} frames, only {n_frames} decode"):
         analyze_videos(trained_project, [str(video)], destfolder=overcounted, progress=False)
+    assert f"{video}: {n_frames} of {n_frames + 7}" in capsys.readouterr().out  # in the end-of-run report
     name = f"{video.stem}{scorer}.h5"
     pd.testing.assert_frame_equal(pd.read_hdf(overcounted / name), pd.read_hdf(right / name))
     with open(overcounted / name.replace(".h5", "_meta.pickle"), "rb") as handle:
