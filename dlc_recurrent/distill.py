@@ -36,6 +36,7 @@ from dlc_recurrent.project import (
     Crop,
     Project,
     ProjectError,
+    TeacherPredictions,
     VideoInfo,
     find_teacher,
     load_project,
@@ -206,8 +207,7 @@ def create_training_set(
     partial.mkdir(parents=True)
     try:
         summary = _build(project, spec, videos, fraction, teacher_folder, partial)
-        inputs = _inputs_record(project, spec, videos, teacher_folder)
-        _write_yaml(partial / "trainingset.yaml", {"request": request, "inputs": inputs, **summary})
+        _write_yaml(partial / "trainingset.yaml", {"request": request, **summary})
         _replace_folder(partial, folder)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
@@ -247,24 +247,33 @@ def _request_record(spec: TrainingSetSpec, videos: list[Path], fraction: float, 
 
 
 def _inputs_record(project: Project, spec: TrainingSetSpec, videos: list[Path], teacher_folder) -> dict:
-    """What the targets are made of besides the settings: pcutoff, body parts, and each video's crop,
-    teacher and hand labels (digests of their values, not of the files, which change on a mere
-    re-save), so a rerun notices refined labels."""
-    record = {"pcutoff": float(project.pcutoff), "bodyparts": list(project.bodyparts)}
+    """The inputs of a rerun, read now, to compare with those a build recorded (see :func:`_video_inputs`)."""
+    per_video = {}
     for video in videos:
-        crop = project.crop_for(video)
         try:
             teacher = read_teacher(find_teacher(video, spec.teacher_scorer, teacher_folder), project.bodyparts)
-            teacher_digest = _digest(teacher.xy, teacher.likelihood)
         except ProjectError:  # gone or ambiguous now: reported as changed; a rebuild says why
-            teacher_digest = None
-        labels = read_hand_labels(project, video)
-        record[str(video.resolve())] = {
-            "crop": None if crop is None else [crop.x1, crop.x2, crop.y1, crop.y2],
-            "teacher": teacher_digest,
-            "hand labels": None if labels is None else _digest(labels.index.to_numpy(), labels.to_numpy(float)),
-        }
-    return record
+            teacher = None
+        per_video[video] = _video_inputs(project, video, teacher, read_hand_labels(project, video))
+    return _inputs(project, per_video)
+
+
+def _inputs(project: Project, per_video: dict) -> dict:
+    """What the targets are made of besides the settings: pcutoff, body parts and each video's inputs."""
+    record = {"pcutoff": float(project.pcutoff), "bodyparts": list(project.bodyparts)}
+    return {**record, **{str(Path(video).resolve()): entry for video, entry in per_video.items()}}
+
+
+def _video_inputs(project: Project, video: Path, teacher: TeacherPredictions | None,
+                  labels: pd.DataFrame | None) -> dict:
+    """A video's crop, and digests of its teacher's and hand labels' values (not of the files, which
+    change on a mere re-save), so a rerun notices refined labels."""
+    crop = project.crop_for(video)
+    return {
+        "crop": None if crop is None else [crop.x1, crop.x2, crop.y1, crop.y2],
+        "teacher": None if teacher is None else _digest(teacher.xy, teacher.likelihood),
+        "hand labels": None if labels is None else _digest(labels.index.to_numpy(), labels.to_numpy(float)),
+    }
 
 
 def _digest(*arrays: np.ndarray) -> str:
@@ -366,6 +375,7 @@ def _build(
         "pcutoff": project.pcutoff,
         "channels": channels,
         "videos": video_records,
+        "inputs": _inputs(project, {video: item["inputs"] for video, item in zip(videos, prepared)}),
     }
 
 
@@ -392,6 +402,7 @@ def _prepare_video(project: Project, spec: TrainingSetSpec, video: Path, teacher
         "targets": targets,
         "hand_frames": hand_frames,
         "grayscale": _is_grayscale(info.path),
+        "inputs": _video_inputs(project, video, teacher, labels),
     }
 
 
