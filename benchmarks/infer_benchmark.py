@@ -7,6 +7,9 @@ Speed, on the same 336x280 grayscale synthetic video (``--frames`` long, default
   * ``recurrent``       ``analyze_videos(model="convlstm_leap")`` streaming, default ``state_reset``
                         (each segment restarts on ``window_length - 1`` frames of burn-in).
   * ``recurrent sr=0``  the same with ``state_reset=0`` (state carried through the whole video).
+  * ``two students``    ``analyze_videos(model="convlstm_leap", confident_shuffle=2)``: a second
+                        ConvLSTM-LEAP (shuffle 2, the paper's targets) on the same decoded frames,
+                        points combined (issue 6); its cost against ``recurrent`` is printed.
   * ``naive windows``   ``infer.predict_windowed_reference``: a whole 15-frame window per frame, on
                         ``--windowed-frames`` frames only (full windows), fps extrapolated.
   * ``DLC ResNet-50``   ``deeplabcut.analyze_videos`` (PyTorch engine, CPU) with an untrained ResNet-50
@@ -116,6 +119,8 @@ def prepare(args) -> dict:
     create_training_set(config, windows_per_video=16, scale=1.0)
     for model, batch in (("leap", 4), ("convlstm_leap", 1)):
         train(config, model=model, epochs=1, steps_per_epoch=1, batch_size=batch, augment=False)
+    create_training_set(config, shuffle=2, windows_per_video=16, scale=1.0, max_gap_fill=0)  # the confident student
+    train(config, shuffle=2, model="convlstm_leap", epochs=1, steps_per_epoch=1, batch_size=1, augment=False)
     (work / "settings.json").write_text(json.dumps(stamp))
     print(f"Project {config.parent} with both students ready in {time.time() - started:.0f} s", flush=True)
 
@@ -210,7 +215,8 @@ def worker_student(task: dict) -> dict:
         dest = Path(task["dest"])
         started = time.perf_counter()
         scorer = analyze_videos(task["config"], [task["video"]], model=task["model"], state_reset=task["state_reset"],
-                                destfolder=str(dest), overwrite=True, progress=False)
+                                destfolder=str(dest), overwrite=True, progress=False,
+                                confident_shuffle=task.get("confident_shuffle"))
         wall_s = time.perf_counter() - started
     meta = _read_meta(dest / f"{Path(task['video']).stem}{scorer}.h5")
     frames = meta["nframes"]
@@ -376,6 +382,8 @@ def main(argv=None) -> None:
                                            "state_reset": None}),
             "recurrent_sr0": run("recurrent sr=0", {"kind": "student", "video": str(videos["speed"]),
                                                     "model": "convlstm_leap", "state_reset": 0}),
+            "pair": run("two students", {"kind": "student", "video": str(videos["speed"]), "model": "convlstm_leap",
+                                         "state_reset": None, "confident_shuffle": 2}),
             "naive": run("naive windows", {"kind": "windowed", "video": str(videos["windowed"])}),
             "dlc": run("DLC ResNet-50", {"kind": "dlc", "video": str(videos["dlc"])}),
         }
@@ -387,6 +395,7 @@ def main(argv=None) -> None:
         speed["dlc"]["note"] = (f"first {speed['dlc']['frames']} frames, batch {speed['dlc']['batch_size']}, "
                                 f"{speed['dlc']['torch_threads']} torch threads")
         speed["recurrent"]["note"] = f"state_reset {speed['recurrent']['state_reset']}"
+        speed["pair"]["note"] = f"{speed['pair']['fps'] / speed['recurrent']['fps']:.2f}x the recurrent student's fps"
         print()
         _common.print_table(list(speed.values()), [
             ("method", "method"), ("frames", "frames"), ("frame_size", "size"), ("inference_s", "inference s"),
@@ -404,6 +413,9 @@ def main(argv=None) -> None:
                              for other, value, goal in checks)
             print(f"  {r['method']:15s} vs {text}")
             r["vs_leap"], r["vs_naive"], r["vs_dlc"] = (value for _, value, _ in checks)
+        pair = speed["pair"]
+        print(f"  {pair['method']:15s} {pair['fps'] / speed['recurrent']['fps']:.2f}x the recurrent student, "
+              f"{pair['fps'] / speed['dlc']['fps']:.2f}x DLC ResNet-50")
         d = speed["dlc"]
         print(f"  DeepLabCut ran with HF_HUB_OFFLINE={d['hf_hub_offline']}; outside network attempts blocked: "
               f"{d['network_attempts']}{' ' + str(d['network_attempt_list']) if d['network_attempts'] else ''}")

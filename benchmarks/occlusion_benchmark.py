@@ -32,6 +32,11 @@ Variants (``--variants`` picks a subset, comma-separated):
                         (the frames per step of 8 x 15): longer context at the same cost per step
   convlstm+gapfill-w0.5 the default with half the loss weight on gap-filled targets
 
+Added when both are present: ``convlstm+gapfill|convlstm``, the two students analyzing together
+(``analyze_videos(..., confident_shuffle=...)``): the paper's student where its likelihood reaches
+``--handoff``, the gap-filled one elsewhere (``dlc_recurrent.infer.combine_predictions``, which a test
+checks equals the two students streamed together).
+
 Always added: ``truth+interp``, the true positions linearly interpolated across every hidden run,
 the best any interpolation could do (its hidden error is how far paths bend while hidden).
 
@@ -80,6 +85,8 @@ FILTER = "leap+median+interp"  # what DLC users do today: the hidden-point goal 
 LONGEST = 10  # hidden runs of more frames are pooled as "11+"
 WITHIN = 5.0  # px: a prediction this close to the truth counts as right (calibration)
 ORACLE = "truth+interp"  # true positions interpolated across hidden runs: how far the path bends
+PAIR = ("convlstm+gapfill", "convlstm")  # main and confident student of the two-student analysis
+PAIRED = "|".join(PAIR)
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--interp", default="convlstm,bidirectional+gapfill",
                         help="variants that also get '<name>+interp': their own points under pcutoff interpolated "
                              "afterwards, as LEAP's are in leap+median+interp (comma-separated; '' for none)")
+    parser.add_argument("--handoff", type=float, default=None,
+                        help=f"likelihood from which {PAIRED} takes the paper's student's point "
+                             "(default: the package's HANDOFF_LIKELIHOOD)")
     parser.add_argument("--pool", type=lambda text: [Path(p) for p in text.split(",")],
                         help="comma-separated --out folders of earlier runs: analyse their held-out videos together "
                              "(no training; variants present in all of them)")
@@ -561,6 +571,11 @@ def collect(work: Path, args, log: Path, train: bool):
         if train or not path.is_file():
             np.save(path, median_interp(config, held_out, work, pcutoff))
         predictions[FILTER] = np.load(path)
+    if all(name in predictions for name in PAIR):
+        from dlc_recurrent.infer import HANDOFF_LIKELIHOOD, combine_predictions
+
+        handoff = HANDOFF_LIKELIHOOD if args.handoff is None else args.handoff
+        predictions[PAIRED] = combine_predictions(*(predictions[name] for name in PAIR), handoff=handoff)
     for name in args.interp:  # the student's own points under pcutoff interpolated afterwards
         if name in predictions:
             predictions[f"{name}+interp"] = interpolate_unsure(predictions[name], pcutoff)

@@ -73,6 +73,9 @@ def _analyze(args) -> None:
         batch_size=args.batch_size,
         overwrite=args.overwrite,
         model=args.model,
+        confident_shuffle=args.confident_shuffle,
+        confident_model=args.confident_model,
+        **({} if args.handoff is None else {"handoff": args.handoff}),
     )
     print(scorer)
 
@@ -146,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--destfolder", default=None)
     analyze.add_argument("--batch-size", type=int, default=None)
     analyze.add_argument("--gputouse", type=int, default=None)
+    analyze.add_argument("--confident-shuffle", type=int, default=None,
+                         help="a second student, trained with --max-gap-fill 0: its points passing --handoff are kept")
+    analyze.add_argument("--confident-model", choices=["convlstm_leap", "leap", "bidirectional_leap"], default=None,
+                         help="the second student's model (default: --model)")
+    analyze.add_argument("--handoff", type=float, default=None,
+                         help="likelihood from which the second student's point is kept (default 0.8)")
     analyze.set_defaults(run=_analyze)
     evaluation = commands.add_parser("evaluate", help="pixel errors of both students, and the occlusion study")
     _add_project_arguments(evaluation)

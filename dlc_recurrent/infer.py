@@ -11,6 +11,12 @@ that ``deeplabcut.analyze_videos`` would write, built with deeplabcut's own scor
 post-processing tools find them with ``modelprefix="dlc-recurrent/<model>"``. A long video's
 predictions so far are checkpointed every minute, so an interrupted run resumes at the last
 segment boundary instead of starting the video again.
+
+Optionally two students analyze each video together (``confident_shuffle``): a student trained on
+the teacher's confident targets only (the paper's recipe, ``max_gap_fill=0``) keeps its points
+where its likelihood reaches ``handoff``, and the main student (gap-filled targets) gives the rest.
+On the occlusion benchmark this kept the paper's accuracy on visible points and the gap-filled
+student's on hidden ones, for twice the analysis time (benchmarks/RESULTS.md, "two students").
 """
 
 from __future__ import annotations
@@ -57,6 +63,9 @@ RESUME_SUFFIX = ".resume.npz"
 CHECKPOINT_SECONDS = 60.0
 #: frames between two calls of release_freed_memory while a video streams
 TRIM_EVERY = 2000
+#: likelihood from which a confident student's point is kept over the main student's (measured:
+#: benchmarks/RESULTS.md, "two students")
+HANDOFF_LIKELIHOOD = 0.8
 
 
 def release_freed_memory() -> None:
@@ -264,24 +273,26 @@ class FrameReader:
 
 
 def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int = DEFAULT_BATCH_SIZE,
-                  progress: bool = True, checkpoint: Path | None = None, checkpoint_seconds: float | None = None) -> np.ndarray:
+                  progress: bool = True, checkpoint: Path | None = None, checkpoint_seconds: float | None = None,
+                  confident: Student | None = None, handoff: float = HANDOFF_LIKELIHOOD) -> np.ndarray:
     """Predictions (n_frames, K, 3) in full-frame coordinates for one video, streamed.
 
     With ``checkpoint`` (a ``.npz`` path) the predictions so far, and what the stream needs to go
     on, are saved there at most every ``checkpoint_seconds`` (default CHECKPOINT_SECONDS); a later
     call with the same student and video resumes from it (at a segment boundary, so the result is
-    the uninterrupted one).
+    the uninterrupted one). With ``confident`` (a second student on the same frames) each point is
+    ``combine_predictions(student's, confident's, handoff)``.
     """
     checkpoint_seconds = CHECKPOINT_SECONDS if checkpoint_seconds is None else checkpoint_seconds
     config = student.config
-    chunk = student.state_reset if config.recurrent and student.state_reset > 0 else batch_size
-    if not config.recurrent:
-        stream = _FrameStream(student, batch_size)
-    elif student.bidirectional:
-        stream = _BidirectionalStream(student, batch_size)
-    else:
-        stream = _RecurrentStream(student, batch_size)
-    signature = _signature(student, info, crop) if checkpoint is not None else None
+    students = [student] if confident is None else [student, confident]
+    _check_pair(students)
+    chunk = next((s.state_reset for s in students if s.config.recurrent and s.state_reset > 0), batch_size)
+    streams = [_stream(s, batch_size) for s in students]
+    stream = streams[0] if confident is None else _PairedStream(*streams, handoff=handoff)
+    signature = None
+    if checkpoint is not None:
+        signature = "|".join([_signature(s, info, crop) for s in students] + ([f"handoff={handoff}"] if confident else []))
     out, done = [], 0
     saved = _load_checkpoint(checkpoint, signature)
     if saved is not None:
@@ -318,6 +329,36 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
                       stacklevel=2)
     predictions[..., :2] = to_full_frame(predictions[..., :2], crop, config.scale)
     return predictions
+
+
+def combine_predictions(predictions: np.ndarray, confident: np.ndarray, handoff: float = HANDOFF_LIKELIHOOD) -> np.ndarray:
+    """Point by point: ``confident``'s prediction (x, y, likelihood) where its likelihood is at least
+    ``handoff``, ``predictions``' elsewhere (both (n_frames, K, 3), of the same frames)."""
+    return np.where(confident[..., 2:] >= handoff, confident, predictions)
+
+
+def _stream(student: Student, batch_size: int):
+    if not student.config.recurrent:
+        return _FrameStream(student, batch_size)
+    if student.bidirectional:
+        return _BidirectionalStream(student, batch_size)
+    return _RecurrentStream(student, batch_size)
+
+
+def _check_pair(students: list[Student]) -> None:
+    """Two students share one decoded stream: the same frames (scale, channels), body parts and segments."""
+    if len(students) < 2:
+        return
+    first, second = students
+    for key in ("scale", "channels", "bodyparts"):
+        if getattr(first.config, key) != getattr(second.config, key):
+            raise ProjectError(
+                f"{second.folder}: this student was trained with {key} {getattr(second.config, key)}, the main "
+                f"student ({first.folder}) with {getattr(first.config, key)}; two students analyze a video together "
+                "only if they read the same frames: retrain one with the other's setting")
+    segments = [s.state_reset for s in students if s.config.recurrent]
+    if len(set(segments)) > 1:  # one stream would carry its state past the frames both have predicted
+        raise ValueError(f"both recurrent students must use the same state_reset (segments), got {segments}")
 
 
 def _signature(student: Student, info: VideoInfo, crop: Crop) -> str:
@@ -419,6 +460,45 @@ class _RecurrentStream:
     def restore(self, saved: dict) -> None:
         if "hidden" in saved:
             self.state = (tf.constant(saved["hidden"]), tf.constant(saved["cell"]))
+
+
+class _PairedStream:
+    """Two students' streams on the same chunks; their predictions combined point by point.
+
+    One stream may hold predictions back (the bidirectional one, until the frames after a segment
+    are read): only frames both have predicted come out, so a checkpoint is at a boundary of both.
+    """
+
+    def __init__(self, main, confident, handoff: float):
+        self.streams, self.handoff = (main, confident), handoff
+        self.context = max(main.context, confident.context)
+        self.pending = [_no_peaks(main.student), _no_peaks(confident.student)]
+
+    def _combined(self, outputs) -> np.ndarray:
+        self.pending = [np.concatenate([held, new]) for held, new in zip(self.pending, outputs)]
+        ready = min(len(held) for held in self.pending)
+        main, confident = (held[:ready] for held in self.pending)
+        self.pending = [held[ready:] for held in self.pending]
+        return combine_predictions(main, confident, self.handoff)
+
+    def step(self, frames: np.ndarray) -> np.ndarray:
+        return self._combined([stream.step(frames) for stream in self.streams])
+
+    def finish(self) -> np.ndarray:
+        return self._combined([stream.finish() for stream in self.streams])
+
+    def prime(self, frames: np.ndarray) -> None:
+        for stream in self.streams:
+            if stream.context:
+                stream.prime(frames[-stream.context :])
+
+    def carried_state(self) -> dict:
+        return {f"{i}_{key}": value for i, stream in enumerate(self.streams)
+                for key, value in stream.carried_state().items()}
+
+    def restore(self, saved: dict) -> None:
+        for i, stream in enumerate(self.streams):
+            stream.restore({key[len(f"{i}_"):]: value for key, value in saved.items() if key.startswith(f"{i}_")})
 
 
 def in_batches(function, tensor, batch_size: int) -> tf.Tensor:
@@ -563,6 +643,9 @@ def analyze_videos(
     model: str = "convlstm_leap",
     state_reset: int | None = None,
     progress: bool = True,
+    confident_shuffle: int | None = None,
+    confident_model: str | None = None,
+    handoff: float = HANDOFF_LIKELIHOOD,
 ) -> str:
     """Analyze videos (files or folders) with a trained student; returns the scorer, like deeplabcut.
 
@@ -572,6 +655,11 @@ def analyze_videos(
     video resumes where it stopped (``<h5 name>.resume.npz``, saved every minute, removed at the end).
     ``state_reset`` (recurrent model): frames per ConvLSTM segment, 0 carries the state through
     the whole video (default 4 x window_length).
+
+    ``confident_shuffle`` (optional): a second student (``confident_model``, default ``model``),
+    trained on the teacher's confident targets only (``create_training_set(config, shuffle=2,
+    max_gap_fill=0)``), analyzes the same frames; its points with likelihood >= ``handoff`` replace
+    the main student's (``combine_predictions``). The output keeps the main student's scorer.
     """
     from deeplabcut.utils.auxfun_videos import collect_video_paths
 
@@ -581,6 +669,18 @@ def analyze_videos(
         if gpus and gputouse < len(gpus):
             tf.config.set_visible_devices(gpus[gputouse], "GPU")
     student = load_trained_student(project, shuffle, trainingsetindex, model, state_reset)
+    confident = None
+    if confident_shuffle is not None:
+        confident_model = confident_model or model
+        if (confident_shuffle, confident_model) == (shuffle, model):
+            raise ValueError(f"confident_shuffle={confident_shuffle} names the main student itself ({model}, "
+                             f"shuffle {shuffle}); name the shuffle trained with max_gap_fill=0")
+        if not 0 < handoff <= 1:
+            raise ValueError(f"handoff must be a likelihood in (0, 1], got {handoff}")
+        segments = student.state_reset if student.config.recurrent else state_reset
+        confident = load_trained_student(project, confident_shuffle, trainingsetindex, confident_model, segments)
+        _check_pair([student, confident])
+    combination = _combination(confident, handoff)
     scorer = student_scorer(project, shuffle, trainingsetindex, model)
     batch_size = batch_size or DEFAULT_BATCH_SIZE
     try:
@@ -600,7 +700,12 @@ def analyze_videos(
                 f"refusing to overwrite it; analyze with another shuffle or destfolder"
             )
         if h5_path.exists() and not overwrite:
-            print(f"{video.name}: already analyzed ({h5_path.name}); pass overwrite=True to redo it.")
+            made_with = _recorded_combination(h5_path)
+            if made_with != combination:
+                print(f"{video.name}: already analyzed ({h5_path.name}) {_describe(made_with)}, not "
+                      f"{_describe(combination)}; pass overwrite=True to redo it.")
+            else:
+                print(f"{video.name}: already analyzed ({h5_path.name}); pass overwrite=True to redo it.")
             continue
         checkpoint = h5_path.with_name(h5_path.name + RESUME_SUFFIX)
         try:
@@ -610,7 +715,8 @@ def analyze_videos(
             for output in (h5_path, _meta_path(h5_path), h5_path.with_suffix(".csv"), checkpoint):
                 remove_interrupted_writes(output)
             started = time.time()
-            predictions = predict_video(student, info, crop, batch_size, progress, checkpoint=checkpoint)
+            predictions = predict_video(student, info, crop, batch_size, progress, checkpoint=checkpoint,
+                                        confident=confident, handoff=handoff)
             stopped = time.time()
         except ProjectError as error:
             failed.append((video, str(error)))
@@ -619,6 +725,7 @@ def analyze_videos(
             short.append((video, len(predictions), info.n_frames))
         info = replace(info, n_frames=len(predictions))  # fewer where the header overcounts
         metadata = _metadata(project, student, info, crop, scorer, batch_size, started, stopped, trainingsetindex)
+        metadata[OWN_OUTPUT_KEY]["confident_student"] = combination
         _write_outputs(predictions_table(predictions, scorer, project.bodyparts), metadata, h5_path, save_as_csv)
         checkpoint.unlink(missing_ok=True)
 
@@ -633,6 +740,27 @@ def analyze_videos(
         for video, message in failed:
             print(f"  {video}: {message}")
     return scorer
+
+
+def _combination(confident: Student | None, handoff: float) -> dict | None:
+    """How a second student took part (recorded in the output's meta), None when it did not."""
+    if confident is None:
+        return None
+    return {"model_folder": str(confident.folder), "model": confident.config.model, "handoff": float(handoff)}
+
+
+def _recorded_combination(h5_path: Path) -> dict | None:
+    try:
+        with _meta_path(h5_path).open("rb") as handle:
+            return pickle.load(handle)["data"][OWN_OUTPUT_KEY].get("confident_student")
+    except Exception:  # unreadable: is_own_output already vouched for the file
+        return None
+
+
+def _describe(combination: dict | None) -> str:
+    if combination is None:
+        return "by the main student alone"
+    return f"with the confident student {combination['model_folder']} (handoff {combination['handoff']})"
 
 
 def _metadata(project: Project, student: Student, info: VideoInfo, crop: Crop, scorer: str, batch_size: int,

@@ -19,6 +19,7 @@ from dlc_recurrent.infer import (
     FrameReader,
     Student,
     analyze_videos,
+    combine_predictions,
     find_peaks,
     load_trained_student,
     predict_video,
@@ -168,6 +169,83 @@ def test_an_interrupted_video_resumes_from_its_checkpoint_with_the_same_predicti
     assert "analyzing from the start" in capsys.readouterr().out  # another student: the checkpoint is not its
 
 
+def test_combine_predictions_keeps_the_confident_students_points_from_the_handoff():
+    main = np.array([[[1.0, 2.0, 0.9], [3.0, 4.0, 0.2]], [[5.0, 6.0, 0.1], [7.0, 8.0, 0.7]]])
+    confident = np.array([[[1.5, 2.5, 0.79], [3.5, 4.5, 0.8]], [[5.5, 6.5, 0.95], [7.5, 8.5, 0.3]]])
+    combined = combine_predictions(main, confident, handoff=0.8)
+    np.testing.assert_array_equal(combined, [[[1.0, 2.0, 0.9], [3.5, 4.5, 0.8]], [[5.5, 6.5, 0.95], [7.0, 8.0, 0.7]]])
+
+
+def random_student(model, segment, seed, scale=1.0):
+    config = TrainingConfig(model=model, bodyparts=["a", "b"], window_length=4, map_amplitude=0.05, scale=scale)
+    tf.random.set_seed(seed)
+    return Student(config=config, folder=None, network=models.build_model(model, 2, window_length=None),
+                   state_reset=segment)
+
+
+@pytest.mark.parametrize("main_model, confident_model, segment", [
+    ("convlstm_leap", "bidirectional_leap", 6), ("bidirectional_leap", "convlstm_leap", 5),
+    ("convlstm_leap", "leap", 0), ("leap", "bidirectional_leap", 7),
+])
+def test_two_students_streamed_together_equal_each_streamed_alone_then_combined(tmp_path, monkeypatch, capsys,
+                                                                                main_model, confident_model, segment):
+    """One decoded stream through both students (one may hold frames back) == each alone, combined;
+    and killed midway, it resumes to the same result."""
+    import dlc_recurrent.infer as infer
+
+    rng = np.random.default_rng(3)
+    centres = np.column_stack([rng.uniform(10, 70, 37), rng.uniform(10, 50, 37)])
+    video = tmp_path / "blob.mp4"
+    blob_video(video, centres)
+    info = read_video_info(video)
+    crop = Crop(0, info.width, 0, info.height)
+    main, confident = random_student(main_model, segment, 6), random_student(confident_model, segment, 7)
+    alone = [predict_video(s, info, crop, batch_size=5, progress=False) for s in (main, confident)]
+    handoff = float(np.quantile(alone[1][..., 2], 0.5))
+    kept = alone[1][..., 2] >= handoff
+    assert 0 < kept.mean() < 1, "both students must give some of the points"
+    expected = combine_predictions(*alone, handoff=handoff)
+    together = predict_video(main, info, crop, batch_size=5, progress=False, confident=confident, handoff=handoff)
+    np.testing.assert_allclose(together, expected, atol=1e-3)
+
+    original, calls = infer._PairedStream.step, []
+
+    def dies(self, frames):
+        calls.append(len(frames))
+        if len(calls) == 4:
+            raise Interrupted
+        return original(self, frames)
+
+    checkpoint = tmp_path / "blob.h5.resume.npz"
+    monkeypatch.setattr(infer._PairedStream, "step", dies)
+    with pytest.raises(Interrupted):
+        predict_video(main, info, crop, batch_size=5, progress=False, checkpoint=checkpoint, checkpoint_seconds=0,
+                      confident=confident, handoff=handoff)
+    monkeypatch.setattr(infer._PairedStream, "step", original)
+    with np.load(checkpoint) as saved:
+        assert 0 < len(saved["predictions"]) < info.n_frames
+    capsys.readouterr()
+    resumed = predict_video(main, info, crop, batch_size=5, progress=False, checkpoint=checkpoint,
+                            checkpoint_seconds=0, confident=confident, handoff=handoff)
+    assert "resuming at frame" in capsys.readouterr().out
+    np.testing.assert_allclose(resumed, expected, atol=1e-3)
+    predict_video(main, info, crop, batch_size=5, progress=False, checkpoint=checkpoint, confident=confident,
+                  handoff=handoff / 2)
+    assert "analyzing from the start" in capsys.readouterr().out  # another handoff: not this checkpoint
+
+
+def test_two_students_must_read_the_same_frames(tmp_path):
+    video = tmp_path / "blob.mp4"
+    blob_video(video, [(20.0, 20.0)] * 6)
+    info = read_video_info(video)
+    crop = Crop(0, info.width, 0, info.height)
+    main, other_scale = random_student("convlstm_leap", 6, 1), random_student("leap", 0, 2, scale=0.5)
+    with pytest.raises(ProjectError, match="scale 0.5.*retrain one"):
+        predict_video(main, info, crop, progress=False, confident=other_scale)
+    with pytest.raises(ValueError, match="same state_reset"):
+        predict_video(main, info, crop, progress=False, confident=random_student("bidirectional_leap", 4, 2))
+
+
 def test_streaming_with_single_frame_segments_equals_the_windowed_reference(trained_project):
     """state_reset=1: each frame's segment is exactly its own window, so the result is identical."""
     project = load_project(trained_project)
@@ -273,6 +351,36 @@ def test_already_analyzed_videos_are_skipped_unless_overwrite(trained_project, t
     assert h5.stat().st_mtime_ns != stamp
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([h5.name, f"{h5.stem}_meta.pickle"]), \
         "only the outputs, no temporary files"
+
+
+def test_analyze_videos_with_a_confident_student(trained_project, tmp_path, capsys):
+    """The combined predictions under the main student's scorer, how they were made in the meta, and a
+    rerun asking for another combination told so; deeplabcut reads the file as any other."""
+    import deeplabcut
+
+    project = load_project(trained_project)
+    video = project.videos[0]
+    info = read_video_info(video)
+    crop = Crop(0, info.width, 0, info.height)
+    main, confident = (load_trained_student(project, 1, 0, model) for model in ("convlstm_leap", "leap"))
+    handoff = 0.9
+    expected = combine_predictions(predict_video(main, info, crop, progress=False),
+                                   predict_video(confident, info, crop, progress=False), handoff)
+    scorer = analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1,
+                            confident_model="leap", handoff=handoff, progress=False)
+    assert scorer == student_scorer(project, 1, 0, "convlstm_leap")
+    table, _, _, _ = deeplabcut.auxiliaryfunctions.load_analyzed_data(str(tmp_path), video.stem, scorer)
+    np.testing.assert_allclose(table.to_numpy().reshape(expected.shape), expected, atol=1e-3)
+    metadata = deeplabcut.auxiliaryfunctions.load_video_metadata(str(tmp_path), video.stem, scorer)
+    assert metadata["data"]["dlc_recurrent"]["confident_student"] == {
+        "model_folder": str(confident.folder), "model": "leap", "handoff": handoff}
+    capsys.readouterr()
+    analyze_videos(trained_project, [str(video)], destfolder=tmp_path, progress=False)
+    out = capsys.readouterr().out
+    assert f"with the confident student {confident.folder} (handoff 0.9), not by the main student alone; " \
+           "pass overwrite=True" in out
+    with pytest.raises(ValueError, match="names the main student itself"):
+        analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1, progress=False)
 
 
 def test_an_interrupted_analysis_resumes_and_leaves_no_checkpoint(trained_project, tmp_path, monkeypatch, capsys):
