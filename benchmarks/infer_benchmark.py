@@ -98,7 +98,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def prepare(args) -> dict:
-    """A synthetic project, both students trained for one step, and the benchmark videos."""
+    """A synthetic project, its students (LEAP, ConvLSTM-LEAP, a second ConvLSTM-LEAP on shuffle 2) trained
+    for one step, and the benchmark videos."""
     from dlc_recurrent.distill import create_training_set
     from dlc_recurrent.synthetic import make_synthetic_project, open_synthetic_project
     from dlc_recurrent.training import train
@@ -122,7 +123,7 @@ def prepare(args) -> dict:
     create_training_set(config, shuffle=2, windows_per_video=16, scale=1.0, max_gap_fill=0)  # the confident student
     train(config, shuffle=2, model="convlstm_leap", epochs=1, steps_per_epoch=1, batch_size=1, augment=False)
     (work / "settings.json").write_text(json.dumps(stamp))
-    print(f"Project {config.parent} with both students ready in {time.time() - started:.0f} s", flush=True)
+    print(f"Project {config.parent} with its students ready in {time.time() - started:.0f} s", flush=True)
 
     videos = work / "videos"
     clip = read_gray(source)

@@ -54,6 +54,9 @@ Run (from the repository root, with the project's virtual environment active):
                                                        # seed: how much of a difference is run-to-run spread
     python benchmarks/occlusion_benchmark.py --spread benchmarks/out,benchmarks/out/train-seed1 --out benchmarks/out/spread
                                                        # errors per training seed, mean and sd over them
+    python benchmarks/occlusion_benchmark.py --handoff-sweep benchmarks/out,benchmarks/out/train-seed1 --out benchmarks/out/handoff
+                                                       # the two students' errors per handoff, on the held-out video
+                                                       # and on the training videos' frames no student trained on
 
 Writes ``<out>/occlusion_benchmark.csv`` (errors per variant), ``occlusion_by_length.csv``,
 ``occlusion_calibration.csv`` and ``occlusion_benchmark.png`` (default ``benchmarks/out``,
@@ -165,6 +168,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--spread", type=lambda text: [Path(p) for p in text.split(",")],
                         help="comma-separated --out folders of one project trained from different --train-seed: "
                              "each variant's errors per training seed, and their mean and spread (no training)")
+    parser.add_argument("--handoff-sweep", type=lambda text: [Path(p) for p in text.split(",")],
+                        help=f"comma-separated --out folders holding {PAIR[0]} and {PAIR[1]}: {PAIRED}'s errors per "
+                             "handoff, on the held-out video and on the training videos' test-block frames (no training)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     full = dict(width=168, height=140, frames=900, scale=0.5, windows_per_video=200, epochs=8, steps=40)
@@ -427,6 +433,9 @@ def main(argv=None) -> None:
     if args.spread:
         training_spread(args.spread, args, log)
         return
+    if args.handoff_sweep:
+        handoff_sweep(args.handoff_sweep, args, log)
+        return
     if args.pool:  # earlier runs' held-out videos analysed together: more hidden points per run length
         settings = {folder: saved_settings(folder / "occlusion_work") for folder in args.pool}
         if len({json.dumps({**s, "seed": None, "train_seed": None}, sort_keys=True) for s in settings.values()}) > 1:
@@ -502,6 +511,59 @@ def training_spread(folders: list[Path], args, log: Path) -> None:
     print(f"\nOver {len(folders)} training seeds (differences from {REFERENCE}: t-test over the seeds):")
     print(pd.DataFrame(summary).set_index("variant").round(4).T.to_string(), "\n")
     print(f"Wrote {args.out / 'occlusion_training_spread.csv'}")
+
+
+HANDOFFS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+def handoff_sweep(folders: list[Path], args, log: Path) -> None:
+    """The two students' errors per handoff, on two sets of frames: the held-out video (the benchmark's
+    judge) and the frames of the training videos that fell in test blocks of both students' training
+    sets (never trained on; the fair place to choose a handoff). The latter are analyzed here with the
+    trained students."""
+    import numpy as np
+    import pandas as pd
+
+    from dlc_recurrent.distill import training_set_folder
+    from dlc_recurrent.infer import combine_predictions, load_trained_student, predict_video
+    from dlc_recurrent.project import load_project, read_video_info, video_crop
+    from dlc_recurrent.synthetic import open_synthetic_project, read_ground_truth
+
+    variants = {v.name: v for v in VARIANTS}
+    rows = []
+    for folder in folders:
+        predictions, truth, _, _ = collect(folder / "occlusion_work", args, log, train=False)
+        frames = [("held-out video", truth, predictions[PAIR[0]], predictions[PAIR[1]], np.ones(len(truth.xy), bool))]
+        config = next((folder / "occlusion_work").glob("*/config.yaml"))
+        project = load_project(config)
+        students = [load_trained_student(project, variants[name].shuffle, 0, variants[name].model) for name in PAIR]
+        windows = [pd.read_csv(training_set_folder(project, variants[name].shuffle, 0) / "windows.csv") for name in PAIR]
+        for index, video in enumerate(open_synthetic_project(config).videos[:2]):
+            video_truth = read_ground_truth(video)
+            tested, trained = (np.zeros(len(video_truth.xy), bool) for _ in range(2))
+            for table, student in zip(windows, students):
+                for first, split in table.loc[table.video == index, ["first_frame", "split"]].itertuples(index=False):
+                    (tested if split == "test" else trained)[first : first + student.window_length] = True
+            info = read_video_info(video)
+            main, confident = (predict_video(s, info, video_crop(project, info), progress=False) for s in students)
+            frames.append(("training videos, test blocks", video_truth, main, confident, tested & ~trained))
+        for handoff in (0.0,) + HANDOFFS + (None,):  # 0: the confident student alone; None: the main one alone
+            for where, truth_, main, confident, chosen in frames:
+                combined = main if handoff is None else combine_predictions(main, confident, handoff)
+                error = point_errors(combined, truth_)[chosen]
+                visible = truth_.visible[chosen]
+                rows.append({"folder": str(folder), "frames": where, "handoff": {None: f"{PAIR[0]} alone", 0.0: f"{PAIR[1]} alone"}.get(handoff, handoff),
+                             "visible_px": error[visible].mean(), "hidden_px": error[~visible].mean(),
+                             "n_visible": int(visible.sum()), "n_hidden": int((~visible).sum())})
+    table = pd.DataFrame(rows)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out / "occlusion_handoff.csv", index=False)
+    summary = (table.groupby(["frames", "handoff"], sort=False)
+               .agg(visible_px=("visible_px", "mean"), hidden_px=("hidden_px", "mean"),
+                    n_visible=("n_visible", "sum"), n_hidden=("n_hidden", "sum")))
+    print(f"{PAIRED}: mean errors (px) over {len(folders)} folders, per handoff:")
+    print(summary.round(3).to_string(), "\n")
+    print(f"Wrote {args.out / 'occlusion_handoff.csv'}")
 
 
 def saved_settings(work: Path) -> dict | None:

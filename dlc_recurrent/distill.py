@@ -237,6 +237,15 @@ def _saved_request(folder: Path) -> dict | None:
     return saved
 
 
+def built_with(project: Project, shuffle: int = 1, trainingsetindex: int = 0) -> dict | None:
+    """The TrainingSetSpec fields (a dict) the shuffle's training set was built with; None if there is none."""
+    folder = training_set_folder(project, shuffle, trainingsetindex)
+    if not (folder / "trainingset.yaml").is_file():
+        return None
+    saved = _saved_request(folder)
+    return saved["spec"] if saved and "spec" in saved else None
+
+
 def _request_record(spec: TrainingSetSpec, videos: list[Path], fraction: float, shuffle: int) -> dict:
     return {
         "spec": asdict(spec),

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from dlc_recurrent.distill import prepare_frame, to_full_frame, training_fraction
+from dlc_recurrent.distill import built_with, prepare_frame, to_full_frame, training_fraction
 from dlc_recurrent.project import (
     OWN_OUTPUT_KEY,
     Crop,
@@ -358,7 +358,10 @@ def _check_pair(students: list[Student]) -> None:
                 "only if they read the same frames: retrain one with the other's setting")
     segments = [s.state_reset for s in students if s.config.recurrent]
     if len(set(segments)) > 1:  # one stream would carry its state past the frames both have predicted
-        raise ValueError(f"both recurrent students must use the same state_reset (segments), got {segments}")
+        raise ProjectError(f"both recurrent students must use the same state_reset (segments), got {segments}")
+    if any(s.bidirectional and s.state_reset <= 0 for s in students):
+        raise ProjectError("a bidirectional student analyzes in segments: state_reset must be > 0 for both "
+                           f"students, got {segments[0]}")
 
 
 def _signature(student: Student, info: VideoInfo, crop: Crop) -> str:
@@ -485,7 +488,9 @@ class _PairedStream:
         return self._combined([stream.step(frames) for stream in self.streams])
 
     def finish(self) -> np.ndarray:
-        return self._combined([stream.finish() for stream in self.streams])
+        combined = self._combined([stream.finish() for stream in self.streams])
+        assert not any(len(held) for held in self.pending), "the two students predicted different frame counts"
+        return combined
 
     def prime(self, frames: np.ndarray) -> None:
         for stream in self.streams:
@@ -658,8 +663,9 @@ def analyze_videos(
 
     ``confident_shuffle`` (optional): a second student (``confident_model``, default ``model``),
     trained on the teacher's confident targets only (``create_training_set(config, shuffle=2,
-    max_gap_fill=0)``), analyzes the same frames; its points with likelihood >= ``handoff`` replace
-    the main student's (``combine_predictions``). The output keeps the main student's scorer.
+    max_gap_fill=0)``), analyzes the same frames, in the main student's segments (``state_reset``);
+    its points with likelihood >= ``handoff`` replace the main student's (``combine_predictions``).
+    The output keeps the main student's scorer; its ``_meta.pickle`` records the second student.
     """
     from deeplabcut.utils.auxfun_videos import collect_video_paths
 
@@ -669,18 +675,9 @@ def analyze_videos(
         if gpus and gputouse < len(gpus):
             tf.config.set_visible_devices(gpus[gputouse], "GPU")
     student = load_trained_student(project, shuffle, trainingsetindex, model, state_reset)
-    confident = None
-    if confident_shuffle is not None:
-        confident_model = confident_model or model
-        if (confident_shuffle, confident_model) == (shuffle, model):
-            raise ValueError(f"confident_shuffle={confident_shuffle} names the main student itself ({model}, "
-                             f"shuffle {shuffle}); name the shuffle trained with max_gap_fill=0")
-        if not 0 < handoff <= 1:
-            raise ValueError(f"handoff must be a likelihood in (0, 1], got {handoff}")
-        segments = student.state_reset if student.config.recurrent else state_reset
-        confident = load_trained_student(project, confident_shuffle, trainingsetindex, confident_model, segments)
-        _check_pair([student, confident])
-    combination = _combination(confident, handoff)
+    confident = _load_confident(project, student, shuffle, trainingsetindex, model, state_reset,
+                                confident_shuffle, confident_model, handoff)
+    combination = _combination(confident, confident_shuffle, handoff)
     scorer = student_scorer(project, shuffle, trainingsetindex, model)
     batch_size = batch_size or DEFAULT_BATCH_SIZE
     try:
@@ -701,7 +698,7 @@ def analyze_videos(
             )
         if h5_path.exists() and not overwrite:
             made_with = _recorded_combination(h5_path)
-            if made_with != combination:
+            if not _same_combination(made_with, combination):
                 print(f"{video.name}: already analyzed ({h5_path.name}) {_describe(made_with)}, not "
                       f"{_describe(combination)}; pass overwrite=True to redo it.")
             else:
@@ -742,25 +739,65 @@ def analyze_videos(
     return scorer
 
 
-def _combination(confident: Student | None, handoff: float) -> dict | None:
+def _load_confident(project: Project, student: Student, shuffle: int, trainingsetindex: int, model: str,
+                    state_reset: int | None, confident_shuffle: int | None, confident_model: str | None,
+                    handoff: float) -> Student | None:
+    """The second student of analyze_videos (None without ``confident_shuffle``), checked against the first."""
+    if confident_shuffle is None:
+        if confident_model is not None or handoff != HANDOFF_LIKELIHOOD:
+            raise ProjectError("confident_model and handoff only apply with confident_shuffle (the shuffle of a "
+                               "student trained with max_gap_fill=0); pass it too, or drop them")
+        return None
+    confident_model = confident_model or model
+    if (confident_shuffle, confident_model) == (shuffle, model):
+        raise ProjectError(f"confident_shuffle={confident_shuffle} names the main student itself ({model}, "
+                           f"shuffle {shuffle}); name the shuffle trained with max_gap_fill=0")
+    if not 0 < handoff <= 1:
+        raise ProjectError(f"handoff must be a likelihood in (0, 1], got {handoff}")
+    segments = student.state_reset if student.config.recurrent else state_reset  # one stream: the same segments
+    confident = load_trained_student(project, confident_shuffle, trainingsetindex, confident_model, segments)
+    _check_pair([student, confident])
+    spec = built_with(project, confident_shuffle, trainingsetindex)
+    if spec is not None and spec.get("max_gap_fill", 0) > 0:
+        warnings.warn(f"shuffle {confident_shuffle}'s training set fills teacher gaps (max_gap_fill="
+                      f"{spec['max_gap_fill']}); the confident student is meant to learn the teacher's confident "
+                      f"targets only: create_training_set(config, shuffle={confident_shuffle}, max_gap_fill=0, "
+                      "overwrite=True) and train it again", stacklevel=3)
+    return confident
+
+
+def _combination(confident: Student | None, confident_shuffle: int | None, handoff: float) -> dict | None:
     """How a second student took part (recorded in the output's meta), None when it did not."""
     if confident is None:
         return None
-    return {"model_folder": str(confident.folder), "model": confident.config.model, "handoff": float(handoff)}
+    return {"shuffle": confident_shuffle, "model": confident.config.model, "handoff": float(handoff),
+            "state_reset": confident.state_reset if confident.config.recurrent else None,
+            "model_folder": str(confident.folder)}
 
 
-def _recorded_combination(h5_path: Path) -> dict | None:
+def _recorded_combination(h5_path: Path) -> dict | None | str:
+    """The combination an output was made with (None: one student; "unknown": its meta is unreadable)."""
     try:
         with _meta_path(h5_path).open("rb") as handle:
             return pickle.load(handle)["data"][OWN_OUTPUT_KEY].get("confident_student")
-    except Exception:  # unreadable: is_own_output already vouched for the file
-        return None
+    except Exception:
+        return "unknown"
 
 
-def _describe(combination: dict | None) -> str:
+def _same_combination(recorded, requested) -> bool:
+    """Same second student (shuffle, model) and handoff; where the project lies does not matter."""
+    if recorded is None or requested is None or recorded == "unknown":
+        return recorded == requested
+    return all(recorded.get(key) == requested[key] for key in ("shuffle", "model", "handoff"))
+
+
+def _describe(combination) -> str:
     if combination is None:
         return "by the main student alone"
-    return f"with the confident student {combination['model_folder']} (handoff {combination['handoff']})"
+    if combination == "unknown":
+        return "by an unknown combination (unreadable _meta.pickle)"
+    return (f"with the confident student of shuffle {combination.get('shuffle')} ({combination['model']}, "
+            f"handoff {combination['handoff']})")
 
 
 def _metadata(project: Project, student: Student, info: VideoInfo, crop: Crop, scorer: str, batch_size: int,

@@ -176,21 +176,24 @@ def test_combine_predictions_keeps_the_confident_students_points_from_the_handof
     np.testing.assert_array_equal(combined, [[[1.0, 2.0, 0.9], [3.5, 4.5, 0.8]], [[5.5, 6.5, 0.95], [7.0, 8.0, 0.7]]])
 
 
-def random_student(model, segment, seed, scale=1.0):
-    config = TrainingConfig(model=model, bodyparts=["a", "b"], window_length=4, map_amplitude=0.05, scale=scale)
+def random_student(model, segment, seed, scale=1.0, window_length=4):
+    config = TrainingConfig(model=model, bodyparts=["a", "b"], window_length=window_length, map_amplitude=0.05,
+                            scale=scale)
     tf.random.set_seed(seed)
     return Student(config=config, folder=None, network=models.build_model(model, 2, window_length=None),
                    state_reset=segment)
 
 
-@pytest.mark.parametrize("main_model, confident_model, segment", [
-    ("convlstm_leap", "bidirectional_leap", 6), ("bidirectional_leap", "convlstm_leap", 5),
-    ("convlstm_leap", "leap", 0), ("leap", "bidirectional_leap", 7),
+@pytest.mark.parametrize("main_model, confident_model, segment, windows", [
+    ("convlstm_leap", "bidirectional_leap", 6, (4, 4)), ("bidirectional_leap", "convlstm_leap", 5, (6, 3)),
+    ("convlstm_leap", "leap", 0, (4, 4)), ("leap", "bidirectional_leap", 7, (4, 4)),
+    ("leap", "convlstm_leap", 6, (4, 5)), ("bidirectional_leap", "bidirectional_leap", 4, (3, 5)),
 ])
 def test_two_students_streamed_together_equal_each_streamed_alone_then_combined(tmp_path, monkeypatch, capsys,
-                                                                                main_model, confident_model, segment):
-    """One decoded stream through both students (one may hold frames back) == each alone, combined;
-    and killed midway, it resumes to the same result."""
+                                                                                main_model, confident_model, segment,
+                                                                                windows):
+    """One decoded stream through both students (one may hold frames back, their contexts may differ)
+    == each alone, combined; and killed midway, it resumes to the same result."""
     import dlc_recurrent.infer as infer
 
     rng = np.random.default_rng(3)
@@ -199,7 +202,8 @@ def test_two_students_streamed_together_equal_each_streamed_alone_then_combined(
     blob_video(video, centres)
     info = read_video_info(video)
     crop = Crop(0, info.width, 0, info.height)
-    main, confident = random_student(main_model, segment, 6), random_student(confident_model, segment, 7)
+    main = random_student(main_model, segment, 6, window_length=windows[0])
+    confident = random_student(confident_model, segment, 7, window_length=windows[1])
     alone = [predict_video(s, info, crop, batch_size=5, progress=False) for s in (main, confident)]
     handoff = float(np.quantile(alone[1][..., 2], 0.5))
     kept = alone[1][..., 2] >= handoff
@@ -242,8 +246,11 @@ def test_two_students_must_read_the_same_frames(tmp_path):
     main, other_scale = random_student("convlstm_leap", 6, 1), random_student("leap", 0, 2, scale=0.5)
     with pytest.raises(ProjectError, match="scale 0.5.*retrain one"):
         predict_video(main, info, crop, progress=False, confident=other_scale)
-    with pytest.raises(ValueError, match="same state_reset"):
+    with pytest.raises(ProjectError, match="same state_reset"):
         predict_video(main, info, crop, progress=False, confident=random_student("bidirectional_leap", 4, 2))
+    with pytest.raises(ProjectError, match="bidirectional student analyzes in segments"):
+        predict_video(random_student("convlstm_leap", 0, 1), info, crop, progress=False,
+                      confident=random_student("bidirectional_leap", 0, 2))
 
 
 def test_streaming_with_single_frame_segments_equals_the_windowed_reference(trained_project):
@@ -353,19 +360,22 @@ def test_already_analyzed_videos_are_skipped_unless_overwrite(trained_project, t
         "only the outputs, no temporary files"
 
 
-def test_analyze_videos_with_a_confident_student(trained_project, tmp_path, capsys):
+def test_analyze_videos_with_a_confident_student(trained_project, tmp_path, capsys, monkeypatch):
     """The combined predictions under the main student's scorer, how they were made in the meta, and a
     rerun asking for another combination told so; deeplabcut reads the file as any other."""
     import deeplabcut
+
+    import dlc_recurrent.infer as infer
 
     project = load_project(trained_project)
     video = project.videos[0]
     info = read_video_info(video)
     crop = Crop(0, info.width, 0, info.height)
     main, confident = (load_trained_student(project, 1, 0, model) for model in ("convlstm_leap", "leap"))
-    handoff = 0.9
-    expected = combine_predictions(predict_video(main, info, crop, progress=False),
-                                   predict_video(confident, info, crop, progress=False), handoff)
+    alone = predict_video(main, info, crop, progress=False), predict_video(confident, info, crop, progress=False)
+    handoff = round(float(np.quantile(alone[1][..., 2], 0.5)), 3)
+    assert 0 < np.mean(alone[1][..., 2] >= handoff) < 1, "both students must give some of the points"
+    expected = combine_predictions(*alone, handoff)
     scorer = analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1,
                             confident_model="leap", handoff=handoff, progress=False)
     assert scorer == student_scorer(project, 1, 0, "convlstm_leap")
@@ -373,14 +383,30 @@ def test_analyze_videos_with_a_confident_student(trained_project, tmp_path, caps
     np.testing.assert_allclose(table.to_numpy().reshape(expected.shape), expected, atol=1e-3)
     metadata = deeplabcut.auxiliaryfunctions.load_video_metadata(str(tmp_path), video.stem, scorer)
     assert metadata["data"]["dlc_recurrent"]["confident_student"] == {
-        "model_folder": str(confident.folder), "model": "leap", "handoff": handoff}
+        "shuffle": 1, "model": "leap", "handoff": handoff, "state_reset": None, "model_folder": str(confident.folder)}
     capsys.readouterr()
     analyze_videos(trained_project, [str(video)], destfolder=tmp_path, progress=False)
-    out = capsys.readouterr().out
-    assert f"with the confident student {confident.folder} (handoff 0.9), not by the main student alone; " \
-           "pass overwrite=True" in out
-    with pytest.raises(ValueError, match="names the main student itself"):
+    assert (f".h5) with the confident student of shuffle 1 (leap, handoff {handoff}), not by the main student "
+            "alone; pass overwrite=True") in capsys.readouterr().out
+    analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1, confident_model="leap",
+                   handoff=0.5, progress=False)
+    assert f"(leap, handoff {handoff}), not with the confident student of shuffle 1 (leap, handoff 0.5)" \
+        in capsys.readouterr().out
+    analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1, confident_model="leap",
+                   handoff=handoff, progress=False)
+    assert "already analyzed" in (out := capsys.readouterr().out) and " not " not in out
+
+    with pytest.raises(ProjectError, match="names the main student itself"):
         analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1, progress=False)
+    with pytest.raises(ProjectError, match="only apply with confident_shuffle"):
+        analyze_videos(trained_project, [str(video)], destfolder=tmp_path, handoff=0.5, progress=False)
+    with pytest.raises(ProjectError, match=r"handoff must be a likelihood in \(0, 1\]"):
+        analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1,
+                       confident_model="leap", handoff=0, progress=False)
+    monkeypatch.setattr(infer, "built_with", lambda *args: {"max_gap_fill": 12})
+    with pytest.warns(UserWarning, match="shuffle 1's training set fills teacher gaps"):
+        analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1,
+                       confident_model="leap", progress=False)
 
 
 def test_an_interrupted_analysis_resumes_and_leaves_no_checkpoint(trained_project, tmp_path, monkeypatch, capsys):
