@@ -64,6 +64,14 @@ def blob_video(path, centres, width=80, height=60):
     writer.release()
 
 
+def wandering_blob_video(path, n_frames, seed):
+    """A blob video (80x60) whose blob jumps to a random place every frame; its VideoInfo and full-frame crop."""
+    rng = np.random.default_rng(seed)
+    blob_video(path, np.column_stack([rng.uniform(10, 70, n_frames), rng.uniform(10, 50, n_frames)]))
+    info = read_video_info(path)
+    return info, Crop(0, info.width, 0, info.height)
+
+
 def blob_student(scale):
     """A 'student' whose map is the (blurred) image itself: its peak is the blob, wherever it is."""
     frames = keras.Input((None, None, 1), dtype="uint8")
@@ -88,17 +96,12 @@ def test_coordinates_round_trip_through_crop_scale_and_padding(tmp_path, crop, s
 @pytest.mark.parametrize("segment", [6, 100])
 def test_bidirectional_chunks_equal_the_network_on_each_segment_with_its_context(tmp_path, segment):
     """Chunked bidirectional inference == the Keras network on [segment - context, segment + context]."""
-    rng = np.random.default_rng(1)
-    centres = np.column_stack([rng.uniform(10, 70, 23), rng.uniform(10, 50, 23)])
-    video = tmp_path / "blob.mp4"
-    blob_video(video, centres)
-    info = read_video_info(video)
+    info, crop = wandering_blob_video(tmp_path / "blob.mp4", 23, seed=1)
     length, context = 4, 3
     config = TrainingConfig(model="bidirectional_leap", bodyparts=["a", "b"], window_length=length, map_amplitude=0.01)
     tf.random.set_seed(4)
     network = models.build_bidirectional_leap(2, window_length=None)
     student = Student(config=config, folder=None, network=network, state_reset=segment)
-    crop = Crop(0, info.width, 0, info.height)
     streamed = predict_video(student, info, crop, batch_size=5, progress=False)
 
     frames = np.concatenate(list(FrameReader(info, crop, 1.0, 1, 100)))
@@ -117,6 +120,19 @@ class Interrupted(Exception):
     pass
 
 
+def dies_at_call(original, call: int):
+    """A stream ``step`` that raises Interrupted on its ``call``-th call (a run killed mid-video)."""
+    calls = []
+
+    def step(self, frames, *args, **kwargs):
+        calls.append(len(frames))
+        if len(calls) == call:
+            raise Interrupted
+        return original(self, frames, *args, **kwargs)
+
+    return step
+
+
 @pytest.mark.parametrize("model, segment, dies_at", [
     ("leap", 0, 5), ("convlstm_leap", 6, 5), ("convlstm_leap", 0, 5), ("bidirectional_leap", 6, 5),
     ("convlstm_leap", 2, 5), ("convlstm_leap", 2, 2), ("bidirectional_leap", 2, 4),  # segments < context
@@ -127,12 +143,7 @@ def test_an_interrupted_video_resumes_from_its_checkpoint_with_the_same_predicti
     (context 3 frames; with 2-frame segments the checkpoint can come before a full context)."""
     import dlc_recurrent.infer as infer
 
-    rng = np.random.default_rng(2)
-    centres = np.column_stack([rng.uniform(10, 70, 41), rng.uniform(10, 50, 41)])
-    video = tmp_path / "blob.mp4"
-    blob_video(video, centres)
-    info = read_video_info(video)
-    crop = Crop(0, info.width, 0, info.height)
+    info, crop = wandering_blob_video(tmp_path / "blob.mp4", 41, seed=2)
     config = TrainingConfig(model=model, bodyparts=["a", "b"], window_length=4, map_amplitude=0.01)
     tf.random.set_seed(5)
     network = models.build_model(model, 2, window_length=None)
@@ -141,16 +152,10 @@ def test_an_interrupted_video_resumes_from_its_checkpoint_with_the_same_predicti
 
     stream_class = {"leap": infer._FrameStream, "convlstm_leap": infer._RecurrentStream,
                     "bidirectional_leap": infer._BidirectionalStream}[model]
-    original, calls = stream_class.step, []
-
-    def dies(self, frames, *args, **kwargs):
-        calls.append(len(frames))
-        if len(calls) == dies_at:
-            raise Interrupted
-        return original(self, frames, *args, **kwargs)
+    original = stream_class.step
 
     checkpoint = tmp_path / "blob.h5.resume.npz"
-    monkeypatch.setattr(stream_class, "step", dies)
+    monkeypatch.setattr(stream_class, "step", dies_at_call(original, dies_at))
     with pytest.raises(Interrupted):
         predict_video(student, info, crop, batch_size=5, progress=False, checkpoint=checkpoint, checkpoint_seconds=0)
     monkeypatch.setattr(stream_class, "step", original)
@@ -196,12 +201,7 @@ def test_two_students_streamed_together_equal_each_streamed_alone_then_combined(
     == each alone, combined; and killed midway, it resumes to the same result."""
     import dlc_recurrent.infer as infer
 
-    rng = np.random.default_rng(3)
-    centres = np.column_stack([rng.uniform(10, 70, 37), rng.uniform(10, 50, 37)])
-    video = tmp_path / "blob.mp4"
-    blob_video(video, centres)
-    info = read_video_info(video)
-    crop = Crop(0, info.width, 0, info.height)
+    info, crop = wandering_blob_video(tmp_path / "blob.mp4", 37, seed=3)
     main = random_student(main_model, segment, 6, window_length=windows[0])
     confident = random_student(confident_model, segment, 7, window_length=windows[1])
     alone = [predict_video(s, info, crop, batch_size=5, progress=False) for s in (main, confident)]
@@ -212,16 +212,10 @@ def test_two_students_streamed_together_equal_each_streamed_alone_then_combined(
     together = predict_video(main, info, crop, batch_size=5, progress=False, confident=confident, handoff=handoff)
     np.testing.assert_allclose(together, expected, atol=1e-3)
 
-    original, calls = infer._PairedStream.step, []
-
-    def dies(self, frames):
-        calls.append(len(frames))
-        if len(calls) == 4:
-            raise Interrupted
-        return original(self, frames)
+    original = infer._PairedStream.step
 
     checkpoint = tmp_path / "blob.h5.resume.npz"
-    monkeypatch.setattr(infer._PairedStream, "step", dies)
+    monkeypatch.setattr(infer._PairedStream, "step", dies_at_call(original, 4))
     with pytest.raises(Interrupted):
         predict_video(main, info, crop, batch_size=5, progress=False, checkpoint=checkpoint, checkpoint_seconds=0,
                       confident=confident, handoff=handoff)
@@ -415,16 +409,10 @@ def test_an_interrupted_analysis_resumes_and_leaves_no_checkpoint(trained_projec
     video = load_project(trained_project).videos[0]
     scorer = analyze_videos(trained_project, [str(video)], destfolder=tmp_path / "straight", progress=False)
     h5 = f"{video.stem}{scorer}.h5"
-    original, calls = infer._RecurrentStream.step, []
-
-    def dies_on_the_third_chunk(self, frames):
-        calls.append(len(frames))
-        if len(calls) == 3:
-            raise Interrupted
-        return original(self, frames)
+    original = infer._RecurrentStream.step
 
     monkeypatch.setattr(infer, "CHECKPOINT_SECONDS", 0.0)
-    monkeypatch.setattr(infer._RecurrentStream, "step", dies_on_the_third_chunk)
+    monkeypatch.setattr(infer._RecurrentStream, "step", dies_at_call(original, 3))
     with pytest.raises(Interrupted):
         analyze_videos(trained_project, [str(video)], destfolder=tmp_path / "killed", progress=False)
     assert not (tmp_path / "killed" / h5).exists() and (tmp_path / "killed" / (h5 + infer.RESUME_SUFFIX)).is_file()
