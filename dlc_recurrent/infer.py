@@ -44,8 +44,9 @@ from dlc_recurrent.project import (
     ProjectError,
     VideoInfo,
     atomic_write,
-    is_own_output,
     load_project,
+    meta_path,
+    own_output_record,
     read_video_info,
     remove_interrupted_writes,
     video_crop,
@@ -617,10 +618,6 @@ def student_scorer(project: Project, shuffle: int, trainingsetindex: int, model:
             "analyze videos with the student and use deeplabcut's tools on its predictions") from None
 
 
-def _meta_path(h5_path: Path) -> Path:
-    return h5_path.with_name(h5_path.stem + "_meta.pickle")
-
-
 def _write_outputs(table: pd.DataFrame, metadata: dict, h5_path: Path, save_as_csv: bool) -> None:
     """Write the h5 (+ meta pickle, + csv), each atomically; the h5 last, as it marks the video done."""
 
@@ -630,7 +627,7 @@ def _write_outputs(table: pd.DataFrame, metadata: dict, h5_path: Path, save_as_c
 
     if save_as_csv:
         atomic_write(h5_path.with_suffix(".csv"), table.to_csv)
-    atomic_write(_meta_path(h5_path), write_meta)
+    atomic_write(meta_path(h5_path), write_meta)
     atomic_write(h5_path, lambda path: table.to_hdf(path, key="df_with_missing", format="table", mode="w"))
 
 
@@ -691,13 +688,14 @@ def analyze_videos(
     for video in paths:
         folder = Path(destfolder) if destfolder is not None else video.parent
         h5_path = folder / f"{video.stem}{scorer}.h5"
-        if h5_path.exists() and not is_own_output(h5_path):
+        record = own_output_record(h5_path) if h5_path.exists() else None
+        if h5_path.exists() and record is None:
             raise ProjectError(
                 f"{h5_path}: exists and was not written by dlc-recurrent (a teacher's predictions?); "
                 f"refusing to overwrite it; analyze with another shuffle or destfolder"
             )
         if h5_path.exists() and not overwrite:
-            made_with = _recorded_combination(h5_path)
+            made_with = record.get("confident_student")
             if not _same_combination(made_with, combination):
                 print(f"{video.name}: already analyzed ({h5_path.name}) {_describe(made_with)}, not "
                       f"{_describe(combination)}; pass overwrite=True to redo it.")
@@ -709,7 +707,7 @@ def analyze_videos(
             info = read_video_info(video)
             crop = video_crop(project, info)
             folder.mkdir(parents=True, exist_ok=True)
-            for output in (h5_path, _meta_path(h5_path), h5_path.with_suffix(".csv"), checkpoint):
+            for output in (h5_path, meta_path(h5_path), h5_path.with_suffix(".csv"), checkpoint):
                 remove_interrupted_writes(output)
             started = time.time()
             predictions = predict_video(student, info, crop, batch_size, progress, checkpoint=checkpoint,
@@ -775,27 +773,16 @@ def _combination(confident: Student | None, confident_shuffle: int | None, hando
             "model_folder": str(confident.folder)}
 
 
-def _recorded_combination(h5_path: Path) -> dict | None | str:
-    """The combination an output was made with (None: one student; "unknown": its meta is unreadable)."""
-    try:
-        with _meta_path(h5_path).open("rb") as handle:
-            return pickle.load(handle)["data"][OWN_OUTPUT_KEY].get("confident_student")
-    except Exception:
-        return "unknown"
-
-
-def _same_combination(recorded, requested) -> bool:
+def _same_combination(recorded: dict | None, requested: dict | None) -> bool:
     """Same second student (shuffle, model) and handoff; where the project lies does not matter."""
-    if recorded is None or requested is None or recorded == "unknown":
+    if recorded is None or requested is None:
         return recorded == requested
     return all(recorded.get(key) == requested[key] for key in ("shuffle", "model", "handoff"))
 
 
-def _describe(combination) -> str:
+def _describe(combination: dict | None) -> str:
     if combination is None:
         return "by the main student alone"
-    if combination == "unknown":
-        return "by an unknown combination (unreadable _meta.pickle)"
     return (f"with the confident student of shuffle {combination.get('shuffle')} ({combination['model']}, "
             f"handoff {combination['handoff']})")
 

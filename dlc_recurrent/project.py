@@ -353,17 +353,26 @@ def _read_labels_csv(path: Path) -> pd.DataFrame:
         raise ProjectError(f"{path}: cannot read hand labels ({message}); re-save them in DLC") from None
 
 
-def is_own_output(h5_path: Path) -> bool:
-    """True for prediction files written by this package (marked in their ``_meta.pickle``)."""
-    meta = h5_path.with_name(h5_path.stem + "_meta.pickle")
+def meta_path(h5_path: Path) -> Path:
+    """The ``_meta.pickle`` that deeplabcut (and this package) writes beside a predictions h5."""
+    return h5_path.with_name(h5_path.stem + "_meta.pickle")
+
+
+def own_output_record(h5_path: Path) -> dict | None:
+    """What this package recorded in a prediction file's ``_meta.pickle``; None for other files."""
+    meta = meta_path(h5_path)
     if not meta.is_file():
-        return False
+        return None
     try:
         with meta.open("rb") as handle:
-            data = pickle.load(handle).get("data", {})
+            return pickle.load(handle).get("data", {}).get(OWN_OUTPUT_KEY)
     except Exception:
-        return False
-    return OWN_OUTPUT_KEY in data
+        return None
+
+
+def is_own_output(h5_path: Path) -> bool:
+    """True for prediction files written by this package (marked in their ``_meta.pickle``)."""
+    return own_output_record(h5_path) is not None
 
 
 def teacher_candidates(video: str | Path, folder: str | Path | None = None) -> dict[str, Path]:
