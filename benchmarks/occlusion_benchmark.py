@@ -518,13 +518,13 @@ HANDOFFS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 def handoff_sweep(folders: list[Path], args, log: Path) -> None:
     """The two students' errors per handoff, on two sets of frames: the held-out video (the benchmark's
-    judge) and the frames of the training videos that fell in test blocks of both students' training
-    sets (never trained on; the fair place to choose a handoff). The latter are analyzed here with the
-    trained students."""
+    judge) and the frames of the training videos that lie in test blocks (``test_blocks``) of both
+    students' training sets (never trained on; the fair place to choose a handoff). The latter are
+    analyzed here with the trained students."""
     import numpy as np
     import pandas as pd
 
-    from dlc_recurrent.distill import training_set_folder
+    from dlc_recurrent.distill import load_training_set, training_set_folder
     from dlc_recurrent.infer import combine_predictions, load_trained_student, predict_video
     from dlc_recurrent.project import load_project, read_video_info, video_crop
     from dlc_recurrent.synthetic import open_synthetic_project, read_ground_truth
@@ -537,22 +537,25 @@ def handoff_sweep(folders: list[Path], args, log: Path) -> None:
         config = next((folder / "occlusion_work").glob("*/config.yaml"))
         project = load_project(config)
         students = [load_trained_student(project, variants[name].shuffle, 0, variants[name].model) for name in PAIR]
-        windows = [pd.read_csv(training_set_folder(project, variants[name].shuffle, 0) / "windows.csv") for name in PAIR]
+        trainsets = [load_training_set(training_set_folder(project, variants[name].shuffle, 0)) for name in PAIR]
         for index, video in enumerate(open_synthetic_project(config).videos[:2]):
             video_truth = read_ground_truth(video)
-            tested, trained = (np.zeros(len(video_truth.xy), bool) for _ in range(2))
-            for table, student in zip(windows, students):
-                for first, split in table.loc[table.video == index, ["first_frame", "split"]].itertuples(index=False):
-                    (tested if split == "test" else trained)[first : first + student.window_length] = True
+            unseen = np.ones(len(video_truth.xy), bool)
+            for trainset in trainsets:
+                in_test = np.zeros_like(unseen)
+                for first, last in trainset.videos[index]["test_blocks"]:
+                    in_test[first : last + 1] = True
+                unseen &= in_test
             info = read_video_info(video)
             main, confident = (predict_video(s, info, video_crop(project, info), progress=False) for s in students)
-            frames.append(("training videos, test blocks", video_truth, main, confident, tested & ~trained))
+            frames.append(("training videos, test blocks", video_truth, main, confident, unseen))
         for handoff in (0.0,) + HANDOFFS + (None,):  # 0: the confident student alone; None: the main one alone
             for where, truth_, main, confident, chosen in frames:
                 combined = main if handoff is None else combine_predictions(main, confident, handoff)
                 error = point_errors(combined, truth_)[chosen]
                 visible = truth_.visible[chosen]
-                rows.append({"folder": str(folder), "frames": where, "handoff": {None: f"{PAIR[0]} alone", 0.0: f"{PAIR[1]} alone"}.get(handoff, handoff),
+                label = {None: f"{PAIR[0]} alone", 0.0: f"{PAIR[1]} alone"}.get(handoff, handoff)
+                rows.append({"folder": str(folder), "frames": where, "handoff": label,
                              "visible_px": error[visible].mean(), "hidden_px": error[~visible].mean(),
                              "n_visible": int(visible.sum()), "n_hidden": int((~visible).sum())})
     table = pd.DataFrame(rows)
