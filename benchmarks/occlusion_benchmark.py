@@ -34,8 +34,10 @@ Variants (``--variants`` picks a subset, comma-separated):
 
 Added when both are present: ``convlstm+gapfill|convlstm``, the two students analyzing together
 (``analyze_videos(..., confident_shuffle=...)``): the paper's student where its likelihood reaches
-``--handoff``, the gap-filled one elsewhere (``dlc_recurrent.infer.combine_predictions``, which a test
-checks equals the two students streamed together).
+``--handoff``, the gap-filled one elsewhere, and short runs where the paper's student is unsure
+bridged by a straight line where the gap-filled one agrees (``dlc_recurrent.infer.combine_predictions``
+with ``bridge_reach``, which a test checks equals the two students streamed together); and
+``convlstm+gapfill|convlstm-nobridge``, the same without the bridges.
 
 Always added: ``truth+interp``, the true positions linearly interpolated across every hidden run,
 the best any interpolation could do (its hidden error is how far paths bend while hidden).
@@ -54,9 +56,10 @@ Run (from the repository root, with the project's virtual environment active):
                                                        # seed: how much of a difference is run-to-run spread
     python benchmarks/occlusion_benchmark.py --spread benchmarks/out,benchmarks/out/train-seed1 --out benchmarks/out/spread
                                                        # errors per training seed, mean and sd over them
-    python benchmarks/occlusion_benchmark.py --handoff-sweep benchmarks/out,benchmarks/out/train-seed1 --out benchmarks/out/handoff
-                                                       # the two students' errors per handoff, on the held-out video
-                                                       # and on the training videos' frames no student trained on
+    python benchmarks/occlusion_benchmark.py --pair-sweep benchmarks/out,benchmarks/out/train-seed1 --out benchmarks/out/handoff
+                                                       # the two students' errors per handoff and per bridge setting,
+                                                       # on the held-out video and on the training videos' frames no
+                                                       # student trained on
 
 Writes ``<out>/occlusion_benchmark.csv`` (errors per variant), ``occlusion_by_length.csv``,
 ``occlusion_calibration.csv`` and ``occlusion_benchmark.png`` (default ``benchmarks/out``,
@@ -90,6 +93,7 @@ WITHIN = 5.0  # px: a prediction this close to the truth counts as right (calibr
 ORACLE = "truth+interp"  # true positions interpolated across hidden runs: how far the path bends
 PAIR = ("convlstm+gapfill", "convlstm")  # main and confident student of the two-student analysis
 PAIRED = "|".join(PAIR)
+UNBRIDGED = f"{PAIRED}-nobridge"
 
 
 @dataclass(frozen=True)
@@ -168,9 +172,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--spread", type=lambda text: [Path(p) for p in text.split(",")],
                         help="comma-separated --out folders of one project trained from different --train-seed: "
                              "each variant's errors per training seed, and their mean and spread (no training)")
-    parser.add_argument("--handoff-sweep", type=lambda text: [Path(p) for p in text.split(",")],
+    parser.add_argument("--bridge-max-gap", type=int, default=None,
+                        help=f"longest run {PAIRED} bridges (default: the package's BRIDGE_MAX_GAP)")
+    parser.add_argument("--bridge-tolerance", type=float, default=None,
+                        help=f"{PAIRED}'s bridge reach in multiples of the students' median disagreement "
+                             "(default: the package's BRIDGE_TOLERANCE)")
+    parser.add_argument("--pair-sweep", "--handoff-sweep", type=lambda text: [Path(p) for p in text.split(",")],
                         help=f"comma-separated --out folders holding {PAIR[0]} and {PAIR[1]}: {PAIRED}'s errors per "
-                             "handoff, on the held-out video and on the training videos' test-block frames (no training)")
+                             "handoff and per bridge setting, on the held-out video and on the training videos' "
+                             "test-block frames (no training)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     full = dict(width=168, height=140, frames=900, scale=0.5, windows_per_video=200, epochs=8, steps=40)
@@ -433,8 +443,8 @@ def main(argv=None) -> None:
     if args.spread:
         training_spread(args.spread, args, log)
         return
-    if args.handoff_sweep:
-        handoff_sweep(args.handoff_sweep, args, log)
+    if args.pair_sweep:
+        pair_sweep(args.pair_sweep, args, log)
         return
     if args.pool:  # earlier runs' held-out videos analysed together: more hidden points per run length
         settings = {folder: saved_settings(folder / "occlusion_work") for folder in args.pool}
@@ -514,13 +524,29 @@ def training_spread(folders: list[Path], args, log: Path) -> None:
 
 
 HANDOFFS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+BRIDGE_TOLERANCES = (0.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 20.0)
+BRIDGE_MAX_GAPS = (6, 9, 12, 15, 20)
 
 
-def handoff_sweep(folders: list[Path], args, log: Path) -> None:
-    """The two students' errors per handoff, on two sets of frames: the held-out video (the benchmark's
-    judge) and the frames of the training videos that lie in test blocks (``test_blocks``) of both
-    students' training sets (never trained on; the fair place to choose a handoff). The latter are
-    analyzed here with the trained students."""
+def pair_combination(main, confident, args, tolerance: float | None = None, max_gap: int | None = None):
+    """The two students' points as ``analyze_videos(..., confident_shuffle=...)`` combines them."""
+    from dlc_recurrent import infer
+
+    handoff = infer.HANDOFF_LIKELIHOOD if args.handoff is None else args.handoff
+    max_gap = max_gap if max_gap is not None else (
+        infer.BRIDGE_MAX_GAP if args.bridge_max_gap is None else args.bridge_max_gap)
+    tolerance = tolerance if tolerance is not None else (
+        infer.BRIDGE_TOLERANCE if args.bridge_tolerance is None else args.bridge_tolerance)
+    reach = infer.bridge_reach(main, confident, handoff, tolerance) if max_gap > 0 else 0.0
+    return infer.combine_predictions(main, confident, handoff, max_gap, reach)
+
+
+def pair_sweep(folders: list[Path], args, log: Path) -> None:
+    """The two students' errors per handoff (no bridges), then per bridge tolerance and longest bridged
+    run (at the handoff), on two sets of frames: the held-out video (the benchmark's judge) and the
+    frames of the training videos that lie in test blocks (``test_blocks``) of both students' training
+    sets (never trained on; the fair place to choose settings). The latter are analyzed here with the
+    trained students."""
     import numpy as np
     import pandas as pd
 
@@ -531,6 +557,14 @@ def handoff_sweep(folders: list[Path], args, log: Path) -> None:
 
     variants = {v.name: v for v in VARIANTS}
     rows = []
+
+    def measure(sweep, setting, folder, where, combined, truth, chosen):
+        error = point_errors(combined, truth)[chosen]
+        visible = truth.visible[chosen]
+        rows.append({"sweep": sweep, "setting": str(setting), "folder": str(folder), "frames": where,
+                     "all_px": error.mean(), "visible_px": error[visible].mean(), "hidden_px": error[~visible].mean(),
+                     "n_visible": int(visible.sum()), "n_hidden": int((~visible).sum())})
+
     for folder in folders:
         predictions, truth, _, _ = collect(folder / "occlusion_work", args, log, train=False)
         frames = [("held-out video", truth, predictions[PAIR[0]], predictions[PAIR[1]], np.ones(len(truth.xy), bool))]
@@ -549,24 +583,26 @@ def handoff_sweep(folders: list[Path], args, log: Path) -> None:
             info = read_video_info(video)
             main, confident = (predict_video(s, info, video_crop(project, info), progress=False) for s in students)
             frames.append(("training videos, test blocks", video_truth, main, confident, unseen))
-        for handoff in (0.0,) + HANDOFFS + (None,):  # 0: the confident student alone; None: the main one alone
-            for where, truth_, main, confident, chosen in frames:
+        for where, truth_, main, confident, chosen in frames:
+            for handoff in (0.0,) + HANDOFFS + (None,):  # 0: the confident student alone; None: the main one alone
                 combined = main if handoff is None else combine_predictions(main, confident, handoff)
-                error = point_errors(combined, truth_)[chosen]
-                visible = truth_.visible[chosen]
                 label = {None: f"{PAIR[0]} alone", 0.0: f"{PAIR[1]} alone"}.get(handoff, handoff)
-                rows.append({"folder": str(folder), "frames": where, "handoff": label,
-                             "visible_px": error[visible].mean(), "hidden_px": error[~visible].mean(),
-                             "n_visible": int(visible.sum()), "n_hidden": int((~visible).sum())})
+                measure("handoff", label, folder, where, combined, truth_, chosen)
+            for tolerance in BRIDGE_TOLERANCES:
+                measure("bridge tolerance", tolerance, folder, where,
+                        pair_combination(main, confident, args, tolerance=tolerance), truth_, chosen)
+            for max_gap in BRIDGE_MAX_GAPS:
+                measure("bridge max gap", max_gap, folder, where,
+                        pair_combination(main, confident, args, max_gap=max_gap), truth_, chosen)
     table = pd.DataFrame(rows)
     args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "occlusion_handoff.csv", index=False)
-    summary = (table.groupby(["frames", "handoff"], sort=False)
-               .agg(visible_px=("visible_px", "mean"), hidden_px=("hidden_px", "mean"),
+    table.to_csv(args.out / "occlusion_pair_sweep.csv", index=False)
+    summary = (table.groupby(["sweep", "frames", "setting"], sort=False)
+               .agg(all_px=("all_px", "mean"), visible_px=("visible_px", "mean"), hidden_px=("hidden_px", "mean"),
                     n_visible=("n_visible", "sum"), n_hidden=("n_hidden", "sum")))
-    print(f"{PAIRED}: mean errors (px) over {len(folders)} folders, per handoff:")
-    print(summary.round(3).to_string(), "\n")
-    print(f"Wrote {args.out / 'occlusion_handoff.csv'}")
+    print(f"{PAIRED}: mean errors (px) over {len(folders)} folders, per setting (the others at their defaults):")
+    print(summary.round(4).to_string(), "\n")
+    print(f"Wrote {args.out / 'occlusion_pair_sweep.csv'}")
 
 
 def saved_settings(work: Path) -> dict | None:
@@ -637,10 +673,9 @@ def collect(work: Path, args, log: Path, train: bool):
             np.save(path, median_interp(config, held_out, work, pcutoff))
         predictions[FILTER] = np.load(path)
     if all(name in predictions for name in PAIR):
-        from dlc_recurrent.infer import HANDOFF_LIKELIHOOD, combine_predictions
-
-        handoff = HANDOFF_LIKELIHOOD if args.handoff is None else args.handoff
-        predictions[PAIRED] = combine_predictions(*(predictions[name] for name in PAIR), handoff=handoff)
+        main, confident = (predictions[name] for name in PAIR)
+        predictions[PAIRED] = pair_combination(main, confident, args)
+        predictions[UNBRIDGED] = pair_combination(main, confident, args, max_gap=0)
     for name in args.interp:  # the student's own points under pcutoff interpolated afterwards
         if name in predictions:
             predictions[f"{name}+interp"] = interpolate_unsure(predictions[name], pcutoff)

@@ -76,6 +76,7 @@ def _analyze(args) -> None:
         confident_shuffle=args.confident_shuffle,
         confident_model=args.confident_model,
         **({} if args.handoff is None else {"handoff": args.handoff}),
+        **({} if args.bridge_max_gap is None else {"bridge_max_gap": args.bridge_max_gap}),
     )
     print(scorer)
 
@@ -155,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the second student's model (default: --model)")
     analyze.add_argument("--handoff", type=float, default=None,
                          help="likelihood from which the second student's point is kept (default 0.8)")
+    analyze.add_argument("--bridge-max-gap", type=int, default=None,
+                         help="with --confident-shuffle: longest run of frames where the second student is unsure "
+                              "that is bridged by a straight line where the main student agrees (default 12, 0: none)")
     analyze.set_defaults(run=_analyze)
     evaluation = commands.add_parser("evaluate", help="pixel errors of both students, and the occlusion study")
     _add_project_arguments(evaluation)

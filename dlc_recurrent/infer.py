@@ -15,8 +15,11 @@ segment boundary instead of starting the video again.
 Optionally two students analyze each video together (``confident_shuffle``): a student trained on
 the teacher's confident targets only (the paper's recipe, ``max_gap_fill=0``) keeps its points
 where its likelihood reaches ``handoff``, and the main student (gap-filled targets) gives the rest.
-On the occlusion benchmark this kept the paper's accuracy on visible points and the gap-filled
-student's on hidden ones, for twice the analysis time (benchmarks/RESULTS.md, "two students").
+Across a short run where the confident student is unsure between two frames where it is sure, the
+straight line between those two positions replaces the main student's point wherever that point
+lies near the line (the two agree the paw went straight; where it turned, the main student's point
+stays). On the occlusion benchmark this kept the paper's accuracy on visible points and beat
+post-hoc filtering on hidden ones, for twice the analysis time (benchmarks/RESULTS.md, "two students").
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from dlc_recurrent.distill import built_with, prepare_frame, to_full_frame, training_fraction
+from dlc_recurrent.distill import built_with, prepare_frame, short_gaps, to_full_frame, training_fraction
 from dlc_recurrent.project import (
     OWN_OUTPUT_KEY,
     Crop,
@@ -67,6 +70,14 @@ TRIM_EVERY = 2000
 #: likelihood from which a confident student's point is kept over the main student's (measured:
 #: benchmarks/RESULTS.md, "two students")
 HANDOFF_LIKELIHOOD = 0.8
+#: longest run of frames (the confident student unsure) bridged by a straight line; 0 = no bridging.
+#: The default is the longest gap the main student's training set fills (distill's max_gap_fill)
+BRIDGE_MAX_GAP = 12
+#: how near the line the main student's point must lie to be replaced, in multiples of the two
+#: students' median disagreement where both are sure (chosen on never-trained frames: RESULTS.md)
+BRIDGE_TOLERANCE = 14.0
+#: fewer points where both students are sure than this: no bridging (no measure of their agreement)
+BRIDGE_MIN_AGREEING = 20
 
 
 def release_freed_memory() -> None:
@@ -275,14 +286,16 @@ class FrameReader:
 
 def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int = DEFAULT_BATCH_SIZE,
                   progress: bool = True, checkpoint: Path | None = None, checkpoint_seconds: float | None = None,
-                  confident: Student | None = None, handoff: float = HANDOFF_LIKELIHOOD) -> np.ndarray:
+                  confident: Student | None = None, handoff: float = HANDOFF_LIKELIHOOD,
+                  bridge_max_gap: int = BRIDGE_MAX_GAP) -> np.ndarray:
     """Predictions (n_frames, K, 3) in full-frame coordinates for one video, streamed.
 
     With ``checkpoint`` (a ``.npz`` path) the predictions so far, and what the stream needs to go
     on, are saved there at most every ``checkpoint_seconds`` (default CHECKPOINT_SECONDS); a later
     call with the same student and video resumes from it (at a segment boundary, so the result is
-    the uninterrupted one). With ``confident`` (a second student on the same frames) each point is
-    ``combine_predictions(student's, confident's, handoff)``.
+    the uninterrupted one). With ``confident`` (a second student on the same frames) the points are
+    ``combine_predictions(student's, confident's, handoff, bridge_max_gap, reach)``, ``reach`` from
+    :func:`bridge_reach` on this video.
     """
     checkpoint_seconds = CHECKPOINT_SECONDS if checkpoint_seconds is None else checkpoint_seconds
     config = student.config
@@ -290,10 +303,10 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
     _check_pair(students)
     chunk = next((s.state_reset for s in students if s.config.recurrent and s.state_reset > 0), batch_size)
     streams = [_stream(s, batch_size) for s in students]
-    stream = streams[0] if confident is None else _PairedStream(*streams, handoff=handoff)
+    stream = streams[0] if confident is None else _PairedStream(*streams)
     signature = None
     if checkpoint is not None:
-        signature = "|".join([_signature(s, info, crop) for s in students] + ([f"handoff={handoff}"] if confident else []))
+        signature = "|".join([_signature(s, info, crop) for s in students] + (["both students' points"] if confident else []))
     out, done = [], 0
     saved = _load_checkpoint(checkpoint, signature)
     if saved is not None:
@@ -329,13 +342,55 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
                       "it (e.g. ffmpeg -i in -c:v libx264 out.mp4) and analyze it again with overwrite=True",
                       stacklevel=2)
     predictions[..., :2] = to_full_frame(predictions[..., :2], crop, config.scale)
-    return predictions
+    if confident is None:
+        return predictions
+    predictions[..., 3:5] = to_full_frame(predictions[..., 3:5], crop, config.scale)
+    main, sure = predictions[..., :3], predictions[..., 3:]
+    reach = bridge_reach(main, sure, handoff) if bridge_max_gap > 0 else 0.0
+    combined = combine_predictions(main, sure, handoff, bridge_max_gap, reach)
+    if progress and bridge_max_gap > 0 and reach == 0:
+        print(f"{info.path.name}: no gaps bridged (fewer than {BRIDGE_MIN_AGREEING} points both students are sure "
+              "of, so no measure of how well they agree)")
+    elif progress and bridge_max_gap > 0:
+        bridged = np.count_nonzero((combined[..., :2] != combine_predictions(main, sure, handoff)[..., :2]).any(-1))
+        print(f"{info.path.name}: {bridged} points bridged (gaps up to {bridge_max_gap} frames, main student "
+              f"within {reach:.2f} px of the line)")
+    return combined
 
 
-def combine_predictions(predictions: np.ndarray, confident: np.ndarray, handoff: float = HANDOFF_LIKELIHOOD) -> np.ndarray:
+def combine_predictions(predictions: np.ndarray, confident: np.ndarray, handoff: float = HANDOFF_LIKELIHOOD,
+                        bridge_max_gap: int = 0, reach: float = 0.0) -> np.ndarray:
     """Point by point: ``confident``'s prediction (x, y, likelihood) where its likelihood is at least
-    ``handoff``, ``predictions``' elsewhere (both (n_frames, K, 3), of the same frames)."""
-    return np.where(confident[..., 2:] >= handoff, confident, predictions)
+    ``handoff``, ``predictions``' elsewhere (both (n_frames, K, 3), of the same frames).
+
+    With ``bridge_max_gap`` > 0, in each run of at most that many frames where ``confident`` is under
+    ``handoff`` between two frames where it is not, x, y become the straight line between its two
+    sure positions on the frames where ``predictions`` lies within ``reach`` of that line (the
+    likelihood stays ``predictions``'); elsewhere ``predictions``' point stays.
+    """
+    combined = np.where(confident[..., 2:] >= handoff, confident, predictions)
+    sure = confident[..., 2] >= handoff
+    frames = np.arange(len(combined))
+    for part in range(combined.shape[1]):
+        gaps = short_gaps(sure[:, part], bridge_max_gap)
+        if not gaps.any():
+            continue
+        line = np.stack([np.interp(frames[gaps], frames[sure[:, part]], confident[sure[:, part], part, axis])
+                         for axis in range(2)], axis=-1)
+        near = np.hypot(*(predictions[gaps, part, :2] - line).T) <= reach
+        combined[frames[gaps][near], part, :2] = line[near]
+    return combined
+
+
+def bridge_reach(predictions: np.ndarray, confident: np.ndarray, handoff: float = HANDOFF_LIKELIHOOD,
+                 tolerance: float = BRIDGE_TOLERANCE) -> float:
+    """How near a bridge's line the main student must be: ``tolerance`` x the two students' median
+    distance on the points where both pass ``handoff`` (so it follows the video's scale and how well
+    the students were trained); 0 (no bridging) with fewer than BRIDGE_MIN_AGREEING such points."""
+    both = (predictions[..., 2] >= handoff) & (confident[..., 2] >= handoff)
+    if np.count_nonzero(both) < BRIDGE_MIN_AGREEING:
+        return 0.0
+    return float(tolerance * np.median(np.hypot(*(predictions[both, :2] - confident[both, :2]).T)))
 
 
 def _stream(student: Student, batch_size: int):
@@ -467,31 +522,31 @@ class _RecurrentStream:
 
 
 class _PairedStream:
-    """Two students' streams on the same chunks; their predictions combined point by point.
+    """Two students' streams on the same chunks; both predictions side by side, (n, K, 3 + 3).
 
     One stream may hold predictions back (the bidirectional one, until the frames after a segment
     are read): only frames both have predicted come out, so a checkpoint is at a boundary of both.
     """
 
-    def __init__(self, main, confident, handoff: float):
-        self.streams, self.handoff = (main, confident), handoff
+    def __init__(self, main, confident):
+        self.streams = (main, confident)
         self.context = max(main.context, confident.context)
         self.pending = [_no_peaks(main.student), _no_peaks(confident.student)]
 
-    def _combined(self, outputs) -> np.ndarray:
+    def _ready(self, outputs) -> np.ndarray:
         self.pending = [np.concatenate([held, new]) for held, new in zip(self.pending, outputs)]
         ready = min(len(held) for held in self.pending)
-        main, confident = (held[:ready] for held in self.pending)
+        ready_points = np.concatenate([held[:ready] for held in self.pending], axis=-1)
         self.pending = [held[ready:] for held in self.pending]
-        return combine_predictions(main, confident, self.handoff)
+        return ready_points
 
     def step(self, frames: np.ndarray) -> np.ndarray:
-        return self._combined([stream.step(frames) for stream in self.streams])
+        return self._ready([stream.step(frames) for stream in self.streams])
 
     def finish(self) -> np.ndarray:
-        combined = self._combined([stream.finish() for stream in self.streams])
+        ready = self._ready([stream.finish() for stream in self.streams])
         assert not any(len(held) for held in self.pending), "the two students predicted different frame counts"
-        return combined
+        return ready
 
     def prime(self, frames: np.ndarray) -> None:
         for stream in self.streams:
@@ -648,6 +703,7 @@ def analyze_videos(
     confident_shuffle: int | None = None,
     confident_model: str | None = None,
     handoff: float = HANDOFF_LIKELIHOOD,
+    bridge_max_gap: int = BRIDGE_MAX_GAP,
 ) -> str:
     """Analyze videos (files or folders) with a trained student; returns the scorer, like deeplabcut.
 
@@ -661,8 +717,10 @@ def analyze_videos(
     ``confident_shuffle`` (optional): a second student (``confident_model``, default ``model``),
     trained on the teacher's confident targets only (``create_training_set(config, shuffle=2,
     max_gap_fill=0)``), analyzes the same frames, in the main student's segments (``state_reset``);
-    its points with likelihood >= ``handoff`` replace the main student's (``combine_predictions``).
-    The output keeps the main student's scorer; its ``_meta.pickle`` records the second student.
+    its points with likelihood >= ``handoff`` replace the main student's, and runs of at most
+    ``bridge_max_gap`` frames where it is unsure are bridged where the main student agrees
+    (``combine_predictions``; 0 turns bridging off). The output keeps the main student's scorer;
+    its ``_meta.pickle`` records the second student.
     """
     from deeplabcut.utils.auxfun_videos import collect_video_paths
 
@@ -673,8 +731,8 @@ def analyze_videos(
             tf.config.set_visible_devices(gpus[gputouse], "GPU")
     student = load_trained_student(project, shuffle, trainingsetindex, model, state_reset)
     confident = _load_confident(project, student, shuffle, trainingsetindex, model, state_reset,
-                                confident_shuffle, confident_model, handoff)
-    combination = _combination(confident, confident_shuffle, handoff)
+                                confident_shuffle, confident_model, handoff, bridge_max_gap)
+    combination = _combination(confident, confident_shuffle, handoff, bridge_max_gap)
     scorer = student_scorer(project, shuffle, trainingsetindex, model)
     batch_size = batch_size or DEFAULT_BATCH_SIZE
     try:
@@ -711,7 +769,7 @@ def analyze_videos(
                 remove_interrupted_writes(output)
             started = time.time()
             predictions = predict_video(student, info, crop, batch_size, progress, checkpoint=checkpoint,
-                                        confident=confident, handoff=handoff)
+                                        confident=confident, handoff=handoff, bridge_max_gap=bridge_max_gap)
             stopped = time.time()
         except ProjectError as error:
             failed.append((video, str(error)))
@@ -739,12 +797,12 @@ def analyze_videos(
 
 def _load_confident(project: Project, student: Student, shuffle: int, trainingsetindex: int, model: str,
                     state_reset: int | None, confident_shuffle: int | None, confident_model: str | None,
-                    handoff: float) -> Student | None:
+                    handoff: float, bridge_max_gap: int) -> Student | None:
     """The second student of analyze_videos (None without ``confident_shuffle``), checked against the first."""
     if confident_shuffle is None:
-        if confident_model is not None or handoff != HANDOFF_LIKELIHOOD:
-            raise ProjectError("confident_model and handoff only apply with confident_shuffle (the shuffle of a "
-                               "student trained with max_gap_fill=0); pass it too, or drop them")
+        if confident_model is not None or handoff != HANDOFF_LIKELIHOOD or bridge_max_gap != BRIDGE_MAX_GAP:
+            raise ProjectError("confident_model, handoff and bridge_max_gap only apply with confident_shuffle (the "
+                               "shuffle of a student trained with max_gap_fill=0); pass it too, or drop them")
         return None
     confident_model = confident_model or model
     if (confident_shuffle, confident_model) == (shuffle, model):
@@ -752,6 +810,8 @@ def _load_confident(project: Project, student: Student, shuffle: int, trainingse
                            f"shuffle {shuffle}); name the shuffle trained with max_gap_fill=0")
     if not 0 < handoff <= 1:
         raise ProjectError(f"handoff must be a likelihood in (0, 1], got {handoff}")
+    if isinstance(bridge_max_gap, bool) or not isinstance(bridge_max_gap, (int, np.integer)) or bridge_max_gap < 0:
+        raise ProjectError(f"bridge_max_gap must be a whole number of frames >= 0 (0: no bridging), got {bridge_max_gap!r}")
     segments = student.state_reset if student.config.recurrent else state_reset  # one stream: the same segments
     confident = load_trained_student(project, confident_shuffle, trainingsetindex, confident_model, segments)
     _check_pair([student, confident])
@@ -764,27 +824,32 @@ def _load_confident(project: Project, student: Student, shuffle: int, trainingse
     return confident
 
 
-def _combination(confident: Student | None, confident_shuffle: int | None, handoff: float) -> dict | None:
+def _combination(confident: Student | None, confident_shuffle: int | None, handoff: float,
+                 bridge_max_gap: int) -> dict | None:
     """How a second student took part (recorded in the output's meta), None when it did not."""
     if confident is None:
         return None
     return {"shuffle": confident_shuffle, "model": confident.config.model, "handoff": float(handoff),
+            "bridge_max_gap": int(bridge_max_gap), "bridge_tolerance": BRIDGE_TOLERANCE,
             "state_reset": confident.state_reset if confident.config.recurrent else None,
             "model_folder": str(confident.folder)}
 
 
 def _same_combination(recorded: dict | None, requested: dict | None) -> bool:
-    """Same second student (shuffle, model) and handoff; where the project lies does not matter."""
+    """Same second student (shuffle, model), handoff and bridging; where the project lies does not matter."""
     if recorded is None or requested is None:
         return recorded == requested
-    return all(recorded.get(key) == requested[key] for key in ("shuffle", "model", "handoff"))
+    keys = ("shuffle", "model", "handoff", "bridge_max_gap", "bridge_tolerance")
+    return all(recorded.get(key) == requested[key] for key in keys)
 
 
 def _describe(combination: dict | None) -> str:
     if combination is None:
         return "by the main student alone"
+    bridging = (f"gaps up to {combination['bridge_max_gap']} frames bridged" if combination.get("bridge_max_gap")
+                else "no bridging")
     return (f"with the confident student of shuffle {combination.get('shuffle')} ({combination['model']}, "
-            f"handoff {combination['handoff']})")
+            f"handoff {combination['handoff']}, {bridging})")
 
 
 def _metadata(project: Project, student: Student, info: VideoInfo, crop: Crop, scorer: str, batch_size: int,

@@ -60,9 +60,9 @@ def test_analyze_command_with_a_confident_student(trained_project, tmp_path, cap
 
     video = load_project(trained_project).videos[0]
     argv = ["analyze", str(trained_project), str(video), "--destfolder", str(tmp_path), "--confident-shuffle", "1",
-            "--confident-model", "leap", "--handoff", "0.7"]
+            "--confident-model", "leap", "--handoff", "0.7", "--bridge-max-gap", "5"]
     assert main(argv) == 0
     scorer = capsys.readouterr().out.strip().splitlines()[-1]
     with open(tmp_path / f"{video.stem}{scorer}_meta.pickle", "rb") as handle:
         made_with = pickle.load(handle)["data"]["dlc_recurrent"]["confident_student"]
-    assert made_with["model"] == "leap" and made_with["handoff"] == 0.7
+    assert made_with["model"] == "leap" and made_with["handoff"] == 0.7 and made_with["bridge_max_gap"] == 5

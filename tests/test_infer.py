@@ -16,9 +16,12 @@ import tf_keras as keras
 
 from dlc_recurrent import models
 from dlc_recurrent.infer import (
+    BRIDGE_MAX_GAP,
+    BRIDGE_MIN_AGREEING,
     FrameReader,
     Student,
     analyze_videos,
+    bridge_reach,
     combine_predictions,
     find_peaks,
     load_trained_student,
@@ -181,6 +184,47 @@ def test_combine_predictions_keeps_the_confident_students_points_from_the_handof
     np.testing.assert_array_equal(combined, [[[1.0, 2.0, 0.9], [3.5, 4.5, 0.8]], [[5.5, 6.5, 0.95], [7.0, 8.0, 0.7]]])
 
 
+def test_bridging_fills_only_short_unsure_runs_where_the_main_student_agrees_with_the_line():
+    """Part 0: the confident student is unsure on frames 3-6 between sure frames 2 (x=20) and 7 (x=70);
+    the main student is near that line on 3, 4 and 6, far on 5 (the paw turned). Part 1: unsure for
+    longer than bridge_max_gap, and at the end of the video: nothing is bridged."""
+    n = 16
+    frames = np.arange(n, dtype=float)
+    confident = np.zeros((n, 2, 3))
+    confident[:, :, 0], confident[:, :, 1], confident[:, :, 2] = 10 * frames[:, None], 5.0, 0.95
+    confident[3:7, 0, 2] = 0.3
+    confident[2:9, 1, 2] = 0.5  # a run of 7 frames
+    confident[14:, 1, 2] = 0.1  # no sure frame after it
+    main = confident.copy()
+    main[..., 2] = 0.6
+    main[:, :, 0] += 2.0  # within reach 3 of the line everywhere ...
+    main[5, 0, :2] = [50.0, 40.0]  # ... but here
+    combined = combine_predictions(main, confident, handoff=0.8, bridge_max_gap=6, reach=3.0)
+    plain = combine_predictions(main, confident, handoff=0.8)
+    np.testing.assert_allclose(combined[[3, 4, 6], 0, :2], [[30, 5], [40, 5], [60, 5]])
+    np.testing.assert_allclose(combined[[3, 4, 6], 0, 2], 0.6)  # the main student's likelihood stays
+    np.testing.assert_array_equal(combined[5, 0], plain[5, 0])
+    np.testing.assert_array_equal(combined[:, 1], plain[:, 1])
+    np.testing.assert_array_equal(np.delete(combined[:, 0], [3, 4, 6], axis=0), np.delete(plain[:, 0], [3, 4, 6], axis=0))
+    np.testing.assert_array_equal(combine_predictions(main, confident, 0.8, bridge_max_gap=7, reach=3.0)[2:9, 1, :2],
+                                  confident[2:9, 1, :2])  # the 7-frame run, once it is short enough
+    np.testing.assert_array_equal(combine_predictions(main, confident, 0.8, bridge_max_gap=6, reach=1.0), plain)
+
+
+def test_bridge_reach_follows_the_students_disagreement_not_the_pixel_size():
+    rng = np.random.default_rng(0)
+    confident = np.concatenate([rng.uniform(0, 100, (40, 3, 2)), np.full((40, 3, 1), 0.9)], axis=-1)
+    main = confident.copy()
+    main[..., :2] += rng.normal(0, 1.0, (40, 3, 2))
+    distances = np.hypot(*(main[..., :2] - confident[..., :2]).transpose(2, 0, 1))
+    assert bridge_reach(main, confident, 0.8, tolerance=14) == pytest.approx(14 * np.median(distances))
+    bigger = [np.concatenate([3 * p[..., :2], p[..., 2:]], axis=-1) for p in (main, confident)]
+    assert bridge_reach(*bigger, 0.8) == pytest.approx(3 * bridge_reach(main, confident, 0.8))
+    main[..., 2] = 0.5  # the main student is never sure: nothing to measure their agreement on
+    main[: BRIDGE_MIN_AGREEING // 3, :, 2] = 0.9
+    assert bridge_reach(main, confident, 0.8) == 0.0
+
+
 def random_student(model, segment, seed, scale=1.0, window_length=4):
     config = TrainingConfig(model=model, bodyparts=["a", "b"], window_length=window_length, map_amplitude=0.05,
                             scale=scale)
@@ -208,7 +252,9 @@ def test_two_students_streamed_together_equal_each_streamed_alone_then_combined(
     handoff = float(np.quantile(alone[1][..., 2], 0.5))
     kept = alone[1][..., 2] >= handoff
     assert 0 < kept.mean() < 1, "both students must give some of the points"
-    expected = combine_predictions(*alone, handoff=handoff)
+    monkeypatch.setattr(infer, "BRIDGE_MIN_AGREEING", 1)  # random students: few points both are sure of
+    reach = bridge_reach(*alone, handoff)
+    expected = combine_predictions(*alone, handoff, BRIDGE_MAX_GAP, reach)
     together = predict_video(main, info, crop, batch_size=5, progress=False, confident=confident, handoff=handoff)
     np.testing.assert_allclose(together, expected, atol=1e-3)
 
@@ -227,9 +273,10 @@ def test_two_students_streamed_together_equal_each_streamed_alone_then_combined(
                             checkpoint_seconds=0, confident=confident, handoff=handoff)
     assert "resuming at frame" in capsys.readouterr().out
     np.testing.assert_allclose(resumed, expected, atol=1e-3)
-    predict_video(main, info, crop, batch_size=5, progress=False, checkpoint=checkpoint, confident=confident,
-                  handoff=handoff / 2)
-    assert "analyzing from the start" in capsys.readouterr().out  # another handoff: not this checkpoint
+    other = predict_video(main, info, crop, batch_size=5, progress=False, checkpoint=checkpoint, confident=confident,
+                          handoff=handoff / 2, bridge_max_gap=0)  # the checkpoint holds both students' points
+    assert "resuming at frame" in capsys.readouterr().out
+    np.testing.assert_allclose(other, combine_predictions(*alone, handoff / 2), atol=1e-3)
 
 
 def test_two_students_must_read_the_same_frames(tmp_path):
@@ -369,7 +416,8 @@ def test_analyze_videos_with_a_confident_student(trained_project, tmp_path, caps
     alone = predict_video(main, info, crop, progress=False), predict_video(confident, info, crop, progress=False)
     handoff = round(float(np.quantile(alone[1][..., 2], 0.5)), 3)
     assert 0 < np.mean(alone[1][..., 2] >= handoff) < 1, "both students must give some of the points"
-    expected = combine_predictions(*alone, handoff)
+    expected = combine_predictions(*alone, handoff, BRIDGE_MAX_GAP, bridge_reach(*alone, handoff))
+    assert not np.allclose(expected, combine_predictions(*alone, handoff)), "some points must be bridged"
     scorer = analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1,
                             confident_model="leap", handoff=handoff, progress=False)
     assert scorer == student_scorer(project, 1, 0, "convlstm_leap")
@@ -377,14 +425,19 @@ def test_analyze_videos_with_a_confident_student(trained_project, tmp_path, caps
     np.testing.assert_allclose(table.to_numpy().reshape(expected.shape), expected, atol=1e-3)
     metadata = deeplabcut.auxiliaryfunctions.load_video_metadata(str(tmp_path), video.stem, scorer)
     assert metadata["data"]["dlc_recurrent"]["confident_student"] == {
-        "shuffle": 1, "model": "leap", "handoff": handoff, "state_reset": None, "model_folder": str(confident.folder)}
+        "shuffle": 1, "model": "leap", "handoff": handoff, "bridge_max_gap": BRIDGE_MAX_GAP,
+        "bridge_tolerance": infer.BRIDGE_TOLERANCE, "state_reset": None, "model_folder": str(confident.folder)}
     capsys.readouterr()
     analyze_videos(trained_project, [str(video)], destfolder=tmp_path, progress=False)
-    assert (f".h5) with the confident student of shuffle 1 (leap, handoff {handoff}), not by the main student "
-            "alone; pass overwrite=True") in capsys.readouterr().out
+    made_with = f"with the confident student of shuffle 1 (leap, handoff {handoff}, gaps up to {BRIDGE_MAX_GAP} frames bridged)"
+    assert f".h5) {made_with}, not by the main student alone; pass overwrite=True" in capsys.readouterr().out
     analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1, confident_model="leap",
                    handoff=0.5, progress=False)
-    assert f"(leap, handoff {handoff}), not with the confident student of shuffle 1 (leap, handoff 0.5)" \
+    assert f"{made_with}, not with the confident student of shuffle 1 (leap, handoff 0.5, gaps up to" \
+        in capsys.readouterr().out
+    analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1, confident_model="leap",
+                   handoff=handoff, bridge_max_gap=0, progress=False)
+    assert f"{made_with}, not with the confident student of shuffle 1 (leap, handoff {handoff}, no bridging)" \
         in capsys.readouterr().out
     analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1, confident_model="leap",
                    handoff=handoff, progress=False)
@@ -394,6 +447,11 @@ def test_analyze_videos_with_a_confident_student(trained_project, tmp_path, caps
         analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1, progress=False)
     with pytest.raises(ProjectError, match="only apply with confident_shuffle"):
         analyze_videos(trained_project, [str(video)], destfolder=tmp_path, handoff=0.5, progress=False)
+    with pytest.raises(ProjectError, match="only apply with confident_shuffle"):
+        analyze_videos(trained_project, [str(video)], destfolder=tmp_path, bridge_max_gap=3, progress=False)
+    with pytest.raises(ProjectError, match="bridge_max_gap must be a whole number of frames >= 0"):
+        analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1,
+                       confident_model="leap", bridge_max_gap=-1, progress=False)
     with pytest.raises(ProjectError, match=r"handoff must be a likelihood in \(0, 1\]"):
         analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1,
                        confident_model="leap", handoff=0, progress=False)
