@@ -76,7 +76,7 @@ def _analyze(args) -> None:
         confident_shuffle=args.confident_shuffle,
         confident_model=args.confident_model,
         **({} if args.handoff is None else {"handoff": args.handoff}),
-        **({} if args.bridge_max_gap is None else {"bridge_max_gap": args.bridge_max_gap}),
+        bridge_max_gap=args.bridge_max_gap,
     )
     print(scorer)
 

@@ -71,7 +71,7 @@ TRIM_EVERY = 2000
 #: benchmarks/RESULTS.md, "two students")
 HANDOFF_LIKELIHOOD = 0.8
 #: longest run of frames (the confident student unsure) bridged by a straight line; 0 = no bridging.
-#: The default is the longest gap the main student's training set fills (distill's max_gap_fill)
+#: The same as distill's default max_gap_fill (the gaps the default student is trained to fill)
 BRIDGE_MAX_GAP = 12
 #: how near the line the main student's point must lie to be replaced, in multiples of the two
 #: students' median disagreement where both are sure (chosen on never-trained frames: RESULTS.md)
@@ -287,7 +287,7 @@ class FrameReader:
 def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int = DEFAULT_BATCH_SIZE,
                   progress: bool = True, checkpoint: Path | None = None, checkpoint_seconds: float | None = None,
                   confident: Student | None = None, handoff: float = HANDOFF_LIKELIHOOD,
-                  bridge_max_gap: int = BRIDGE_MAX_GAP) -> np.ndarray:
+                  bridge_max_gap: int = BRIDGE_MAX_GAP, record: dict | None = None) -> np.ndarray:
     """Predictions (n_frames, K, 3) in full-frame coordinates for one video, streamed.
 
     With ``checkpoint`` (a ``.npz`` path) the predictions so far, and what the stream needs to go
@@ -295,7 +295,7 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
     call with the same student and video resumes from it (at a segment boundary, so the result is
     the uninterrupted one). With ``confident`` (a second student on the same frames) the points are
     ``combine_predictions(student's, confident's, handoff, bridge_max_gap, reach)``, ``reach`` from
-    :func:`bridge_reach` on this video.
+    :func:`bridge_reach` on this video; a ``record`` dict gets ``bridge_reach_px`` and ``bridged_points``.
     """
     checkpoint_seconds = CHECKPOINT_SECONDS if checkpoint_seconds is None else checkpoint_seconds
     config = student.config
@@ -348,11 +348,13 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
     main, sure = predictions[..., :3], predictions[..., 3:]
     reach = bridge_reach(main, sure, handoff) if bridge_max_gap > 0 else 0.0
     combined = combine_predictions(main, sure, handoff, bridge_max_gap, reach)
-    if progress and bridge_max_gap > 0 and reach == 0:
-        print(f"{info.path.name}: no gaps bridged (fewer than {BRIDGE_MIN_AGREEING} points both students are sure "
-              "of, so no measure of how well they agree)")
+    bridged = int(np.count_nonzero((combined[..., :2] != combine_predictions(main, sure, handoff)[..., :2]).any(-1)))
+    if record is not None:
+        record.update(bridge_reach_px=reach, bridged_points=bridged)
+    if bridge_max_gap > 0 and reach == 0:
+        warnings.warn(f"{info.path}: no gaps bridged: fewer than {BRIDGE_MIN_AGREEING} points that both students "
+                      "are sure of (or no disagreement on them) to scale the bridges' reach by", stacklevel=2)
     elif progress and bridge_max_gap > 0:
-        bridged = np.count_nonzero((combined[..., :2] != combine_predictions(main, sure, handoff)[..., :2]).any(-1))
         print(f"{info.path.name}: {bridged} points bridged (gaps up to {bridge_max_gap} frames, main student "
               f"within {reach:.2f} px of the line)")
     return combined
@@ -703,7 +705,7 @@ def analyze_videos(
     confident_shuffle: int | None = None,
     confident_model: str | None = None,
     handoff: float = HANDOFF_LIKELIHOOD,
-    bridge_max_gap: int = BRIDGE_MAX_GAP,
+    bridge_max_gap: int | None = None,
 ) -> str:
     """Analyze videos (files or folders) with a trained student; returns the scorer, like deeplabcut.
 
@@ -718,9 +720,10 @@ def analyze_videos(
     trained on the teacher's confident targets only (``create_training_set(config, shuffle=2,
     max_gap_fill=0)``), analyzes the same frames, in the main student's segments (``state_reset``);
     its points with likelihood >= ``handoff`` replace the main student's, and runs of at most
-    ``bridge_max_gap`` frames where it is unsure are bridged where the main student agrees
-    (``combine_predictions``; 0 turns bridging off). The output keeps the main student's scorer;
-    its ``_meta.pickle`` records the second student.
+    ``bridge_max_gap`` frames (default BRIDGE_MAX_GAP; 0: none) where it is unsure are bridged where
+    the main student agrees (``combine_predictions``). The output keeps the main student's scorer;
+    its ``_meta.pickle`` records the second student, handoff, bridging and, per video, the bridges'
+    reach (px) and how many points they replaced.
     """
     from deeplabcut.utils.auxfun_videos import collect_video_paths
 
@@ -732,6 +735,7 @@ def analyze_videos(
     student = load_trained_student(project, shuffle, trainingsetindex, model, state_reset)
     confident = _load_confident(project, student, shuffle, trainingsetindex, model, state_reset,
                                 confident_shuffle, confident_model, handoff, bridge_max_gap)
+    bridge_max_gap = BRIDGE_MAX_GAP if bridge_max_gap is None else bridge_max_gap
     combination = _combination(confident, confident_shuffle, handoff, bridge_max_gap)
     scorer = student_scorer(project, shuffle, trainingsetindex, model)
     batch_size = batch_size or DEFAULT_BATCH_SIZE
@@ -767,9 +771,10 @@ def analyze_videos(
             folder.mkdir(parents=True, exist_ok=True)
             for output in (h5_path, meta_path(h5_path), h5_path.with_suffix(".csv"), checkpoint):
                 remove_interrupted_writes(output)
-            started = time.time()
+            started, bridging = time.time(), {}
             predictions = predict_video(student, info, crop, batch_size, progress, checkpoint=checkpoint,
-                                        confident=confident, handoff=handoff, bridge_max_gap=bridge_max_gap)
+                                        confident=confident, handoff=handoff, bridge_max_gap=bridge_max_gap,
+                                        record=bridging)
             stopped = time.time()
         except ProjectError as error:
             failed.append((video, str(error)))
@@ -778,7 +783,7 @@ def analyze_videos(
             short.append((video, len(predictions), info.n_frames))
         info = replace(info, n_frames=len(predictions))  # fewer where the header overcounts
         metadata = _metadata(project, student, info, crop, scorer, batch_size, started, stopped, trainingsetindex)
-        metadata[OWN_OUTPUT_KEY]["confident_student"] = combination
+        metadata[OWN_OUTPUT_KEY]["confident_student"] = None if combination is None else {**combination, **bridging}
         _write_outputs(predictions_table(predictions, scorer, project.bodyparts), metadata, h5_path, save_as_csv)
         checkpoint.unlink(missing_ok=True)
 
@@ -797,10 +802,10 @@ def analyze_videos(
 
 def _load_confident(project: Project, student: Student, shuffle: int, trainingsetindex: int, model: str,
                     state_reset: int | None, confident_shuffle: int | None, confident_model: str | None,
-                    handoff: float, bridge_max_gap: int) -> Student | None:
+                    handoff: float, bridge_max_gap: int | None) -> Student | None:
     """The second student of analyze_videos (None without ``confident_shuffle``), checked against the first."""
     if confident_shuffle is None:
-        if confident_model is not None or handoff != HANDOFF_LIKELIHOOD or bridge_max_gap != BRIDGE_MAX_GAP:
+        if confident_model is not None or handoff != HANDOFF_LIKELIHOOD or bridge_max_gap is not None:
             raise ProjectError("confident_model, handoff and bridge_max_gap only apply with confident_shuffle (the "
                                "shuffle of a student trained with max_gap_fill=0); pass it too, or drop them")
         return None
@@ -810,7 +815,8 @@ def _load_confident(project: Project, student: Student, shuffle: int, trainingse
                            f"shuffle {shuffle}); name the shuffle trained with max_gap_fill=0")
     if not 0 < handoff <= 1:
         raise ProjectError(f"handoff must be a likelihood in (0, 1], got {handoff}")
-    if isinstance(bridge_max_gap, bool) or not isinstance(bridge_max_gap, (int, np.integer)) or bridge_max_gap < 0:
+    if bridge_max_gap is not None and (isinstance(bridge_max_gap, bool) or bridge_max_gap < 0
+                                       or not isinstance(bridge_max_gap, (int, np.integer))):
         raise ProjectError(f"bridge_max_gap must be a whole number of frames >= 0 (0: no bridging), got {bridge_max_gap!r}")
     segments = student.state_reset if student.config.recurrent else state_reset  # one stream: the same segments
     confident = load_trained_student(project, confident_shuffle, trainingsetindex, confident_model, segments)
@@ -839,15 +845,21 @@ def _same_combination(recorded: dict | None, requested: dict | None) -> bool:
     """Same second student (shuffle, model), handoff and bridging; where the project lies does not matter."""
     if recorded is None or requested is None:
         return recorded == requested
-    keys = ("shuffle", "model", "handoff", "bridge_max_gap", "bridge_tolerance")
-    return all(recorded.get(key) == requested[key] for key in keys)
+    return _bridging(recorded) == _bridging(requested) and all(
+        recorded.get(key) == requested[key] for key in ("shuffle", "model", "handoff"))
+
+
+def _bridging(combination: dict) -> tuple:
+    """(max gap, tolerance), or (0, None) without bridges (outputs written before bridging had none)."""
+    max_gap = combination.get("bridge_max_gap", 0)
+    return (max_gap, combination.get("bridge_tolerance")) if max_gap else (0, None)
 
 
 def _describe(combination: dict | None) -> str:
     if combination is None:
         return "by the main student alone"
-    bridging = (f"gaps up to {combination['bridge_max_gap']} frames bridged" if combination.get("bridge_max_gap")
-                else "no bridging")
+    max_gap, tolerance = _bridging(combination)
+    bridging = f"gaps up to {max_gap} frames bridged, tolerance {tolerance}" if max_gap else "no bridging"
     return (f"with the confident student of shuffle {combination.get('shuffle')} ({combination['model']}, "
             f"handoff {combination['handoff']}, {bridging})")
 

@@ -187,18 +187,22 @@ def test_combine_predictions_keeps_the_confident_students_points_from_the_handof
 def test_bridging_fills_only_short_unsure_runs_where_the_main_student_agrees_with_the_line():
     """Part 0: the confident student is unsure on frames 3-6 between sure frames 2 (x=20) and 7 (x=70);
     the main student is near that line on 3, 4 and 6, far on 5 (the paw turned). Part 1: unsure for
-    longer than bridge_max_gap, and at the end of the video: nothing is bridged."""
+    longer than bridge_max_gap, at the start and at the end of the video (where the main student
+    sits on the confident student's last sure position): nothing is bridged."""
     n = 16
     frames = np.arange(n, dtype=float)
     confident = np.zeros((n, 2, 3))
     confident[:, :, 0], confident[:, :, 1], confident[:, :, 2] = 10 * frames[:, None], 5.0, 0.95
     confident[3:7, 0, 2] = 0.3
-    confident[2:9, 1, 2] = 0.5  # a run of 7 frames
+    confident[:2, 1, 2] = 0.4  # no sure frame before it
+    confident[3:10, 1, 2] = 0.5  # a run of 7 frames
     confident[14:, 1, 2] = 0.1  # no sure frame after it
     main = confident.copy()
     main[..., 2] = 0.6
     main[:, :, 0] += 2.0  # within reach 3 of the line everywhere ...
     main[5, 0, :2] = [50.0, 40.0]  # ... but here
+    main[:2, 1, :2] = confident[2, 1, :2]  # where a line extended from either end would be
+    main[14:, 1, :2] = confident[13, 1, :2]
     combined = combine_predictions(main, confident, handoff=0.8, bridge_max_gap=6, reach=3.0)
     plain = combine_predictions(main, confident, handoff=0.8)
     np.testing.assert_allclose(combined[[3, 4, 6], 0, :2], [[30, 5], [40, 5], [60, 5]])
@@ -206,9 +210,21 @@ def test_bridging_fills_only_short_unsure_runs_where_the_main_student_agrees_wit
     np.testing.assert_array_equal(combined[5, 0], plain[5, 0])
     np.testing.assert_array_equal(combined[:, 1], plain[:, 1])
     np.testing.assert_array_equal(np.delete(combined[:, 0], [3, 4, 6], axis=0), np.delete(plain[:, 0], [3, 4, 6], axis=0))
-    np.testing.assert_array_equal(combine_predictions(main, confident, 0.8, bridge_max_gap=7, reach=3.0)[2:9, 1, :2],
-                                  confident[2:9, 1, :2])  # the 7-frame run, once it is short enough
+    np.testing.assert_array_equal(combine_predictions(main, confident, 0.8, bridge_max_gap=7, reach=3.0)[3:10, 1, :2],
+                                  confident[3:10, 1, :2])  # the 7-frame run, once it is short enough
     np.testing.assert_array_equal(combine_predictions(main, confident, 0.8, bridge_max_gap=6, reach=1.0), plain)
+
+
+def test_outputs_written_before_bridging_count_as_unbridged():
+    from dlc_recurrent.infer import _describe, _same_combination
+
+    old = {"shuffle": 2, "model": "convlstm_leap", "handoff": 0.8}
+    unbridged = {**old, "bridge_max_gap": 0, "bridge_tolerance": 14.0}
+    bridged = {**old, "bridge_max_gap": 12, "bridge_tolerance": 14.0}
+    assert _same_combination(old, unbridged) and not _same_combination(old, bridged)
+    assert not _same_combination(bridged, {**bridged, "bridge_tolerance": 10.0})
+    assert _describe(old).endswith("(convlstm_leap, handoff 0.8, no bridging)")
+    assert _describe(bridged).endswith("gaps up to 12 frames bridged, tolerance 14.0)")
 
 
 def test_bridge_reach_follows_the_students_disagreement_not_the_pixel_size():
@@ -245,16 +261,18 @@ def test_two_students_streamed_together_equal_each_streamed_alone_then_combined(
     == each alone, combined; and killed midway, it resumes to the same result."""
     import dlc_recurrent.infer as infer
 
-    info, crop = wandering_blob_video(tmp_path / "blob.mp4", 37, seed=3)
-    main = random_student(main_model, segment, 6, window_length=windows[0])
-    confident = random_student(confident_model, segment, 7, window_length=windows[1])
+    info, _ = wandering_blob_video(tmp_path / "blob.mp4", 37, seed=3)
+    crop = Crop(6, 78, 4, 60)  # both students' points go back to full-frame pixels before they are combined
+    main = random_student(main_model, segment, 6, scale=0.5, window_length=windows[0])
+    confident = random_student(confident_model, segment, 7, scale=0.5, window_length=windows[1])
     alone = [predict_video(s, info, crop, batch_size=5, progress=False) for s in (main, confident)]
-    handoff = float(np.quantile(alone[1][..., 2], 0.5))
+    handoff = float(np.quantile(alone[1][:, 0, 2], 0.5))  # one part's median: short unsure runs between sure frames
     kept = alone[1][..., 2] >= handoff
     assert 0 < kept.mean() < 1, "both students must give some of the points"
-    monkeypatch.setattr(infer, "BRIDGE_MIN_AGREEING", 1)  # random students: few points both are sure of
-    reach = bridge_reach(*alone, handoff)
-    expected = combine_predictions(*alone, handoff, BRIDGE_MAX_GAP, reach)
+    # Random students rarely agree on anything: every short run is bridged here (bridge_reach has its own test).
+    monkeypatch.setattr(infer, "bridge_reach", lambda *args: 1e6)
+    expected = combine_predictions(*alone, handoff, BRIDGE_MAX_GAP, reach=1e6)
+    assert not np.allclose(expected, combine_predictions(*alone, handoff)), "some points must be bridged"
     together = predict_video(main, info, crop, batch_size=5, progress=False, confident=confident, handoff=handoff)
     np.testing.assert_allclose(together, expected, atol=1e-3)
 
@@ -277,6 +295,10 @@ def test_two_students_streamed_together_equal_each_streamed_alone_then_combined(
                           handoff=handoff / 2, bridge_max_gap=0)  # the checkpoint holds both students' points
     assert "resuming at frame" in capsys.readouterr().out
     np.testing.assert_allclose(other, combine_predictions(*alone, handoff / 2), atol=1e-3)
+    monkeypatch.setattr(infer, "bridge_reach", lambda *args: 0.0)
+    with pytest.warns(UserWarning, match="no gaps bridged: fewer than 20 points that both students are sure of"):
+        unbridged = predict_video(main, info, crop, batch_size=5, progress=False, confident=confident, handoff=handoff)
+    np.testing.assert_allclose(unbridged, combine_predictions(*alone, handoff), atol=1e-3)
 
 
 def test_two_students_must_read_the_same_frames(tmp_path):
@@ -424,12 +446,15 @@ def test_analyze_videos_with_a_confident_student(trained_project, tmp_path, caps
     table, _, _, _ = deeplabcut.auxiliaryfunctions.load_analyzed_data(str(tmp_path), video.stem, scorer)
     np.testing.assert_allclose(table.to_numpy().reshape(expected.shape), expected, atol=1e-3)
     metadata = deeplabcut.auxiliaryfunctions.load_video_metadata(str(tmp_path), video.stem, scorer)
+    bridged = int(np.count_nonzero((expected != combine_predictions(*alone, handoff))[..., :2].any(-1)))
     assert metadata["data"]["dlc_recurrent"]["confident_student"] == {
         "shuffle": 1, "model": "leap", "handoff": handoff, "bridge_max_gap": BRIDGE_MAX_GAP,
-        "bridge_tolerance": infer.BRIDGE_TOLERANCE, "state_reset": None, "model_folder": str(confident.folder)}
+        "bridge_tolerance": infer.BRIDGE_TOLERANCE, "state_reset": None, "model_folder": str(confident.folder),
+        "bridge_reach_px": pytest.approx(bridge_reach(*alone, handoff), rel=1e-3), "bridged_points": bridged}
     capsys.readouterr()
     analyze_videos(trained_project, [str(video)], destfolder=tmp_path, progress=False)
-    made_with = f"with the confident student of shuffle 1 (leap, handoff {handoff}, gaps up to {BRIDGE_MAX_GAP} frames bridged)"
+    made_with = (f"with the confident student of shuffle 1 (leap, handoff {handoff}, gaps up to {BRIDGE_MAX_GAP} "
+                 f"frames bridged, tolerance {infer.BRIDGE_TOLERANCE})")
     assert f".h5) {made_with}, not by the main student alone; pass overwrite=True" in capsys.readouterr().out
     analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1, confident_model="leap",
                    handoff=0.5, progress=False)
@@ -449,9 +474,10 @@ def test_analyze_videos_with_a_confident_student(trained_project, tmp_path, caps
         analyze_videos(trained_project, [str(video)], destfolder=tmp_path, handoff=0.5, progress=False)
     with pytest.raises(ProjectError, match="only apply with confident_shuffle"):
         analyze_videos(trained_project, [str(video)], destfolder=tmp_path, bridge_max_gap=3, progress=False)
-    with pytest.raises(ProjectError, match="bridge_max_gap must be a whole number of frames >= 0"):
-        analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1,
-                       confident_model="leap", bridge_max_gap=-1, progress=False)
+    for wrong in (-1, 2.5, True):
+        with pytest.raises(ProjectError, match="bridge_max_gap must be a whole number of frames >= 0"):
+            analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1,
+                           confident_model="leap", bridge_max_gap=wrong, progress=False)
     with pytest.raises(ProjectError, match=r"handoff must be a likelihood in \(0, 1\]"):
         analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1,
                        confident_model="leap", handoff=0, progress=False)
