@@ -34,8 +34,8 @@ Variants (``--variants`` picks a subset, comma-separated):
 
 Added when both are present: ``convlstm+gapfill|convlstm``, the two students analyzing together
 (``analyze_videos(..., confident_shuffle=...)``): the paper's student where its likelihood reaches
-``--handoff``, the gap-filled one elsewhere, and short runs where the paper's student is unsure
-bridged by a straight line where the gap-filled one agrees (``dlc_recurrent.infer.combine_predictions``
+``--handoff``, the gap-filled one elsewhere, and across short runs where the paper's student is unsure
+the gap-filled one's points moved toward a straight line where they agree with it (``dlc_recurrent.infer.combine_predictions``
 with ``bridge_reach``, which a test checks equals the two students streamed together); and
 ``convlstm+gapfill|convlstm-nobridge``, the same without the bridges.
 
@@ -177,6 +177,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--bridge-tolerance", type=float, default=None,
                         help=f"{PAIRED}'s bridge reach in multiples of the students' median disagreement "
                              "(default: the package's BRIDGE_TOLERANCE)")
+    parser.add_argument("--bridge-weight", type=float, default=None,
+                        help=f"how far {PAIRED} moves a bridged point to the line (default: the package's BRIDGE_WEIGHT)")
     parser.add_argument("--pair-sweep", "--handoff-sweep", type=lambda text: [Path(p) for p in text.split(",")],
                         help=f"comma-separated --out folders holding {PAIR[0]} and {PAIR[1]}: {PAIRED}'s errors per "
                              "handoff and per bridge setting, on the held-out video and on the training videos' "
@@ -526,24 +528,29 @@ def training_spread(folders: list[Path], args, log: Path) -> None:
 HANDOFFS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 BRIDGE_TOLERANCES = (0.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 20.0)
 BRIDGE_MAX_GAPS = (6, 9, 12, 15, 20)
+BRIDGE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
 
 
-def pair_combination(main, confident, args, tolerance: float | None = None, max_gap: int | None = None):
-    """The two students' points as ``analyze_videos(..., confident_shuffle=...)`` combines them."""
+def pair_combination(main, confident, args, **setting):
+    """The two students' points as ``analyze_videos(..., confident_shuffle=...)`` combines them;
+    ``setting`` (tolerance, max_gap, weight) overrides the command line and the package defaults."""
     from dlc_recurrent import infer
 
+    def pick(name, default):
+        if name in setting:
+            return setting[name]
+        given = getattr(args, f"bridge_{name}")
+        return default if given is None else given
+
     handoff = infer.HANDOFF_LIKELIHOOD if args.handoff is None else args.handoff
-    max_gap = max_gap if max_gap is not None else (
-        infer.BRIDGE_MAX_GAP if args.bridge_max_gap is None else args.bridge_max_gap)
-    tolerance = tolerance if tolerance is not None else (
-        infer.BRIDGE_TOLERANCE if args.bridge_tolerance is None else args.bridge_tolerance)
+    max_gap, tolerance = pick("max_gap", infer.BRIDGE_MAX_GAP), pick("tolerance", infer.BRIDGE_TOLERANCE)
     reach = infer.bridge_reach(main, confident, handoff, tolerance) if max_gap > 0 else 0.0
-    return infer.combine_predictions(main, confident, handoff, max_gap, reach)
+    return infer.combine_predictions(main, confident, handoff, max_gap, reach, pick("weight", infer.BRIDGE_WEIGHT))
 
 
 def pair_sweep(folders: list[Path], args, log: Path) -> None:
-    """The two students' errors per handoff (no bridges), then per bridge tolerance and longest bridged
-    run (at the handoff), on two sets of frames: the held-out video (the benchmark's judge) and the
+    """The two students' errors per handoff (no bridges), then per bridge tolerance, weight and longest
+    bridged run (each with the others at their defaults), on two sets of frames: the held-out video (the benchmark's judge) and the
     frames of the training videos that lie in test blocks (``test_blocks``) of both students' training
     sets (never trained on; the fair place to choose settings). The latter are analyzed here with the
     trained students."""
@@ -591,6 +598,10 @@ def pair_sweep(folders: list[Path], args, log: Path) -> None:
             for tolerance in BRIDGE_TOLERANCES:
                 measure("bridge tolerance", tolerance, folder, where,
                         pair_combination(main, confident, args, tolerance=tolerance), truth_, chosen)
+            for weight in BRIDGE_WEIGHTS:
+                for tolerance in BRIDGE_TOLERANCES[1:]:
+                    measure("bridge weight x tolerance", f"{weight} x {tolerance}", folder, where,
+                            pair_combination(main, confident, args, weight=weight, tolerance=tolerance), truth_, chosen)
             for max_gap in BRIDGE_MAX_GAPS:
                 measure("bridge max gap", max_gap, folder, where,
                         pair_combination(main, confident, args, max_gap=max_gap), truth_, chosen)

@@ -16,10 +16,11 @@ Optionally two students analyze each video together (``confident_shuffle``): a s
 the teacher's confident targets only (the paper's recipe, ``max_gap_fill=0``) keeps its points
 where its likelihood reaches ``handoff``, and the main student (gap-filled targets) gives the rest.
 Across a short run where the confident student is unsure between two frames where it is sure, the
-straight line between those two positions replaces the main student's point wherever that point
-lies near the line (the two agree the paw went straight; where it turned, the main student's point
-stays). On the occlusion benchmark this kept the paper's accuracy on visible points and beat
-post-hoc filtering on hidden ones, for twice the analysis time (benchmarks/RESULTS.md, "two students").
+main student's point moves most of the way to the straight line between those two positions
+wherever it lies near the line (the two agree the paw went straight; where it turned, the main
+student's point stays). On the occlusion benchmark, trained as long as the paper's students, this kept the paper's
+accuracy on visible points and beat post-hoc filtering on hidden ones, for twice the analysis time
+(benchmarks/RESULTS.md, "two students with bridges").
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ BRIDGE_MAX_GAP = 12
 #: how near the line the main student's point must lie to be replaced, in multiples of the two
 #: students' median disagreement where both are sure (chosen on never-trained frames: RESULTS.md)
 BRIDGE_TOLERANCE = 14.0
+#: how far a bridged point moves from the main student's prediction to the line (1 = onto the line;
+#: chosen with BRIDGE_TOLERANCE on never-trained frames: RESULTS.md)
+BRIDGE_WEIGHT = 0.75
 #: fewer points where both students are sure than this: no bridging (no measure of their agreement)
 BRIDGE_MIN_AGREEING = 20
 
@@ -361,14 +365,15 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
 
 
 def combine_predictions(predictions: np.ndarray, confident: np.ndarray, handoff: float = HANDOFF_LIKELIHOOD,
-                        bridge_max_gap: int = 0, reach: float = 0.0) -> np.ndarray:
+                        bridge_max_gap: int = 0, reach: float = 0.0, weight: float = BRIDGE_WEIGHT) -> np.ndarray:
     """Point by point: ``confident``'s prediction (x, y, likelihood) where its likelihood is at least
     ``handoff``, ``predictions``' elsewhere (both (n_frames, K, 3), of the same frames).
 
     With ``bridge_max_gap`` > 0, in each run of at most that many frames where ``confident`` is under
-    ``handoff`` between two frames where it is not, x, y become the straight line between its two
-    sure positions on the frames where ``predictions`` lies within ``reach`` of that line (the
-    likelihood stays ``predictions``'); elsewhere ``predictions``' point stays.
+    ``handoff`` between two frames where it is not, on the frames where ``predictions`` lies within
+    ``reach`` of the straight line between its two sure positions, x, y move ``weight`` of the way
+    from ``predictions``' point to that line (the likelihood stays ``predictions``'); elsewhere
+    ``predictions``' point stays.
     """
     combined = np.where(confident[..., 2:] >= handoff, confident, predictions)
     sure = confident[..., 2] >= handoff
@@ -379,8 +384,9 @@ def combine_predictions(predictions: np.ndarray, confident: np.ndarray, handoff:
             continue
         line = np.stack([np.interp(frames[gaps], frames[sure[:, part]], confident[sure[:, part], part, axis])
                          for axis in range(2)], axis=-1)
-        near = np.hypot(*(predictions[gaps, part, :2] - line).T) <= reach
-        combined[frames[gaps][near], part, :2] = line[near]
+        points = predictions[gaps, part, :2]
+        near = np.hypot(*(points - line).T) <= reach
+        combined[frames[gaps][near], part, :2] = (points + weight * (line - points))[near]
     return combined
 
 
@@ -837,6 +843,7 @@ def _combination(confident: Student | None, confident_shuffle: int | None, hando
         return None
     return {"shuffle": confident_shuffle, "model": confident.config.model, "handoff": float(handoff),
             "bridge_max_gap": int(bridge_max_gap), "bridge_tolerance": BRIDGE_TOLERANCE,
+            "bridge_weight": BRIDGE_WEIGHT,
             "state_reset": confident.state_reset if confident.config.recurrent else None,
             "model_folder": str(confident.folder)}
 
@@ -850,16 +857,19 @@ def _same_combination(recorded: dict | None, requested: dict | None) -> bool:
 
 
 def _bridging(combination: dict) -> tuple:
-    """(max gap, tolerance), or (0, None) without bridges (outputs written before bridging had none)."""
+    """(max gap, tolerance, weight), or (0, None, None) without bridges (outputs written before bridging
+    had none; those of the first version moved points all the way, weight 1)."""
     max_gap = combination.get("bridge_max_gap", 0)
-    return (max_gap, combination.get("bridge_tolerance")) if max_gap else (0, None)
+    if not max_gap:
+        return 0, None, None
+    return max_gap, combination.get("bridge_tolerance"), combination.get("bridge_weight", 1.0)
 
 
 def _describe(combination: dict | None) -> str:
     if combination is None:
         return "by the main student alone"
-    max_gap, tolerance = _bridging(combination)
-    bridging = f"gaps up to {max_gap} frames bridged, tolerance {tolerance}" if max_gap else "no bridging"
+    max_gap, tolerance, weight = _bridging(combination)
+    bridging = f"gaps up to {max_gap} frames bridged, tolerance {tolerance}, weight {weight}" if max_gap else "no bridging"
     return (f"with the confident student of shuffle {combination.get('shuffle')} ({combination['model']}, "
             f"handoff {combination['handoff']}, {bridging})")
 

@@ -203,14 +203,16 @@ def test_bridging_fills_only_short_unsure_runs_where_the_main_student_agrees_wit
     main[5, 0, :2] = [50.0, 40.0]  # ... but here
     main[:2, 1, :2] = confident[2, 1, :2]  # where a line extended from either end would be
     main[14:, 1, :2] = confident[13, 1, :2]
-    combined = combine_predictions(main, confident, handoff=0.8, bridge_max_gap=6, reach=3.0)
+    combined = combine_predictions(main, confident, handoff=0.8, bridge_max_gap=6, reach=3.0, weight=1.0)
     plain = combine_predictions(main, confident, handoff=0.8)
     np.testing.assert_allclose(combined[[3, 4, 6], 0, :2], [[30, 5], [40, 5], [60, 5]])
+    np.testing.assert_allclose(combine_predictions(main, confident, 0.8, 6, 3.0, weight=0.75)[[3, 4, 6], 0, :2],
+                               [[30.5, 5], [40.5, 5], [60.5, 5]])  # three quarters of the way from x + 2
     np.testing.assert_allclose(combined[[3, 4, 6], 0, 2], 0.6)  # the main student's likelihood stays
     np.testing.assert_array_equal(combined[5, 0], plain[5, 0])
     np.testing.assert_array_equal(combined[:, 1], plain[:, 1])
     np.testing.assert_array_equal(np.delete(combined[:, 0], [3, 4, 6], axis=0), np.delete(plain[:, 0], [3, 4, 6], axis=0))
-    np.testing.assert_array_equal(combine_predictions(main, confident, 0.8, bridge_max_gap=7, reach=3.0)[3:10, 1, :2],
+    np.testing.assert_array_equal(combine_predictions(main, confident, 0.8, 7, 3.0, weight=1.0)[3:10, 1, :2],
                                   confident[3:10, 1, :2])  # the 7-frame run, once it is short enough
     np.testing.assert_array_equal(combine_predictions(main, confident, 0.8, bridge_max_gap=6, reach=1.0), plain)
 
@@ -219,12 +221,14 @@ def test_outputs_written_before_bridging_count_as_unbridged():
     from dlc_recurrent.infer import _describe, _same_combination
 
     old = {"shuffle": 2, "model": "convlstm_leap", "handoff": 0.8}
-    unbridged = {**old, "bridge_max_gap": 0, "bridge_tolerance": 14.0}
-    bridged = {**old, "bridge_max_gap": 12, "bridge_tolerance": 14.0}
+    unbridged = {**old, "bridge_max_gap": 0, "bridge_tolerance": 14.0, "bridge_weight": 0.75}
+    bridged = {**old, "bridge_max_gap": 12, "bridge_tolerance": 14.0, "bridge_weight": 0.75}
     assert _same_combination(old, unbridged) and not _same_combination(old, bridged)
     assert not _same_combination(bridged, {**bridged, "bridge_tolerance": 10.0})
+    first_version = {key: value for key, value in bridged.items() if key != "bridge_weight"}  # weight 1
+    assert not _same_combination(first_version, bridged) and _same_combination(first_version, {**bridged, "bridge_weight": 1.0})
     assert _describe(old).endswith("(convlstm_leap, handoff 0.8, no bridging)")
-    assert _describe(bridged).endswith("gaps up to 12 frames bridged, tolerance 14.0)")
+    assert _describe(bridged).endswith("gaps up to 12 frames bridged, tolerance 14.0, weight 0.75)")
 
 
 def test_bridge_reach_follows_the_students_disagreement_not_the_pixel_size():
@@ -449,12 +453,13 @@ def test_analyze_videos_with_a_confident_student(trained_project, tmp_path, caps
     bridged = int(np.count_nonzero((expected != combine_predictions(*alone, handoff))[..., :2].any(-1)))
     assert metadata["data"]["dlc_recurrent"]["confident_student"] == {
         "shuffle": 1, "model": "leap", "handoff": handoff, "bridge_max_gap": BRIDGE_MAX_GAP,
-        "bridge_tolerance": infer.BRIDGE_TOLERANCE, "state_reset": None, "model_folder": str(confident.folder),
+        "bridge_tolerance": infer.BRIDGE_TOLERANCE, "bridge_weight": infer.BRIDGE_WEIGHT, "state_reset": None,
+        "model_folder": str(confident.folder),
         "bridge_reach_px": pytest.approx(bridge_reach(*alone, handoff), rel=1e-3), "bridged_points": bridged}
     capsys.readouterr()
     analyze_videos(trained_project, [str(video)], destfolder=tmp_path, progress=False)
     made_with = (f"with the confident student of shuffle 1 (leap, handoff {handoff}, gaps up to {BRIDGE_MAX_GAP} "
-                 f"frames bridged, tolerance {infer.BRIDGE_TOLERANCE})")
+                 f"frames bridged, tolerance {infer.BRIDGE_TOLERANCE}, weight {infer.BRIDGE_WEIGHT})")
     assert f".h5) {made_with}, not by the main student alone; pass overwrite=True" in capsys.readouterr().out
     analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1, confident_model="leap",
                    handoff=0.5, progress=False)
