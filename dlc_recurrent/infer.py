@@ -18,9 +18,9 @@ where its likelihood reaches ``handoff``, and the main student (gap-filled targe
 Across a short run where the confident student is unsure between two frames where it is sure, the
 main student's point moves most of the way to the straight line between those two positions
 wherever it lies near the line (the two agree the paw went straight; where it turned, the main
-student's point stays). On the occlusion benchmark, trained as long as the paper's students, this kept the paper's
-accuracy on visible points and beat post-hoc filtering on hidden ones, for twice the analysis time
-(benchmarks/RESULTS.md, "two students with bridges").
+student's point stays). On the occlusion benchmark, trained as long as the paper's students, this
+kept the paper's accuracy on visible points and beat post-hoc filtering on hidden ones, for twice
+the analysis time (benchmarks/RESULTS.md, "two students with bridges").
 """
 
 from __future__ import annotations
