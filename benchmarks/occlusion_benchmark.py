@@ -35,8 +35,8 @@ Variants (``--variants`` picks a subset, comma-separated):
 Added when both are present: ``convlstm+gapfill|convlstm``, the two students analyzing together
 (``analyze_videos(..., confident_shuffle=...)``): the paper's student where its likelihood reaches
 ``--handoff``, the gap-filled one elsewhere, and across short runs where the paper's student is unsure
-the gap-filled one's points moved toward a straight line where they agree with it (``dlc_recurrent.infer.combine_predictions``
-with ``bridge_reach``, which a test checks equals the two students streamed together); and
+the gap-filled one's points moved toward a straight line where they agree with it
+(``dlc_recurrent.infer.combine_students``, as ``predict_video`` combines two students streamed together); and
 ``convlstm+gapfill|convlstm-nobridge``, the same without the bridges.
 
 Always added: ``truth+interp``, the true positions linearly interpolated across every hidden run,
@@ -543,9 +543,9 @@ def pair_combination(main, confident, args, **setting):
         return default if given is None else given
 
     handoff = infer.HANDOFF_LIKELIHOOD if args.handoff is None else args.handoff
-    max_gap, tolerance = pick("max_gap", infer.BRIDGE_MAX_GAP), pick("tolerance", infer.BRIDGE_TOLERANCE)
-    reach = infer.bridge_reach(main, confident, handoff, tolerance) if max_gap > 0 else 0.0
-    return infer.combine_predictions(main, confident, handoff, max_gap, reach, pick("weight", infer.BRIDGE_WEIGHT))
+    combined, _ = infer.combine_students(main, confident, handoff, pick("max_gap", infer.BRIDGE_MAX_GAP),
+                                         pick("tolerance", infer.BRIDGE_TOLERANCE), pick("weight", infer.BRIDGE_WEIGHT))
+    return combined
 
 
 def pair_sweep(folders: list[Path], args, log: Path) -> None:

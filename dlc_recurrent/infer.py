@@ -298,8 +298,8 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
     on, are saved there at most every ``checkpoint_seconds`` (default CHECKPOINT_SECONDS); a later
     call with the same student and video resumes from it (at a segment boundary, so the result is
     the uninterrupted one). With ``confident`` (a second student on the same frames) the points are
-    ``combine_predictions(student's, confident's, handoff, bridge_max_gap, reach)``, ``reach`` from
-    :func:`bridge_reach` on this video; a ``record`` dict gets ``bridge_reach_px`` and ``bridged_points``.
+    :func:`combine_students` of the two students' points; a ``record`` dict gets ``bridge_reach_px``
+    and ``bridged_points``.
     """
     checkpoint_seconds = CHECKPOINT_SECONDS if checkpoint_seconds is None else checkpoint_seconds
     config = student.config
@@ -349,10 +349,9 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
     if confident is None:
         return predictions
     predictions[..., 3:5] = to_full_frame(predictions[..., 3:5], crop, config.scale)
-    main, sure = predictions[..., :3], predictions[..., 3:]
-    reach = bridge_reach(main, sure, handoff) if bridge_max_gap > 0 else 0.0
-    combined = combine_predictions(main, sure, handoff, bridge_max_gap, reach)
-    bridged = int(np.count_nonzero((combined[..., :2] != combine_predictions(main, sure, handoff)[..., :2]).any(-1)))
+    main, second = predictions[..., :3], predictions[..., 3:]
+    combined, reach = combine_students(main, second, handoff, bridge_max_gap)
+    bridged = int(np.count_nonzero((combined[..., :2] != combine_predictions(main, second, handoff)[..., :2]).any(-1)))
     if record is not None:
         record.update(bridge_reach_px=reach, bridged_points=bridged)
     if bridge_max_gap > 0 and reach == 0:
@@ -388,6 +387,15 @@ def combine_predictions(predictions: np.ndarray, confident: np.ndarray, handoff:
         near = np.hypot(*(points - line).T) <= reach
         combined[frames[gaps][near], part, :2] = (points + weight * (line - points))[near]
     return combined
+
+
+def combine_students(predictions: np.ndarray, confident: np.ndarray, handoff: float = HANDOFF_LIKELIHOOD,
+                     bridge_max_gap: int = BRIDGE_MAX_GAP, tolerance: float = BRIDGE_TOLERANCE,
+                     weight: float = BRIDGE_WEIGHT) -> tuple[np.ndarray, float]:
+    """Two students' points of one video as analyze_videos combines them: ``combine_predictions`` with
+    the reach of :func:`bridge_reach` on these points; returns the combined points and the reach (px)."""
+    reach = bridge_reach(predictions, confident, handoff, tolerance) if bridge_max_gap > 0 else 0.0
+    return combine_predictions(predictions, confident, handoff, bridge_max_gap, reach, weight), reach
 
 
 def bridge_reach(predictions: np.ndarray, confident: np.ndarray, handoff: float = HANDOFF_LIKELIHOOD,

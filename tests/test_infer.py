@@ -23,6 +23,7 @@ from dlc_recurrent.infer import (
     analyze_videos,
     bridge_reach,
     combine_predictions,
+    combine_students,
     find_peaks,
     load_trained_student,
     predict_video,
@@ -229,6 +230,23 @@ def test_outputs_written_before_bridging_count_as_unbridged():
     assert not _same_combination(first_version, bridged) and _same_combination(first_version, {**bridged, "bridge_weight": 1.0})
     assert _describe(old).endswith("(convlstm_leap, handoff 0.8, no bridging)")
     assert _describe(bridged).endswith("gaps up to 12 frames bridged, tolerance 14.0, weight 0.75)")
+
+
+def test_combine_students_bridges_with_the_reach_measured_on_the_same_points():
+    rng = np.random.default_rng(1)
+    n = 60
+    confident = np.concatenate([np.cumsum(rng.normal(0, 1, (n, 2, 2)), axis=0), rng.uniform(0.5, 1, (n, 2, 1))], axis=-1)
+    main = confident.copy()
+    main[..., :2] += rng.normal(0, 0.5, (n, 2, 2))
+    main[..., 2] = 0.9
+    reach = bridge_reach(main, confident, 0.8, tolerance=10)
+    assert reach > 0
+    combined, returned = combine_students(main, confident, 0.8, bridge_max_gap=5, tolerance=10, weight=0.5)
+    assert returned == reach
+    np.testing.assert_array_equal(combined, combine_predictions(main, confident, 0.8, 5, reach, 0.5))
+    assert not np.array_equal(combined, combine_predictions(main, confident, 0.8)), "some points must be bridged"
+    plain, no_reach = combine_students(main, confident, 0.8, bridge_max_gap=0)
+    assert no_reach == 0.0 and np.array_equal(plain, combine_predictions(main, confident, 0.8))
 
 
 def test_bridge_reach_follows_the_students_disagreement_not_the_pixel_size():
