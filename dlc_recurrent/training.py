@@ -251,7 +251,14 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) 
             checkpoint.samples.assign(start_epoch * steps * batch)
         train_data, _ = make_dataset(trainset, "train", config, batch, (height, width), training=True,
                                      skip=int(checkpoint.samples.numpy()), samples=samples)
-        test_data, n_test = make_dataset(trainset, "test", config, batch, (height, width), training=False)
+        test_samples = training_samples(trainset, "test", config.recurrent)
+        test_batch = validation_batch_size(len(test_samples), batch, strategy.num_replicas_in_sync)
+        test_data, n_test = make_dataset(trainset, "test", config, max(test_batch, 1), (height, width),
+                                         training=False, samples=test_samples)
+        if not test_batch and n_test:
+            print(f"{n_test} test windows cannot be shared among {strategy.num_replicas_in_sync} devices; "
+                  "no test loss this run")
+            n_test = 0
         _truncate_history(folder / HISTORY_NAME, start_epoch)
         callbacks = [
             keras.callbacks.CSVLogger(str(folder / HISTORY_NAME), append=start_epoch > 0),
@@ -330,6 +337,21 @@ def _select_gpu(gputouse: int | None) -> None:
     if gputouse >= len(gpus):
         raise ValueError(f"gputouse={gputouse} but only {len(gpus)} GPU(s) are visible")
     tf.config.set_visible_devices(gpus[gputouse], "GPU")
+
+
+def validation_batch_size(n_samples: int, batch_size: int, replicas: int) -> int:
+    """The largest batch, at most ``batch_size``, that gives every device at least one test window in
+    every batch, the last one included; 0 when there is none (fewer windows than devices).
+
+    A device with an empty share fails on the CPU (TensorFlow 2.21: "input depth must be evenly
+    divisible by filter depth"), so 5 test windows over 2 devices go in batches of 3 and 2, not 4 and 1.
+    """
+    if replicas <= 1:
+        return batch_size
+    for size in range(batch_size, replicas - 1, -1):
+        if n_samples % size == 0 or n_samples % size >= replicas:
+            return size
+    return 0
 
 
 def _strategy(devices: list[str] | None):

@@ -356,7 +356,9 @@ def test_default_streaming_matches_the_windowed_reference(trained_project):
     exact, above). Where both are confident the peak is the same up to sub-pixel shifts; on a few
     frames a briefly trained model's map has two similar modes and the extra context picks the
     other one (seen: 91-97% within 2 px over three trainings; the median stays near 0.01 px), so
-    the bound is a median under 0.5 px and 85% within 2 px.
+    the bound is a median under 0.5 px and 85% within 2 px. "Confident" is pcutoff, or the top quarter
+    of the reference's likelihoods where so brief a training leaves the student under pcutoff (seen on
+    an AMD EPYC machine: likelihoods up to 0.62, 7 points over pcutoff 0.6).
     """
     project = load_project(trained_project)
     info = read_video_info(project.videos[0])
@@ -365,7 +367,8 @@ def test_default_streaming_matches_the_windowed_reference(trained_project):
     assert student.state_reset == 4 * student.window_length
     reference = predict_windowed_reference(student, info, crop)
     streamed = predict_video(student, info, crop, progress=False)
-    confident = (reference[..., 2] >= project.pcutoff) & (streamed[..., 2] >= project.pcutoff)
+    sure = min(project.pcutoff, np.quantile(reference[..., 2], 0.75))
+    confident = (reference[..., 2] >= sure) & (streamed[..., 2] >= sure)
     distance = np.hypot(*(streamed[..., :2] - reference[..., :2]).transpose(2, 0, 1))
     assert confident.sum() >= 50, "too few confident points to compare"
     assert np.median(distance[confident]) < 0.5

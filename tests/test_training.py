@@ -28,6 +28,7 @@ from dlc_recurrent.training import (
     render_maps,
     train,
     training_samples,
+    validation_batch_size,
 )
 
 TINY = dict(epochs=1, steps_per_epoch=3, batch_size=2, sigma=3.0, map_amplitude=10.0)
@@ -316,6 +317,19 @@ def test_data_parallel_on_two_logical_cpus(trainset_project):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "replicas ok" in result.stdout
     assert "data-parallel on 2 devices" in result.stdout
+    history = pd.read_csv(model_folder(load_project(trainset_project), 1, 0, "convlstm_leap") / "train" / HISTORY_NAME)
+    assert history.val_loss.notna().all()  # the test windows were shared among both devices
+
+
+def test_every_device_gets_test_windows_in_every_batch():
+    for n_samples, batch, replicas in [(5, 4, 2), (7, 8, 4), (24, 8, 2), (9, 8, 4), (3, 16, 2), (2, 4, 2)]:
+        size = validation_batch_size(n_samples, batch, replicas)
+        assert replicas <= size <= batch
+        assert n_samples % size == 0 or n_samples % size >= replicas
+        assert not any(n_samples % larger == 0 or n_samples % larger >= replicas for larger in range(size + 1, batch + 1))
+    assert validation_batch_size(5, 4, 2) == 3 and validation_batch_size(24, 8, 2) == 8
+    assert validation_batch_size(1, 4, 2) == 0  # fewer test windows than devices: no test loss
+    assert validation_batch_size(5, 4, 1) == 4
 
 
 def test_train_without_training_set(project_copy):
