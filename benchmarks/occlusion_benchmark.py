@@ -558,6 +558,7 @@ def pair_sweep(folders: list[Path], args, log: Path) -> None:
     import pandas as pd
 
     from dlc_recurrent.distill import load_training_set, training_set_folder
+    from dlc_recurrent.evaluation import frames_in_blocks
     from dlc_recurrent.infer import combine_predictions, load_trained_student, predict_video
     from dlc_recurrent.project import load_project, read_video_info, video_crop
     from dlc_recurrent.synthetic import open_synthetic_project, read_ground_truth
@@ -583,10 +584,7 @@ def pair_sweep(folders: list[Path], args, log: Path) -> None:
             video_truth = read_ground_truth(video)
             unseen = np.ones(len(video_truth.xy), bool)
             for trainset in trainsets:
-                in_test = np.zeros_like(unseen)
-                for first, last in trainset.videos[index]["test_blocks"]:
-                    in_test[first : last + 1] = True
-                unseen &= in_test
+                unseen &= frames_in_blocks(trainset.videos[index]["test_blocks"], len(unseen))
             info = read_video_info(video)
             main, confident = (predict_video(s, info, video_crop(project, info), progress=False) for s in students)
             frames.append(("training videos, test blocks", video_truth, main, confident, unseen))

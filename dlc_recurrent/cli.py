@@ -73,21 +73,28 @@ def _analyze(args) -> None:
         batch_size=args.batch_size,
         overwrite=args.overwrite,
         model=args.model,
-        confident_shuffle=args.confident_shuffle,
-        confident_model=args.confident_model,
-        **({} if args.handoff is None else {"handoff": args.handoff}),
-        bridge_max_gap=args.bridge_max_gap,
+        **_pair(args),
     )
     print(scorer)
+
+
+def _pair(args) -> dict:
+    """The second-student options of analyze and evaluate --occlusion, as keyword arguments."""
+    return {"confident_shuffle": args.confident_shuffle, "confident_model": args.confident_model,
+            **({} if args.handoff is None else {"handoff": args.handoff}), "bridge_max_gap": args.bridge_max_gap}
 
 
 def _evaluate(args) -> None:
     from dlc_recurrent.evaluation import evaluate, evaluate_occlusion
 
+    pair = _pair(args)
+    if not args.occlusion and any(value is not None for value in pair.values()):
+        raise ProjectError("--confident-shuffle, --confident-model, --handoff and --bridge-max-gap apply to the "
+                           "occlusion study: add --occlusion")
     evaluate(args.config, shuffle=args.shuffle, trainingsetindex=args.trainingsetindex, models=("leap", args.model))
     if args.occlusion:
         evaluate_occlusion(args.config, shuffle=args.shuffle, trainingsetindex=args.trainingsetindex,
-                           n_windows=args.n_windows, model=args.model)
+                           n_windows=args.n_windows, model=args.model, **pair)
 
 
 def _demo(args) -> None:
@@ -95,6 +102,19 @@ def _demo(args) -> None:
 
     scale = FULL if args.full else TINY if args.tiny else SMALL
     run_demo(args.directory, scale=scale, seed=args.seed)
+
+
+def _add_pair_arguments(parser: argparse.ArgumentParser) -> None:
+    """Two students (analyze, evaluate --occlusion): a second one's confident points over the main one's."""
+    parser.add_argument("--confident-shuffle", type=int, default=None,
+                        help="a second student, trained with --max-gap-fill 0: its points passing --handoff are kept")
+    parser.add_argument("--confident-model", choices=["convlstm_leap", "leap", "bidirectional_leap"], default=None,
+                        help="the second student's model (default: --model)")
+    parser.add_argument("--handoff", type=float, default=None,
+                        help="likelihood from which the second student's point is kept (default 0.8)")
+    parser.add_argument("--bridge-max-gap", type=int, default=None,
+                        help="with --confident-shuffle: longest run of frames where the second student is unsure "
+                             "that is bridged by a straight line where the main student agrees (default 12, 0: none)")
 
 
 def _add_project_arguments(parser: argparse.ArgumentParser) -> None:
@@ -150,15 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--destfolder", default=None)
     analyze.add_argument("--batch-size", type=int, default=None)
     analyze.add_argument("--gputouse", type=int, default=None)
-    analyze.add_argument("--confident-shuffle", type=int, default=None,
-                         help="a second student, trained with --max-gap-fill 0: its points passing --handoff are kept")
-    analyze.add_argument("--confident-model", choices=["convlstm_leap", "leap", "bidirectional_leap"], default=None,
-                         help="the second student's model (default: --model)")
-    analyze.add_argument("--handoff", type=float, default=None,
-                         help="likelihood from which the second student's point is kept (default 0.8)")
-    analyze.add_argument("--bridge-max-gap", type=int, default=None,
-                         help="with --confident-shuffle: longest run of frames where the second student is unsure "
-                              "that is bridged by a straight line where the main student agrees (default 12, 0: none)")
+    _add_pair_arguments(analyze)
     analyze.set_defaults(run=_analyze)
     evaluation = commands.add_parser("evaluate", help="pixel errors of both students, and the occlusion study")
     _add_project_arguments(evaluation)
@@ -166,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--n-windows", type=int, default=50)
     evaluation.add_argument("--model", choices=["convlstm_leap", "bidirectional_leap"], default="convlstm_leap",
                             help="the recurrent student compared with LEAP")
+    _add_pair_arguments(evaluation)
     evaluation.set_defaults(run=_evaluate)
 
     demo = commands.add_parser("demo", help="run the whole pipeline on a generated project")

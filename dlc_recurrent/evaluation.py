@@ -14,7 +14,9 @@ Two public functions:
     ``deeplabcut.filterpredictions`` (median filter), then sub-pcutoff gaps filled by linear
     interpolation. Everything is restricted to the test frames (``test_blocks`` of the training
     set), and every number comes with its n. ``model=`` picks the recurrent student it studies
-    (``convlstm_leap``, the paper's, by default; or ``bidirectional_leap``).
+    (``convlstm_leap``, the paper's, by default; or ``bidirectional_leap``); ``confident_shuffle=``
+    studies two students as ``analyze_videos(..., confident_shuffle=...)`` combines them, on the
+    frames neither trained on.
 
 What the numbers can and cannot show (read before quoting them):
 
@@ -81,8 +83,13 @@ import tensorflow as tf  # noqa: E402
 
 from dlc_recurrent import models  # noqa: E402
 from dlc_recurrent.infer import (  # noqa: E402
+    BRIDGE_MAX_GAP,
+    HANDOFF_LIKELIHOOD,
     Student,
+    _load_confident,
     analyze_videos,
+    combine_predictions,
+    combine_students,
     find_peaks,
     in_batches,
     load_trained_student,
@@ -97,22 +104,58 @@ FILTERED = "leap+median filter+interpolation"
 FILTERED_CAUSAL = "leap+interpolation (causal)"
 
 
-def _methods(recurrent: str = RECURRENT) -> tuple[str, str, str]:
-    """The methods compared on whole videos, with ``recurrent`` as the student studied."""
-    return LEAP, FILTERED, recurrent
+#: The two students of ``analyze_videos(..., confident_shuffle=N)`` combined (evaluate_occlusion's pair study).
+TWO_STUDENTS = "two_students"
 
 
-def _occlusion_methods(recurrent: str = RECURRENT) -> tuple[str, str, str]:
-    """The methods compared under artificial occlusion (no later frame, so the causal filter)."""
-    return LEAP, FILTERED_CAUSAL, recurrent
+@dataclass(frozen=True)
+class _Study:
+    """The methods one occlusion study compares; ``studied`` is the reference of every paired test.
+
+    The default study compares the baselines with one recurrent student. A pair study adds the second
+    (confident) student alone and the two combined as ``analyze_videos(..., confident_shuffle=N)``
+    combines them (``handoff``, bridges of at most ``bridge_max_gap`` frames).
+    """
+
+    recurrent: str = RECURRENT
+    second: str | None = None
+    handoff: float = HANDOFF_LIKELIHOOD
+    bridge_max_gap: int = 0
+    colors: dict = field(default_factory=dict)
+
+    @property
+    def paired(self) -> bool:
+        return self.second is not None
+
+    @property
+    def studied(self) -> str:
+        return TWO_STUDENTS if self.paired else self.recurrent
+
+    @property
+    def students(self) -> tuple[str, ...]:
+        """The recurrent method names (the main student, then the second and the pair)."""
+        return (self.recurrent, self.second, TWO_STUDENTS) if self.paired else (self.recurrent,)
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The methods compared on whole videos."""
+        return (LEAP, FILTERED, *self.students)
+
+    @property
+    def occlusion_methods(self) -> tuple[str, ...]:
+        """The methods compared under artificial occlusion (no later frame, so the causal filter)."""
+        return (LEAP, FILTERED_CAUSAL, *self.students)
+
+    def color(self, method: str) -> str:
+        return self.colors.get(method) or COLORS.get(method, "tab:gray")
 
 
 #: The methods of the default study (``evaluate_occlusion(model=RECURRENT)``).
-METHODS = _methods()
-OCCLUSION_METHODS = _occlusion_methods()
+METHODS = _Study().methods
+OCCLUSION_METHODS = _Study().occlusion_methods
 EVALUATED_FRAMES = "last frame of each window"
 COLORS = {LEAP: "tab:red", FILTERED: "tab:orange", FILTERED_CAUSAL: "tab:orange", RECURRENT: "tab:blue",
-          "bidirectional_leap": "tab:purple"}
+          "bidirectional_leap": "tab:purple", TWO_STUDENTS: "tab:green"}
 DEFAULT_SEED = 20240611
 RESULTS_NAME = "pixel_errors.csv"
 
@@ -589,9 +632,7 @@ def _load_videos(project: Project, trainset: TrainingSet) -> list[_Video]:
             truth_xy = np.asarray(truth.xy, float)[:, order]
             visible = np.asarray(truth.visible, bool)[:, order]
             occluded_by = np.asarray(truth.occluded_by)[:, order]
-        test = np.zeros(info.n_frames, bool)
-        for first, last in record.get("test_blocks", []):
-            test[int(first) : int(last) + 1] = True
+        test = frames_in_blocks(record.get("test_blocks", []), info.n_frames)
         videos.append(
             _Video(
                 index=index,
@@ -607,6 +648,31 @@ def _load_videos(project: Project, trainset: TrainingSet) -> list[_Video]:
             )
         )
     return videos
+
+
+def frames_in_blocks(test_blocks: list, n_frames: int) -> np.ndarray:
+    """(n_frames,) True on the frames of a training set's ``test_blocks`` ([first, last] inclusive)."""
+    test = np.zeros(n_frames, bool)
+    for first, last in test_blocks:
+        test[int(first) : int(last) + 1] = True
+    return test
+
+
+def _blocks(mask: np.ndarray) -> list[list[int]]:
+    """The runs of True in ``mask`` as [first, last] blocks (inclusive), as training sets store them."""
+    edges = np.diff(np.concatenate([[0], np.asarray(mask, int), [0]]))
+    return [[int(a), int(b) - 1] for a, b in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0])]
+
+
+def _keep_shared_test_frames(videos: list[_Video], other: TrainingSet) -> None:
+    """Keep only the test frames that are test frames of ``other`` too, so that neither student of a
+    pair trained on a frame it is judged on; a video ``other`` does not hold keeps its test frames."""
+    records = {Path(record["video"]).stem: record for record in other.videos}
+    for video in videos:
+        record = records.get(video.info.path.stem)
+        if record is not None:
+            video.test = video.test & frames_in_blocks(record.get("test_blocks", []), video.info.n_frames)
+            video.test_blocks = _blocks(video.test)
 
 
 def fill_gaps(xy: np.ndarray, likelihood: np.ndarray, pcutoff: float) -> np.ndarray:
@@ -668,28 +734,42 @@ def median_filtered_leap(config, videos, destination, shuffle: int = 1, training
 
 
 def _whole_video_predictions(project, students, videos, folder, shuffle, trainingsetindex, pcutoff,
-                             filter_windowlength, progress, recurrent) -> None:
-    """Fill ``video.predictions[method]`` (n_frames, K, 3) in full-resolution pixels for every method."""
+                             filter_windowlength, progress, study: _Study) -> list[dict]:
+    """Fill ``video.predictions[method]`` (n_frames, K, 3) in full-resolution pixels for every method.
+
+    In a pair study the two students run separately and are combined as analyze_videos combines
+    them (``combine_students``); returns, per video, the bridges' reach and the points they moved.
+    """
     leap = median_filtered_leap(project.config_path, [v.info.path for v in videos], folder / "leap-predictions",
                                 shuffle, trainingsetindex, filter_windowlength, progress)
+    bridges = []
     for video in videos:
         raw, filtered = leap[str(video.info.path)]
         video.predictions[LEAP] = raw
         video.predictions[FILTERED] = interpolate_unsure(filtered, pcutoff)
-        video.predictions[recurrent] = predict_video(students[recurrent], video.info, video.crop,
-                                                     batch_size=32, progress=progress)
-        if len(video.predictions[recurrent]) != video.info.n_frames:
-            raise ProjectError(
-                f"{video.info.path}: {len(video.predictions[recurrent])} frames decode but the teacher has "
-                f"{video.info.n_frames} rows; re-run deeplabcut.analyze_videos on this exact video"
-            )
+        for method in study.students[:2]:
+            video.predictions[method] = predict_video(students[method], video.info, video.crop, batch_size=32,
+                                                      progress=progress)
+            if len(video.predictions[method]) != video.info.n_frames:
+                raise ProjectError(
+                    f"{video.info.path}: {len(video.predictions[method])} frames decode but the teacher has "
+                    f"{video.info.n_frames} rows; re-run deeplabcut.analyze_videos on this exact video"
+                )
+        if study.paired:
+            main, second = video.predictions[study.recurrent], video.predictions[study.second]
+            combined, reach = combine_students(main, second, study.handoff, study.bridge_max_gap)
+            handed = combine_predictions(main, second, study.handoff)
+            video.predictions[TWO_STUDENTS] = combined
+            bridges.append({"video": video.info.path.name, "bridge_reach_px": reach,
+                            "bridged_points": int(np.count_nonzero((combined != handed)[..., :2].any(-1)))})
+    return bridges
 
 
 def _point_errors(predictions: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.asarray(predictions, float)[..., :2] - reference, axis=-1)
 
 
-def _test_frame_table(videos: list[_Video], bodyparts: list[str], pcutoff: float, recurrent: str) -> pd.DataFrame:
+def _test_frame_table(videos: list[_Video], bodyparts: list[str], pcutoff: float, study: _Study) -> pd.DataFrame:
     """Figure 5: every test frame, no artificial occlusion, per body part and all parts pooled.
 
     References: the teacher where it is over pcutoff (the paper's ground truth), and on synthetic
@@ -708,19 +788,19 @@ def _test_frame_table(videos: list[_Video], bodyparts: list[str], pcutoff: float
             continue
         for index, part in [(None, "all"), *enumerate(bodyparts)]:
             errors = {}
-            for method in _methods(recurrent):
+            for method in study.methods:
                 values = []
                 for video, (reference, mask) in chosen:
                     error = _point_errors(video.predictions[method], reference)
                     values.append(error[mask] if index is None else error[:, index][mask[:, index]])
                 errors[method] = np.concatenate(values) if values else np.zeros(0)
-            for row in compare_methods(errors, recurrent):
+            for row in compare_methods(errors, study.studied):
                 rows.append({"reference": name, "bodypart": part, **row})
     return pd.DataFrame(rows)
 
 
 def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, lengths, side, scale, channels,
-                          pcutoff, progress, recurrent) -> pd.DataFrame:
+                          pcutoff, progress, study: _Study) -> pd.DataFrame:
     """Figure 6's raw errors: one row per (body part, window, occlusion length, method)."""
     rows = []
     for part in tqdm(parts, desc="artificial occlusion (body parts)", disable=not progress):
@@ -745,7 +825,7 @@ def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, le
         clean = _pad_stack(arrays)
         n_windows = len(clean)
         leap_clean = runners[LEAP].frames(clean.reshape(-1, *clean.shape[2:])).reshape(n_windows, length, -1, 3)
-        clean_features = runners[recurrent].features(clean)
+        clean_features = {m: runners[m].features(clean) for m in study.students[:2] if runners[m].recurrent}
         for occlusion in tqdm(lengths, desc=f"{bodyparts[part]}: occlusion lengths", leave=False,
                               disable=not progress):
             occluded = np.stack([occlude_window(w, c, occlusion, side) for w, c in zip(clean, centres)])
@@ -754,18 +834,18 @@ def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, le
                 hidden = occluded[:, length - occlusion :]
                 trace[:, length - occlusion :] = runners[LEAP].frames(
                     hidden.reshape(-1, *hidden.shape[2:])).reshape(n_windows, occlusion, -1, 3)
-            features = clean_features
-            if occlusion:  # only the occluded frames need new encoder features
-                tail = runners[recurrent].features(occluded[:, length - occlusion :])
-                features = tf.concat([clean_features[:, : length - occlusion], tail], 1)
-            last_peaks = runners[recurrent].last_from_features(features)
+            last = {m: _last_peaks(runners[m], clean_features.get(m), occluded, occlusion)
+                    for m in study.students[:2]}
+            if study.paired:  # the last frame has no frame after it: the handoff alone, no bridge
+                last[TWO_STUDENTS] = combine_predictions(last[study.recurrent], last[study.second], study.handoff)
             for i in range(n_windows):
                 full_trace = to_full_frame(trace[i, :, part, :2], crops[i], scale)
                 held = fill_gaps(full_trace[:, None], trace[i, :, part, 2][:, None], pcutoff)[-1, 0]
                 estimates = {
                     LEAP: (full_trace[-1], trace[i, -1, part, 2]),
                     FILTERED_CAUSAL: (held, trace[i, -1, part, 2]),
-                    recurrent: (to_full_frame(last_peaks[i, part, :2], crops[i], scale), last_peaks[i, part, 2]),
+                    **{m: (to_full_frame(peaks[i, part, :2], crops[i], scale), peaks[i, part, 2])
+                       for m, peaks in last.items()},
                 }
                 entry = order.iloc[i]
                 for method, (xy, likelihood) in estimates.items():
@@ -785,7 +865,20 @@ def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, le
     return pd.DataFrame(rows, columns=columns)
 
 
-def _occlusion_table(raw: pd.DataFrame, lengths, recurrent: str) -> pd.DataFrame:
+def _last_peaks(runner: _Runner, clean_features: tf.Tensor | None, occluded: np.ndarray, occlusion: int) -> np.ndarray:
+    """A student's peaks (N, K, 3) on the last frame of windows whose last ``occlusion`` frames are
+    occluded: a recurrent student reuses the clean frames' encoder features and encodes only the
+    occluded ones; a single-frame student sees the last frame alone."""
+    if not runner.recurrent:
+        return runner.frames(occluded[:, -1])
+    features = clean_features
+    if occlusion:
+        tail = runner.features(occluded[:, -occlusion:])
+        features = tf.concat([clean_features[:, : occluded.shape[1] - occlusion], tail], 1)
+    return runner.last_from_features(features)
+
+
+def _occlusion_table(raw: pd.DataFrame, lengths, study: _Study) -> pd.DataFrame:
     """Figure 6: per occlusion length, per body part and pooled ("all"), mean/SEM and paired tests."""
     rows = []
     if raw.empty:
@@ -798,9 +891,9 @@ def _occlusion_table(raw: pd.DataFrame, lengths, recurrent: str) -> pd.DataFrame
         groups = [("all", at_length), *((bp, at_length.xs(bp, level="bodypart", drop_level=False))
                                          for bp in at_length.index.get_level_values("bodypart").unique())]
         for part, table in groups:
-            errors = {m: table[m].to_numpy() for m in _occlusion_methods(recurrent) if m in table}
+            errors = {m: table[m].to_numpy() for m in study.occlusion_methods if m in table}
             n_parts = table.index.get_level_values("bodypart").nunique()
-            for row in compare_methods(errors, recurrent):
+            for row in compare_methods(errors, study.studied):
                 rows.append({"occlusion_length": int(occlusion), "bodypart": part, "n_bodyparts": n_parts, **row})
     return pd.DataFrame(rows)
 
@@ -842,7 +935,7 @@ def find_natural_events(hidden: np.ndarray, test_blocks: list, max_length: int) 
 
 
 def _natural_events(videos: list[_Video], bodyparts: list[str], pcutoff: float, max_length: int,
-                    recurrent: str) -> pd.DataFrame:
+                    study: _Study) -> pd.DataFrame:
     """Natural occlusions in test frames: teacher under pcutoff, or hidden in the synthetic truth."""
     rows = []
     for video in videos:
@@ -868,11 +961,11 @@ def _natural_events(videos: list[_Video], bodyparts: list[str], pcutoff: float, 
                 codes = codes[codes > 0]
                 row["occluder"] = OCCLUDERS[int(np.bincount(codes).argmax())] if len(codes) else "none"
                 truly = ~video.visible[span, part]
-                for method in _methods(recurrent):
+                for method in study.methods:
                     error = _point_errors(video.predictions[method][span, part], video.truth_xy[span, part])
                     row[f"error_px_{method}"] = float(error[truly].mean()) if truly.any() else float("nan")
             else:
-                for method in _methods(recurrent):
+                for method in study.methods:
                     row[f"error_px_{method}"] = float("nan")
             rows.append(row)
     table = pd.DataFrame(rows)
@@ -906,14 +999,13 @@ def _atomic_csv(table: pd.DataFrame, path: Path, index: bool = False) -> None:
     atomic_write(path, lambda tmp: table.to_csv(tmp, index=index))
 
 
-def _plot_test_frames(table: pd.DataFrame, path: Path, recurrent: str) -> Path | None:
+def _plot_test_frames(table: pd.DataFrame, path: Path, study: _Study) -> Path | None:
     """Figure 5: grouped bars (mean +- SEM) per body part, one panel per reference."""
-    compared = _methods(recurrent)
+    compared = study.methods
     if table.empty:
         return None
     references = list(dict.fromkeys(table.reference))
     figure = _new_figure(4.2 + 1.3 * table.bodypart.nunique(), 3.6 * len(references))
-    p_column = f"p_{recurrent}_vs_method"
     for row_index, reference in enumerate(references):
         axes = figure.add_subplot(len(references), 1, row_index + 1)
         subset = table[table.reference == reference]
@@ -925,7 +1017,7 @@ def _plot_test_frames(table: pd.DataFrame, path: Path, recurrent: str) -> Path |
             values = subset[subset.method == method].set_index("bodypart").reindex(parts)
             offset = (m_index - (len(compared) - 1) / 2) * width
             axes.bar(x + offset, values.mean_px, width, yerr=values.sem_px.fillna(0), capsize=3,
-                     color=COLORS[method], label=method, error_kw={"elinewidth": 1})
+                     color=study.color(method), label=method, error_kw={"elinewidth": 1})
             tops = np.maximum(tops, np.nan_to_num((values.mean_px + values.sem_px.fillna(0)).to_numpy()))
         leap_rows = subset[subset.method == LEAP].set_index("bodypart").reindex(parts)
         top = max(tops.max(), 1e-6)
@@ -942,7 +1034,7 @@ def _plot_test_frames(table: pd.DataFrame, path: Path, recurrent: str) -> Path |
             axes.legend(fontsize=8, loc="upper left")
     figure.suptitle(
         "Figure 5: mean distance to ground truth per body part (mean ± SEM, n = points)\n"
-        f"marks: paired two-tailed t-test {recurrent} vs {LEAP} (*** p<0.001, ** p<0.01, * p<0.05, n.s.)",
+        f"marks: paired two-tailed t-test {study.studied} vs {LEAP} (*** p<0.001, ** p<0.01, * p<0.05, n.s.)",
         fontsize=10,
     )
     figure.tight_layout()
@@ -950,17 +1042,17 @@ def _plot_test_frames(table: pd.DataFrame, path: Path, recurrent: str) -> Path |
 
 
 def _plot_occlusion(table: pd.DataFrame, windows: pd.DataFrame, side_px: float, window_length: int,
-                    path: Path, recurrent: str) -> Path | None:
+                    path: Path, study: _Study) -> Path | None:
     """Figure 6: mean +- SEM error on the last frame against occlusion length, all parts pooled."""
     if table.empty:
         return None
     pooled = table[table.bodypart == "all"]
     figure = _new_figure(7.5, 4.8)
     axes = figure.add_subplot(1, 1, 1)
-    for method in _occlusion_methods(recurrent):
+    for method in study.occlusion_methods:
         rows = pooled[pooled.method == method].sort_values("occlusion_length")
         axes.errorbar(rows.occlusion_length, rows.mean_px, yerr=rows.sem_px.fillna(0), marker="o", capsize=3,
-                      color=COLORS[method], linestyle="--" if method == FILTERED_CAUSAL else "-", label=method)
+                      color=study.color(method), linestyle="--" if method == FILTERED_CAUSAL else "-", label=method)
     top = np.nanmax((pooled.mean_px + pooled.sem_px.fillna(0)).to_numpy()) if len(pooled) else 1.0
     top = top if np.isfinite(top) and top > 0 else 1.0
     for _, row in pooled[pooled.method == LEAP].iterrows():
@@ -976,7 +1068,7 @@ def _plot_occlusion(table: pd.DataFrame, windows: pd.DataFrame, side_px: float, 
     axes.set_title(
         f"Figure 6: artificial occlusion ({side_px:g} px black squares centred on the ground truth)\n"
         f"n = {n_pairs} (window, body part) pairs over {len(counts)} body parts; windows per part: {parts_text}\n"
-        f"marks: paired two-tailed t-test {recurrent} vs {LEAP}",
+        f"marks: paired two-tailed t-test {study.studied} vs {LEAP}",
         fontsize=8,
     )
     axes.legend(fontsize=8, loc="best")
@@ -997,7 +1089,7 @@ def _panel_frames(start: int, stop: int, block: tuple[int, int], max_panels: int
     return frames
 
 
-def _plot_event(video: _Video, event: pd.Series, channels: int, pcutoff: float, path: Path, recurrent: str) -> Path:
+def _plot_event(video: _Video, event: pd.Series, channels: int, pcutoff: float, path: Path, study: _Study) -> Path:
     """Figures 2 and 3: frame-by-frame panels per student plus x/y traces through one natural occlusion."""
     part, start, stop = int(event.part), int(event.start), int(event.stop)
     block = next((b for b in video.test_blocks if b[0] <= start <= b[1]), [start, stop])
@@ -1015,7 +1107,7 @@ def _plot_event(video: _Video, event: pd.Series, channels: int, pcutoff: float, 
     n_panels = len(panels)
     figure = _new_figure(max(9.0, 1.35 * n_panels), 8.2)
     grid = figure.add_gridspec(4, n_panels, height_ratios=[1, 1, 1.1, 1.1])
-    for row, method in enumerate((LEAP, recurrent)):
+    for row, method in enumerate((LEAP, study.studied)):
         for column, frame in enumerate(panels):
             axes = figure.add_subplot(grid[row, column])
             image = images[int(frame)][..., 0] if channels == 1 else images[int(frame)]
@@ -1027,7 +1119,7 @@ def _plot_event(video: _Video, event: pd.Series, channels: int, pcutoff: float, 
                 axes.plot(tx, ty, "o", markersize=9, markerfacecolor="none", markeredgecolor="lime",
                           markeredgewidth=1.5)
             px, py, likelihood = video.predictions[method][frame, part]
-            axes.plot(px, py, "x", color=COLORS[method], markersize=8, markeredgewidth=2)
+            axes.plot(px, py, "x", color=study.color(method), markersize=8, markeredgewidth=2)
             axes.set_xticks([])
             axes.set_yticks([])
             if hidden is not None:
@@ -1037,7 +1129,7 @@ def _plot_event(video: _Video, event: pd.Series, channels: int, pcutoff: float, 
             axes.set_title(f"frame {frame}{flag if is_hidden else ''}\nlikelihood {likelihood:.2f}", fontsize=7,
                            color="crimson" if is_hidden else "black")
             if column == 0:
-                axes.set_ylabel(method, fontsize=8, color=COLORS[method])
+                axes.set_ylabel(method, fontsize=8, color=study.color(method))
     span = np.arange(max(int(block[0]), start - 8), min(int(block[1]), stop + 8) + 1)
     for row, (axis, name) in enumerate(((0, "x"), (1, "y"))):
         axes = figure.add_subplot(grid[2 + row, :])
@@ -1048,8 +1140,8 @@ def _plot_event(video: _Video, event: pd.Series, channels: int, pcutoff: float, 
                   label="teacher (over pcutoff)")
         axes.plot(span[~confident], video.teacher_xy[span[~confident], part, axis], "s", markersize=4,
                   markerfacecolor="none", markeredgecolor="gray", label="teacher (under pcutoff)")
-        for method in _methods(recurrent):
-            axes.plot(span, video.predictions[method][span, part, axis], marker=".", color=COLORS[method],
+        for method in study.methods:
+            axes.plot(span, video.predictions[method][span, part, axis], marker=".", color=study.color(method),
                       linestyle="--" if method == FILTERED else "-", label=method)
         hidden_frames = np.arange(start, stop + 1)
         axes.axvspan(hidden_frames[0] - 0.5, hidden_frames[-1] + 0.5, color="crimson", alpha=0.12,
@@ -1077,9 +1169,10 @@ def _plot_event(video: _Video, event: pd.Series, channels: int, pcutoff: float, 
 
 
 def _summary(test_frames: pd.DataFrame, occlusion: pd.DataFrame, longest: int, has_truth: bool,
-             recurrent: str) -> pd.DataFrame:
+             study: _Study) -> pd.DataFrame:
     """Rows = methods; errors on visible, hidden and artificially occluded frames, n and p-values."""
-    p_column = f"p_{recurrent}_vs_method"
+    studied = study.studied
+    p_column = f"p_{studied}_vs_method"
     visible_reference = "truth (visible)" if has_truth else "teacher (confident)"
 
     def pick(table, condition, method, column):
@@ -1089,7 +1182,7 @@ def _summary(test_frames: pd.DataFrame, occlusion: pd.DataFrame, longest: int, h
         return rows[column].iloc[0] if len(rows) else float("nan")
 
     rows = []
-    for method in _methods(recurrent):
+    for method in study.methods:
         occluded_method = FILTERED_CAUSAL if method == FILTERED else method
         visible = test_frames.reference == visible_reference if not test_frames.empty else None
         hidden = test_frames.reference == "truth (hidden)" if not test_frames.empty else None
@@ -1108,10 +1201,12 @@ def _summary(test_frames: pd.DataFrame, occlusion: pd.DataFrame, longest: int, h
                 "n_occluded": pick(occlusion, at_longest, occluded_method, "n"),
                 "p_occluded": pick(occlusion, at_longest, occluded_method, p_column),
                 "note": (
-                    f"p: paired two-tailed t-test of {recurrent} vs this method on the same points"
-                    if method != recurrent
-                    else "the recurrent student"
+                    f"p: paired two-tailed t-test of {studied} vs this method on the same points"
+                    if method != studied
+                    else "the studied method"
                 )
+                + ("; under artificial occlusion: the handoff alone (no frame after the last to bridge to)"
+                   if method == TWO_STUDENTS else "")
                 + ("; under artificial occlusion: causal gap filling (no later frame to interpolate to)"
                    if method == FILTERED else ""),
             }
@@ -1128,8 +1223,9 @@ def _verdict(difference: float, p: float, other: str, recurrent: str) -> str:
     return f"{recurrent} better than {other}" if difference < 0 else f"{other} better than {recurrent}"
 
 
-def _findings(test_frames: pd.DataFrame, occlusion: pd.DataFrame, lengths, recurrent: str) -> pd.DataFrame:
-    """Where each method wins: per condition the ranking and the recurrent student's paired test vs each other."""
+def _findings(test_frames: pd.DataFrame, occlusion: pd.DataFrame, lengths, study: _Study) -> pd.DataFrame:
+    """Where each method wins: per condition the ranking and the studied method's paired test vs each other."""
+    recurrent = study.studied
     conditions = []
     if not test_frames.empty:
         for reference in dict.fromkeys(test_frames.reference):
@@ -1164,15 +1260,26 @@ def _findings(test_frames: pd.DataFrame, occlusion: pd.DataFrame, lengths, recur
 
 
 def _findings_text(findings: pd.DataFrame, summary: pd.DataFrame, windows: pd.DataFrame, side: float,
-                   folder: Path, recurrent: str) -> str:
+                   folder: Path, study: _Study, bridges: list[dict]) -> str:
+    recurrent = study.studied
     lines = [f"dlc-recurrent occlusion evaluation ({folder})", ""]
+    if study.paired:
+        lines += [f"Two students ({TWO_STUDENTS}): {study.second}'s points where its likelihood reaches "
+                  f"{study.handoff:g}, {study.recurrent}'s elsewhere, as analyze_videos(..., confident_shuffle=...) "
+                  f"combines them; runs of at most {study.bridge_max_gap} frames where {study.second} is unsure "
+                  "are bridged on whole videos (reach per video: "
+                  + (", ".join(f"{b['video']} {b['bridge_reach_px']:.3g} px, {b['bridged_points']} points moved"
+                               for b in bridges) or "none")
+                  + "); under artificial occlusion the last frame has no frame after it, so only the handoff applies.",
+                  ""]
     lines.append("Where each method wins (mean distance in full-resolution px, lowest first; p: paired two-tailed "
                  f"t-test of {recurrent} vs the other method on the same points):")
     for _, row in findings.iterrows():
         if not row.n:
             lines.append(f"  - {row.condition}: no points")
             continue
-        verdicts = [f"{row[f'verdict_vs_{key}']} (p={row[f'p_vs_{key}']:.3g})" for key in ("leap", "filter")
+        keys = [column[len("verdict_vs_"):] for column in row.index if column.startswith("verdict_vs_")]
+        verdicts = [f"{row[f'verdict_vs_{key}']} (p={row[f'p_vs_{key}']:.3g})" for key in keys
                     if isinstance(row.get(f"verdict_vs_{key}"), str)]
         lines.append(f"  - {row.condition} (n={row.n}): {row.ranking}; " + "; ".join(verdicts))
     counts = windows.groupby("bodypart").size() if not windows.empty else pd.Series(dtype=int)
@@ -1191,6 +1298,15 @@ def _findings_text(findings: pd.DataFrame, summary: pd.DataFrame, windows: pd.Da
     return "\n".join(lines) + "\n"
 
 
+def _pair_study(model: str, shuffle: int, second_model: str, second_shuffle: int, handoff: float,
+                bridge_max_gap: int | None) -> _Study:
+    """The study of two students: each named with its shuffle, the pair combined as analyze_videos does."""
+    main, second = f"{model}_shuffle{shuffle}", f"{second_model}_shuffle{second_shuffle}"
+    return _Study(recurrent=main, second=second, handoff=float(handoff),
+                  bridge_max_gap=BRIDGE_MAX_GAP if bridge_max_gap is None else int(bridge_max_gap),
+                  colors={main: COLORS[model], second: "tab:cyan"})
+
+
 def evaluate_occlusion(
     config: str | Path,
     shuffle: int = 1,
@@ -1207,6 +1323,10 @@ def evaluate_occlusion(
     batch_size: int = 8,
     progress: bool = True,
     model: str = RECURRENT,
+    confident_shuffle: int | None = None,
+    confident_model: str | None = None,
+    handoff: float = HANDOFF_LIKELIHOOD,
+    bridge_max_gap: int | None = None,
 ) -> dict:
     """The seed paper's occlusion study, generalised to any single-animal DLC project.
 
@@ -1236,8 +1356,16 @@ def evaluate_occlusion(
       window_length) test frames where the teacher drops under pcutoff or (synthetic) the part is
       hidden; the ``n_events`` with most truly hidden frames are plotted frame by frame.
 
+    Two students (``confident_shuffle``, ``confident_model``, ``handoff``, ``bridge_max_gap``: as in
+    ``analyze_videos``): the study adds the second student alone (``<model>_shuffle<N>``) and the two
+    combined (``two_students``, the reference of every paired test); the main student is named
+    ``<model>_shuffle<shuffle>``. Only frames that are test frames of both students' training sets are
+    used. On whole videos the pair is combined exactly as analyze_videos combines it (handoff and
+    bridges); under artificial occlusion the last frame has no frame after it, so only the handoff.
+
     Writes CSVs, PNGs and ``summary.txt`` into ``evaluation_folder(...)`` (a study of another
-    ``model`` than convlstm_leap into its subfolder ``<model>``); returns a dict of
+    ``model`` than convlstm_leap into its subfolder ``<model>``, a pair study into a further subfolder
+    ``two_students_shuffle<N>_<confident model>``); returns a dict of
     DataFrames (``test_frames``, ``occlusion``, ``occlusion_windows``, ``occlusion_errors``,
     ``natural_events``, ``summary``, ``findings``) plus ``figures`` (name -> path) and ``folder``.
     """
@@ -1258,6 +1386,13 @@ def evaluate_occlusion(
             "test blocks (TrainingFraction < 1) to evaluate occlusion"
         )
     students = _load_students(project, shuffle, trainingsetindex, (LEAP, model))
+    study = _Study(recurrent=model)
+    second = _load_confident(project, students[model], shuffle, trainingsetindex, model, None, confident_shuffle,
+                             confident_model, handoff, bridge_max_gap)
+    if second is not None:
+        study = _pair_study(model, shuffle, second.config.model, confident_shuffle, handoff, bridge_max_gap)
+        students = {LEAP: students[LEAP], study.recurrent: students[model], study.second: second}
+        second_trainset = _load_trainset(project, confident_shuffle, trainingsetindex)
     length = trainset.window_length
     lengths = list(range(0, min(int(max_occlusion), length) + 1))
     if max_occlusion > length:
@@ -1267,13 +1402,22 @@ def evaluate_occlusion(
     folder = evaluation_folder(project, shuffle, trainingsetindex)
     if model != RECURRENT:
         folder = folder / model
-    folder.mkdir(parents=True, exist_ok=True)
+    if study.paired:
+        folder = folder / f"two_students_shuffle{confident_shuffle}_{second.config.model}"
 
     videos = _load_videos(project, trainset)
-    _whole_video_predictions(project, students, videos, folder, shuffle, trainingsetindex, pcutoff,
-                             filter_windowlength, progress, model)
+    if study.paired:
+        _keep_shared_test_frames(videos, second_trainset)
+        if not any(video.test.any() for video in videos):
+            raise ProjectError(
+                f"{second_trainset.folder}: the two students' training sets share no test frames, so one of them "
+                f"trained on every frame it would be judged on; build shuffle {confident_shuffle}'s training set "
+                f"with the same TrainingFraction, window_length and seed as shuffle {shuffle}'s")
+    folder.mkdir(parents=True, exist_ok=True)
+    bridges = _whole_video_predictions(project, students, videos, folder, shuffle, trainingsetindex, pcutoff,
+                                       filter_windowlength, progress, study)
     has_truth = any(v.has_truth for v in videos)
-    test_frames = _test_frame_table(videos, names, pcutoff, model)
+    test_frames = _test_frame_table(videos, names, pcutoff, study)
 
     parts = [names.index(bp) for bp in bodyparts]
     confident = [
@@ -1284,24 +1428,24 @@ def evaluate_occlusion(
     windows.insert(3, "video_name", [videos[i].info.path.name for i in windows.video])
     runners = {kind: _Runner(student, batch_size) for kind, student in students.items()}
     raw = _artificial_occlusion(videos, runners, windows, parts, names, length, lengths, side, scale,
-                                trainset.channels, pcutoff, progress, model)
-    occlusion = _occlusion_table(raw, lengths, model)
+                                trainset.channels, pcutoff, progress, study)
+    occlusion = _occlusion_table(raw, lengths, study)
 
-    events = _natural_events(videos, names, pcutoff, max_event_length or 2 * length, model)
+    events = _natural_events(videos, names, pcutoff, max_event_length or 2 * length, study)
 
-    summary = _summary(test_frames, occlusion, lengths[-1], has_truth, model)
-    findings = _findings(test_frames, occlusion, lengths, model)
+    summary = _summary(test_frames, occlusion, lengths[-1], has_truth, study)
+    findings = _findings(test_frames, occlusion, lengths, study)
 
     figures = {}
-    figures["fig5_test_frames"] = _plot_test_frames(test_frames, folder / "fig5_test_frames.png", model)
+    figures["fig5_test_frames"] = _plot_test_frames(test_frames, folder / "fig5_test_frames.png", study)
     figures["fig6_artificial_occlusion"] = _plot_occlusion(occlusion, windows, occluder_size, length,
-                                                           folder / "fig6_artificial_occlusion.png", model)
+                                                           folder / "fig6_artificial_occlusion.png", study)
     for old in folder.glob("fig2_3_natural_occlusion_*.png"):
         old.unlink()
     for number, (_, event) in enumerate(_pick_events(events, n_events).iterrows(), start=1):
         name = f"fig2_3_natural_occlusion_{number}_{event.bodypart}_{Path(event.video).stem}_{event.start}.png"
         figures[name[:-4]] = _plot_event(videos[int(event.video_index)], event, trainset.channels, pcutoff,
-                                         folder / name, model)
+                                         folder / name, study)
     figures = {k: v for k, v in figures.items() if v is not None}
 
     tables = {
@@ -1315,7 +1459,7 @@ def evaluate_occlusion(
     }
     for name, table in tables.items():
         _atomic_csv(table, folder / f"{name}.csv", index=name == "summary")
-    text = _findings_text(findings, summary, windows, occluder_size, folder, model)
+    text = _findings_text(findings, summary, windows, occluder_size, folder, study, bridges)
     atomic_write(folder / "summary.txt", lambda tmp: Path(tmp).write_text(text))
     print(text)
     return {**tables, "figures": figures, "folder": folder}

@@ -833,6 +833,12 @@ def _load_confident(project: Project, student: Student, shuffle: int, trainingse
                                        or not isinstance(bridge_max_gap, (int, np.integer))):
         raise ProjectError(f"bridge_max_gap must be a whole number of frames >= 0 (0: no bridging), got {bridge_max_gap!r}")
     segments = student.state_reset if student.config.recurrent else state_reset  # one stream: the same segments
+    folder = model_folder(project, confident_shuffle, trainingsetindex, confident_model) / "train"
+    if not (folder / WEIGHTS_NAME).is_file():
+        raise ProjectError(
+            f"{folder}: no trained {confident_model} student for confident_shuffle={confident_shuffle}; build and "
+            f"train it: create_training_set(config, shuffle={confident_shuffle}, max_gap_fill=0), then "
+            f"train(config, shuffle={confident_shuffle}, model={confident_model!r})")
     confident = load_trained_student(project, confident_shuffle, trainingsetindex, confident_model, segments)
     _check_pair([student, confident])
     spec = built_with(project, confident_shuffle, trainingsetindex)

@@ -66,3 +66,20 @@ def test_analyze_command_with_a_confident_student(trained_project, tmp_path, cap
     with open(tmp_path / f"{video.stem}{scorer}_meta.pickle", "rb") as handle:
         made_with = pickle.load(handle)["data"]["dlc_recurrent"]["confident_student"]
     assert made_with["model"] == "leap" and made_with["handoff"] == 0.7 and made_with["bridge_max_gap"] == 5
+
+
+def test_evaluate_command_passes_the_pair_to_the_occlusion_study(monkeypatch, tmp_path, capsys):
+    from dlc_recurrent import evaluation
+
+    calls = []
+    monkeypatch.setattr(evaluation, "evaluate", lambda *args, **kwargs: calls.append(("evaluate", kwargs)))
+    monkeypatch.setattr(evaluation, "evaluate_occlusion", lambda *args, **kwargs: calls.append(("occlusion", kwargs)))
+    config = str(tmp_path / "config.yaml")
+    assert main(["evaluate", config, "--confident-shuffle", "2"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "add --occlusion" in error and len(error.splitlines()) == 1 and not calls
+    assert main(["evaluate", config, "--occlusion", "--confident-shuffle", "2", "--handoff", "0.7",
+                 "--bridge-max-gap", "5"]) == 0
+    occlusion = dict(calls)["occlusion"]
+    assert (occlusion["confident_shuffle"], occlusion["handoff"], occlusion["bridge_max_gap"]) == (2, 0.7, 5)
+    assert occlusion["confident_model"] is None

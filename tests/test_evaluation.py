@@ -2,6 +2,7 @@
 
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from dlc_recurrent.evaluation import (
     LEAP,
     METHODS,
     RECURRENT,
+    TWO_STUDENTS,
     calibration_table,
     compare_methods,
     evaluate,
@@ -435,6 +437,74 @@ def test_occlusion_study_of_the_bidirectional_student(trained_project, tmp_path)
     assert f"t-test of {ours} vs" in (default_folder / ours / "summary.txt").read_text()
 
 
+def test_a_pair_is_judged_only_on_frames_neither_student_trained_on():
+    def video(stem, blocks, n_frames=100):
+        return evaluation._Video(index=0, info=SimpleNamespace(path=Path(f"/v/{stem}.mp4"), n_frames=n_frames),
+                                 crop=None, teacher_xy=None, teacher_likelihood=None, truth_xy=None, visible=None,
+                                 occluded_by=None, test_blocks=blocks, test=evaluation.frames_in_blocks(blocks, n_frames))
+
+    videos = [video("a", [[0, 19], [50, 69]]), video("b", [[10, 29]])]
+    other = SimpleNamespace(videos=[{"video": "/elsewhere/a.avi", "test_blocks": [[10, 59], [90, 99]]}])
+    evaluation._keep_shared_test_frames(videos, other)
+    assert videos[0].test_blocks == [[10, 19], [50, 59]]
+    assert np.flatnonzero(videos[0].test).tolist() == [*range(10, 20), *range(50, 60)]
+    assert videos[1].test_blocks == [[10, 29]]  # the second student never saw this video
+    assert evaluation._blocks(np.array([1, 1, 0, 1], bool)) == [[0, 1], [3, 3]]
+    assert evaluation._blocks(np.zeros(4, bool)) == []
+
+
+def test_occlusion_study_of_two_students(trained_project, tmp_path, monkeypatch):
+    """analyze_videos' two students as methods: the pair is the reference, combined as analyze_videos does on
+    whole videos and by the handoff alone at the end of an artificially occluded window."""
+    config = copy_project(trained_project, tmp_path / trained_project.parent.name)
+    project = load_project(config)
+    with pytest.raises(ProjectError, match="only apply with confident_shuffle"):
+        evaluate_occlusion(config, confident_model=LEAP, progress=False)
+    with pytest.raises(ProjectError, match="shuffle=3"):
+        evaluate_occlusion(config, confident_shuffle=3, progress=False)
+    combined = []
+    original = evaluation.combine_students
+
+    def recording(main, second, handoff, bridge_max_gap):
+        out = original(main, second, handoff, bridge_max_gap)
+        combined.append((handoff, bridge_max_gap, out[0]))
+        return out
+
+    monkeypatch.setattr(evaluation, "combine_students", recording)
+    # the paper-recipe student of a real pair is a second shuffle; the project's LEAP plays it here
+    result = evaluate_occlusion(config, confident_shuffle=1, confident_model=LEAP, handoff=0.1, bridge_max_gap=4,
+                                n_windows=3, occluder_size=OCCLUDER_SIZE, max_occlusion=2, n_events=1, progress=False)
+    main, second = f"{RECURRENT}_shuffle1", "leap_shuffle1"
+    assert result["folder"] == evaluation_folder(project) / "two_students_shuffle1_leap"
+    assert list(result["summary"].index) == [LEAP, FILTERED, main, second, TWO_STUDENTS]
+    assert set(result["test_frames"].method) == {LEAP, FILTERED, main, second, TWO_STUDENTS}
+    assert set(result["occlusion"].method) == {LEAP, FILTERED_CAUSAL, main, second, TWO_STUDENTS}
+    assert result["test_frames"][f"p_{TWO_STUDENTS}_vs_method"].notna().any()
+    assert f"verdict_vs_{RECURRENT}_shuffle1" in result["findings"].columns
+    text = (result["folder"] / "summary.txt").read_text()
+    assert f"t-test of {TWO_STUDENTS} vs" in text and "reaches 0.1" in text
+
+    # whole videos: the combination of analyze_videos (handoff, bridges) of each student's own predictions
+    trainset = load_training_set(training_set_folder(project))
+    assert [(h, g) for h, g, _ in combined] == [(0.1, 4)] * len(trainset.videos)
+    errors = []
+    for record, (_, _, pair) in zip(trainset.videos, combined):
+        truth = read_ground_truth(next(v for v in project.videos if v.stem == Path(record["video"]).stem))
+        test = evaluation.frames_in_blocks(record["test_blocks"], len(truth.xy))[:, None] & truth.visible
+        errors.append(np.linalg.norm(pair[..., :2] - truth.xy, axis=-1)[test])
+    table = result["test_frames"].set_index(["reference", "bodypart", "method"])
+    assert table.loc[("truth (visible)", "all", TWO_STUDENTS)].mean_px == pytest.approx(np.concatenate(errors).mean())
+    # the second student alone is LEAP here: the same points as the LEAP baseline's
+    assert table.loc[("truth (visible)", "all", second)].mean_px == pytest.approx(
+        table.loc[("truth (visible)", "all", LEAP)].mean_px, abs=1e-3)
+
+    # artificial occlusion: the second student's point where it reaches the handoff, else the main student's
+    raw = result["occlusion_errors"].pivot_table(index=["bodypart", "window", "occlusion_length"], columns="method",
+                                                 values=["error_px", "likelihood"])
+    expected = np.where(raw.likelihood[second] >= 0.1, raw.error_px[second], raw.error_px[main])
+    np.testing.assert_allclose(raw.error_px[TWO_STUDENTS], expected)
+
+
 def test_calibration_rises_with_likelihood_on_data_built_so():
     rng = np.random.default_rng(0)
     likelihood = rng.uniform(0, 1, 20000)
@@ -454,8 +524,6 @@ def test_calibration_rises_with_likelihood_on_data_built_so():
 
 def test_a_video_that_decodes_fewer_frames_than_its_teacher_has_rows_is_refused(monkeypatch, tmp_path):
     """The teacher (from outside deeplabcut) counts the header's frames; the students see fewer."""
-    from types import SimpleNamespace
-
     from dlc_recurrent.project import Crop, VideoInfo
 
     info = VideoInfo(path=tmp_path / "short.mp4", n_frames=10, width=8, height=8, fps=30.0)
@@ -465,4 +533,4 @@ def test_a_video_that_decodes_fewer_frames_than_its_teacher_has_rows_is_refused(
     monkeypatch.setattr(evaluation, "predict_video", lambda *args, **kwargs: rows[:9])
     with pytest.raises(ProjectError, match="9 frames decode but the teacher has 10 rows"):
         evaluation._whole_video_predictions(SimpleNamespace(config_path=None), {"convlstm_leap": None}, [video],
-                                            tmp_path, 1, 0, 0.6, 5, False, "convlstm_leap")
+                                            tmp_path, 1, 0, 0.6, 5, False, evaluation._Study())
