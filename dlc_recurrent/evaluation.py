@@ -46,7 +46,7 @@ What the numbers can and cannot show (read before quoting them):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +122,7 @@ class _Study:
     handoff: float = HANDOFF_LIKELIHOOD
     bridge_max_gap: int = 0
     colors: dict = field(default_factory=dict)
+    test_frames: tuple[int, int] | None = None  # (kept, of) test frames: those of both training sets
 
     @property
     def paired(self) -> bool:
@@ -664,15 +665,20 @@ def _blocks(mask: np.ndarray) -> list[list[int]]:
     return [[int(a), int(b) - 1] for a, b in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0])]
 
 
-def _keep_shared_test_frames(videos: list[_Video], other: TrainingSet) -> None:
+def _keep_shared_test_frames(videos: list[_Video], other: TrainingSet) -> tuple[int, int]:
     """Keep only the test frames that are test frames of ``other`` too, so that neither student of a
-    pair trained on a frame it is judged on; a video ``other`` does not hold keeps its test frames."""
+    pair trained on a frame it is judged on; a video ``other`` does not hold keeps its test frames.
+    Blocks stay apart where they touch (windows and events never span two). Returns (kept, before)."""
     records = {Path(record["video"]).stem: record for record in other.videos}
+    before = sum(int(video.test.sum()) for video in videos)
     for video in videos:
         record = records.get(video.info.path.stem)
         if record is not None:
-            video.test = video.test & frames_in_blocks(record.get("test_blocks", []), video.info.n_frames)
-            video.test_blocks = _blocks(video.test)
+            shared = video.test & frames_in_blocks(record.get("test_blocks", []), video.info.n_frames)
+            video.test_blocks = [[first + a, first + b] for first, last in video.test_blocks
+                                 for a, b in _blocks(shared[first : last + 1])]
+            video.test = frames_in_blocks(video.test_blocks, video.info.n_frames)
+    return sum(int(video.test.sum()) for video in videos), before
 
 
 def fill_gaps(xy: np.ndarray, likelihood: np.ndarray, pcutoff: float) -> np.ndarray:
@@ -1270,7 +1276,10 @@ def _findings_text(findings: pd.DataFrame, summary: pd.DataFrame, windows: pd.Da
                   "are bridged on whole videos (reach per video: "
                   + (", ".join(f"{b['video']} {b['bridge_reach_px']:.3g} px, {b['bridged_points']} points moved"
                                for b in bridges) or "none")
-                  + "); under artificial occlusion the last frame has no frame after it, so only the handoff applies.",
+                  + "; like analyze_videos, the reach is measured on the whole video); under artificial occlusion "
+                  "the last frame has no frame after it, so only the handoff applies.",
+                  f"Test frames: {study.test_frames[0]} of the main student's {study.test_frames[1]}, those that are "
+                  "test frames of the second student's training set too.",
                   ""]
     lines.append("Where each method wins (mean distance in full-resolution px, lowest first; p: paired two-tailed "
                  f"t-test of {recurrent} vs the other method on the same points):")
@@ -1367,7 +1376,8 @@ def evaluate_occlusion(
     ``model`` than convlstm_leap into its subfolder ``<model>``, a pair study into a further subfolder
     ``two_students_shuffle<N>_<confident model>``); returns a dict of
     DataFrames (``test_frames``, ``occlusion``, ``occlusion_windows``, ``occlusion_errors``,
-    ``natural_events``, ``summary``, ``findings``) plus ``figures`` (name -> path) and ``folder``.
+    ``natural_events``, ``summary``, ``findings``; a pair study also ``bridges``: per video the
+    bridges' reach and the points they moved) plus ``figures`` (name -> path) and ``folder``.
     """
     if model not in models.MODEL_KINDS or model == LEAP:
         recurrent_kinds = [kind for kind in models.MODEL_KINDS if kind != LEAP]
@@ -1407,12 +1417,13 @@ def evaluate_occlusion(
 
     videos = _load_videos(project, trainset)
     if study.paired:
-        _keep_shared_test_frames(videos, second_trainset)
-        if not any(video.test.any() for video in videos):
+        kept, before = _keep_shared_test_frames(videos, second_trainset)
+        if not kept:
             raise ProjectError(
                 f"{second_trainset.folder}: the two students' training sets share no test frames, so one of them "
                 f"trained on every frame it would be judged on; build shuffle {confident_shuffle}'s training set "
-                f"with the same TrainingFraction, window_length and seed as shuffle {shuffle}'s")
+                f"with the same window_length and seed as shuffle {shuffle}'s")
+        study = replace(study, test_frames=(kept, before))
     folder.mkdir(parents=True, exist_ok=True)
     bridges = _whole_video_predictions(project, students, videos, folder, shuffle, trainingsetindex, pcutoff,
                                        filter_windowlength, progress, study)
@@ -1457,6 +1468,8 @@ def evaluate_occlusion(
         "summary": summary,
         "findings": findings,
     }
+    if study.paired:
+        tables["bridges"] = pd.DataFrame(bridges, columns=["video", "bridge_reach_px", "bridged_points"])
     for name, table in tables.items():
         _atomic_csv(table, folder / f"{name}.csv", index=name == "summary")
     text = _findings_text(findings, summary, windows, occluder_size, folder, study, bridges)

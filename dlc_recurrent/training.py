@@ -343,8 +343,10 @@ def validation_batch_size(n_samples: int, batch_size: int, replicas: int) -> int
     """The largest batch, at most ``batch_size``, that gives every device at least one test window in
     every batch, the last one included; 0 when there is none (fewer windows than devices).
 
-    A device with an empty share fails on the CPU (TensorFlow 2.21: "input depth must be evenly
-    divisible by filter depth"), so 5 test windows over 2 devices go in batches of 3 and 2, not 4 and 1.
+    TensorFlow splits each batch among the devices as evenly as it can (checked with TF 2.21: a batch
+    of 3 on 2 devices gives 2 + 1, of 2 gives 1 + 1, of 1 gives 1 + nothing), and a device with an
+    empty share fails on the CPU ("input depth must be evenly divisible by filter depth"); so 5 test
+    windows on 2 devices go in batches of 3 and 2, not 4 and 1.
     """
     if replicas <= 1:
         return batch_size
