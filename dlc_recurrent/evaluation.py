@@ -925,6 +925,30 @@ def calibration_table(error_px: np.ndarray, likelihood: np.ndarray, hidden: np.n
     return pd.DataFrame(rows)
 
 
+def _calibration(videos: list[_Video], study: _Study, within: float = 5.0) -> pd.DataFrame:
+    """``calibration_table`` of every method on the test frames with known truth (synthetic projects)."""
+    chosen = [v for v in videos if v.has_truth]
+    tables = []
+    for method in study.methods if chosen else ():
+        error = np.concatenate([_point_errors(v.predictions[method], v.truth_xy)[v.test] for v in chosen])
+        likelihood = np.concatenate([v.predictions[method][v.test, :, 2] for v in chosen])
+        hidden = np.concatenate([~v.visible[v.test] for v in chosen])
+        table = calibration_table(error, likelihood, hidden, within)
+        table.insert(0, "method", method)
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def pcutoff_use(error_px: np.ndarray, likelihood: np.ndarray, pcutoff: float, within: float = 5.0) -> tuple[float, float]:
+    """What pcutoff does to a set of guesses: the fraction of right ones (within ``within`` px) it keeps
+    and the fraction of wrong ones it drops (NaN where there are none)."""
+    right = np.asarray(error_px) <= within
+    passing = np.asarray(likelihood) >= pcutoff
+    kept = float(passing[right].mean()) if right.any() else float("nan")
+    dropped = float((~passing[~right]).mean()) if (~right).any() else float("nan")
+    return kept, dropped
+
+
 def find_natural_events(hidden: np.ndarray, test_blocks: list, max_length: int) -> list[tuple[int, int, int]]:
     """(part, start, stop) of every run of hidden frames of at most ``max_length`` inside a test block."""
     events = []
@@ -1083,6 +1107,35 @@ def _plot_occlusion(table: pd.DataFrame, windows: pd.DataFrame, side_px: float, 
     return _save(figure, path)
 
 
+def _plot_calibration(table: pd.DataFrame, pcutoff: float, path: Path, study: _Study) -> Path | None:
+    """The fraction of right guesses (within 5 px of the truth) per likelihood bin, visible and hidden apart."""
+    if table.empty:
+        return None
+    right = next(c for c in table.columns if c.startswith("fraction_within_"))
+    figure = _new_figure(10, 4.2)
+    for index, points in enumerate(("visible", "hidden")):
+        axes = figure.add_subplot(1, 2, index + 1)
+        for method in study.methods:
+            rows = table[(table.method == method) & (table.points == points) & (table.n > 0)]
+            centres = (rows.likelihood_from + rows.likelihood_to) / 2
+            axes.plot(centres, rows[right], marker="o", color=study.color(method), label=method,
+                      linestyle="--" if method == FILTERED else "-")
+        axes.axvline(pcutoff, color="gray", linestyle=":", label=f"pcutoff {pcutoff:g}")
+        axes.set_xlim(0, 1)
+        axes.set_ylim(-0.02, 1.02)
+        axes.set_xlabel("likelihood (bins of 0.1)")
+        axes.set_ylabel(f"fraction {right[len('fraction_'):].replace('_', ' ')} of the truth")
+        n = int(table[(table.method == study.studied) & (table.points == points)].n.sum())
+        axes.set_title(f"{points} points of the test frames (n = {n} per method)", fontsize=9)
+        axes.grid(alpha=0.3)
+        if index == 0:
+            axes.legend(fontsize=7, loc="lower right")
+    figure.suptitle("Does the likelihood mean something? Right guesses per likelihood bin "
+                    "(a useful likelihood rises, on hidden points too)", fontsize=10)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
 def _panel_frames(start: int, stop: int, block: tuple[int, int], max_panels: int = 10) -> np.ndarray:
     first = max(block[0], start - 2)
     last = min(block[1], stop + 2)
@@ -1175,8 +1228,9 @@ def _plot_event(video: _Video, event: pd.Series, channels: int, pcutoff: float, 
 
 
 def _summary(test_frames: pd.DataFrame, occlusion: pd.DataFrame, longest: int, has_truth: bool,
-             study: _Study) -> pd.DataFrame:
-    """Rows = methods; errors on visible, hidden and artificially occluded frames, n and p-values."""
+             study: _Study, videos: list[_Video], pcutoff: float) -> pd.DataFrame:
+    """Rows = methods; errors on visible, hidden and artificially occluded frames, n and p-values, and
+    on naturally hidden points what pcutoff does (right guesses kept, wrong ones dropped)."""
     studied = study.studied
     p_column = f"p_{studied}_vs_method"
     visible_reference = "truth (visible)" if has_truth else "teacher (confident)"
@@ -1193,6 +1247,10 @@ def _summary(test_frames: pd.DataFrame, occlusion: pd.DataFrame, longest: int, h
         visible = test_frames.reference == visible_reference if not test_frames.empty else None
         hidden = test_frames.reference == "truth (hidden)" if not test_frames.empty else None
         at_longest = occlusion.occlusion_length == longest if not occlusion.empty else None
+        hidden_points = [(_point_errors(v.predictions[method], v.truth_xy)[v.test][~v.visible[v.test]],
+                          v.predictions[method][v.test, :, 2][~v.visible[v.test]]) for v in videos if v.has_truth]
+        kept, dropped = pcutoff_use(*(np.concatenate(a) for a in zip(*hidden_points)), pcutoff) if hidden_points \
+            else (float("nan"), float("nan"))
         rows.append(
             {
                 "method": method,
@@ -1206,6 +1264,8 @@ def _summary(test_frames: pd.DataFrame, occlusion: pd.DataFrame, longest: int, h
                 f"error_occluded_{longest}f_px": pick(occlusion, at_longest, occluded_method, "mean_px"),
                 "n_occluded": pick(occlusion, at_longest, occluded_method, "n"),
                 "p_occluded": pick(occlusion, at_longest, occluded_method, p_column),
+                "hidden_right_kept": kept,
+                "hidden_wrong_dropped": dropped,
                 "note": (
                     f"p: paired two-tailed t-test of {studied} vs this method on the same points"
                     if method != studied
@@ -1301,7 +1361,9 @@ def _findings_text(findings: pd.DataFrame, summary: pd.DataFrame, windows: pd.Da
         "('truth (hidden)', synthetic projects only). p-values treat points as independent; consecutive "
         "frames are not, so they are optimistic.",
         "",
-        f"Summary (p: {recurrent} vs the row's method):",
+        f"Summary (p: {recurrent} vs the row's method; hidden_right_kept / hidden_wrong_dropped: on naturally "
+        "hidden points, the fraction of right guesses (within 5 px) that pass pcutoff and of wrong ones that "
+        "fail it; per likelihood bin in calibration.csv and calibration.png):",
         summary.drop(columns=["note"]).to_string(float_format=lambda v: f"{v:.3g}"),
     ]
     return "\n".join(lines) + "\n"
@@ -1364,6 +1426,9 @@ def evaluate_occlusion(
     * Figures 2 and 3 (``natural_events``): runs of up to ``max_event_length`` (default 2 x
       window_length) test frames where the teacher drops under pcutoff or (synthetic) the part is
       hidden; the ``n_events`` with most truly hidden frames are plotted frame by frame.
+    * Calibration (``calibration``, synthetic projects): per method, for visible and for naturally
+      hidden test points, the fraction within 5 px of the truth per likelihood bin; the summary says
+      what pcutoff does on hidden points (right guesses kept, wrong ones dropped).
 
     Two students (``confident_shuffle``, ``confident_model``, ``handoff``, ``bridge_max_gap``: as in
     ``analyze_videos``): the study adds the second student alone (``<model>_shuffle<N>``) and the two
@@ -1376,7 +1441,7 @@ def evaluate_occlusion(
     ``model`` than convlstm_leap into its subfolder ``<model>``, a pair study into a further subfolder
     ``two_students_shuffle<N>_<confident model>``); returns a dict of
     DataFrames (``test_frames``, ``occlusion``, ``occlusion_windows``, ``occlusion_errors``,
-    ``natural_events``, ``summary``, ``findings``; a pair study also ``bridges``: per video the
+    ``natural_events``, ``summary``, ``findings``, ``calibration``; a pair study also ``bridges``: per video the
     bridges' reach and the points they moved) plus ``figures`` (name -> path) and ``folder``.
     """
     if model not in models.MODEL_KINDS or model == LEAP:
@@ -1444,13 +1509,15 @@ def evaluate_occlusion(
 
     events = _natural_events(videos, names, pcutoff, max_event_length or 2 * length, study)
 
-    summary = _summary(test_frames, occlusion, lengths[-1], has_truth, study)
+    summary = _summary(test_frames, occlusion, lengths[-1], has_truth, study, videos, pcutoff)
+    calibration = _calibration(videos, study)
     findings = _findings(test_frames, occlusion, lengths, study)
 
     figures = {}
     figures["fig5_test_frames"] = _plot_test_frames(test_frames, folder / "fig5_test_frames.png", study)
     figures["fig6_artificial_occlusion"] = _plot_occlusion(occlusion, windows, occluder_size, length,
                                                            folder / "fig6_artificial_occlusion.png", study)
+    figures["calibration"] = _plot_calibration(calibration, pcutoff, folder / "calibration.png", study)
     for old in folder.glob("fig2_3_natural_occlusion_*.png"):
         old.unlink()
     for number, (_, event) in enumerate(_pick_events(events, n_events).iterrows(), start=1):
@@ -1467,6 +1534,7 @@ def evaluate_occlusion(
         "natural_events": events,
         "summary": summary,
         "findings": findings,
+        "calibration": calibration,
     }
     if study.paired:
         tables["bridges"] = pd.DataFrame(bridges, columns=["video", "bridge_reach_px", "bridged_points"])

@@ -326,11 +326,11 @@ def test_evaluate_occlusion_writes_tables_and_figures(evaluated):
     assert folder == evaluation_folder(load_project(config))
     assert folder.parts[-4:-1] == ("dlc-recurrent", "evaluation", "iteration-0")
     for name in ("test_frames", "occlusion", "occlusion_windows", "occlusion_errors", "natural_events", "summary",
-                 "findings"):
+                 "findings", "calibration"):
         path = folder / f"{name}.csv"
         assert path.is_file() and len(pd.read_csv(path)) == len(result[name]) > 0, name
     figures = result["figures"]
-    assert {"fig5_test_frames", "fig6_artificial_occlusion"} <= set(figures)
+    assert {"fig5_test_frames", "fig6_artificial_occlusion", "calibration"} <= set(figures)
     assert any(name.startswith("fig2_3_natural_occlusion") for name in figures)
     for path in figures.values():
         assert path.is_file() and path.parent == folder
@@ -368,6 +368,19 @@ def test_hidden_frame_errors_are_measured_against_the_synthetic_truth(evaluated)
         assert row.mean_px == pytest.approx(error[hidden].mean())
         visible = table.loc[("truth (visible)", "all", method)]
         assert visible.mean_px == pytest.approx(error[test[:, None] & truth.visible].mean())
+
+    # calibration: LEAP's right guesses per likelihood bin on the same hidden points
+    calibration = result["calibration"].set_index(["method", "points"])
+    leap_hidden = calibration.loc[(LEAP, "hidden")]
+    assert leap_hidden.n.sum() == hidden.sum()
+    error = np.linalg.norm(leap[..., :2] - truth.xy, axis=-1)[hidden]
+    likelihood = leap[..., 2][hidden]
+    assert (leap_hidden.n * leap_hidden.fraction_within_5px).sum() == pytest.approx((error <= 5).sum())
+    kept, dropped = evaluation.pcutoff_use(error, likelihood, project.pcutoff)
+    summary = result["summary"]
+    assert summary.loc[LEAP, "hidden_right_kept"] == pytest.approx(kept, nan_ok=True)
+    assert summary.loc[LEAP, "hidden_wrong_dropped"] == pytest.approx(dropped, nan_ok=True)
+    assert set(calibration.index.get_level_values("method")) == set(METHODS)
 
     events = result["natural_events"]
     assert (events.truly_hidden_frames > 0).any()
@@ -508,6 +521,14 @@ def test_occlusion_study_of_two_students(trained_project, tmp_path, monkeypatch)
                                                  values=["error_px", "likelihood"])
     expected = np.where(raw.likelihood[second] >= 0.1, raw.error_px[second], raw.error_px[main])
     np.testing.assert_allclose(raw.error_px[TWO_STUDENTS], expected)
+
+
+def test_pcutoff_use_counts_right_guesses_kept_and_wrong_ones_dropped():
+    error = np.array([1.0, 2.0, 4.9, 6.0, 30.0, 8.0])
+    likelihood = np.array([0.9, 0.7, 0.2, 0.8, 0.1, 0.3])
+    assert evaluation.pcutoff_use(error, likelihood, 0.6) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
+    kept, dropped = evaluation.pcutoff_use(error[:3], likelihood[:3], 0.6)
+    assert kept == pytest.approx(2 / 3) and np.isnan(dropped)
 
 
 def test_calibration_rises_with_likelihood_on_data_built_so():
