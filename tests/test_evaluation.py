@@ -370,7 +370,7 @@ def test_hidden_frame_errors_are_measured_against_the_synthetic_truth(evaluated)
         assert visible.mean_px == pytest.approx(error[test[:, None] & truth.visible].mean())
 
     # calibration: LEAP's right guesses per likelihood bin on the same hidden points
-    calibration = result["calibration"].set_index(["method", "points"])
+    calibration = result["calibration"].set_index(["method", "points"]).sort_index()
     leap_hidden = calibration.loc[(LEAP, "hidden")]
     assert leap_hidden.n.sum() == hidden.sum()
     error = np.linalg.norm(leap[..., :2] - truth.xy, axis=-1)[hidden]
