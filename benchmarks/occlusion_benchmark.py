@@ -239,7 +239,7 @@ def worker_variant(task: dict) -> dict:
 
 def median_interp(config: Path, held_out: Path, work: Path, pcutoff: float):
     """LEAP's predictions through deeplabcut.filterpredictions (median) and gap interpolation."""
-    from dlc_recurrent.evaluation import interpolate_unsure, median_filtered_leap
+    from dlc_recurrent.occlusion import interpolate_unsure, median_filtered_leap
 
     _, filtered = median_filtered_leap(config, [held_out], work / "leap-predictions", progress=False)[str(held_out)]
     return interpolate_unsure(filtered, pcutoff)
@@ -277,7 +277,8 @@ def analyse(predictions: dict, truth, lengths, pcutoff: float, out: Path) -> lis
     import numpy as np
     import pandas as pd
 
-    from dlc_recurrent.evaluation import calibration_table, paired_ttest
+    from dlc_recurrent.evaluation import paired_ttest
+    from dlc_recurrent.occlusion import calibration_table
 
     visible = truth.visible
     runs = np.minimum(lengths, LONGEST + 1)
@@ -342,7 +343,7 @@ def learning_curve(work: Path, predictions: dict, truth, lengths, pcutoff: float
     import numpy as np
     import pandas as pd
 
-    from dlc_recurrent.evaluation import interpolate_unsure
+    from dlc_recurrent.occlusion import interpolate_unsure
 
     def archived(folder: Path, name: str):
         """A variant's kept predictions; '<name>+interp' made again from <name>'s (None if not kept)."""
@@ -558,7 +559,7 @@ def pair_sweep(folders: list[Path], args, log: Path) -> None:
     import pandas as pd
 
     from dlc_recurrent.distill import load_training_set, training_set_folder
-    from dlc_recurrent.evaluation import frames_in_blocks
+    from dlc_recurrent.occlusion import frames_in_blocks
     from dlc_recurrent.infer import combine_predictions, load_trained_student, predict_video
     from dlc_recurrent.project import load_project, read_video_info, video_crop
     from dlc_recurrent.synthetic import open_synthetic_project, read_ground_truth
@@ -628,7 +629,7 @@ def collect(work: Path, args, log: Path, train: bool):
     missing ones when ``train``), with its ground truth, pcutoff and the training timings."""
     import numpy as np
 
-    from dlc_recurrent.evaluation import interpolate_unsure
+    from dlc_recurrent.occlusion import interpolate_unsure
     from dlc_recurrent.project import load_project
     from dlc_recurrent.synthetic import make_synthetic_project, open_synthetic_project, read_ground_truth
 

@@ -51,8 +51,8 @@ def evaluate(config, shuffle=1, trainingsetindex=0, **options):
 
 
 def evaluate_occlusion(config, shuffle=1, trainingsetindex=0, **options):
-    """The paper's occlusion study (see :func:`dlc_recurrent.evaluation.evaluate_occlusion`)."""
-    from dlc_recurrent.evaluation import evaluate_occlusion as _evaluate_occlusion
+    """The paper's occlusion study (see :func:`dlc_recurrent.occlusion.evaluate_occlusion`)."""
+    from dlc_recurrent.occlusion import evaluate_occlusion as _evaluate_occlusion
 
     return _evaluate_occlusion(config, shuffle=shuffle, trainingsetindex=trainingsetindex, **options)
 

@@ -85,7 +85,8 @@ def _pair(args) -> dict:
 
 
 def _evaluate(args) -> None:
-    from dlc_recurrent.evaluation import evaluate, evaluate_occlusion
+    from dlc_recurrent.evaluation import evaluate
+    from dlc_recurrent.occlusion import evaluate_occlusion
 
     pair = _pair(args)
     if not args.occlusion and any(value is not None for value in pair.values()):

@@ -51,7 +51,8 @@ def run_demo(directory: str | Path = "demo-project", scale: DemoScale = SMALL, s
     import deeplabcut
 
     from dlc_recurrent.distill import create_training_set
-    from dlc_recurrent.evaluation import evaluate, evaluate_occlusion
+    from dlc_recurrent.evaluation import evaluate
+    from dlc_recurrent.occlusion import evaluate_occlusion
     from dlc_recurrent.infer import analyze_videos
     from dlc_recurrent.project import load_project
     from dlc_recurrent.synthetic import make_synthetic_project

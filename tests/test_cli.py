@@ -69,11 +69,11 @@ def test_analyze_command_with_a_confident_student(trained_project, tmp_path, cap
 
 
 def test_evaluate_command_passes_the_pair_to_the_occlusion_study(monkeypatch, tmp_path, capsys):
-    from dlc_recurrent import evaluation
+    from dlc_recurrent import evaluation, occlusion
 
     calls = []
     monkeypatch.setattr(evaluation, "evaluate", lambda *args, **kwargs: calls.append(("evaluate", kwargs)))
-    monkeypatch.setattr(evaluation, "evaluate_occlusion", lambda *args, **kwargs: calls.append(("occlusion", kwargs)))
+    monkeypatch.setattr(occlusion, "evaluate_occlusion", lambda *args, **kwargs: calls.append(("occlusion", kwargs)))
     config = str(tmp_path / "config.yaml")
     assert main(["evaluate", config, "--confident-shuffle", "2"]) == 2
     error = capsys.readouterr().err.strip()

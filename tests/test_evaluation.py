@@ -12,28 +12,30 @@ from scipy import signal, stats
 
 import dlc_recurrent  # noqa: F401  (torchvision before tensorflow)
 
-from dlc_recurrent import evaluation
+from dlc_recurrent import evaluation, occlusion
 from dlc_recurrent.distill import load_training_set, training_set_folder
 from dlc_recurrent.evaluation import (
     FILTERED,
     FILTERED_CAUSAL,
     LEAP,
-    METHODS,
     RECURRENT,
     TWO_STUDENTS,
-    calibration_table,
     compare_methods,
     evaluate,
-    evaluate_occlusion,
     evaluation_folder,
+    paired_ttest,
+    sem,
+    significance_mark,
+)
+from dlc_recurrent.occlusion import (
+    METHODS,
+    calibration_table,
+    evaluate_occlusion,
     fill_gaps,
     interpolate_unsure,
     occlude_window,
     occluder_side,
-    paired_ttest,
     select_occlusion_windows,
-    sem,
-    significance_mark,
 )
 from dlc_recurrent.project import ProjectError, load_project, read_teacher
 from dlc_recurrent.synthetic import read_ground_truth
@@ -63,7 +65,7 @@ def evaluated(trained_project, tmp_path_factory):
     config = copy_project(trained_project, tmp_path_factory.mktemp("evaluation") / trained_project.parent.name)
     videos_before = sorted(p.name for p in (config.parent / "videos").iterdir())
     calls = []
-    original = evaluation.occlude_window
+    original = occlusion.occlude_window
 
     def recording(window, centres, length, side):
         out = original(window, centres, length, side)
@@ -71,7 +73,7 @@ def evaluated(trained_project, tmp_path_factory):
         return out
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(evaluation, "occlude_window", recording)
+        patch.setattr(occlusion, "occlude_window", recording)
         result = evaluate_occlusion(config, n_windows=N_WINDOWS, occluder_size=OCCLUDER_SIZE,
                                     max_occlusion=MAX_OCCLUSION, n_events=2, progress=False)
     return config, result, calls, videos_before
@@ -376,7 +378,7 @@ def test_hidden_frame_errors_are_measured_against_the_synthetic_truth(evaluated)
     error = np.linalg.norm(leap[..., :2] - truth.xy, axis=-1)[hidden]
     likelihood = leap[..., 2][hidden]
     assert (leap_hidden.n * leap_hidden.fraction_within_5px).sum() == pytest.approx((error <= 5).sum())
-    kept, dropped = evaluation.pcutoff_use(error, likelihood, project.pcutoff)
+    kept, dropped = occlusion.pcutoff_use(error, likelihood, project.pcutoff)
     summary = result["summary"]
     assert summary.loc[LEAP, "hidden_right_kept"] == pytest.approx(kept, nan_ok=True)
     assert summary.loc[LEAP, "hidden_wrong_dropped"] == pytest.approx(dropped, nan_ok=True)
@@ -452,20 +454,20 @@ def test_occlusion_study_of_the_bidirectional_student(trained_project, tmp_path)
 
 def test_a_pair_is_judged_only_on_frames_neither_student_trained_on():
     def video(stem, blocks, n_frames=100):
-        return evaluation._Video(index=0, info=SimpleNamespace(path=Path(f"/v/{stem}.mp4"), n_frames=n_frames),
+        return occlusion._Video(index=0, info=SimpleNamespace(path=Path(f"/v/{stem}.mp4"), n_frames=n_frames),
                                  crop=None, teacher_xy=None, teacher_likelihood=None, truth_xy=None, visible=None,
-                                 occluded_by=None, test_blocks=blocks, test=evaluation.frames_in_blocks(blocks, n_frames))
+                                 occluded_by=None, test_blocks=blocks, test=occlusion.frames_in_blocks(blocks, n_frames))
 
     videos = [video("a", [[0, 19], [50, 69]]), video("b", [[10, 29]]), video("c", [[0, 19], [20, 39]])]
     other = SimpleNamespace(videos=[{"video": "/elsewhere/a.avi", "test_blocks": [[10, 59], [90, 99]]},
                                     {"video": "c.mp4", "test_blocks": [[0, 39]]}])
-    assert evaluation._keep_shared_test_frames(videos, other) == (20 + 20 + 40, 40 + 20 + 40)
+    assert occlusion._keep_shared_test_frames(videos, other) == (20 + 20 + 40, 40 + 20 + 40)
     assert videos[0].test_blocks == [[10, 19], [50, 59]]
     assert np.flatnonzero(videos[0].test).tolist() == [*range(10, 20), *range(50, 60)]
     assert videos[1].test_blocks == [[10, 29]]  # the second student never saw this video
     assert videos[2].test_blocks == [[0, 19], [20, 39]]  # touching blocks stay apart
-    assert evaluation._blocks(np.array([1, 1, 0, 1], bool)) == [[0, 1], [3, 3]]
-    assert evaluation._blocks(np.zeros(4, bool)) == []
+    assert occlusion._blocks(np.array([1, 1, 0, 1], bool)) == [[0, 1], [3, 3]]
+    assert occlusion._blocks(np.zeros(4, bool)) == []
 
 
 def test_occlusion_study_of_two_students(trained_project, tmp_path, monkeypatch):
@@ -481,7 +483,7 @@ def test_occlusion_study_of_two_students(trained_project, tmp_path, monkeypatch)
     with pytest.raises(ProjectError, match=r"no trained convlstm_leap student for confident_shuffle=3.*shuffle=3"):
         evaluate_occlusion(config, confident_shuffle=3, progress=False)
     with monkeypatch.context() as patch:
-        patch.setattr(evaluation, "_keep_shared_test_frames", lambda videos, other: (0, 40))
+        patch.setattr(occlusion, "_keep_shared_test_frames", lambda videos, other: (0, 40))
         with pytest.raises(ProjectError, match="share no test frames"):
             evaluate_occlusion(config, confident_shuffle=1, confident_model=LEAP, progress=False)
     # the paper-recipe student of a real pair is a second shuffle; the project's LEAP plays it here
@@ -507,7 +509,7 @@ def test_occlusion_study_of_two_students(trained_project, tmp_path, monkeypatch)
         pair = predict_video(students[0], read_video_info(video), evaluation._record_crop(record), progress=False,
                              confident=students[1], handoff=0.1, bridge_max_gap=4)
         truth = read_ground_truth(video)
-        test = evaluation.frames_in_blocks(record["test_blocks"], len(truth.xy))[:, None] & truth.visible
+        test = occlusion.frames_in_blocks(record["test_blocks"], len(truth.xy))[:, None] & truth.visible
         errors.append(np.linalg.norm(pair[..., :2] - truth.xy, axis=-1)[test])
     table = result["test_frames"].set_index(["reference", "bodypart", "method"])
     assert table.loc[("truth (visible)", "all", TWO_STUDENTS)].mean_px == pytest.approx(np.concatenate(errors).mean(),
@@ -526,8 +528,8 @@ def test_occlusion_study_of_two_students(trained_project, tmp_path, monkeypatch)
 def test_pcutoff_use_counts_right_guesses_kept_and_wrong_ones_dropped():
     error = np.array([1.0, 2.0, 4.9, 6.0, 30.0, 8.0])
     likelihood = np.array([0.9, 0.7, 0.2, 0.8, 0.1, 0.3])
-    assert evaluation.pcutoff_use(error, likelihood, 0.6) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
-    kept, dropped = evaluation.pcutoff_use(error[:3], likelihood[:3], 0.6)
+    assert occlusion.pcutoff_use(error, likelihood, 0.6) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
+    kept, dropped = occlusion.pcutoff_use(error[:3], likelihood[:3], 0.6)
     assert kept == pytest.approx(2 / 3) and np.isnan(dropped)
 
 
@@ -555,8 +557,17 @@ def test_a_video_that_decodes_fewer_frames_than_its_teacher_has_rows_is_refused(
     info = VideoInfo(path=tmp_path / "short.mp4", n_frames=10, width=8, height=8, fps=30.0)
     video = SimpleNamespace(info=info, crop=Crop(0, 8, 0, 8), predictions={})
     rows = np.zeros((10, 1, 3))
-    monkeypatch.setattr(evaluation, "median_filtered_leap", lambda *args: {str(info.path): (rows, rows)})
-    monkeypatch.setattr(evaluation, "predict_video", lambda *args, **kwargs: rows[:9])
+    monkeypatch.setattr(occlusion, "median_filtered_leap", lambda *args: {str(info.path): (rows, rows)})
+    monkeypatch.setattr(occlusion, "predict_video", lambda *args, **kwargs: rows[:9])
     with pytest.raises(ProjectError, match="9 frames decode but the teacher has 10 rows"):
-        evaluation._whole_video_predictions(SimpleNamespace(config_path=None), {"convlstm_leap": None}, [video],
-                                            tmp_path, 1, 0, 0.6, 5, False, evaluation._Study())
+        occlusion._whole_video_predictions(SimpleNamespace(config_path=None), {"convlstm_leap": None}, [video],
+                                            tmp_path, 1, 0, 0.6, 5, False, occlusion._Study())
+
+
+def test_the_occlusion_study_is_still_reachable_from_its_old_module():
+    from dlc_recurrent.evaluation import calibration_table as old_calibration_table
+    from dlc_recurrent.evaluation import evaluate_occlusion as old_evaluate_occlusion
+
+    assert old_evaluate_occlusion is evaluate_occlusion and old_calibration_table is calibration_table
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        evaluation.nothing
