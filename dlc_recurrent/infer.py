@@ -351,7 +351,7 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
     predictions[..., 3:5] = to_full_frame(predictions[..., 3:5], crop, config.scale)
     main, second = predictions[..., :3], predictions[..., 3:]
     combined, reach = combine_students(main, second, handoff, bridge_max_gap)
-    bridged = int(np.count_nonzero((combined[..., :2] != combine_predictions(main, second, handoff)[..., :2]).any(-1)))
+    bridged = bridged_points(combined, main, second, handoff)
     if record is not None:
         record.update(bridge_reach_px=reach, bridged_points=bridged)
     if bridge_max_gap > 0 and reach == 0:
@@ -396,6 +396,14 @@ def combine_students(predictions: np.ndarray, confident: np.ndarray, handoff: fl
     the reach of :func:`bridge_reach` on these points; returns the combined points and the reach (px)."""
     reach = bridge_reach(predictions, confident, handoff, tolerance) if bridge_max_gap > 0 else 0.0
     return combine_predictions(predictions, confident, handoff, bridge_max_gap, reach, weight), reach
+
+
+def bridged_points(combined: np.ndarray, predictions: np.ndarray, confident: np.ndarray,
+                   handoff: float = HANDOFF_LIKELIHOOD) -> int:
+    """How many points of ``combine_predictions(predictions, confident, handoff, ...)`` a bridge moved:
+    those where ``confident`` is under ``handoff`` (so the handoff kept ``predictions``) and x, y differ."""
+    unsure = confident[..., 2] < handoff
+    return int(np.count_nonzero(unsure & (combined[..., :2] != predictions[..., :2]).any(-1)))
 
 
 def bridge_reach(predictions: np.ndarray, confident: np.ndarray, handoff: float = HANDOFF_LIKELIHOOD,

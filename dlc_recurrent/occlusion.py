@@ -89,6 +89,7 @@ from dlc_recurrent.infer import (  # noqa: E402
     HANDOFF_LIKELIHOOD,
     _load_confident,
     analyze_videos,
+    bridged_points,
     combine_predictions,
     combine_students,
     predict_video,
@@ -438,10 +439,9 @@ def _whole_video_predictions(project, students, videos, folder, shuffle, trainin
         if study.paired:
             main, second = video.predictions[study.recurrent], video.predictions[study.second]
             combined, reach = combine_students(main, second, study.handoff, study.bridge_max_gap)
-            handed = combine_predictions(main, second, study.handoff)
             video.predictions[TWO_STUDENTS] = combined
             bridges.append({"video": video.info.path.name, "bridge_reach_px": reach,
-                            "bridged_points": int(np.count_nonzero((combined != handed)[..., :2].any(-1)))})
+                            "bridged_points": bridged_points(combined, main, second, study.handoff)})
     return bridges
 
 
@@ -599,15 +599,23 @@ def calibration_table(error_px: np.ndarray, likelihood: np.ndarray, hidden: np.n
     return pd.DataFrame(rows)
 
 
+def _truth_points(videos: list[_Video], method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """A method's error (px), likelihood and hidden flag on every test point with known truth, flat;
+    None without a synthetic truth."""
+    chosen = [v for v in videos if v.has_truth]
+    if not chosen:
+        return None
+    error = np.concatenate([_point_errors(v.predictions[method], v.truth_xy)[v.test].ravel() for v in chosen])
+    likelihood = np.concatenate([v.predictions[method][v.test, :, 2].ravel() for v in chosen])
+    hidden = np.concatenate([~v.visible[v.test].ravel() for v in chosen])
+    return error, likelihood, hidden
+
+
 def _calibration(videos: list[_Video], study: _Study, within: float = 5.0) -> pd.DataFrame:
     """``calibration_table`` of every method on the test frames with known truth (synthetic projects)."""
-    chosen = [v for v in videos if v.has_truth]
     tables = []
-    for method in study.methods if chosen else ():
-        error = np.concatenate([_point_errors(v.predictions[method], v.truth_xy)[v.test] for v in chosen])
-        likelihood = np.concatenate([v.predictions[method][v.test, :, 2] for v in chosen])
-        hidden = np.concatenate([~v.visible[v.test] for v in chosen])
-        table = calibration_table(error, likelihood, hidden, within)
+    for method in study.methods if any(v.has_truth for v in videos) else ():
+        table = calibration_table(*_truth_points(videos, method), within)
         table.insert(0, "method", method)
         tables.append(table)
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
@@ -704,10 +712,9 @@ def _summary(test_frames: pd.DataFrame, occlusion: pd.DataFrame, longest: int, h
         visible = test_frames.reference == visible_reference if not test_frames.empty else None
         hidden = test_frames.reference == "truth (hidden)" if not test_frames.empty else None
         at_longest = occlusion.occlusion_length == longest if not occlusion.empty else None
-        hidden_points = [(_point_errors(v.predictions[method], v.truth_xy)[v.test][~v.visible[v.test]],
-                          v.predictions[method][v.test, :, 2][~v.visible[v.test]]) for v in videos if v.has_truth]
-        kept, dropped = pcutoff_use(*(np.concatenate(a) for a in zip(*hidden_points)), pcutoff) if hidden_points \
-            else (float("nan"), float("nan"))
+        points = _truth_points(videos, method)
+        kept, dropped = (float("nan"), float("nan")) if points is None else \
+            pcutoff_use(points[0][points[2]], points[1][points[2]], pcutoff)
         rows.append(
             {
                 "method": method,

@@ -22,6 +22,7 @@ from dlc_recurrent.infer import (
     Student,
     analyze_videos,
     bridge_reach,
+    bridged_points,
     combine_predictions,
     combine_students,
     find_peaks,
@@ -245,8 +246,11 @@ def test_combine_students_bridges_with_the_reach_measured_on_the_same_points():
     assert returned == reach
     np.testing.assert_array_equal(combined, combine_predictions(main, confident, 0.8, 5, reach, 0.5))
     assert not np.array_equal(combined, combine_predictions(main, confident, 0.8)), "some points must be bridged"
+    moved = (combined[..., :2] != combine_predictions(main, confident, 0.8)[..., :2]).any(-1)
+    assert bridged_points(combined, main, confident, 0.8) == np.count_nonzero(moved) > 0
     plain, no_reach = combine_students(main, confident, 0.8, bridge_max_gap=0)
     assert no_reach == 0.0 and np.array_equal(plain, combine_predictions(main, confident, 0.8))
+    assert bridged_points(plain, main, confident, 0.8) == 0
 
 
 def test_bridge_reach_follows_the_students_disagreement_not_the_pixel_size():
