@@ -119,9 +119,9 @@ def prepare(args) -> dict:
     # Trained-folder students that analyze_videos can load: one step of training is enough for timing.
     create_training_set(config, windows_per_video=16, scale=1.0)
     for model, batch in (("leap", 4), ("convlstm_leap", 1)):
-        train(config, model=model, epochs=1, steps_per_epoch=1, batch_size=batch, augment=False)
+        train(config, model=model, schedule="fixed", epochs=1, steps_per_epoch=1, batch_size=batch, augment=False)
     create_training_set(config, shuffle=2, windows_per_video=16, scale=1.0, max_gap_fill=0)  # the confident student
-    train(config, shuffle=2, model="convlstm_leap", epochs=1, steps_per_epoch=1, batch_size=1, augment=False)
+    train(config, shuffle=2, model="convlstm_leap", schedule="fixed", epochs=1, steps_per_epoch=1, batch_size=1, augment=False)
     (work / "settings.json").write_text(json.dumps(stamp))
     print(f"Project {config.parent} with its students ready in {time.time() - started:.0f} s", flush=True)
 

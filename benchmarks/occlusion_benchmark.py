@@ -225,7 +225,7 @@ def worker_variant(task: dict) -> dict:
     spec = {"windows_per_video": task["windows_per_video"], "scale": task["scale"], "seed": task["seed"],
             **PAPER_TARGETS, **variant.trainset}
     create_training_set(config, shuffle=variant.shuffle, videos=task["train_videos"], **spec)
-    train(config, shuffle=variant.shuffle, model=variant.model, epochs=task["epochs"],
+    train(config, shuffle=variant.shuffle, model=variant.model, schedule="fixed", epochs=task["epochs"],
           steps_per_epoch=task["steps"], seed=task["train_seed"], **variant.training)
     trained_s = time.perf_counter() - started
     student = load_trained_student(project, variant.shuffle, 0, variant.model)

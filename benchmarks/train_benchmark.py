@@ -319,7 +319,7 @@ def worker_learn(task: dict) -> dict:
     rows.append({"model": "teacher (simulated)", **teacher})
     for model in MODELS:
         started = time.perf_counter()
-        folder = train(config, shuffle=task["shuffle"], model=model, overwrite=True, epochs=task["epochs"],
+        folder = train(config, shuffle=task["shuffle"], model=model, overwrite=True, schedule="fixed", epochs=task["epochs"],
                        steps_per_epoch=task["steps"][model], sigma=task["sigma"], learning_rate=task["lr"])
         train_s = time.perf_counter() - started
         history = pd.read_csv(folder / HISTORY_NAME)

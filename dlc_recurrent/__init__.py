@@ -6,8 +6,10 @@ through brief occlusions, and writes predictions that DeepLabCut's own tools rea
 """
 
 from dlc_recurrent._import_order import load_torchvision_first
+from dlc_recurrent._logging import install_default_handler
 
 load_torchvision_first()
+install_default_handler()
 
 from dlc_recurrent.project import (  # noqa: E402
     Project,
@@ -26,11 +28,24 @@ from dlc_recurrent.synthetic import make_synthetic_project, read_ground_truth  #
 __version__ = "0.1.0"
 
 
-def train(config, shuffle=1, trainingsetindex=0, model="convlstm_leap", gputouse=None, **options):
-    """Train a student (see :func:`dlc_recurrent.training.train`); TensorFlow is loaded on first use."""
+def train(config, shuffle=1, trainingsetindex=0, model="convlstm_leap", gputouse=None, report=True, **options):
+    """Train a student (see :func:`dlc_recurrent.training.train`), then judge it on the never-trained
+    test blocks (:func:`dlc_recurrent.report.quality_report`, unless ``report=False``); TensorFlow is
+    loaded on first use. Returns the student's ``train`` folder."""
     from dlc_recurrent.training import train as _train
 
-    return _train(config, shuffle=shuffle, trainingsetindex=trainingsetindex, model=model, gputouse=gputouse, **options)
+    folder = _train(config, shuffle=shuffle, trainingsetindex=trainingsetindex, model=model, gputouse=gputouse,
+                    **options)
+    if report:
+        quality_report(config, shuffle=shuffle, trainingsetindex=trainingsetindex, model=model)
+    return folder
+
+
+def quality_report(config, shuffle=1, trainingsetindex=0, model="convlstm_leap", **options):
+    """How good a trained student is, per body part (see :func:`dlc_recurrent.report.quality_report`)."""
+    from dlc_recurrent.report import quality_report as _quality_report
+
+    return _quality_report(config, shuffle=shuffle, trainingsetindex=trainingsetindex, model=model, **options)
 
 
 def analyze_videos(config, videos, videotype="", shuffle=1, trainingsetindex=0, gputouse=None, save_as_csv=False,
@@ -60,6 +75,7 @@ def evaluate_occlusion(config, shuffle=1, trainingsetindex=0, **options):
 __all__ = [
     "evaluate",
     "evaluate_occlusion",
+    "quality_report",
     "analyze_videos",
     "create_training_set",
     "load_training_set",

@@ -43,9 +43,11 @@ def _create_training_set(args) -> None:
 
 
 def _train(args) -> None:
-    from dlc_recurrent.training import train
+    from dlc_recurrent import train
 
-    options = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v is not None}
+    chosen = (("schedule", args.schedule), ("epochs", args.epochs), ("min_steps", args.min_steps),
+              ("max_steps", args.max_steps), ("batch_size", args.batch_size))
+    options = {k: v for k, v in chosen if v is not None}
     folder = train(
         args.config,
         shuffle=args.shuffle,
@@ -157,7 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     training = commands.add_parser("train", help="train a student on the training set")
     _add_project_arguments(training)
     training.add_argument("--model", choices=["convlstm_leap", "leap", "bidirectional_leap"], default="convlstm_leap")
-    training.add_argument("--epochs", type=int, default=None)
+    training.add_argument("--schedule", choices=["converge", "fixed"], default=None,
+                          help="converge (default): until the test loss stops improving; fixed: --epochs (the paper)")
+    training.add_argument("--min-steps", type=int, default=None, help="never stop before (default 1000)")
+    training.add_argument("--max-steps", type=int, default=None, help="stop here even if not converged (default 20000)")
+    training.add_argument("--epochs", type=int, default=None, help="with --schedule fixed: passes over the set (10)")
     training.add_argument("--batch-size", type=int, default=None)
     training.add_argument("--gputouse", type=int, default=None)
     training.set_defaults(run=_train)

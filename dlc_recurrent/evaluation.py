@@ -37,6 +37,7 @@ import tensorflow as tf  # noqa: E402
 
 from dlc_recurrent import models  # noqa: E402
 from dlc_recurrent.infer import Student, find_peaks, in_batches, load_trained_student  # noqa: E402
+from dlc_recurrent.report import quality_report  # noqa: E402
 
 LEAP = "leap"
 RECURRENT = "convlstm_leap"
@@ -262,6 +263,7 @@ def evaluate(
     pcutoff: float | None = None,
     batch_size: int = 8,
     progress: bool = True,
+    report: bool = True,
 ) -> pd.DataFrame:
     """Mean pixel error of each trained student on the training set's train and test windows.
 
@@ -276,7 +278,9 @@ def evaluate(
     Returns a tidy table, one row per (model, split, reference, bodypart | "all", pcutoff_applied),
     and writes it as ``pixel_errors.csv`` into each model's folder (``<model folder>/evaluation/``,
     that model's rows) and into the evaluation folder (the rows of every student evaluated so far:
-    evaluating one student again replaces its rows and keeps the others').
+    evaluating one student again replaces its rows and keeps the others'). With ``report`` each
+    student's quality report (``dlc_recurrent.report``: per body part, on whole test blocks) is
+    written and logged too.
     """
     project = load_project(config)
     trainset = _load_trainset(project, shuffle, trainingsetindex)
@@ -348,6 +352,10 @@ def evaluate(
         combined = pd.concat([earlier, table], ignore_index=True)
     _atomic_csv(combined, folder / RESULTS_NAME)
     _print_evaluation(table, folder / RESULTS_NAME)
+    if report:
+        for kind in students:
+            quality_report(config, shuffle, trainingsetindex, kind, pcutoff=pcutoff, batch_size=batch_size,
+                           progress=progress)
     return table
 
 

@@ -425,6 +425,16 @@ def _stream(student: Student, batch_size: int):
     return _RecurrentStream(student, batch_size)
 
 
+def predict_frames(student: Student, frames: np.ndarray, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+    """Peaks (N, K, 3) in stored pixels on N consecutive frames (N, H, W, C) uint8, as
+    ``analyze_videos`` makes them on a video that starts with these frames (same segments and state)."""
+    stream = _stream(student, batch_size)
+    frames = models.pad_images(frames)
+    chunk = student.state_reset if student.config.recurrent and student.state_reset > 0 else max(len(frames), 1)
+    out = [stream.step(frames[i : i + chunk]) for i in range(0, len(frames), chunk)]
+    return np.concatenate([*out, stream.finish()])
+
+
 def _check_pair(students: list[Student]) -> None:
     """Two students share one decoded stream: the same frames (scale, channels), body parts and segments."""
     if len(students) < 2:

@@ -1,22 +1,31 @@
 """Train the LEAP or ConvLSTM-LEAP student on a training set built by ``create_training_set``.
 
-The recipe (one ``TrainingConfig``, saved as YAML beside the model) follows the seed paper: Adam,
-mean squared error on confidence maps (masked: points without a target, see distill, do not count),
-inputs normalised with mean 0.257 / std 0.288, batch 32 for LEAP and 8 windows for the recurrent
-network, 10 epochs. Frames stream from the memory-mapped training set through a parallel tf.data
-pipeline; confidence maps are rendered inside the training step, on the GPU when there is one.
-Every epoch is checkpointed, and ``train`` resumes from the last checkpoint after an interruption.
+The network, loss and inputs follow the seed paper: Adam, mean squared error on confidence maps
+(masked: points without a target, see distill, do not count), inputs normalised with mean 0.257 /
+std 0.288, batch 32 for LEAP and 8 windows for the recurrent network. How long to train does not:
+the paper's 10 epochs of whatever the set holds left students far from converged on a small real
+project (a few hundred optimizer steps), so by default training runs until the loss on the
+never-trained test blocks stops improving (``schedule="converge"``: warm-up, the learning rate
+halved on plateaus, early stopping with the best weights kept, between ``min_steps`` and
+``max_steps``); ``schedule="fixed"`` is the paper's recipe. Frames stream from the memory-mapped
+training set through a parallel tf.data pipeline, augmented alike over every frame of a window;
+confidence maps are rendered inside the training step, on the GPU when there is one. Every
+evaluation period is checkpointed, and ``train`` resumes from the last checkpoint after an
+interruption, on the batches the uninterrupted run would have seen.
 """
 
 from __future__ import annotations
 
 import datetime
+import logging
 import math
 import os
 import shutil
+import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 from ruamel.yaml import YAML
@@ -39,6 +48,8 @@ import tf_keras as keras  # noqa: E402
 
 from dlc_recurrent import models  # noqa: E402
 
+logger = logging.getLogger(__name__)
+
 CONFIG_NAME = "dlc_recurrent.yaml"
 TRAINING_SET_RECORD = "training_set.yaml"
 #: deeplabcut's post-processing tools rebuild the scorer from a pytorch_config.yaml whose net_type
@@ -46,50 +57,120 @@ TRAINING_SET_RECORD = "training_set.yaml"
 #: two students' files apart). What really made a file is in its _meta.pickle and in CONFIG_NAME.
 DLC_NET_TYPES = {"leap": "cspnext_s", "convlstm_leap": "cspnext_m", "bidirectional_leap": "cspnext_x"}
 WEIGHTS_NAME = "student_weights.h5"
+BEST_WEIGHTS_NAME = "best_weights.h5"
 HISTORY_NAME = "history.csv"
+SUMMARY_NAME = "training_summary.yaml"
+SCHEDULES = ("converge", "fixed")
+#: The paper's length under ``schedule="fixed"`` when ``epochs`` is not given.
+PAPER_EPOCHS = 10
 
 
 @dataclass
 class TrainingConfig:
-    """Everything that decides how a student is trained; defaults are the seed paper's recipe.
+    """Everything that decides how a student is trained, saved as ``dlc_recurrent.yaml`` beside it.
 
-    ``occluder_*`` (not in the paper) train through occlusion: with ``occluder_probability`` a
-    training sample gets an occluder (rectangle, ellipse or bar; black, white, grey or noise),
-    placed at random independently of the body parts and drifting by up to ``occluder_speed`` x
-    the frame size per frame, over a run of up to ``occluder_max_run`` frames (default: the window);
-    its side is ``occluder_size`` x the frame's smaller side. Targets are unchanged, so a covered
-    part keeps the teacher's position. LEAP gets the same occluders on single frames (the control).
-    ``map_amplitude`` is not in the paper: peak-1 maps were seen to sit on the "predict zeros"
-    plateau for hundreds of steps on real mouse video, and x10 maps left it (the predicted peak is
-    divided by it again to give a likelihood). ``sigma`` is in full-resolution pixels.
-    ``gap_filled_weight`` (not in the paper): the loss weight of targets interpolated across short
-    teacher gaps (training sets made with ``max_gap_fill``), relative to the teacher's and the hand
-    labels' 1; lower trusts the straight line less.
+    The network, loss, optimizer and batch are the seed paper's; the schedule, augmentation and
+    the fields marked "not in the paper" were added where real or synthetic video needed them.
+    The last four fields are copied from the training set, not chosen.
     """
 
+    #: "leap" (single frame, the control), "convlstm_leap" (the paper's recurrent student) or
+    #: "bidirectional_leap" (sees frames after the current one too; not causal).
     model: str = "convlstm_leap"
-    epochs: int = 10
+
+    # --- How long: the schedule ---------------------------------------------------------------
+    #: "converge" (default): train until the test-block loss stops improving, within
+    #: [min_steps, max_steps]; the best weights are kept. "fixed": the paper's recipe, ``epochs``
+    #: passes over the training samples at a constant learning rate, the last weights kept.
+    schedule: str = "converge"
+    #: Passes over the training samples under ``schedule="fixed"`` (default 10, the paper's). Not
+    #: used by "converge", which counts optimizer steps instead: more epochs of a small set are
+    #: not "more training" in any comparable unit.
+    epochs: int | None = None
+    #: Optimizer steps between two evaluations of the test loss (and checkpoints, and rows of
+    #: history.csv). Default: 50 under "converge" (finer stopping costs more evaluations), one
+    #: pass over the training samples under "fixed".
+    steps_per_epoch: int | None = None
+    #: Never stop before this many optimizer steps. Students on real video sat on the "predict
+    #: zeros" plateau for a few hundred steps before the loss moved; stopping there loses them.
+    min_steps: int = 1000
+    #: Stop here even if the test loss still improves (the quality report then says so). Each
+    #: step costs seconds on a CPU: 20000 steps is hours there, minutes on a GPU.
+    max_steps: int = 20000
+    #: Stop once the test loss has not improved by ``min_improvement`` for this many steps (after
+    #: min_steps). Longer patience trains longer for smaller gains.
+    patience: int = 500
+    #: Halve the learning rate (``lr_factor``) after this many steps without improvement; several
+    #: halvings happen before patience runs out.
+    lr_patience: int = 200
+    lr_factor: float = 0.5
+    #: The learning rate is never lowered below learning_rate x this.
+    min_lr_fraction: float = 1 / 64
+    #: An improvement counts when the test loss falls below the best so far by this fraction.
+    min_improvement: float = 0.01
+    #: The learning rate rises linearly from learning_rate / warmup_steps to learning_rate over
+    #: the first steps (not in the paper; spares a fresh network Adam's first large steps).
+    warmup_steps: int = 100
+
+    # --- The optimizer and the network ----------------------------------------------------------
+    #: Windows (recurrent) or frames (LEAP) per step; default 8 windows or 32 frames (the paper's).
     batch_size: int | None = None
+    #: Adam's learning rate (the paper's 1e-3); the schedule lowers it on plateaus.
     learning_rate: float = 1e-3
+    #: Filters of LEAP's conv blocks (encoder 1, encoder 2, decoder 64-block, decoder 32-block).
     filters: tuple[int, int, int, int] = models.DEFAULT_FILTERS
+    #: Filters of the ConvLSTM layer (the paper's 32).
     convlstm_filters: int = 32
+    #: Width of the Gaussian confidence maps, in full-resolution pixels (the paper's 5).
     sigma: float = 5.0
+    #: Peak height of the target maps (not in the paper: peak-1 maps sat on the "predict zeros"
+    #: plateau for hundreds of steps on real mouse video, x10 maps left it). The predicted peak is
+    #: divided by it again to give a likelihood.
     map_amplitude: float = 10.0
+    #: "paper": inputs normalised with mean 0.257 / std 0.288; "dataset": the training frames' own.
     normalization: str = "paper"
     mean: float = models.DEFAULT_MEAN
     std: float = models.DEFAULT_STD
+    #: Mixed float16 on a GPU (no effect on the CPU): about twice the speed, same accuracy.
+    mixed_precision: bool = True
+    #: Seeds the network's initial weights and the order and augmentation of the samples.
+    seed: int = 0
+
+    # --- Augmentation (one draw per window: every frame of a window changes alike) ----------
+    #: Off: the frames as stored (the paper trained without augmentation).
     augment: bool = True
+    #: Largest shift, as a fraction of the frame's width and height.
     max_shift: float = 0.05
+    #: Largest rotation in degrees, either way (DeepLabCut trains with up to 30). No flips: they
+    #: would swap left and right body parts.
+    rotation: float = 15.0
+    #: Range of zoom factors (DeepLabCut: 0.5-1.25); narrower keeps the animal's size familiar.
+    zoom: tuple[float, float] = (0.9, 1.1)
+    #: Largest brightness offset and contrast change, as fractions of the 0-255 range and gain.
     brightness: float = 0.1
     contrast: float = 0.2
+    #: Share of windows blurred (Gaussian, sigma up to ``max_blur`` stored pixels): motion blur and
+    #: focus vary in real video.
+    blur_probability: float = 0.25
+    max_blur: float = 1.5
+    #: Standard deviation of pixel noise added to every frame, in grey levels (DeepLabCut: 12.75).
+    noise: float = 4.0
+    #: ``occluder_*`` (not in the paper) train through occlusion: with ``occluder_probability`` a
+    #: training sample gets an occluder (rectangle, ellipse or bar; black, white, grey or noise),
+    #: placed at random independently of the body parts and drifting by up to ``occluder_speed`` x
+    #: the frame size per frame, over a run of up to ``occluder_max_run`` frames (default: the
+    #: window); its side is ``occluder_size`` x the frame's smaller side. Targets are unchanged, so
+    #: a covered part keeps the teacher's position. LEAP gets the same occluders on single frames.
     occluder_probability: float = 0.0
     occluder_size: tuple[float, float] = (0.1, 0.3)
     occluder_max_run: int | None = None
     occluder_speed: float = 0.02
+    #: Loss weight of targets interpolated across short teacher gaps (training sets made with
+    #: ``max_gap_fill``), relative to the teacher's and the hand labels' 1; lower trusts the
+    #: straight line less (half was worse on hidden points over three seeds: RESULTS.md).
     gap_filled_weight: float = 1.0
-    steps_per_epoch: int | None = None
-    mixed_precision: bool = True
-    seed: int = 0
+
+    # --- Copied from the training set --------------------------------------------------------
     window_length: int = 15
     scale: float = 1.0
     bodyparts: list[str] = field(default_factory=list)
@@ -98,25 +179,56 @@ class TrainingConfig:
     def __post_init__(self):
         if self.model not in models.MODEL_KINDS:
             raise ValueError(f"model must be one of {models.MODEL_KINDS}, got {self.model!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.schedule == "converge" and self.epochs is not None:
+            raise ValueError(
+                "epochs applies to schedule='fixed' (the paper's recipe); the default schedule trains until the "
+                "test loss stops improving: set min_steps / max_steps instead, or pass schedule='fixed'"
+            )
         if self.normalization not in ("paper", "dataset"):
             raise ValueError(f"normalization must be 'paper' or 'dataset', got {self.normalization!r}")
         self.filters = tuple(int(f) for f in self.filters)
         self.occluder_size = tuple(float(f) for f in self.occluder_size)
+        self.zoom = tuple(float(f) for f in self.zoom)
         if not 0 <= self.occluder_probability <= 1:
             raise ValueError(f"occluder_probability must be in [0, 1], got {self.occluder_probability}")
         if len(self.occluder_size) != 2 or not 0 < self.occluder_size[0] <= self.occluder_size[1]:
             raise ValueError(f"occluder_size must be (smallest, largest) fractions > 0, got {self.occluder_size}")
+        if len(self.zoom) != 2 or not 0 < self.zoom[0] <= self.zoom[1]:
+            raise ValueError(f"zoom must be (smallest, largest) factors > 0, got {self.zoom}")
+        if not 0 <= self.blur_probability <= 1:
+            raise ValueError(f"blur_probability must be in [0, 1], got {self.blur_probability}")
         if not 0 <= self.gap_filled_weight <= 1:
             raise ValueError(f"gap_filled_weight must be in [0, 1], got {self.gap_filled_weight}")
+        if not 0 < self.lr_factor <= 1 or not 0 < self.min_lr_fraction <= 1:
+            raise ValueError(f"lr_factor and min_lr_fraction must be in (0, 1], got {self.lr_factor}, "
+                             f"{self.min_lr_fraction}")
+        if not 0 <= self.min_steps <= self.max_steps or self.max_steps < 1:
+            raise ValueError(f"need 0 <= min_steps <= max_steps and max_steps >= 1, got {self.min_steps}, "
+                             f"{self.max_steps}")
+        for name in ("epochs", "steps_per_epoch", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
 
     @property
     def recurrent(self) -> bool:
         return self.model != "leap"
 
     @property
+    def converge(self) -> bool:
+        return self.schedule == "converge"
+
+    @property
     def resolved_batch_size(self) -> int:
         """Paper: 32 single frames for LEAP, 8 windows for the recurrent network."""
         return self.batch_size or (8 if self.recurrent else 32)
+
+    @property
+    def resolved_epochs(self) -> int:
+        """Passes under "fixed" (the paper's 10 by default)."""
+        return self.epochs or PAPER_EPOCHS
 
     @property
     def map_sigma(self) -> float:
@@ -139,15 +251,20 @@ class TrainingConfig:
 
     def save(self, path: Path) -> None:
         data = asdict(self)
-        data["filters"] = list(self.filters)
-        data["occluder_size"] = list(self.occluder_size)
+        for name in ("filters", "occluder_size", "zoom"):
+            data[name] = list(data[name])
         _atomic_yaml(path, data)
 
     @classmethod
     def load(cls, path: Path) -> "TrainingConfig":
         data = YAML(typ="safe").load(Path(path).read_text())
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{**ADDED_LATER, **{k: v for k, v in data.items() if k in known}})
+
+
+#: Fields added after the first students were trained, with the value that reproduces how those
+#: were trained (not today's default), so an old dlc_recurrent.yaml loads as what it was.
+ADDED_LATER = {"schedule": "fixed", "rotation": 0.0, "zoom": (1.0, 1.0), "blur_probability": 0.0, "noise": 0.0}
 
 
 def model_folder(project: Project, shuffle: int, trainingsetindex: int, model: str) -> Path:
@@ -182,10 +299,11 @@ def train(
 ) -> Path:
     """Train a student on the project's training set; returns its ``train`` folder.
 
-    ``options`` override fields of :class:`TrainingConfig` (epochs, batch_size, learning_rate,
-    sigma, ...). Re-running after an interruption resumes from the last finished epoch; a
-    finished model is kept unless ``overwrite=True``. ``devices`` lists TensorFlow devices to
-    train on data-parallel (default: every visible GPU, or the CPU).
+    ``options`` override fields of :class:`TrainingConfig` (schedule, min_steps, max_steps,
+    batch_size, learning_rate, sigma, ...). Re-running after an interruption resumes from the last
+    checkpoint; a finished student is kept unless ``overwrite=True`` (a larger ``max_steps``, or
+    ``min_steps``, or ``epochs`` under schedule="fixed", trains it on). ``devices`` lists TensorFlow
+    devices to train on data-parallel (default: every visible GPU, or the CPU).
     """
     project = load_project(config)
     trainset = load_training_set(training_set_folder(project, shuffle, trainingsetindex))
@@ -220,31 +338,69 @@ def train(
     return folder
 
 
+class ScheduleState(tf.Module):
+    """What the schedule knows, checkpointed with the weights so a resumed run decides as the
+    uninterrupted one would have."""
+
+    def __init__(self):
+        super().__init__(name="schedule")
+        #: lowest monitored loss so far, and the evaluation (epoch count) it came at; its weights
+        #: are in BEST_WEIGHTS_NAME
+        self.best_loss = tf.Variable(math.inf, dtype=tf.float64)
+        self.best_epoch = tf.Variable(0, dtype=tf.int64)
+        #: the loss at the last improvement by min_improvement, and the steps since then
+        self.reference = tf.Variable(math.inf, dtype=tf.float64)
+        self.since_improvement = tf.Variable(0, dtype=tf.int64)
+        self.since_lr_change = tf.Variable(0, dtype=tf.int64)
+        self.lr_scale = tf.Variable(1.0, dtype=tf.float64)
+        #: the stopping rule has fired (the student converged)
+        self.stopped = tf.Variable(False)
+        #: seconds spent training, over all runs that resumed each other
+        self.seconds = tf.Variable(0.0, dtype=tf.float64)
+
+
+def steps_per_epoch(config: TrainingConfig, n_samples: int, batch: int) -> int:
+    """Optimizer steps per evaluation period (see TrainingConfig.steps_per_epoch)."""
+    if config.steps_per_epoch:
+        return config.steps_per_epoch
+    return 50 if config.converge else max(1, math.ceil(n_samples / batch))
+
+
 def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) -> int:
-    """Train (or resume) until ``config.epochs``; returns the number of epochs the weights have."""
+    """Train (or resume) until the schedule ends; returns the number of evaluation periods trained."""
     keras.utils.set_random_seed(config.seed)
     height, width = trainset.max_frame_shape()
     with strategy.scope():
         network, trainer, optimizer = build_trainer(config, height, width)
 
     # samples: how far into the (seeded, endless) training stream the checkpointed weights are
+    state = ScheduleState()
     checkpoint = tf.train.Checkpoint(network=network, optimizer=optimizer, epoch=tf.Variable(0),
-                                     samples=tf.Variable(-1, dtype=tf.int64))
+                                     samples=tf.Variable(-1, dtype=tf.int64), schedule=state)
     manager = tf.train.CheckpointManager(checkpoint, str(folder / "checkpoints"), max_to_keep=2)
-    start_epoch = 0
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).expect_partial()
-        start_epoch = int(checkpoint.epoch.numpy())
-        if start_epoch < config.epochs:
-            print(f"Resuming {config.model} training from epoch {start_epoch} ({manager.latest_checkpoint}).")
-    if start_epoch >= config.epochs and (folder / WEIGHTS_NAME).is_file():
-        print(f"{folder} already holds a {config.model} trained for {start_epoch} epochs; "
-              "pass more epochs to continue, or overwrite=True to train again.")
+    start_epoch = int(checkpoint.epoch.numpy())
+
+    batch = config.resolved_batch_size * strategy.num_replicas_in_sync
+    samples = training_samples(trainset, "train", config.recurrent)
+    steps = steps_per_epoch(config, len(samples), batch)
+    if config.converge:
+        total_epochs = math.ceil(config.max_steps / steps)
+        done = start_epoch >= total_epochs or (bool(state.stopped.numpy()) and start_epoch * steps >= config.min_steps)
+    else:
+        total_epochs = config.resolved_epochs
+        done = start_epoch >= total_epochs
+    if done and (folder / WEIGHTS_NAME).is_file():
+        logger.info(f"{folder} already holds a finished {config.model} ({start_epoch * steps} steps); pass a larger "
+                    f"{'max_steps or min_steps' if config.converge else 'epochs'} to train it on, or overwrite=True "
+                    "to train again.")
         return start_epoch
-    if start_epoch < config.epochs:
-        batch = config.resolved_batch_size * strategy.num_replicas_in_sync
-        samples = training_samples(trainset, "train", config.recurrent)
-        steps = config.steps_per_epoch or max(1, math.ceil(len(samples) / batch))
+    if not done:
+        if start_epoch:
+            logger.info(f"Resuming {config.model} training from epoch {start_epoch} (step {start_epoch * steps}; "
+                        f"{manager.latest_checkpoint}).")
+        state.stopped.assign(False)
         # A resumed run continues the sample stream where the checkpoint left it, so that it trains
         # on the batches (and augmentations) an uninterrupted run would have seen.
         if int(checkpoint.samples.numpy()) < 0:  # a fresh run, or a checkpoint from before the counter
@@ -256,29 +412,43 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) 
         test_data, n_test = make_dataset(trainset, "test", config, max(test_batch, 1), (height, width),
                                          training=False, samples=test_samples)
         if not test_batch and n_test:
-            print(f"{n_test} test windows cannot be shared among {strategy.num_replicas_in_sync} devices; "
-                  "no test loss this run")
+            logger.warning(f"{n_test} test windows cannot be shared among {strategy.num_replicas_in_sync} devices; "
+                           "no test loss this run")
             n_test = 0
+        if not n_test and config.converge and start_epoch == 0:
+            logger.warning("No test windows: convergence is judged on the training loss, which keeps falling as a "
+                           "student overfits; a TrainingFraction below 1 keeps test blocks apart for this.")
         _truncate_history(folder / HISTORY_NAME, start_epoch)
         callbacks = [
+            StepLog(steps, optimizer),
+            Schedule(state, config, network, folder, steps, optimizer) if config.converge else None,
+            Stopwatch(state),
             keras.callbacks.CSVLogger(str(folder / HISTORY_NAME), append=start_epoch > 0),
             EpochCheckpoint(manager, checkpoint, samples_per_epoch=steps * batch),
             keras.callbacks.TensorBoard(log_dir=str(folder / "logs"), update_freq="epoch", profile_batch=0),
-            TqdmProgress(config.epochs, steps),
+            TqdmProgress(total_epochs, steps, config.converge),
         ]
         trainer.fit(
             train_data.repeat(),
-            epochs=config.epochs,
+            epochs=total_epochs,
             initial_epoch=start_epoch,
             steps_per_epoch=steps,
             validation_data=test_data if n_test else None,
-            callbacks=callbacks,
+            callbacks=[callback for callback in callbacks if callback is not None],
             verbose=0,
         )
+    trained_epochs = int(checkpoint.epoch.numpy())
+    history = pd.read_csv(folder / HISTORY_NAME) if (folder / HISTORY_NAME).is_file() else pd.DataFrame()
+    if "loss" in history and not np.isfinite(history["loss"].iloc[-1]):
+        raise ProjectError(f"{folder}: the training loss became {history['loss'].iloc[-1]} at step "
+                           f"{trained_epochs * steps}; train again with a lower learning_rate (overwrite=True)")
+    if config.converge and (folder / BEST_WEIGHTS_NAME).is_file():
+        network.load_weights(str(folder / BEST_WEIGHTS_NAME))
     network.save_weights(str(folder / (WEIGHTS_NAME + ".tmp")), save_format="h5")
     os.replace(folder / (WEIGHTS_NAME + ".tmp"), folder / WEIGHTS_NAME)
-    _write_summary(folder, config, trainset)
-    return config.epochs
+    summary = _write_summary(folder, config, trainset, state, steps, trained_epochs, history)
+    logger.info(summary["verdict"])
+    return trained_epochs
 
 
 def build_trainer(config: TrainingConfig, height: int, width: int):
@@ -302,12 +472,13 @@ def _truncate_history(path: Path, start_epoch: int) -> None:
 
 
 def _check_same_config(folder: Path, config: TrainingConfig) -> None:
-    """Refuse to resume a run that was started with another recipe (more epochs are allowed)."""
+    """Refuse to resume a run that was started with another recipe (a longer one is allowed)."""
     path = folder / CONFIG_NAME
     if not path.is_file():
         return
     saved, requested = asdict(TrainingConfig.load(path)), asdict(config)
-    saved.pop("epochs"), requested.pop("epochs")
+    for extendable in ("epochs", "min_steps", "max_steps"):
+        saved.pop(extendable), requested.pop(extendable)
     if saved != requested:
         raise ProjectError(
             f"{path}: a training run with other settings is in this folder; pass the same settings "
@@ -332,7 +503,7 @@ def _select_gpu(gputouse: int | None) -> None:
         return
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
-        print(f"gputouse={gputouse} ignored: TensorFlow sees no GPU, training on the CPU.")
+        logger.warning(f"gputouse={gputouse} ignored: TensorFlow sees no GPU, training on the CPU.")
         return
     if gputouse >= len(gpus):
         raise ValueError(f"gputouse={gputouse} but only {len(gpus)} GPU(s) are visible")
@@ -362,7 +533,7 @@ def _strategy(devices: list[str] | None):
         gpus = tf.config.list_logical_devices("GPU")
         devices = [gpu.name for gpu in gpus] if len(gpus) > 1 else None
     if devices and len(devices) > 1:
-        print(f"Training data-parallel on {len(devices)} devices: {', '.join(devices)}")
+        logger.info(f"Training data-parallel on {len(devices)} devices: {', '.join(devices)}")
         return tf.distribute.MirroredStrategy(devices)
     return tf.distribute.get_strategy()
 
@@ -505,21 +676,33 @@ def make_dataset(
 
 
 def augment_window(frames, xy, weight, config: TrainingConfig, rng: np.random.Generator):
-    """One random shift, brightness and contrast change applied to every frame of a window alike."""
-    length, height, width, _ = frames.shape
-    dx = int(round(rng.uniform(-1, 1) * config.max_shift * width))
-    dy = int(round(rng.uniform(-1, 1) * config.max_shift * height))
-    shifted = np.zeros_like(frames)
-    shifted[:, max(dy, 0) : height + min(dy, 0), max(dx, 0) : width + min(dx, 0)] = frames[
-        :, max(-dy, 0) : height + min(-dy, 0), max(-dx, 0) : width + min(-dx, 0)
-    ]
-    xy = xy + np.array([dx, dy], np.float32)
+    """One random rotation, zoom, shift, blur, brightness and contrast change applied to every
+    frame of a window alike (pixel noise drawn per frame); points that leave the frame are masked."""
+    length, height, width, channels = frames.shape
+    angle = rng.uniform(-config.rotation, config.rotation)
+    zoom = rng.uniform(*config.zoom)
+    dx = rng.uniform(-1, 1) * config.max_shift * width
+    dy = rng.uniform(-1, 1) * config.max_shift * height
+    # about the frame's centre; cv2 maps pixel centres, the convention of the targets too
+    matrix = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), angle, zoom)
+    matrix[:, 2] += (dx, dy)
+    moved = np.empty_like(frames)
+    for t in range(length):
+        moved[t] = cv2.warpAffine(frames[t], matrix, (width, height), flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0).reshape(height, width, channels)
+    xy = (xy @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
     inside = (xy[..., 0] >= 0) & (xy[..., 0] <= width - 1) & (xy[..., 1] >= 0) & (xy[..., 1] <= height - 1)
     weight = weight * inside
+    pixels = moved.astype(np.float32)
+    if config.blur_probability and rng.random() < config.blur_probability:
+        sigma = rng.uniform(0.3, max(config.max_blur, 0.3))
+        for t in range(length):
+            pixels[t] = cv2.GaussianBlur(pixels[t], (0, 0), sigma).reshape(height, width, channels)
     gain = 1 + rng.uniform(-config.contrast, config.contrast)
     offset = 255 * rng.uniform(-config.brightness, config.brightness)
-    pixels = shifted.astype(np.float32)
     pixels = (pixels - pixels.mean()) * gain + pixels.mean() + offset
+    if config.noise:
+        pixels += rng.normal(0, config.noise, pixels.shape).astype(np.float32)
     return np.clip(pixels, 0, 255).astype(np.uint8), xy, weight
 
 
@@ -587,15 +770,104 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.manager.save(checkpoint_number=epoch + 1)
 
 
-class TqdmProgress(keras.callbacks.Callback):
-    """One tqdm bar per epoch with the running loss, and the test loss when the epoch ends."""
+class StepLog(keras.callbacks.Callback):
+    """Adds the optimizer step and the learning rate to each epoch's logs (history.csv, TensorBoard)."""
 
-    def __init__(self, epochs: int, steps: int):
+    def __init__(self, steps_per_epoch: int, optimizer):
         super().__init__()
-        self.epochs, self.steps, self.bar = epochs, steps, None
+        self.steps_per_epoch, self.optimizer = steps_per_epoch, optimizer
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["step"] = (epoch + 1) * self.steps_per_epoch
+            logs["lr"] = float(keras.backend.get_value(self.optimizer.learning_rate))
+
+
+class Schedule(keras.callbacks.Callback):
+    """schedule="converge": warm-up, the learning rate lowered on plateaus, early stopping, best weights.
+
+    The monitored loss is the test-block loss (the training loss when there is no test window).
+    Every value it decides on lives in a :class:`ScheduleState` that the checkpoint saves.
+    """
+
+    def __init__(self, state: ScheduleState, config: TrainingConfig, network: keras.Model, folder: Path,
+                 steps_per_epoch: int, optimizer):
+        super().__init__()
+        self.state, self.config, self.network, self.folder = state, config, network, folder
+        self.steps_per_epoch, self.optimizer = steps_per_epoch, optimizer
+        self.epoch = 0
+
+    def learning_rate(self, step: int) -> float:
+        warm = min(1.0, (step + 1) / self.config.warmup_steps) if self.config.warmup_steps else 1.0
+        return self.config.learning_rate * float(self.state.lr_scale.numpy()) * warm
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch", leave=True)
+        self.epoch = epoch
+        self.optimizer.learning_rate.assign(self.learning_rate(epoch * self.steps_per_epoch))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = self.epoch * self.steps_per_epoch + batch
+        if step <= self.config.warmup_steps:
+            self.optimizer.learning_rate.assign(self.learning_rate(step))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        state, config = self.state, self.config
+        loss = float(logs.get("val_loss", logs.get("loss", math.nan)))
+        if not np.isfinite(loss):
+            self.model.stop_training = True
+            return
+        if loss < float(state.best_loss.numpy()):
+            state.best_loss.assign(loss)
+            state.best_epoch.assign(epoch + 1)
+            temporary = self.folder / (BEST_WEIGHTS_NAME + ".tmp")
+            self.network.save_weights(str(temporary), save_format="h5")
+            os.replace(temporary, self.folder / BEST_WEIGHTS_NAME)
+        if loss < float(state.reference.numpy()) * (1 - config.min_improvement):
+            state.reference.assign(loss)
+            state.since_improvement.assign(0)
+            state.since_lr_change.assign(0)
+        else:
+            state.since_improvement.assign_add(self.steps_per_epoch)
+            state.since_lr_change.assign_add(self.steps_per_epoch)
+        scale = float(state.lr_scale.numpy())
+        if int(state.since_lr_change.numpy()) >= config.lr_patience and scale > config.min_lr_fraction:
+            state.lr_scale.assign(max(scale * config.lr_factor, config.min_lr_fraction))
+            state.since_lr_change.assign(0)
+        step = (epoch + 1) * self.steps_per_epoch
+        if step >= config.min_steps and int(state.since_improvement.numpy()) >= config.patience:
+            state.stopped.assign(True)
+            self.model.stop_training = True
+
+
+class Stopwatch(keras.callbacks.Callback):
+    """Adds each epoch's wall time to the checkpointed total (training minutes over resumed runs)."""
+
+    def __init__(self, state: ScheduleState):
+        super().__init__()
+        self.state, self.started = state, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.state.seconds.assign_add(time.monotonic() - self.started)
+
+
+class TqdmProgress(keras.callbacks.Callback):
+    """One tqdm bar per evaluation period with the running loss, and the test loss when it ends."""
+
+    def __init__(self, epochs: int, steps: int, converge: bool = False):
+        super().__init__()
+        self.epochs, self.steps, self.converge, self.bar = epochs, steps, converge, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.converge:
+            first = epoch * self.steps
+            description = f"steps {first + 1}-{first + self.steps} (at most {self.epochs * self.steps})"
+        else:
+            description = f"epoch {epoch + 1}/{self.epochs}"
+        self.bar = tqdm(total=self.steps, desc=description, unit="step", leave=True)
 
     def on_train_batch_end(self, batch, logs=None):
         self.bar.update(1)
@@ -633,20 +905,76 @@ def write_dlc_model_files(project: Project, folder: Path, model: str, epochs: in
     torch.save(note, folder / f"snapshot-{epochs:03d}.pt")
 
 
-def _write_summary(folder: Path, config: TrainingConfig, trainset: TrainingSet) -> None:
-    history = pd.read_csv(folder / HISTORY_NAME) if (folder / HISTORY_NAME).is_file() else pd.DataFrame()
-    _atomic_yaml(
-        folder / "training_summary.yaml",
-        {
-            "finished": datetime.datetime.now().isoformat(timespec="seconds"),
-            "model": config.model,
-            "epochs": config.epochs,
-            "training_set": str(trainset.folder),
-            "teachers": sorted({v["teacher_scorer"] for v in trainset.videos}),
-            "final_train_loss": float(history["loss"].iloc[-1]) if "loss" in history else None,
-            "final_test_loss": float(history["val_loss"].iloc[-1]) if "val_loss" in history else None,
-        },
-    )
+def convergence(history: pd.DataFrame, config: TrainingConfig, steps_per_epoch: int) -> dict:
+    """Whether the monitored loss had stopped improving when training ended, by the converge rule:
+    no fall by ``min_improvement`` over the last ``patience`` steps (for either schedule)."""
+    column = "val_loss" if "val_loss" in history else "loss"
+    losses = history[column].to_numpy(float) if column in history else np.zeros(0)
+    if not len(losses):
+        return {"monitor": column, "converged": False, "recent_improvement": float("nan")}
+    back = min(len(losses) - 1, math.ceil(config.patience / steps_per_epoch))
+    before, recent = np.min(losses[: len(losses) - back]), np.min(losses[len(losses) - back:]) if back else math.inf
+    improvement = float(1 - recent / before) if back and before > 0 else 0.0
+    long_enough = len(losses) * steps_per_epoch >= config.patience
+    return {
+        "monitor": "test_loss" if column == "val_loss" else "train_loss",
+        "converged": bool(long_enough and improvement < config.min_improvement),
+        "recent_improvement": improvement,
+    }
+
+
+def _write_summary(folder: Path, config: TrainingConfig, trainset: TrainingSet, state: ScheduleState,
+                   steps_per_epoch: int, epochs: int, history: pd.DataFrame) -> dict:
+    """training_summary.yaml: what was trained, how long, and whether it converged (in words too)."""
+    steps = epochs * steps_per_epoch
+    judged = convergence(history, config, steps_per_epoch)
+    column = "val_loss" if "val_loss" in history else "loss"
+    if config.converge and bool(state.stopped.numpy()):
+        converged, reason = True, f"no {config.min_improvement:.0%} improvement of the {judged['monitor']} " \
+                                  f"over {config.patience} steps"
+    elif config.converge:
+        converged, reason = False, f"reached max_steps={config.max_steps}"
+    else:
+        converged, reason = judged["converged"], f"schedule='fixed': {config.resolved_epochs} epochs"
+    best_epoch = int(state.best_epoch.numpy()) if config.converge and int(state.best_epoch.numpy()) else epochs
+    minutes = float(state.seconds.numpy()) / 60
+    if converged:
+        verdict = (f"{config.model}: converged after {steps} steps ({minutes:.1f} min; {reason}); "
+                   f"weights of step {best_epoch * steps_per_epoch} kept")
+    else:
+        fix = (f"max_steps={2 * config.max_steps}" if config.converge else
+               "schedule='converge' (the default) or more epochs")
+        verdict = (f"{config.model}: NOT converged after {steps} steps ({minutes:.1f} min; {reason}; the "
+                   f"{judged['monitor']} fell {judged['recent_improvement']:.1%} over the last {config.patience} "
+                   f"steps): train it on with train(config, model={config.model!r}, {fix})")
+    summary = {
+        "finished": datetime.datetime.now().isoformat(timespec="seconds"),
+        "model": config.model,
+        "schedule": config.schedule,
+        "epochs": epochs,
+        "steps": steps,
+        "steps_per_epoch": steps_per_epoch,
+        "minutes": round(minutes, 2),
+        "converged": bool(converged),
+        "stop_reason": reason,
+        "monitor": judged["monitor"],
+        "kept_step": best_epoch * steps_per_epoch,
+        "verdict": verdict,
+        "training_set": str(trainset.folder),
+        "teachers": sorted({v["teacher_scorer"] for v in trainset.videos}),
+        "final_train_loss": float(history["loss"].iloc[-1]) if "loss" in history else None,
+        "final_test_loss": float(history["val_loss"].iloc[-1]) if "val_loss" in history else None,
+        "kept_loss": float(history[column].iloc[best_epoch - 1]) if column in history and best_epoch <= len(history)
+        else None,
+    }
+    _atomic_yaml(folder / SUMMARY_NAME, summary)
+    return summary
+
+
+def read_training_summary(folder: str | Path) -> dict | None:
+    """A trained student's training_summary.yaml (None for a folder without one)."""
+    path = Path(folder) / SUMMARY_NAME
+    return YAML(typ="safe").load(path.read_text()) if path.is_file() else None
 
 
 def _atomic_yaml(path: Path, data: dict) -> None:

@@ -33,10 +33,8 @@ dlc_recurrent.create_training_set(
 
 # 3. Both students from the same training set, so the paper's comparison can be rerun.
 for model in ("leap", "convlstm_leap"):
-    folder = dlc_recurrent.train(
-        config, model=model, epochs=scale.epochs, steps_per_epoch=scale.steps_per_epoch,
-        learning_rate=scale.learning_rate,
-    )
+    # The demo's short fixed schedule; on your own project leave it out (train until convergence).
+    folder = dlc_recurrent.train(config, model=model, **scale.training_options())
     print(model, "trained in", folder)
 
 # 4. Predictions in DeepLabCut's format, next to the videos.

@@ -1,6 +1,6 @@
 """Run dlc-recurrent on your own DeepLabCut project.
 
-    python examples/your_own_project.py /path/to/project/config.yaml [--epochs N] [--window-length T]
+    python examples/your_own_project.py /path/to/project/config.yaml [--max-steps N] [--window-length T]
 
 What the project needs (nothing here is ever modified):
   * config.yaml of a single-animal project, with the videos listed under video_sets;
@@ -20,8 +20,9 @@ parser = argparse.ArgumentParser(description="dlc-recurrent on an existing DeepL
 parser.add_argument("config")
 parser.add_argument("--window-length", type=int, default=15)
 parser.add_argument("--windows-per-video", type=int, default=250)
-parser.add_argument("--epochs", type=int, default=10)
-parser.add_argument("--steps-per-epoch", type=int, default=None)
+parser.add_argument("--min-steps", type=int, default=1000, help="never stop training before this many steps")
+parser.add_argument("--max-steps", type=int, default=20000, help="stop training here even if not converged")
+parser.add_argument("--steps-per-epoch", type=int, default=None, help="steps between two test-loss evaluations")
 parser.add_argument("--teacher-scorer", default=None)
 parser.add_argument("--n-windows", type=int, default=50, help="windows per body part in the occlusion study")
 args = parser.parse_args()
@@ -37,10 +38,11 @@ print(f"Look at {folder / 'trainingset.yaml'}: windows per video, and 'masked_fr
       "points the teacher was unsure of; if it is large, your pcutoff may be too strict).")
 
 for model in ("leap", "convlstm_leap"):
-    train_folder = dlc_recurrent.train(args.config, model=model, epochs=args.epochs,
+    train_folder = dlc_recurrent.train(args.config, model=model, min_steps=args.min_steps, max_steps=args.max_steps,
                                        steps_per_epoch=args.steps_per_epoch)
-    print(f"Look at {train_folder / 'history.csv'}: train and test loss per epoch should both fall "
-          f"(TensorBoard: tensorboard --logdir {train_folder / 'logs'}).")
+    print(f"Read the quality report just printed (and {train_folder.parent / 'evaluation' / 'quality.png'}): "
+          "did it converge, and is every body part close to the teacher on the held-out test blocks? "
+          f"Loss curves: {train_folder / 'history.csv'} (TensorBoard: tensorboard --logdir {train_folder / 'logs'}).")
 
 scorer = dlc_recurrent.analyze_videos(args.config, [str(v) for v in project.videos], model="convlstm_leap")
 print(f"Predictions: <video>{scorer}.h5 next to each video; DLC's tools read them with "

@@ -35,7 +35,7 @@ def test_create_training_set_and_train_commands(project_copy, capsys):
     assert main(["create-training-set", str(project_copy), "--window-length", "4", "--windows-per-video", "8"]) == 0
     trainset = load_training_set(training_set_folder(load_project(project_copy)))
     assert trainset.window_length == 4
-    assert main(["train", str(project_copy), "--model", "leap", "--epochs", "1", "--batch-size", "4"]) == 0
+    assert main(["train", str(project_copy), "--model", "leap", "--schedule", "fixed", "--epochs", "1", "--batch-size", "4"]) == 0
     folder = Path(capsys.readouterr().out.strip().splitlines()[-1])
     assert (folder / WEIGHTS_NAME).is_file()
 

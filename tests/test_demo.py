@@ -39,6 +39,6 @@ def test_your_own_project_example_on_a_synthetic_project(tmp_path):
 
     config = make_synthetic_project(tmp_path, n_frames=100, width=64, height=64, n_labeled_frames=6, seed=5)
     result = run_example(EXAMPLES / "your_own_project.py", config, "--window-length", "5", "--windows-per-video",
-                         "12", "--epochs", "1", "--steps-per-epoch", "3", "--n-windows", "3")
+                         "12", "--min-steps", "3", "--max-steps", "6", "--steps-per-epoch", "3", "--n-windows", "3")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Predictions: <video>DLC_CspnextM_" in result.stdout

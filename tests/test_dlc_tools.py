@@ -9,7 +9,6 @@ import pytest
 import deeplabcut
 
 from dlc_recurrent.infer import analyze_videos
-from dlc_recurrent.project import load_project
 from dlc_recurrent.training import modelprefix
 
 

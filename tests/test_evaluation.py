@@ -436,7 +436,7 @@ def test_occlusion_study_of_the_bidirectional_student(trained_project, tmp_path)
     from dlc_recurrent.training import train
 
     config = copy_project(trained_project, tmp_path / trained_project.parent.name)
-    train(config, model="bidirectional_leap", epochs=1, steps_per_epoch=3, batch_size=4, augment=False)
+    train(config, model="bidirectional_leap", schedule="fixed", epochs=1, steps_per_epoch=3, batch_size=4, augment=False)
     default_folder = evaluation_folder(load_project(config))
     result = evaluate_occlusion(config, model="bidirectional_leap", n_windows=2, occluder_size=OCCLUDER_SIZE,
                                 max_occlusion=1, bodyparts=["forepaw_near"], n_events=1, progress=False)

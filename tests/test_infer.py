@@ -2,7 +2,6 @@
 
 import pickle
 import shutil
-import warnings
 from pathlib import Path
 
 import cv2

@@ -10,6 +10,7 @@ import pytest
 
 import dlc_recurrent  # noqa: F401  (torchvision before tensorflow)
 import tensorflow as tf
+import tf_keras as keras
 
 from dlc_recurrent.distill import GAP_FILLED, MASKED, create_training_set, load_training_set
 from dlc_recurrent.project import ProjectError, load_project
@@ -31,7 +32,7 @@ from dlc_recurrent.training import (
     validation_batch_size,
 )
 
-TINY = dict(epochs=1, steps_per_epoch=3, batch_size=2, sigma=3.0, map_amplitude=10.0)
+TINY = dict(schedule="fixed", epochs=1, steps_per_epoch=3, batch_size=2, sigma=3.0, map_amplitude=10.0)
 
 
 @pytest.fixture
@@ -59,17 +60,50 @@ def test_masked_points_do_not_count():
     assert masked_mse(target, predicted, tf.constant([[1.0, 1.0]])).numpy() == pytest.approx(0.5)
 
 
-def test_augmentation_moves_points_with_the_pixels():
-    frames = np.zeros((3, 32, 32, 1), np.uint8)
-    frames[:, 10, 12] = 255
-    xy = np.tile(np.array([[12.0, 10.0]], np.float32), (3, 1, 1))
-    config = TrainingConfig(max_shift=0.2, brightness=0.0, contrast=0.0)
-    out, new_xy, weight = augment_window(frames, xy, np.ones((3, 1), np.float32), config, np.random.default_rng(1))
+@pytest.mark.parametrize("seed", range(6))
+def test_augmentation_moves_points_with_the_pixels(seed):
+    """Rotation, zoom and shift move a bright dot and its target alike, on every frame of the window."""
+    frames = np.zeros((3, 40, 48, 1), np.uint8)
+    frames[:, 12:15, 17:20] = 255  # a 3x3 dot centred on (18, 13)
+    xy = np.tile(np.array([[18.0, 13.0]], np.float32), (3, 1, 1))
+    config = TrainingConfig(max_shift=0.2, rotation=40.0, zoom=(0.8, 1.2), brightness=0.0, contrast=0.0,
+                            blur_probability=0.0, noise=0.0)
+    out, new_xy, weight = augment_window(frames, xy, np.ones((3, 1), np.float32), config,
+                                         np.random.default_rng(seed))
+    assert not np.allclose(new_xy, xy), "the window was moved"
     for t in range(3):
-        row, column = np.unravel_index(out[t, ..., 0].argmax(), (32, 32))
-        assert (column, row) == tuple(new_xy[t, 0].astype(int))
+        rows, columns = np.nonzero(out[t, ..., 0] > 0)
+        weights = out[t, rows, columns, 0].astype(float)
+        centre = np.array([np.average(columns, weights=weights), np.average(rows, weights=weights)])
+        assert np.hypot(*(centre - new_xy[t, 0])) < 0.5
     assert (new_xy == new_xy[0]).all(), "the whole window moves together"
     assert weight.all()
+
+
+def test_augmentation_masks_points_that_leave_the_frame_and_leaves_masked_points_masked():
+    frames = np.zeros((2, 32, 32, 1), np.uint8)
+    xy = np.array([[[1.0, 1.0], [16.0, 16.0], [30.0, 2.0]]] * 2, np.float32)
+    weight = np.array([[1.0, 1.0, 0.0]] * 2, np.float32)
+    config = TrainingConfig(max_shift=0.0, rotation=0.0, zoom=(1.5, 1.5), noise=0.0)
+    _, new_xy, new_weight = augment_window(frames, xy, weight, config, np.random.default_rng(0))
+    np.testing.assert_allclose(new_xy[0, 1], [16.0 + 0.5 * 0.5, 16.0 + 0.5 * 0.5], atol=1e-4)  # zoom about 15.5
+    assert new_weight[:, 0].sum() == 0 and new_weight[:, 1].all() and new_weight[:, 2].sum() == 0
+
+
+def test_blur_and_noise_change_the_pixels_not_the_targets():
+    frames = np.full((2, 16, 16, 1), 100, np.uint8)
+    frames[:, 8, 8] = 255
+    xy = np.array([[[8.0, 8.0]]] * 2, np.float32)
+    config = TrainingConfig(max_shift=0.0, rotation=0.0, zoom=(1, 1), brightness=0.0, contrast=0.0,
+                            blur_probability=1.0, max_blur=1.5, noise=0.0)
+    out, new_xy, _ = augment_window(frames, xy, np.ones((2, 1), np.float32), config, np.random.default_rng(0))
+    assert out[0, 8, 8, 0] < 255 and out[0, 8, 9, 0] > 100, "blurred"
+    np.testing.assert_allclose(new_xy, xy, atol=1e-4)
+    noisy = TrainingConfig(max_shift=0.0, rotation=0.0, zoom=(1, 1), brightness=0.0, contrast=0.0,
+                           blur_probability=0.0, noise=8.0)
+    out, _, _ = augment_window(frames, xy, np.ones((2, 1), np.float32), noisy, np.random.default_rng(0))
+    assert 4 < np.std(out[:, :4, :4].astype(float)) < 12
+    assert not np.array_equal(out[0], out[1]), "noise is drawn per frame"
 
 
 def test_occluder_covers_one_run_of_frames_wherever_the_parts_are():
@@ -128,13 +162,33 @@ def test_gap_filled_targets_get_their_own_loss_weight(project_copy):
 
 
 def test_config_round_trips_through_yaml(tmp_path):
-    config = TrainingConfig(model="leap", epochs=3, filters=(8, 16, 32, 16), bodyparts=["a", "b"],
-                            occluder_probability=0.5, occluder_size=(0.05, 0.2))
+    config = TrainingConfig(model="leap", schedule="fixed", epochs=3, filters=(8, 16, 32, 16), bodyparts=["a", "b"],
+                            occluder_probability=0.5, occluder_size=(0.05, 0.2), zoom=(0.8, 1.3))
     config.save(tmp_path / "c.yaml")
     assert TrainingConfig.load(tmp_path / "c.yaml") == config
     assert config.resolved_batch_size == 32 and TrainingConfig().resolved_batch_size == 8
     with pytest.raises(ValueError, match="model"):
         TrainingConfig(model="resnet")
+    with pytest.raises(ValueError, match="epochs applies to schedule='fixed'.*min_steps / max_steps"):
+        TrainingConfig(epochs=30)
+    with pytest.raises(ValueError, match="min_steps <= max_steps"):
+        TrainingConfig(min_steps=500, max_steps=100)
+
+
+def test_a_config_saved_before_the_schedule_loads_as_it_was_trained(tmp_path):
+    """dlc_recurrent.yaml files written before schedules and the new augmentations existed."""
+    old = TrainingConfig(model="leap", schedule="fixed", epochs=10)
+    data = {k: v for k, v in old.__dict__.items()
+            if k not in ("schedule", "rotation", "zoom", "blur_probability", "noise", "min_steps", "max_steps",
+                         "patience", "lr_patience", "lr_factor", "min_lr_fraction", "min_improvement",
+                         "warmup_steps")}
+    data["filters"], data["occluder_size"] = list(old.filters), list(old.occluder_size)
+    from ruamel.yaml import YAML
+
+    YAML(typ="safe").dump(data, tmp_path / "old.yaml")
+    loaded = TrainingConfig.load(tmp_path / "old.yaml")
+    assert loaded.schedule == "fixed" and loaded.resolved_epochs == 10
+    assert loaded.rotation == 0 and loaded.zoom == (1.0, 1.0) and loaded.blur_probability == 0 and loaded.noise == 0
 
 
 def test_dataset_yields_padded_windows_and_frames(trainset_project):
@@ -170,7 +224,7 @@ def peak_error(network, trainset, recurrent):
 def test_training_moves_peaks_towards_the_targets(trainset_project, model):
     """A short run lowers the loss and, unlike a 'predict zeros' plateau, moves the peaks."""
     project = load_project(trainset_project)
-    options = dict(epochs=4, steps_per_epoch=20, batch_size=4 if model != "leap" else 16, sigma=4.0,
+    options = dict(schedule="fixed", epochs=4, steps_per_epoch=20, batch_size=4 if model != "leap" else 16, sigma=4.0,
                    map_amplitude=10.0, learning_rate=3e-3, augment=False)
     folder = train(trainset_project, model=model, **options)
     trainset = load_training_set(
@@ -340,3 +394,99 @@ def test_train_without_training_set(project_copy):
 def test_load_student_without_weights(tmp_path):
     with pytest.raises(ProjectError, match="no trained student"):
         load_student(tmp_path)
+
+
+# ----------------------------------------------------------------------------------------------
+# schedule="converge": warm-up, plateaus, early stopping, best weights, resuming
+# ----------------------------------------------------------------------------------------------
+
+
+def _schedule(tmp_path, **options):
+    from dlc_recurrent.training import Schedule, ScheduleState
+
+    config = TrainingConfig(model="leap", bodyparts=["a"], filters=(2, 2, 2, 2), **options)
+    network = config.build_model()
+    network(tf.zeros((1, 8, 8, 1)))
+    optimizer = keras.optimizers.Adam(config.learning_rate)
+    state = ScheduleState()
+    schedule = Schedule(state, config, network, tmp_path, steps_per_epoch=10, optimizer=optimizer)
+    schedule.set_model(network)
+    return schedule, state, network, optimizer
+
+
+def test_schedule_keeps_the_best_weights_lowers_the_rate_on_plateaus_and_stops(tmp_path):
+    from dlc_recurrent.training import BEST_WEIGHTS_NAME
+
+    schedule, state, network, optimizer = _schedule(tmp_path, min_steps=30, patience=30, lr_patience=20,
+                                                    warmup_steps=0, min_improvement=0.01)
+    losses = [1.0, 0.5, 0.498, 0.6, 0.7, 0.8]  # 0.498: lower, but not by 1%
+    stopped_at = None
+    for epoch, loss in enumerate(losses):
+        schedule.on_epoch_begin(epoch)
+        bias = network.trainable_variables[-1]
+        bias.assign(tf.fill(bias.shape, float(epoch)))  # marks the weights
+        schedule.on_epoch_end(epoch, {"loss": 9.0, "val_loss": loss})
+        if network.stop_training:
+            stopped_at = epoch
+            break
+    assert stopped_at == 4, "30 steps (3 evaluations) after the last 1% improvement, at epoch 2 (step 20)"
+    assert bool(state.stopped.numpy())
+    assert int(state.best_epoch.numpy()) == 3 and float(state.best_loss.numpy()) == pytest.approx(0.498)
+    assert float(state.lr_scale.numpy()) == 0.5, "halved once: 20 steps without improvement"
+    network.load_weights(str(tmp_path / BEST_WEIGHTS_NAME))
+    assert network.get_weights()[-1] == pytest.approx(2.0), "the weights of the best evaluation"
+
+
+def test_schedule_never_stops_before_min_steps_and_warms_up(tmp_path):
+    schedule, state, network, optimizer = _schedule(tmp_path, min_steps=100, patience=10, lr_patience=1000,
+                                                    warmup_steps=20, learning_rate=1e-3)
+    schedule.on_epoch_begin(0)
+    schedule.on_train_batch_begin(0)
+    assert float(optimizer.learning_rate.numpy()) == pytest.approx(1e-3 / 20)
+    schedule.on_train_batch_begin(9)
+    assert float(optimizer.learning_rate.numpy()) == pytest.approx(1e-3 / 2)
+    for epoch in range(9):
+        schedule.on_epoch_begin(epoch)
+        schedule.on_epoch_end(epoch, {"loss": 1.0})  # no test loss: the training loss is monitored
+        assert not network.stop_training, f"stopped at step {(epoch + 1) * 10} < min_steps"
+    schedule.on_epoch_begin(9)
+    schedule.on_epoch_end(9, {"loss": 1.0})
+    assert network.stop_training
+
+
+def test_converge_trained_on_equals_trained_straight(trainset_project):
+    """A run that hit max_steps and is trained on (larger max_steps) follows the uninterrupted one:
+    the schedule's state (best loss, plateau counters, learning-rate scale) is checkpointed."""
+    from dlc_recurrent.training import read_training_summary
+
+    options = dict(batch_size=2, sigma=3.0, steps_per_epoch=2, min_steps=0, patience=100, lr_patience=2,
+                   warmup_steps=3, min_improvement=0.5, augment=True)
+    folder = train(trainset_project, model="leap", max_steps=4, **options)
+    first = read_training_summary(folder)
+    assert not first["converged"] and first["steps"] == 4 and "max_steps=4" in first["stop_reason"]
+    train(trainset_project, model="leap", max_steps=8, **options)
+    continued = [w.copy() for w in load_student(folder)[0].get_weights()]
+    history = pd.read_csv(folder / HISTORY_NAME)
+    train(trainset_project, model="leap", max_steps=8, overwrite=True, **options)
+    straight = load_student(folder)[0].get_weights()
+    assert all(np.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(continued, straight))
+    pd.testing.assert_frame_equal(history, pd.read_csv(folder / HISTORY_NAME), rtol=1e-4)
+    assert list(history.step) == [2, 4, 6, 8]
+    assert history.lr.iloc[-1] < history.lr.iloc[1], "plateaus (min_improvement 50%) halved the rate"
+
+
+def test_a_converged_student_is_kept_and_reports_it(trainset_project, capsys):
+    from dlc_recurrent.training import read_training_summary
+
+    options = dict(batch_size=2, sigma=3.0, steps_per_epoch=2, min_steps=2, max_steps=200, patience=4,
+                   lr_patience=2, min_improvement=0.99)  # nothing counts as improving: stops at step 6
+    folder = train(trainset_project, model="leap", **options)
+    summary = read_training_summary(folder)
+    assert summary["converged"] and summary["steps"] == 6 and summary["kept_step"] in (2, 4, 6)
+    assert "leap: converged after 6 steps" in capsys.readouterr().out
+    stamp = (folder / WEIGHTS_NAME).stat().st_mtime_ns
+    train(trainset_project, model="leap", **{**options, "max_steps": 400})
+    assert "already holds a finished leap" in capsys.readouterr().out
+    assert (folder / WEIGHTS_NAME).stat().st_mtime_ns == stamp
+    train(trainset_project, model="leap", **{**options, "min_steps": 10})  # "at least 10 steps" trains on
+    assert read_training_summary(folder)["steps"] == 10
