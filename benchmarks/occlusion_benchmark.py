@@ -108,8 +108,9 @@ class Variant:
 
 
 SETTINGS = ("width", "height", "frames", "scale", "windows_per_video", "epochs", "steps", "seed",
-            "train_seed", "occlusions_during", "stride_hz")  # a work folder made with other settings is rebuilt
-SETTINGS_BEFORE = {"occlusions_during": "stance", "stride_hz": 4.0}  # folders made before these existed
+            "train_seed", "occlusions_during", "stride_hz", "schedule", "force_steps")  # others: rebuilt
+SETTINGS_BEFORE = {"occlusions_during": "stance", "stride_hz": 4.0, "schedule": "fixed",
+                   "force_steps": None}  # folders made before these existed
 PAPER_TARGETS = {"max_gap_fill": 0}  # every variant states its targets; the package default may differ
 OCCLUDERS = {"occluder_probability": 0.5}
 GAP_FILL = {"max_gap_fill": 12}
@@ -152,6 +153,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--windows-per-video", type=int)
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--steps", type=int, help="steps per epoch (both students)")
+    parser.add_argument("--schedule", choices=["fixed", "converge"], default="fixed",
+                        help="fixed: --epochs x --steps (the measurements so far); converge: the package's default, "
+                             "until the test loss stops improving (--epochs and --steps unused)")
+    parser.add_argument("--force-steps", type=int, default=None,
+                        help="with --schedule converge: exactly this many steps (min_steps = max_steps), e.g. 4x what "
+                             "the default took, to see how far the default stopped from a longer run")
     parser.add_argument("--seed", type=int, default=0, help="the project (videos, teacher) and its training sets")
     parser.add_argument("--train-seed", type=int,
                         help="the students' training (initial weights, sample order, augmentation); default --seed")
@@ -216,7 +223,7 @@ def worker_variant(task: dict) -> dict:
     from dlc_recurrent.distill import create_training_set
     from dlc_recurrent.infer import load_trained_student, predict_video
     from dlc_recurrent.project import load_project, read_video_info, video_crop
-    from dlc_recurrent.training import train
+    from dlc_recurrent.training import read_training_summary, train
 
     variant = next(v for v in VARIANTS if v.name == task["variant"])
     config, held_out = Path(task["config"]), Path(task["held_out"])
@@ -225,16 +232,24 @@ def worker_variant(task: dict) -> dict:
     spec = {"windows_per_video": task["windows_per_video"], "scale": task["scale"], "seed": task["seed"],
             **PAPER_TARGETS, **variant.trainset}
     create_training_set(config, shuffle=variant.shuffle, videos=task["train_videos"], **spec)
-    train(config, shuffle=variant.shuffle, model=variant.model, schedule="fixed", epochs=task["epochs"],
-          steps_per_epoch=task["steps"], seed=task["train_seed"], **variant.training)
+    if task.get("schedule", "fixed") == "converge":  # the package's default: until the test loss stops improving
+        steps = task.get("force_steps")
+        schedule = {"min_steps": steps, "max_steps": steps} if steps else {}
+    else:
+        schedule = {"schedule": "fixed", "epochs": task["epochs"], "steps_per_epoch": task["steps"]}
+    folder = train(config, shuffle=variant.shuffle, model=variant.model, seed=task["train_seed"], **schedule,
+                   **variant.training)
     trained_s = time.perf_counter() - started
+    summary = read_training_summary(folder) or {}
     student = load_trained_student(project, variant.shuffle, 0, variant.model)
     info = read_video_info(held_out)
     started = time.perf_counter()
     predictions = predict_video(student, info, video_crop(project, info), progress=False)
     np.save(task["predictions"], predictions)
     return {"variant": variant.name, "train_min": round(trained_s / 60, 1),
-            "analyze_fps": round(info.n_frames / (time.perf_counter() - started), 1)}
+            "analyze_fps": round(info.n_frames / (time.perf_counter() - started), 1),
+            "steps": summary.get("steps"), "converged": summary.get("converged"),
+            "kept_step": summary.get("kept_step")}
 
 
 def median_interp(config: Path, held_out: Path, work: Path, pcutoff: float):
@@ -672,10 +687,12 @@ def collect(work: Path, args, log: Path, train: bool):
             task = {"variant": name, "config": str(config), "held_out": str(held_out), "train_videos": train_videos,
                     "windows_per_video": args.windows_per_video, "scale": args.scale, "seed": args.seed,
                     "train_seed": args.train_seed,
-                    "epochs": args.epochs, "steps": args.steps, "predictions": str(path)}
+                    "epochs": args.epochs, "steps": args.steps, "schedule": args.schedule,
+                    "force_steps": args.force_steps, "predictions": str(path)}
             result = _common.run_worker(SCRIPT, task, log)
             timings.append(result)
-            print(f"  {name}: trained in {result['train_min']} min, analyzes {result['analyze_fps']} fps", flush=True)
+            print(f"  {name}: trained {result.get('steps')} steps in {result['train_min']} min (converged: "
+                  f"{result.get('converged')}), analyzes {result['analyze_fps']} fps", flush=True)
         predictions[name] = np.load(path)
     if FILTER in args.variants and "leap" in predictions:
         path = work / f"predictions_{FILTER}.npy"

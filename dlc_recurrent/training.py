@@ -94,8 +94,9 @@ class TrainingConfig:
     #: Never stop before this many optimizer steps. Students on real video sat on the "predict
     #: zeros" plateau for a few hundred steps before the loss moved; stopping there loses them.
     min_steps: int = 1000
-    #: Stop here even if the test loss still improves (the quality report then says so). Each
-    #: step costs seconds on a CPU: 20000 steps is hours there, minutes on a GPU.
+    #: Stop here even if the test loss still improves (the quality report then says so), rounded up
+    #: to a whole number of evaluation periods. Each step costs seconds on a CPU: 20000 steps is
+    #: hours there, minutes on a GPU.
     max_steps: int = 20000
     #: Stop once the test loss has not improved by ``min_improvement`` for this many steps (after
     #: min_steps). Longer patience trains longer for smaller gains.
@@ -363,7 +364,7 @@ def steps_per_epoch(config: TrainingConfig, n_samples: int, batch: int) -> int:
     """Optimizer steps per evaluation period (see TrainingConfig.steps_per_epoch)."""
     if config.steps_per_epoch:
         return config.steps_per_epoch
-    return 50 if config.converge else max(1, math.ceil(n_samples / batch))
+    return min(50, config.max_steps) if config.converge else max(1, math.ceil(n_samples / batch))
 
 
 def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) -> int:

@@ -490,3 +490,12 @@ def test_a_converged_student_is_kept_and_reports_it(trainset_project, capsys):
     assert (folder / WEIGHTS_NAME).stat().st_mtime_ns == stamp
     train(trainset_project, model="leap", **{**options, "min_steps": 10})  # "at least 10 steps" trains on
     assert read_training_summary(folder)["steps"] == 10
+
+
+def test_evaluation_period_of_each_schedule():
+    from dlc_recurrent.training import steps_per_epoch
+
+    assert steps_per_epoch(TrainingConfig(), n_samples=1000, batch=8) == 50
+    assert steps_per_epoch(TrainingConfig(min_steps=6, max_steps=6), n_samples=1000, batch=8) == 6
+    assert steps_per_epoch(TrainingConfig(schedule="fixed"), n_samples=1000, batch=8) == 125  # one pass
+    assert steps_per_epoch(TrainingConfig(steps_per_epoch=7), n_samples=1000, batch=8) == 7
