@@ -419,7 +419,7 @@ def test_schedule_keeps_the_best_weights_lowers_the_rate_on_plateaus_and_stops(t
 
     schedule, state, network, optimizer = _schedule(tmp_path, min_steps=30, patience=30, lr_patience=20,
                                                     warmup_steps=0, min_improvement=0.01)
-    losses = [1.0, 0.5, 0.498, 0.6, 0.7, 0.8]  # 0.498: lower, but not by 1%
+    losses = [1.0, 0.5, 0.5, 0.49, 0.5, 0.5, 0.5, 0.5]
     stopped_at = None
     for epoch, loss in enumerate(losses):
         schedule.on_epoch_begin(epoch)
@@ -429,12 +429,13 @@ def test_schedule_keeps_the_best_weights_lowers_the_rate_on_plateaus_and_stops(t
         if network.stop_training:
             stopped_at = epoch
             break
-    assert stopped_at == 4, "30 steps (3 evaluations) after the last 1% improvement, at epoch 2 (step 20)"
+    # means of the last 3: 1, .75, .667, .497 (the last 1% improvement, epoch 3), .497, .5, .5
+    assert stopped_at == 6, "30 steps (3 evaluations) after the last 1% improvement of the smoothed loss"
     assert bool(state.stopped.numpy())
-    assert int(state.best_epoch.numpy()) == 3 and float(state.best_loss.numpy()) == pytest.approx(0.498)
+    assert int(state.best_epoch.numpy()) == 4 and float(state.best_loss.numpy()) == pytest.approx(0.49)
     assert float(state.lr_scale.numpy()) == 0.5, "halved once: 20 steps without improvement"
     network.load_weights(str(tmp_path / BEST_WEIGHTS_NAME))
-    assert network.get_weights()[-1] == pytest.approx(2.0), "the weights of the best evaluation"
+    assert network.get_weights()[-1] == pytest.approx(3.0), "the weights of the best single evaluation"
 
 
 def test_schedule_never_stops_before_min_steps_and_warms_up(tmp_path):
