@@ -259,7 +259,11 @@ def occluded_windows(students, frames, teacher_xy, sure, scale, crop, lengths, n
             points[LEAP_CAUSAL] = points["leap"].copy()
             points[LEAP_CAUSAL][..., :2] = fill_gaps(points["leap"][..., :2], points["leap"][..., 2], pcutoff)
             for part in covered:
-                row = {"end_frame": int(end), "k": k, "part": int(part)}
+                path = teacher_xy[end - k : end + 1, part] if end >= k else teacher_xy[end - k + 1 : end + 1, part]
+                row = {"end_frame": int(end), "k": k, "part": int(part),
+                       # how far the point moved while covered (and from the frame before): a square that must
+                       # cover it on every one of the k frames favours points that barely move
+                       "moved_px": float(np.linalg.norm(path[-1] - path[0]))}
                 for method, predicted in points.items():
                     row[method] = float(np.linalg.norm(predicted[-1, part, :2] - teacher_xy[end, part]))
                 for method, predicted in clean_points.items():
@@ -269,10 +273,12 @@ def occluded_windows(students, frames, teacher_xy, sure, scale, crop, lengths, n
 
 
 def occlusion_table(raw: pd.DataFrame, methods) -> pd.DataFrame:
+    """Per k: every method on the same covered points (paired against the recurrent student), with
+    how far those points moved while covered."""
     rows = []
     for k, group in raw.groupby("k"):
         for row in compare_methods({m: group[m].to_numpy() for m in methods}, reference="convlstm_leap"):
-            rows.append({"k": k, **row})
+            rows.append({"k": k, **row, "median_moved_px": float(group.moved_px.median())})
     return pd.DataFrame(rows)
 
 
@@ -410,12 +416,12 @@ def plot_results(agree: pd.DataFrame, occlusion: pd.DataFrame, hidden: dict, pat
 # --------------------------------------------------------------------------------------------
 
 
-def step_flops(model: str, height: int, width: int, batch: int, window: int, parts: int) -> float:
+def step_flops(model: str, height: int, width: int, batch: int, window: int, parts: int, channels: int = 1) -> float:
     """Multiply-adds x 2 of one training step (forward x 3 for forward + backward), counted layer by layer."""
     from dlc_recurrent.models import DEFAULT_FILTERS
 
     f1, f2, f3, f4 = DEFAULT_FILTERS
-    layers = [(1, f1, 1), (f1, f1, 1), (f1, f1, 1), (f1, f2, 2), (f2, f2, 2), (f2, f2, 2), (f2, f3, 4),
+    layers = [(channels, f1, 1), (f1, f1, 1), (f1, f1, 1), (f1, f2, 2), (f2, f2, 2), (f2, f2, 2), (f2, f3, 4),
               (f3, f3, 4), (f3, f3, 4), (f3, f4, 2), (f4, f4, 2), (f4, f4, 2), (f4, parts, 1)]
     per_frame = sum(2 * 9 * c_in * c_out * (height // s) * (width // s) for c_in, c_out, s in layers)
     frames = batch * (window if model != "leap" else 1)
@@ -556,7 +562,8 @@ def main() -> None:
     costs = {}
     for model in MODELS:
         config_m = students[model].config
-        flops = step_flops(model, height, width, config_m.resolved_batch_size, config_m.window_length, len(bodyparts))
+        flops = step_flops(model, height, width, config_m.resolved_batch_size, config_m.window_length, len(bodyparts),
+                           config_m.channels)
         summary = summaries[model]
         costs[model] = {"steps": summary["steps"], "minutes": summary["minutes"],
                         "seconds_per_step": round(60 * summary["minutes"] / summary["steps"], 3),
@@ -580,6 +587,9 @@ def main() -> None:
         for name, table in hidden_tables.items():
             print(f"\n## c. naturally hidden points, judge: {name}")
             print(table.to_string(index=False))
+        print("(The bridge judge interpolates the teacher's sure points, as the filter baseline interpolates "
+              "LEAP's: it favours that baseline. p-values treat points as independent; consecutive frames "
+              "and overlapping windows are not, so they are optimistic.)")
         print("\nbody judges:", json.dumps(judge_quality, indent=2))
         print("\ntraining:", json.dumps(costs, indent=2))
         if long_runs:

@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except ProjectError as error:
+    except ValueError as error:  # ProjectError (a file and its fix) or a bad option (the option and its range)
         print(f"dlc-recurrent: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
+import logging
 import shutil
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -46,6 +47,8 @@ from dlc_recurrent.project import (
     read_video_info,
     video_crop,
 )
+
+logger = logging.getLogger(__name__)
 
 #: Folder (inside the DLC project) that holds everything this package writes; also its modelprefix.
 PACKAGE_FOLDER = "dlc-recurrent"
@@ -199,7 +202,7 @@ def create_training_set(
         if changed:
             raise ProjectError(f"{folder}: built from other inputs ({changed}); pass overwrite=True to rebuild it "
                                "from the current ones (and train again)")
-        print(f"Training set {folder} already exists with these settings; nothing to do.")
+        logger.info(f"Training set {folder} already exists with these settings; nothing to do.")
         return folder
 
     partial = folder.with_name(folder.name + ".partial")
@@ -214,7 +217,7 @@ def create_training_set(
         raise
     n_train = sum(v["train_windows"] for v in summary["videos"])
     n_test = sum(v["test_windows"] for v in summary["videos"])
-    print(f"Training set: {n_train} train and {n_test} test windows of {window_length} frames in {folder}")
+    logger.info(f"Training set: {n_train} train and {n_test} test windows of {window_length} frames in {folder}")
     return folder
 
 

@@ -13,6 +13,7 @@ a student's last-frame peaks.
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -38,6 +39,8 @@ import tensorflow as tf  # noqa: E402
 from dlc_recurrent import models  # noqa: E402
 from dlc_recurrent.infer import Student, find_peaks, in_batches, load_trained_student  # noqa: E402
 from dlc_recurrent.report import quality_report  # noqa: E402
+
+logger = logging.getLogger(__name__)
 
 LEAP = "leap"
 RECURRENT = "convlstm_leap"
@@ -346,7 +349,7 @@ def evaluate(
         earlier = earlier[~earlier.model.isin(list(students))]
         same = ["window_length", "scale", "pcutoff"]
         if len(earlier) and (earlier[same].drop_duplicates().to_numpy() != [[length, trainset.spec.scale, pcutoff]]).any():
-            print(f"Dropped the rows of {sorted(set(earlier.model))} from {folder / RESULTS_NAME}: evaluated on "
+            logger.warning(f"Dropped the rows of {sorted(set(earlier.model))} from {folder / RESULTS_NAME}: evaluated on "
                   "another training set or pcutoff; evaluate them again to compare")
             earlier = earlier.iloc[:0]
         combined = pd.concat([earlier, table], ignore_index=True)
@@ -363,9 +366,9 @@ def _print_evaluation(table: pd.DataFrame, path: Path) -> None:
     overall = table[table.bodypart == "all"].pivot_table(
         index=["model", "reference", "pcutoff_applied"], columns="split", values="mean_error_px", dropna=False
     )
-    print(f"Mean pixel error on the {EVALUATED_FRAMES} (full-resolution px):")
-    print(overall.round(2).to_string())
-    print(f"Written to {path}")
+    logger.info(f"Mean pixel error on the {EVALUATED_FRAMES} (full-resolution px):")
+    logger.info(overall.round(2).to_string())
+    logger.info(f"Written to {path}")
 
 
 def _atomic_csv(table: pd.DataFrame, path: Path, index: bool = False) -> None:

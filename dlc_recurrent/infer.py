@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import logging
 import pickle
 import queue
 import threading
@@ -60,6 +61,8 @@ from dlc_recurrent.training import WEIGHTS_NAME, TrainingConfig, load_student, m
 import tensorflow as tf  # noqa: E402  (after the package loaded torchvision)
 
 from dlc_recurrent import __version__, models  # noqa: E402
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 32
 #: appended to an output's h5 name for the checkpoint of a video being analyzed
@@ -316,7 +319,7 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
     if saved is not None:
         out, done = [saved["predictions"]], len(saved["predictions"])
         stream.restore(saved)
-        print(f"{info.path.name}: resuming at frame {done} of {info.n_frames} ({checkpoint.name})")
+        logger.info(f"{info.path.name}: resuming at frame {done} of {info.n_frames} ({checkpoint.name})")
     reader = FrameReader(info, crop, config.scale, config.channels, chunk, start=done, prefix=stream.context)
     bar = tqdm(total=info.n_frames, initial=done, desc=info.path.name, unit="frame", disable=not progress)
     since_trim, last_save = 0, time.monotonic()
@@ -358,7 +361,7 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
         warnings.warn(f"{info.path}: no gaps bridged: fewer than {BRIDGE_MIN_AGREEING} points that both students "
                       "are sure of (or no disagreement on them) to scale the bridges' reach by", stacklevel=2)
     elif progress and bridge_max_gap > 0:
-        print(f"{info.path.name}: {bridged} points bridged (gaps up to {bridge_max_gap} frames, main student "
+        logger.info(f"{info.path.name}: {bridged} points bridged (gaps up to {bridge_max_gap} frames, main student "
               f"within {reach:.2f} px of the line)")
     return combined
 
@@ -475,10 +478,10 @@ def _load_checkpoint(path: Path | None, signature: str) -> dict | None:
         with np.load(path) as saved:
             data = {key: saved[key] for key in saved.files}
     except Exception:  # a checkpoint that cannot be read is only lost time, never lost results
-        print(f"{path.name}: unreadable checkpoint; analyzing from the start")
+        logger.warning(f"{path.name}: unreadable checkpoint; analyzing from the start")
         return None
     if str(data.get("signature")) != signature:
-        print(f"{path.name}: left by another student, video or version; analyzing from the start")
+        logger.warning(f"{path.name}: left by another student, video or version; analyzing from the start")
         return None
     return data
 
@@ -791,10 +794,10 @@ def analyze_videos(
         if h5_path.exists() and not overwrite:
             made_with = record.get("confident_student")
             if not _same_combination(made_with, combination):
-                print(f"{video.name}: already analyzed ({h5_path.name}) {_describe(made_with)}, not "
+                logger.info(f"{video.name}: already analyzed ({h5_path.name}) {_describe(made_with)}, not "
                       f"{_describe(combination)}; pass overwrite=True to redo it.")
             else:
-                print(f"{video.name}: already analyzed ({h5_path.name}); pass overwrite=True to redo it.")
+                logger.info(f"{video.name}: already analyzed ({h5_path.name}); pass overwrite=True to redo it.")
             continue
         checkpoint = h5_path.with_name(h5_path.name + RESUME_SUFFIX)
         try:
@@ -820,15 +823,15 @@ def analyze_videos(
         checkpoint.unlink(missing_ok=True)
 
     if short:
-        print(f"Fewer frames decoded than the header says ({len(short)}; predictions cover the decoded ones):")
+        logger.warning(f"Fewer frames decoded than the header says ({len(short)}; predictions cover the decoded ones):")
         for video, decoded, header in short:
-            print(f"  {video}: {decoded} of {header}")
+            logger.warning(f"  {video}: {decoded} of {header}")
     if failed:
         report = "; ".join(f"{video.name}: {message}" for video, message in failed)
         warnings.warn(f"{len(failed)} of {len(paths)} videos could not be analyzed: {report}", stacklevel=2)
-        print(f"Not analyzed ({len(failed)}):")
+        logger.warning(f"Not analyzed ({len(failed)}):")
         for video, message in failed:
-            print(f"  {video}: {message}")
+            logger.warning(f"  {video}: {message}")
     return scorer
 
 

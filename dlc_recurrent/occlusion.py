@@ -35,6 +35,7 @@ What the numbers can and cannot show (read before quoting them):
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -94,6 +95,8 @@ from dlc_recurrent.infer import (  # noqa: E402
     combine_students,
     predict_video,
 )
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_SEED = 20240611
 
@@ -935,7 +938,7 @@ def evaluate_occlusion(
     length = trainset.window_length
     lengths = list(range(0, min(int(max_occlusion), length) + 1))
     if max_occlusion > length:
-        print(f"max_occlusion={max_occlusion} capped at the window length ({length} frames).")
+        logger.warning(f"max_occlusion={max_occlusion} capped at the window length ({length} frames).")
     scale = trainset.spec.scale
     side = occluder_side(occluder_size, scale)
     folder = evaluation_folder(project, shuffle, trainingsetindex)
@@ -1006,7 +1009,7 @@ def evaluate_occlusion(
         _atomic_csv(table, folder / f"{name}.csv", index=name == "summary")
     text = _findings_text(findings, summary, windows, occluder_size, folder, study, bridges)
     atomic_write(folder / "summary.txt", lambda tmp: Path(tmp).write_text(text))
-    print(text)
+    logger.info(text)
     return {**tables, "figures": figures, "folder": folder}
 
 

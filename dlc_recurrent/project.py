@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import logging
 import os
 import pickle
 import re
@@ -22,6 +23,8 @@ import pandas as pd
 
 #: Suffixes deeplabcut (and its trackers) append to a scorer for derived prediction files; only the
 #: end of a name counts, since a Task such as "mouse_treadmill" holds "_tr" inside the scorer itself.
+logger = logging.getLogger(__name__)
+
 DERIVED_MARKERS = ("_filtered", "_skeleton", "_bx", "_sk", "_el", "_tr", "_ctd", "_labeled", "_full")
 #: Key this package writes into the ``_meta.pickle`` of its own predictions.
 OWN_OUTPUT_KEY = "dlc_recurrent"
@@ -452,7 +455,7 @@ def read_teacher_for_video(path: str | Path, bodyparts: list[str], info: VideoIn
                 f"{path}: teacher has {rows} rows but the video decodes {decoded} frames (its header says "
                 f"{info.n_frames}); re-run deeplabcut.analyze_videos on this exact video"
             )
-        print(f"{info.path.name}: its header says {info.n_frames} frames, {decoded} decode (as many as the "
+        logger.warning(f"{info.path.name}: its header says {info.n_frames} frames, {decoded} decode (as many as the "
               f"teacher's rows); using {decoded}")
         info = replace(info, n_frames=decoded)
     return teacher, info

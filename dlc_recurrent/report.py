@@ -31,7 +31,13 @@ from dlc_recurrent.distill import HAND_LABEL, TEACHER, TrainingSet, load_trainin
 from dlc_recurrent.project import Crop, ProjectError, atomic_write, load_project, read_teacher
 
 # The package's __init__ has loaded torchvision already, so TensorFlow may come now.
-from dlc_recurrent.training import HISTORY_NAME, TrainingConfig, model_folder, read_training_summary  # noqa: E402
+from dlc_recurrent.training import (  # noqa: E402
+    HISTORY_NAME,
+    TrainingConfig,
+    model_folder,
+    read_training_summary,
+    train_call,
+)
 from dlc_recurrent.infer import Student, load_trained_student, predict_frames  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -75,7 +81,9 @@ def quality_report(
     """Judge a trained student on its training set's test blocks; write, log and return the report.
 
     ``shuffle`` is the student's own training-set number (``create_training_set(shuffle=...)``).
-    ``pcutoff`` defaults to config.yaml's.
+    The teacher's sure points are those the training set kept (likelihood >= config.yaml's pcutoff
+    when it was built); ``pcutoff`` (default: config.yaml's) decides which of the student's points
+    count as kept.
     """
     project = load_project(config)
     trainset = load_training_set(training_set_folder(project, shuffle, trainingsetindex))
@@ -91,7 +99,7 @@ def quality_report(
     table.insert(0, "model", model)
     folder = model_folder(project, shuffle, trainingsetindex, model)
     training = read_training_summary(folder / "train")
-    warnings = quality_warnings(table, student.config, training, trainset, shuffle, model)
+    warnings = quality_warnings(table, student.config, training, trainset, shuffle, model, trainingsetindex)
     out = folder / "evaluation"
     out.mkdir(parents=True, exist_ok=True)
     files = {"table": out / TABLE_NAME, "figure": out / FIGURE_NAME, "text": out / TEXT_NAME}
@@ -120,7 +128,8 @@ def test_runs(trainset: TrainingSet, video: int) -> list[np.ndarray]:
 
 def test_block_points(student: Student, trainset: TrainingSet, batch_size: int = 8, progress: bool = True) -> dict:
     """The student's points on test-block frames with a full window of context before them in their
-    run, beside the targets there, all in full-resolution video pixels.
+    run (and after them, for the bidirectional student), beside the targets there, all in
+    full-resolution video pixels.
 
     Returns predicted (N, K, 3), target (N, K, 2), source (N, K), teacher (N, K, 2: the teacher's own
     points, NaN where the target is not a hand label), and frames (N, 2: video, frame).
@@ -135,8 +144,9 @@ def test_block_points(student: Student, trainset: TrainingSet, batch_size: int =
         record = trainset.videos[video]
         crop = Crop(*(int(v) for v in record["crop"]))
         peaks = predict_frames(student, np.asarray(trainset.frames[video][rows[0] : rows[-1] + 1]), batch_size)
-        scored = rows[context:]
-        peaks = peaks[context:]
+        after = context if student.bidirectional else 0  # it also needs that many frames after
+        scored = rows[context : len(rows) - after]
+        peaks = peaks[context : len(rows) - after]
         peaks[..., :2] = to_full_frame(peaks[..., :2], crop, config.scale)
         targets = trainset.targets[video]
         predicted.append(peaks)
@@ -183,26 +193,27 @@ def quality_table(points: dict, bodyparts: list[str], pcutoff: float) -> pd.Data
                 "mean_px": float(np.mean(e)) if n else np.nan,
                 "within_5px": float(np.mean(e <= WITHIN_PX)) if n else np.nan,
                 "kept_over_pcutoff": float(np.mean(k)) if n else np.nan,
-                "teacher_median_px": float(np.median(teacher_error[mask])) if n and reference == "hand_label"
-                else np.nan,
+                "teacher_median_px": float(np.nanmedian(teacher_error[mask]))
+                if n and reference == "hand_label" and np.isfinite(teacher_error[mask]).any() else np.nan,
                 "pcutoff": pcutoff,
             })
     return pd.DataFrame(rows)
 
 
 def quality_warnings(table: pd.DataFrame, config: TrainingConfig, training: dict | None, trainset: TrainingSet,
-                     shuffle: int, model: str) -> list[str]:
+                     shuffle: int, model: str, trainingsetindex: int = 0) -> list[str]:
     """One line per problem, each ending with what to do about it."""
     converged = bool(training and training.get("converged"))
-    call = f"dlc_recurrent.train(config, shuffle={shuffle}, model={model!r}"
     if not converged and config.converge:
-        fix = f"train longer: {call}, max_steps={2 * config.max_steps})"
+        fix = f"train longer: {train_call(config, shuffle, trainingsetindex, max_steps=2 * config.max_steps)}"
     elif not converged:
-        fix = f"train until it converges: {call}, overwrite=True) (the default schedule)"
+        fix = (f"train until it converges: dlc_recurrent.train(config, shuffle={shuffle}, model={model!r}, "
+               "overwrite=True) (the default schedule)")
     else:
         fix = (f"it converged, so give it more to learn from: create_training_set(config, shuffle={shuffle}, "
-               f"windows_per_video={2 * trainset.spec.windows_per_video}, overwrite=True) then {call}, "
-               "overwrite=True); at a small scale a larger scale= helps small parts")
+               f"windows_per_video={2 * trainset.spec.windows_per_video}, overwrite=True), then "
+               f"dlc_recurrent.train(config, shuffle={shuffle}, model={model!r}, overwrite=True); at a small "
+               "scale= a larger one helps small parts")
     warnings = []
     if training and not converged:
         warnings.append(f"{training.get('verdict', model + ': not converged')}")
@@ -218,7 +229,8 @@ def quality_warnings(table: pd.DataFrame, config: TrainingConfig, training: dict
                             f"the rest; {fix}")
     hand_rows = table[(table.reference == "hand_label") & (table.bodypart != "all") & (table.n_points >= MIN_POINTS)]
     for row in hand_rows.itertuples():
-        if row.median_px > BEHIND_FACTOR * max(row.teacher_median_px, 1.0) and row.median_px > WITHIN_PX:
+        if (np.isfinite(row.teacher_median_px) and row.median_px > BEHIND_FACTOR * max(row.teacher_median_px, 1.0)
+                and row.median_px > WITHIN_PX):
             warnings.append(f"{row.bodypart}: {row.median_px:.1f} px from the hand labels (median) where the teacher "
                             f"is {row.teacher_median_px:.1f} px: far behind the teacher; {fix}")
     return warnings

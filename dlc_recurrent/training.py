@@ -66,6 +66,12 @@ SCHEDULES = ("converge", "fixed")
 SMOOTHING = 3
 #: The paper's length under ``schedule="fixed"`` when ``epochs`` is not given.
 PAPER_EPOCHS = 10
+#: schedule="converge" never stops before this many steps unless max_steps is lower
+DEFAULT_MIN_STEPS = 1000
+#: schedule="converge" evaluates the test loss (and checkpoints) this often unless told otherwise
+DEFAULT_PERIOD = 50
+#: TrainingConfig fields copied from the training set or derived, not chosen by the user
+COPIED_FIELDS = ("model", "window_length", "scale", "bodyparts", "channels", "mean", "std")
 
 
 @dataclass
@@ -94,9 +100,10 @@ class TrainingConfig:
     #: history.csv). Default: 50 under "converge" (finer stopping costs more evaluations), one
     #: pass over the training samples under "fixed".
     steps_per_epoch: int | None = None
-    #: Never stop before this many optimizer steps. Students on real video sat on the "predict
-    #: zeros" plateau for a few hundred steps before the loss moved; stopping there loses them.
-    min_steps: int = 1000
+    #: Never stop before this many optimizer steps (default 1000, or max_steps if that is lower).
+    #: Students on real video sat on the "predict zeros" plateau for a few hundred steps before the
+    #: loss moved; stopping there loses them.
+    min_steps: int | None = None
     #: Stop here even if the test loss still improves (the quality report then says so), rounded up
     #: to a whole number of evaluation periods. Each step costs seconds on a CPU: 20000 steps is
     #: hours there, minutes on a GPU.
@@ -209,7 +216,7 @@ class TrainingConfig:
         if not 0 < self.lr_factor <= 1 or not 0 < self.min_lr_fraction <= 1:
             raise ValueError(f"lr_factor and min_lr_fraction must be in (0, 1], got {self.lr_factor}, "
                              f"{self.min_lr_fraction}")
-        if not 0 <= self.min_steps <= self.max_steps or self.max_steps < 1:
+        if self.max_steps < 1 or not 0 <= self.resolved_min_steps <= self.max_steps:
             raise ValueError(f"need 0 <= min_steps <= max_steps and max_steps >= 1, got {self.min_steps}, "
                              f"{self.max_steps}")
         for name in ("epochs", "steps_per_epoch", "batch_size"):
@@ -229,6 +236,12 @@ class TrainingConfig:
     def resolved_batch_size(self) -> int:
         """Paper: 32 single frames for LEAP, 8 windows for the recurrent network."""
         return self.batch_size or (8 if self.recurrent else 32)
+
+    @property
+    def resolved_min_steps(self) -> int:
+        """min_steps, by default 1000 or max_steps if that is lower."""
+        return DEFAULT_MIN_STEPS if self.min_steps is None and self.max_steps >= DEFAULT_MIN_STEPS else (
+            self.max_steps if self.min_steps is None else self.min_steps)
 
     @property
     def resolved_epochs(self) -> int:
@@ -336,7 +349,7 @@ def train(
     if train_config.mixed_precision and tf.config.list_physical_devices("GPU"):
         keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        epochs = _fit(trainset, train_config, folder, strategy)
+        epochs = _fit(trainset, train_config, folder, strategy, shuffle, trainingsetindex)
         write_dlc_model_files(project, folder, train_config.model, epochs)
     finally:
         keras.mixed_precision.set_global_policy("float32")
@@ -368,13 +381,15 @@ class ScheduleState(tf.Module):
 
 
 def steps_per_epoch(config: TrainingConfig, n_samples: int, batch: int) -> int:
-    """Optimizer steps per evaluation period (see TrainingConfig.steps_per_epoch)."""
+    """Optimizer steps per evaluation period of a new run (see TrainingConfig.steps_per_epoch); a
+    resumed run keeps the period it started with (checkpointed), whatever max_steps is now."""
     if config.steps_per_epoch:
         return config.steps_per_epoch
-    return min(50, config.max_steps) if config.converge else max(1, math.ceil(n_samples / batch))
+    return min(DEFAULT_PERIOD, config.max_steps) if config.converge else max(1, math.ceil(n_samples / batch))
 
 
-def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) -> int:
+def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, shuffle: int = 1,
+         trainingsetindex: int = 0) -> int:
     """Train (or resume) until the schedule ends; returns the number of evaluation periods trained."""
     keras.utils.set_random_seed(config.seed)
     height, width = trainset.max_frame_shape()
@@ -383,8 +398,9 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) 
 
     # samples: how far into the (seeded, endless) training stream the checkpointed weights are
     state = ScheduleState()
+    period = tf.Variable(0, dtype=tf.int64)  # steps per epoch the run started with (0: before it was saved)
     checkpoint = tf.train.Checkpoint(network=network, optimizer=optimizer, epoch=tf.Variable(0),
-                                     samples=tf.Variable(-1, dtype=tf.int64), schedule=state)
+                                     samples=tf.Variable(-1, dtype=tf.int64), schedule=state, period=period)
     manager = tf.train.CheckpointManager(checkpoint, str(folder / "checkpoints"), max_to_keep=2)
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).expect_partial()
@@ -392,17 +408,23 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) 
 
     batch = config.resolved_batch_size * strategy.num_replicas_in_sync
     samples = training_samples(trainset, "train", config.recurrent)
-    steps = steps_per_epoch(config, len(samples), batch)
+    steps = int(period.numpy()) if start_epoch and int(period.numpy()) else steps_per_epoch(config, len(samples), batch)
+    period.assign(steps)
     if config.converge:
         total_epochs = math.ceil(config.max_steps / steps)
-        done = start_epoch >= total_epochs or (bool(state.stopped.numpy()) and start_epoch * steps >= config.min_steps)
+        done = start_epoch >= total_epochs or (bool(state.stopped.numpy()) and start_epoch * steps >= config.resolved_min_steps)
     else:
         total_epochs = config.resolved_epochs
         done = start_epoch >= total_epochs
     if done and (folder / WEIGHTS_NAME).is_file():
-        logger.info(f"{folder} already holds a finished {config.model} ({start_epoch * steps} steps); pass a larger "
-                    f"{'max_steps or min_steps' if config.converge else 'epochs'} to train it on, or overwrite=True "
-                    "to train again.")
+        if not config.converge:
+            how = "a larger epochs"
+        elif bool(state.stopped.numpy()):
+            how = "a larger min_steps (it converged: more steps are rarely worth it)"
+        else:
+            how = "a larger max_steps"
+        logger.info(f"{folder} already holds a finished {config.model} ({start_epoch * steps} steps); pass {how} to "
+                    "train it on, or overwrite=True to train again.")
         return start_epoch
     if not done:
         if start_epoch:
@@ -447,14 +469,17 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy) 
         )
     trained_epochs = int(checkpoint.epoch.numpy())
     history = pd.read_csv(folder / HISTORY_NAME) if (folder / HISTORY_NAME).is_file() else pd.DataFrame()
-    if "loss" in history and not np.isfinite(history["loss"].iloc[-1]):
-        raise ProjectError(f"{folder}: the training loss became {history['loss'].iloc[-1]} at step "
-                           f"{trained_epochs * steps}; train again with a lower learning_rate (overwrite=True)")
+    for column in ("loss", "val_loss"):
+        if column in history and len(history) and not np.isfinite(history[column].iloc[-1]):
+            raise ProjectError(f"{folder}: the {'test' if column == 'val_loss' else 'training'} loss became "
+                               f"{history[column].iloc[-1]} at step {trained_epochs * steps}; train again with a lower "
+                               "learning_rate (overwrite=True)")
     if config.converge and (folder / BEST_WEIGHTS_NAME).is_file():
         network.load_weights(str(folder / BEST_WEIGHTS_NAME))
     network.save_weights(str(folder / (WEIGHTS_NAME + ".tmp")), save_format="h5")
     os.replace(folder / (WEIGHTS_NAME + ".tmp"), folder / WEIGHTS_NAME)
-    summary = _write_summary(folder, config, trainset, state, steps, trained_epochs, history)
+    summary = _write_summary(folder, config, trainset, state, steps, trained_epochs, history, shuffle,
+                             trainingsetindex)
     logger.info(summary["verdict"])
     return trained_epochs
 
@@ -487,10 +512,11 @@ def _check_same_config(folder: Path, config: TrainingConfig) -> None:
     saved, requested = asdict(TrainingConfig.load(path)), asdict(config)
     for extendable in ("epochs", "min_steps", "max_steps"):
         saved.pop(extendable), requested.pop(extendable)
-    if saved != requested:
+    differ = [f"{name}={saved[name]!r}" for name in saved if saved[name] != requested.get(name)]
+    if differ:
         raise ProjectError(
-            f"{path}: a training run with other settings is in this folder; pass the same settings "
-            "to resume it, or overwrite=True to start again"
+            f"{path}: a training run with other settings is in this folder ({', '.join(differ)}); pass the same "
+            "settings to resume it, or overwrite=True to start again"
         )
 
 
@@ -699,7 +725,7 @@ def augment_window(frames, xy, weight, config: TrainingConfig, rng: np.random.Ge
         moved[t] = cv2.warpAffine(frames[t], matrix, (width, height), flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0).reshape(height, width, channels)
     xy = (xy @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
-    inside = (xy[..., 0] >= 0) & (xy[..., 0] <= width - 1) & (xy[..., 1] >= 0) & (xy[..., 1] <= height - 1)
+    inside = (xy[..., 0] >= -0.5) & (xy[..., 0] <= width - 0.5) & (xy[..., 1] >= -0.5) & (xy[..., 1] <= height - 0.5)
     weight = weight * inside
     pixels = moved.astype(np.float32)
     if config.blur_probability and rng.random() < config.blur_probability:
@@ -848,7 +874,7 @@ class Schedule(keras.callbacks.Callback):
             state.lr_scale.assign(max(scale * config.lr_factor, config.min_lr_fraction))
             state.since_lr_change.assign(0)
         step = (epoch + 1) * self.steps_per_epoch
-        if step >= config.min_steps and int(state.since_improvement.numpy()) >= config.patience:
+        if step >= config.resolved_min_steps and int(state.since_improvement.numpy()) >= config.patience:
             state.stopped.assign(True)
             self.model.stop_training = True
 
@@ -919,26 +945,40 @@ def write_dlc_model_files(project: Project, folder: Path, model: str, epochs: in
 
 
 def convergence(history: pd.DataFrame, config: TrainingConfig, steps_per_epoch: int) -> dict:
-    """Whether the monitored loss had stopped improving when training ended, by the converge rule:
-    no fall by ``min_improvement`` over the last ``patience`` steps (for either schedule)."""
+    """Whether the monitored loss had stopped improving when training ended, by the converge rule
+    (for either schedule): its mean over the last SMOOTHING evaluations fell by less than
+    ``min_improvement`` over the last ``patience`` steps."""
     column = "val_loss" if "val_loss" in history else "loss"
+    monitor = "test_loss" if column == "val_loss" else "train_loss"
     losses = history[column].to_numpy(float) if column in history else np.zeros(0)
     if not len(losses):
-        return {"monitor": column, "converged": False, "recent_improvement": float("nan")}
-    back = min(len(losses) - 1, math.ceil(config.patience / steps_per_epoch))
-    before, recent = np.min(losses[: len(losses) - back]), np.min(losses[len(losses) - back:]) if back else math.inf
-    improvement = float(1 - recent / before) if back and before > 0 else 0.0
+        return {"monitor": monitor, "converged": False, "recent_improvement": float("nan")}
+    smoothed = pd.Series(losses).rolling(SMOOTHING, min_periods=1).mean().to_numpy()
+    back = min(len(smoothed) - 1, math.ceil(config.patience / steps_per_epoch))
+    before = np.min(smoothed[: len(smoothed) - back])
+    improvement = float(1 - smoothed[-1] / before) if back and before > 0 else 0.0
     long_enough = len(losses) * steps_per_epoch >= config.patience
-    return {
-        "monitor": "test_loss" if column == "val_loss" else "train_loss",
-        "converged": bool(long_enough and improvement < config.min_improvement),
-        "recent_improvement": improvement,
-    }
+    return {"monitor": monitor, "converged": bool(long_enough and improvement < config.min_improvement),
+            "recent_improvement": improvement}
+
+
+def train_call(config: TrainingConfig, shuffle: int = 1, trainingsetindex: int = 0, **changes) -> str:
+    """The ``dlc_recurrent.train`` call that trains this student on: its settings that differ from the
+    defaults (a resumed run must repeat them), then ``changes``."""
+    defaults = asdict(TrainingConfig())
+    chosen = {name: value for name, value in asdict(config).items()
+              if name not in COPIED_FIELDS and value != defaults[name]}
+    chosen.update(changes)
+    words = [f"shuffle={shuffle}"] + ([f"trainingsetindex={trainingsetindex}"] if trainingsetindex else [])
+    words += [f"model={config.model!r}"] + [f"{name}={value!r}" for name, value in chosen.items()]
+    return f"dlc_recurrent.train(config, {', '.join(words)})"
 
 
 def _write_summary(folder: Path, config: TrainingConfig, trainset: TrainingSet, state: ScheduleState,
-                   steps_per_epoch: int, epochs: int, history: pd.DataFrame) -> dict:
-    """training_summary.yaml: what was trained, how long, and whether it converged (in words too)."""
+                   steps_per_epoch: int, epochs: int, history: pd.DataFrame, shuffle: int,
+                   trainingsetindex: int) -> dict:
+    """training_summary.yaml: what was trained, how long, and whether it converged (in words too,
+    with the call that trains it on when it did not)."""
     steps = epochs * steps_per_epoch
     judged = convergence(history, config, steps_per_epoch)
     column = "val_loss" if "val_loss" in history else "loss"
@@ -954,12 +994,15 @@ def _write_summary(folder: Path, config: TrainingConfig, trainset: TrainingSet, 
     if converged:
         verdict = (f"{config.model}: converged after {steps} steps ({minutes:.1f} min; {reason}); "
                    f"weights of step {best_epoch * steps_per_epoch} kept")
+        fix = None
     else:
-        fix = (f"max_steps={2 * config.max_steps}" if config.converge else
-               "schedule='converge' (the default) or more epochs")
+        longer = {"max_steps": 2 * config.max_steps} if config.converge else {"epochs": 2 * config.resolved_epochs}
+        fix = train_call(config, shuffle, trainingsetindex, **longer)
         verdict = (f"{config.model}: NOT converged after {steps} steps ({minutes:.1f} min; {reason}; the "
                    f"{judged['monitor']} fell {judged['recent_improvement']:.1%} over the last {config.patience} "
-                   f"steps): train it on with train(config, model={config.model!r}, {fix})")
+                   f"steps): train it on with {fix}")
+        if not config.converge:
+            verdict += ", or train until it converges (the default schedule) with overwrite=True"
     summary = {
         "finished": datetime.datetime.now().isoformat(timespec="seconds"),
         "model": config.model,
@@ -973,6 +1016,7 @@ def _write_summary(folder: Path, config: TrainingConfig, trainset: TrainingSet, 
         "monitor": judged["monitor"],
         "kept_step": best_epoch * steps_per_epoch,
         "verdict": verdict,
+        "train_on": fix,
         "training_set": str(trainset.folder),
         "teachers": sorted({v["teacher_scorer"] for v in trainset.videos}),
         "final_train_loss": float(history["loss"].iloc[-1]) if "loss" in history else None,

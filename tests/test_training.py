@@ -173,6 +173,8 @@ def test_config_round_trips_through_yaml(tmp_path):
         TrainingConfig(epochs=30)
     with pytest.raises(ValueError, match="min_steps <= max_steps"):
         TrainingConfig(min_steps=500, max_steps=100)
+    assert TrainingConfig().resolved_min_steps == 1000
+    assert TrainingConfig(max_steps=300).resolved_min_steps == 300, "a short run needs no min_steps of its own"
 
 
 def test_a_config_saved_before_the_schedule_loads_as_it_was_trained(tmp_path):
@@ -315,7 +317,7 @@ def test_a_student_is_not_continued_on_a_rebuilt_training_set(trainset_project):
 
 def test_other_settings_in_the_same_folder_need_overwrite(trainset_project):
     train(trainset_project, model="leap", **TINY)
-    with pytest.raises(ProjectError, match="overwrite=True"):
+    with pytest.raises(ProjectError, match=r"\(learning_rate=0.001\).*overwrite=True"):
         train(trainset_project, model="leap", **{**TINY, "learning_rate": 0.1})
     folder = train(trainset_project, model="leap", overwrite=True, **{**TINY, "learning_rate": 0.1})
     assert TrainingConfig.load(folder / CONFIG_NAME).learning_rate == 0.1
@@ -500,3 +502,11 @@ def test_evaluation_period_of_each_schedule():
     assert steps_per_epoch(TrainingConfig(min_steps=6, max_steps=6), n_samples=1000, batch=8) == 6
     assert steps_per_epoch(TrainingConfig(schedule="fixed"), n_samples=1000, batch=8) == 125  # one pass
     assert steps_per_epoch(TrainingConfig(steps_per_epoch=7), n_samples=1000, batch=8) == 7
+
+
+def test_a_run_trained_on_keeps_its_evaluation_period(trainset_project):
+    """The default period is min(50, max_steps): raising max_steps later must not change it."""
+    options = dict(batch_size=2, sigma=3.0, min_steps=0, warmup_steps=0)
+    folder = train(trainset_project, model="leap", max_steps=4, **options)
+    train(trainset_project, model="leap", max_steps=12, **options)
+    assert list(pd.read_csv(folder / HISTORY_NAME).step) == [4, 8, 12]
