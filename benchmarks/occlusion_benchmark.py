@@ -80,7 +80,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import dlc_recurrent  # noqa: F401  (before tensorflow: loads torchvision first)
-from dlc_recurrent.synthetic import OCCLUSION_PHASES
+from dlc_recurrent.synthetic import OCCLUSION_PHASES, PRESETS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
@@ -109,9 +109,9 @@ class Variant:
 
 SETTINGS = ("width", "height", "frames", "scale", "windows_per_video", "epochs", "steps", "seed",
             "train_seed", "occlusions_during", "stride_hz", "schedule", "force_steps",
-            "occlusion_lengths")  # a work folder made with other settings is rebuilt
+            "preset")  # a work folder made with other settings is rebuilt
 SETTINGS_BEFORE = {"occlusions_during": "stance", "stride_hz": 4.0, "schedule": "fixed", "force_steps": None,
-                   "occlusion_lengths": [1, 12]}  # folders made before these existed
+                   "preset": "default"}  # folders made before these existed
 PAPER_TARGETS = {"max_gap_fill": 0}  # every variant states its targets; the package default may differ
 OCCLUDERS = {"occluder_probability": 0.5}
 GAP_FILL = {"max_gap_fill": 12}
@@ -166,9 +166,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--occlusions-during", choices=OCCLUSION_PHASES, default="stance",
                         help="hide paws only while they slide back in stance (straight motion), or at any phase "
                              "(they may lift, swing and land while hidden): see make_synthetic_project")
-    parser.add_argument("--occlusion-lengths", type=lambda text: [int(v) for v in text.split(",")],
-                        default=[1, 12], help="shortest,longest run of frames a tail or bar hides a paw "
-                        "(default 1,12; e.g. 13,60 for occlusions longer than max_gap_fill, as under a body)")
+    parser.add_argument("--preset", choices=["default", "long_hidden"], default="default",
+                        help="synthetic.PRESETS: long_hidden hides paws for 13-60 frames at any phase (longer than "
+                             "max_gap_fill, as a hind paw under a real mouse's body); sets the occlusion options")
     parser.add_argument("--stride-hz", type=float, default=4.0,
                         help="strides per second at 250 fps; faster gaits bend the path more within an occlusion")
     parser.add_argument("--interp", default="convlstm,bidirectional+gapfill",
@@ -674,8 +674,7 @@ def collect(work: Path, args, log: Path, train: bool):
         raise SystemExit(f"{work}: no benchmark project here to pool")
     config = configs[0] if configs else make_synthetic_project(
         work, n_videos=3, n_frames=args.frames, width=args.width, height=args.height, seed=args.seed + 7,
-        occlusions_during=args.occlusions_during, stride_hz=args.stride_hz,
-        occlusion_lengths=args.occlusion_lengths)
+        stride_hz=args.stride_hz, **{"occlusions_during": args.occlusions_during, **PRESETS[args.preset]})
     synthetic = open_synthetic_project(config)
     train_videos, held_out = [str(v) for v in synthetic.videos[:2]], synthetic.videos[2]
     truth = read_ground_truth(held_out)

@@ -7,21 +7,17 @@ import sys
 
 from dlc_recurrent.distill import TrainingSetSpec
 from dlc_recurrent.project import ProjectError
-from dlc_recurrent.synthetic import OCCLUSION_PHASES
+from dlc_recurrent.synthetic import OCCLUSION_PHASES, PRESETS
 
 
 def _synthetic(args) -> None:
-    from dlc_recurrent.synthetic import make_synthetic_project
+    from dlc_recurrent.synthetic import PRESETS, make_synthetic_project
 
-    config = make_synthetic_project(
-        args.directory,
-        n_videos=args.videos,
-        n_frames=args.frames,
-        width=args.width,
-        height=args.height,
-        seed=args.seed,
-        occlusions_during=args.occlusions_during,
-    )
+    options = dict(PRESETS[args.preset])
+    if args.occlusions_during is not None:
+        options["occlusions_during"] = args.occlusions_during
+    config = make_synthetic_project(args.directory, n_videos=args.videos, n_frames=args.frames, width=args.width,
+                                    height=args.height, seed=args.seed, **options)
     print(config)
 
 
@@ -141,8 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     synthetic.add_argument("--width", type=int, default=336)
     synthetic.add_argument("--height", type=int, default=280)
     synthetic.add_argument("--seed", type=int, default=0)
-    synthetic.add_argument("--occlusions-during", choices=OCCLUSION_PHASES, default="stance",
-                           help="hide paws only in stance (straight motion) or at any phase of the stride")
+    synthetic.add_argument("--occlusions-during", choices=OCCLUSION_PHASES, default=None,
+                           help="hide paws only in stance (straight motion, the default) or at any phase of the stride")
+    synthetic.add_argument("--preset", choices=list(PRESETS), default="default",
+                           help="long_hidden: paws hidden for 13-60 frames (longer than max_gap_fill), as under a body")
     synthetic.set_defaults(run=_synthetic)
 
     trainset = commands.add_parser("create-training-set", help="sample teacher-labelled windows")

@@ -299,7 +299,8 @@ def plot_quality(table: pd.DataFrame, history_path: Path, training: dict | None,
             parts.annotate(f"{row.within_5px:.0%}", (i, row.median_px), ha="center", va="bottom", fontsize=8)
     parts.axhline(LOST_SIGMAS * config.sigma, color="tab:red", linestyle="--", label="lost above this")
     parts.set_xticks(x, rows.bodypart, rotation=45, ha="right")
-    parts.set_yscale("symlog", linthresh=10)
+    if rows.mean_px.max() > 4 * LOST_SIGMAS * config.sigma:  # lost parts: a log axis keeps the others readable
+        parts.set_yscale("symlog", linthresh=10)
     parts.set_ylabel("full-resolution px (labels: % within 5 px)")
     parts.set_title("held-out test blocks, where the teacher is sure")
     parts.legend(frameon=False, fontsize=8)

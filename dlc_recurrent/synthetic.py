@@ -35,6 +35,19 @@ OCCLUDERS = ("none", "tail", "bar", "limb", "body")
 """Codes of ``GroundTruth.occluded_by``: what covers a body part's centre on a frame."""
 #: When tail and bar may hide a paw: only while it slides back in stance, or at any phase of the stride.
 OCCLUSION_PHASES = ("stance", "any")
+#: Named sets of ``make_synthetic_project`` arguments for conditions seen on real video:
+#: ``make_synthetic_project(directory, **PRESETS["long_hidden"])``.
+#:
+#: ``long_hidden``: a hind paw under the tail (or a bar) for 13-60 frames (up to a whole stride at
+#: 250 fps, longer than the 12 frames ``max_gap_fill`` interpolates), at any phase of the stride, so
+#: the paw lifts, swings and lands unseen; the teacher meanwhile locks onto the look-alike paw of
+#: the other side or the occluder's edge. On a real head-fixed-mouse project a hind paw hidden
+#: under the body for long runs is where the recurrent student fell behind LEAP.
+PRESETS = {
+    "default": {},
+    "long_hidden": {"occlusion_lengths": (13, 60), "occlusions_during": "any", "occlusions_per_100_frames": 2.0,
+                    "tail_occlusion_fraction": 0.75},
+}
 
 TEACHER_NET = "Resnet50"
 TEACHER_SNAPSHOT = "snapshot_200"

@@ -260,3 +260,23 @@ def test_occlusions_during_stance_or_any_phase_of_the_stride(during):
 def test_rejects_an_unknown_occlusion_phase(tmp_path):
     with pytest.raises(ValueError, match="occlusions_during must be 'stance' or 'any'"):
         make_synthetic_project(tmp_path, width=64, height=64, occlusions_during="swing")
+
+
+def test_the_long_hidden_preset_hides_paws_longer_than_gap_filling_reaches(dlc, tmp_path):
+    """The conditions under which, on real video, the recurrent student fell behind LEAP: paws hidden
+    for longer than max_gap_fill, with the teacher on a look-alike or the occluder meanwhile."""
+    from dlc_recurrent.distill import TrainingSetSpec
+    from dlc_recurrent.synthetic import PRESETS
+
+    config = make_synthetic_project(tmp_path, n_frames=400, width=64, height=64, n_labeled_frames=4, seed=2,
+                                    **PRESETS["long_hidden"])
+    project = open_synthetic_project(config)
+    truth = read_ground_truth(project.videos[0])
+    lengths = [n for k in range(len(BODYPARTS)) for n in _run_lengths(~truth.visible[:, k])]
+    longest_filled = TrainingSetSpec().max_gap_fill
+    assert max(lengths) > 2 * longest_filled
+    assert sum(n for n in lengths if n > longest_filled) > 0.5 * sum(lengths), "mostly long runs"
+    teacher = pd.read_hdf(project.teacher_h5(project.videos[0])).to_numpy().reshape(len(truth.xy), -1, 3)
+    hidden = ~truth.visible
+    error = np.linalg.norm(teacher[..., :2] - truth.xy, axis=-1)
+    assert np.median(error[hidden]) > 3 * np.median(error[~hidden]), "the teacher is off while a paw is hidden"
