@@ -136,6 +136,9 @@ VARIANTS = [
             training={"batch_size": 2}),
     # Does a lower loss weight for the interpolated targets buy back visible accuracy?
     Variant("convlstm+gapfill-w0.5", "convlstm_leap", 9, trainset=GAP_FILL, training={"gap_filled_weight": 0.5}),
+    # The decoder sees the frame's own features beside the memory: a visible part placed from its frame.
+    Variant("convlstm+skip", "convlstm_leap", 10, training={"skip_connection": True}),
+    Variant("convlstm+gapfill+skip", "convlstm_leap", 11, trainset=GAP_FILL, training={"skip_connection": True}),
 ]
 
 

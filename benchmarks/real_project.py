@@ -63,6 +63,11 @@ EXAMPLE = "openfield-Pranav-2018-10-30"
 SOURCE_VIDEO = "m3v1mp4.mp4"
 TEACHER_RECORD = HERE / "data" / "real_teacher.json"
 MODELS = ("leap", "convlstm_leap")
+#: Candidate fixes, each a recurrent student on its own shuffle (same training-set settings), judged
+#: beside the defaults with ``--candidates``: name -> (shuffle, model, training options).
+CANDIDATES = {
+    "convlstm_leap+skip": (3, "convlstm_leap", {"skip_connection": True}),
+}
 FILTERED = "leap+median filter+interpolation"
 LEAP_CAUSAL = "leap+interpolation (causal)"
 SKELETON = [["snout", "leftear"], ["snout", "rightear"], ["leftear", "rightear"], ["leftear", "tailbase"],
@@ -141,10 +146,10 @@ def make_project(out: Path, train_frames: int, tail_frames: int) -> tuple[Path, 
 # --------------------------------------------------------------------------------------------
 
 
-def analyze_tail(config: Path, tail: Path, shuffle: int) -> dict[str, np.ndarray]:
+def analyze_tail(config: Path, tail: Path, shuffle: int, models=MODELS) -> dict[str, np.ndarray]:
     """Each student's predictions (n, K, 3) of the tail, from the h5 analyze_videos writes beside it."""
     predictions = {}
-    for model in MODELS:
+    for model in models:
         scorer = dlc_recurrent.analyze_videos(config, [str(tail)], shuffle=shuffle, model=model, overwrite=True,
                                               progress=False)
         table = pd.read_hdf(tail.parent / f"{tail.stem}{scorer}.h5")
@@ -449,7 +454,14 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="reuse the project and trained students in --out")
     parser.add_argument("--quick", action="store_true", help="a pipeline check: short cuts, few steps")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--candidates", type=lambda text: [c for c in text.split(",") if c], default=[],
+                        help=f"also train and judge these candidate fixes: {', '.join(CANDIDATES)}")
+    parser.add_argument("--candidate-max-steps", type=int, default=None,
+                        help="cap the candidates' training (default: the default schedule's own limit)")
     args = parser.parse_args()
+    unknown = set(args.candidates) - set(CANDIDATES)
+    if unknown:
+        parser.error(f"unknown candidates {sorted(unknown)}; choose from {sorted(CANDIDATES)}")
     training = {}
     if args.quick:
         args.train_frames, args.tail_frames, args.windows = 300, 120, 10
@@ -474,7 +486,9 @@ def main() -> None:
           f"{teacher_record['evaluate_network']})")
 
     timings = {}
-    dlc_recurrent.create_training_set(config, scale=args.scale)
+    # the training cut only: deeplabcut's extract_outlier_frames (below) adds the tail to video_sets
+    own_videos = [str(config.parent / "videos" / "openfield_train.avi")]
+    dlc_recurrent.create_training_set(config, videos=own_videos, scale=args.scale)
     for model in MODELS:
         tick = time.time()
         dlc_recurrent.train(config, model=model, **training)
@@ -482,10 +496,21 @@ def main() -> None:
     from dlc_recurrent.training import model_folder, read_training_summary
 
     summaries = {m: read_training_summary(model_folder(project, 1, 0, m) / "train") for m in MODELS}
+    for name in args.candidates:
+        shuffle, model, options = CANDIDATES[name]
+        dlc_recurrent.create_training_set(config, videos=own_videos, shuffle=shuffle, scale=args.scale)
+        cap = {"max_steps": args.candidate_max_steps} if args.candidate_max_steps else {}
+        tick = time.time()
+        dlc_recurrent.train(config, shuffle=shuffle, model=model, **{**training, **cap, **options})
+        timings[f"train {name}"] = round((time.time() - tick) / 60, 1)
+        summaries[name] = read_training_summary(model_folder(project, shuffle, 0, model) / "train")
 
     tick = time.time()
     predictions = analyze_tail(config, tail, 1)
     timings["analyze tail, both"] = round((time.time() - tick) / 60, 1)
+    for name in args.candidates:
+        shuffle, model, _ = CANDIDATES[name]
+        predictions[name] = analyze_tail(config, tail, shuffle, [model])[model]
     predictions[FILTERED] = filtered_leap(config, tail, args.out / "filter", pcutoff)
     tools = dlc_tools(config, tail)
     print("DeepLabCut's tools on the recurrent student's output:", json.dumps(tools, indent=2))
@@ -504,6 +529,8 @@ def main() -> None:
     from dlc_recurrent.infer import load_trained_student
 
     students = {m: load_trained_student(project, 1, 0, m) for m in MODELS}
+    students.update({name: load_trained_student(project, CANDIDATES[name][0], 0, CANDIDATES[name][1])
+                     for name in args.candidates})
     tail_info = read_video_info(tail)
     crop = video_crop(project, tail_info)
     channels = students["leap"].config.channels
@@ -511,7 +538,8 @@ def main() -> None:
     raw = occluded_windows(students, frames, teacher_xy, sure, args.scale, crop, (1, 3, 5, 10), args.windows,
                            args.occluder, args.seed, pcutoff, students["convlstm_leap"].window_length)
     raw.to_csv(args.out / "occlusion_points.csv", index=False)
-    methods_b = ["convlstm_leap", "leap", LEAP_CAUSAL, "convlstm_leap (no occluder)", "leap (no occluder)"]
+    methods_b = ["convlstm_leap", *args.candidates, "leap", LEAP_CAUSAL, "convlstm_leap (no occluder)",
+                 *(f"{name} (no occluder)" for name in args.candidates), "leap (no occluder)"]
     occlusion = occlusion_table(raw, methods_b) if len(raw) else pd.DataFrame()
     occlusion.to_csv(args.out / "occlusion.csv", index=False)
 
@@ -539,7 +567,7 @@ def main() -> None:
 
     long_runs = {}
     if args.long:
-        dlc_recurrent.create_training_set(config, shuffle=2, scale=args.scale)
+        dlc_recurrent.create_training_set(config, videos=own_videos, shuffle=2, scale=args.scale)
         for model in MODELS:
             steps = 4 * summaries[model]["steps"]
             tick = time.time()

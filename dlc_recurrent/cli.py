@@ -42,7 +42,8 @@ def _train(args) -> None:
     from dlc_recurrent import train
 
     chosen = (("schedule", args.schedule), ("epochs", args.epochs), ("min_steps", args.min_steps),
-              ("max_steps", args.max_steps), ("batch_size", args.batch_size))
+              ("max_steps", args.max_steps), ("batch_size", args.batch_size),
+              ("skip_connection", args.skip_connection or None))
     options = {k: v for k, v in chosen if v is not None}
     folder = train(
         args.config,
@@ -163,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--max-steps", type=int, default=None, help="stop here even if not converged (default 20000)")
     training.add_argument("--epochs", type=int, default=None, help="with --schedule fixed: passes over the set (10)")
     training.add_argument("--batch-size", type=int, default=None)
+    training.add_argument("--skip-connection", action="store_true",
+                          help="recurrent students: the decoder also sees each frame's own features")
     training.add_argument("--gputouse", type=int, default=None)
     training.set_defaults(run=_train)
 

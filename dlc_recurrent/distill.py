@@ -193,9 +193,11 @@ def create_training_set(
     request = _request_record(spec, videos, fraction, shuffle)
 
     if (folder / "trainingset.yaml").is_file() and not overwrite:
-        if _saved_request(folder) != request:
+        differences = _request_differences(_saved_request(folder), request)
+        if differences:
             raise ProjectError(
-                f"{folder}: a training set built with other settings exists; pass overwrite=True to replace it"
+                f"{folder}: a training set built with other settings exists ({differences}); pass the same "
+                "settings (or another shuffle), or overwrite=True to replace it"
             )
         changed = _changed_inputs(_read_yaml(folder / "trainingset.yaml").get("inputs"),
                                   _inputs_record(project, spec, videos, teacher_folder))
@@ -247,6 +249,29 @@ def built_with(project: Project, shuffle: int = 1, trainingsetindex: int = 0) ->
         return None
     saved = _saved_request(folder)
     return saved["spec"] if saved and "spec" in saved else None
+
+
+def _request_differences(saved: dict | None, request: dict) -> str:
+    """What differs between the request a set was built with and this one, in words ("" if nothing).
+
+    Videos are named, since deeplabcut's own tools (extract_outlier_frames) add analyzed videos to
+    config.yaml's video_sets, which changes what a rerun with ``videos=None`` would sample.
+    """
+    if not saved:
+        return "no record of its settings"
+    said = []
+    saved_spec, spec = saved.get("spec", {}), request["spec"]
+    said += [f"{k}={saved_spec.get(k)!r} then, {spec[k]!r} now" for k in spec if saved_spec.get(k) != spec[k]]
+    before, now = saved.get("videos", []), request["videos"]
+    added = [Path(v).name for v in now if v not in before]
+    dropped = [Path(v).name for v in before if v not in now]
+    if added:
+        said.append(f"videos not in it: {', '.join(added)} (pass videos=[...] to keep its own)")
+    if dropped:
+        said.append(f"videos now missing: {', '.join(dropped)}")
+    said += [f"{k}={saved.get(k)!r} then, {request[k]!r} now" for k in ("training_fraction", "shuffle")
+             if saved.get(k) != request[k]]
+    return "; ".join(said)
 
 
 def _request_record(spec: TrainingSetSpec, videos: list[Path], fraction: float, shuffle: int) -> dict:

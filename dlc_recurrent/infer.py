@@ -135,6 +135,8 @@ class Student:
         hidden_spec = tf.TensorSpec([None, None, None, decoder.input_shape[-1]], tf.float32)
         self.encode = tf.function(lambda frames: tf.cast(encoder(frames, training=False), tf.float32),
                                   input_signature=[spatial])
+        skip = self.config.skip_connection
+        self.decoder_input = lambda features, hidden: models.decoder_input(features, hidden, skip)
         self.decode = tf.function(lambda hidden: find_peaks(decoder(hidden, training=False), amplitude),
                                   input_signature=[hidden_spec])
         self.zero_state = recurrence.zero_state
@@ -142,14 +144,16 @@ class Student:
         windows_spec = tf.TensorSpec([None, None, None, None, features], tf.float32)
         if not self.bidirectional:
             self.last_frame_peaks = tf.function(  # (N, T, h, w, F) encoder features -> peaks of frame T
-                lambda windows: find_peaks(decoder(recurrence.run(windows)[1], training=False), amplitude),
+                lambda windows: find_peaks(
+                    decoder(self.decoder_input(windows[:, -1], recurrence.run(windows)[1]), training=False),
+                    amplitude),
                 input_signature=[windows_spec])
             return
         self.recur_backward = tf.function(backward, input_signature=[feature_spec, state_spec, state_spec])
 
         def last_frame_peaks(windows):
             hidden = tf.concat([recurrence.run(windows)[1], backward.run(windows[:, -1:])[1]], -1)
-            return find_peaks(decoder(hidden, training=False), amplitude)
+            return find_peaks(decoder(self.decoder_input(windows[:, -1], hidden), training=False), amplitude)
 
         self.last_frame_peaks = tf.function(last_frame_peaks, input_signature=[windows_spec])
 
@@ -537,7 +541,7 @@ class _RecurrentStream:
             self.history = sequence[-self.burn_in :]
         else:
             self.state = (hidden, cell)
-        kept = hidden_sequence[len(sequence) - len(frames) :]
+        kept = self.student.decoder_input(features, hidden_sequence[len(sequence) - len(frames) :])
         return in_batches(self.student.decode, kept, self.batch_size).numpy()
 
     def finish(self) -> np.ndarray:
@@ -640,7 +644,8 @@ class _BidirectionalStream:
             forward = self.student.recur(history, *self.student.zero_state(history))[0][start:]
             ahead = self.features[start : start + count + self.context][::-1]
             backward = self.student.recur_backward(ahead, *self.student.zero_state(ahead))[0][::-1][:count]
-            out.append(in_batches(self.student.decode, tf.concat([forward, backward], -1), self.batch_size).numpy())
+            hidden = self.student.decoder_input(self.features[start : start + count], tf.concat([forward, backward], -1))
+            out.append(in_batches(self.student.decode, hidden, self.batch_size).numpy())
             keep = max(0, start + count - self.context)
             self.features, self.done = self.features[keep:], start + count - keep
         return np.concatenate(out)

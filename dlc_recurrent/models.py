@@ -157,56 +157,63 @@ def build_leap(n_keypoints, channels=1, filters=DEFAULT_FILTERS, mean=DEFAULT_ME
 
 def build_convlstm_leap(n_keypoints, window_length=15, channels=1, filters=DEFAULT_FILTERS,
                         convlstm_filters=32, mean=DEFAULT_MEAN, std=DEFAULT_STD,
-                        height=None, width=None):
+                        height=None, width=None, skip_connection=False):
     """The seed paper's recurrent student: windows (B, T, H, W, C) -> maps (B, T, H, W, K).
 
     LEAP's layers wrapped in TimeDistributed, with ConvLSTM2D(`convlstm_filters`, 3,
     padding="same", return_sequences=True) after the second pool. `window_length` is T
     (15 in the paper); None accepts sequences of any length, and weights transfer between
     models that differ only in T (``model.set_weights(other.get_weights())``).
+    With `skip_connection` (not in the paper) the decoder sees each frame's own encoder features
+    beside the ConvLSTM's output (``concat([features, hidden])``), as LEAP's decoder does.
     """
     encoder = build_encoder(channels, filters, mean, std, height, width)
-    decoder = build_decoder(n_keypoints, convlstm_filters, filters, height, width)
+    decoder = build_decoder(n_keypoints, convlstm_filters + skip_connection * filters[1], filters, height, width)
     frames = keras.Input((window_length, height, width, channels), name="frames")
-    x = layers.TimeDistributed(encoder, name="encoder_td")(frames)
+    features = layers.TimeDistributed(encoder, name="encoder_td")(frames)
     x = layers.ConvLSTM2D(convlstm_filters, 3, padding="same", return_sequences=True,
-                          name="convlstm")(x)
+                          name="convlstm")(features)
+    if skip_connection:
+        x = layers.Concatenate(name="skip")([features, x])
     maps = layers.TimeDistributed(decoder, name="decoder_td")(x)
     return keras.Model(frames, maps, name="convlstm_leap")
 
 
 def build_bidirectional_leap(n_keypoints, window_length=15, channels=1, filters=DEFAULT_FILTERS,
                              convlstm_filters=32, mean=DEFAULT_MEAN, std=DEFAULT_STD,
-                             height=None, width=None):
+                             height=None, width=None, skip_connection=False):
     """Offline student: like ConvLSTM-LEAP, with a forward and a backward ConvLSTM after pool2.
 
     Each frame's maps see the frames before it (forward) and after it (backward): an occluded
     paw lies between where it disappeared and where it reappears. The two hidden states are
-    concatenated (2 x `convlstm_filters` channels) before the decoder.
+    concatenated (2 x `convlstm_filters` channels) before the decoder, after the frame's own
+    encoder features with `skip_connection`.
     """
     encoder = build_encoder(channels, filters, mean, std, height, width)
-    decoder = build_decoder(n_keypoints, 2 * convlstm_filters, filters, height, width)
+    decoder = build_decoder(n_keypoints, 2 * convlstm_filters + skip_connection * filters[1], filters,
+                            height, width)
     frames = keras.Input((window_length, height, width, channels), name="frames")
-    x = layers.TimeDistributed(encoder, name="encoder_td")(frames)
+    features = layers.TimeDistributed(encoder, name="encoder_td")(frames)
     x = layers.Bidirectional(layers.ConvLSTM2D(convlstm_filters, 3, padding="same", return_sequences=True),
-                             merge_mode="concat", name="convlstm")(x)
+                             merge_mode="concat", name="convlstm")(features)
+    if skip_connection:
+        x = layers.Concatenate(name="skip")([features, x])
     maps = layers.TimeDistributed(decoder, name="decoder_td")(x)
     return keras.Model(frames, maps, name="bidirectional_leap")
 
 
-def build_model(kind, n_keypoints, *, window_length=15, convlstm_filters=32, **kwargs):
+def build_model(kind, n_keypoints, *, window_length=15, convlstm_filters=32, skip_connection=False, **kwargs):
     """Build a "leap", "convlstm_leap" or "bidirectional_leap" network; the recurrent-only options are ignored for LEAP.
 
     Other keyword arguments (channels, filters, mean, std, height, width) go to the builder.
     """
+    recurrent = dict(window_length=window_length, convlstm_filters=convlstm_filters, skip_connection=skip_connection)
     if kind == "leap":
         return build_leap(n_keypoints, **kwargs)
     if kind == "convlstm_leap":
-        return build_convlstm_leap(n_keypoints, window_length=window_length,
-                                   convlstm_filters=convlstm_filters, **kwargs)
+        return build_convlstm_leap(n_keypoints, **recurrent, **kwargs)
     if kind == "bidirectional_leap":
-        return build_bidirectional_leap(n_keypoints, window_length=window_length,
-                                        convlstm_filters=convlstm_filters, **kwargs)
+        return build_bidirectional_leap(n_keypoints, **recurrent, **kwargs)
     raise ValueError(f"unknown model kind {kind!r}; choose one of {MODEL_KINDS}")
 
 
@@ -253,13 +260,24 @@ def count_layers(model):
     return counts
 
 
+def has_skip_connection(model) -> bool:
+    """Whether a recurrent student's decoder also sees the encoder features (``skip_connection``)."""
+    return any(layer.name == "skip" for layer in model.layers)
+
+
+def decoder_input(features, hidden, skip_connection):
+    """What the decoder of a split recurrent model takes: the hidden state, after the frame's
+    own features with a skip connection (the order the Keras model concatenates them in)."""
+    return tf.concat([tf.cast(features, hidden.dtype), hidden], -1) if skip_connection else hidden
+
+
 def split_recurrent_model(model):
     """Take a trained ConvLSTM-LEAP apart for streaming inference: (encoder, recurrence, decoder).
 
     `encoder` and `decoder` are the model's own per-frame halves (shared weights); `recurrence`
     is a :class:`ConvLSTMRecurrence` with the trained ConvLSTM weights, so a video can be
     processed chunk by chunk with :func:`run_recurrent_chunk`. Works for any window length the
-    model was trained with.
+    model was trained with. With a skip connection the decoder takes :func:`decoder_input`.
     """
     encoder = model.get_layer("encoder_td").layer
     decoder = model.get_layer("decoder_td").layer
@@ -340,5 +358,6 @@ def run_recurrent_chunk(encoder, recurrence, decoder, frames, state=None):
     """
     features = encoder(frames, training=False)
     sequence, hidden, cell = recurrence(features, *(state or (None, None)))
-    maps = decoder(tf.cast(sequence, features.dtype), training=False)
+    skip = decoder.input_shape[-1] != recurrence.filters  # a skip connection widens the decoder's input
+    maps = decoder(tf.cast(decoder_input(features, sequence, skip), features.dtype), training=False)
     return maps, (hidden, cell)

@@ -133,6 +133,11 @@ class TrainingConfig:
     filters: tuple[int, int, int, int] = models.DEFAULT_FILTERS
     #: Filters of the ConvLSTM layer (the paper's 32).
     convlstm_filters: int = 32
+    #: Recurrent students only (not in the paper): the decoder sees each frame's own encoder
+    #: features beside the ConvLSTM's output, so a visible part is placed from its own frame and
+    #: the memory only has to fill in what the frame does not show. Costs a wider first decoder
+    #: layer (+50% of its weights at the paper's widths).
+    skip_connection: bool = False
     #: Width of the Gaussian confidence maps, in full-resolution pixels (the paper's 5).
     sigma: float = 5.0
     #: Peak height of the target maps (not in the paper: peak-1 maps sat on the "predict zeros"
@@ -259,6 +264,7 @@ class TrainingConfig:
             len(self.bodyparts),
             window_length=None,
             convlstm_filters=self.convlstm_filters,
+            skip_connection=self.skip_connection,
             channels=self.channels,
             filters=self.filters,
             mean=self.mean,

@@ -178,8 +178,12 @@ def test_rerun_is_a_no_op_and_other_settings_need_overwrite(built):
     stamp = (folder / "trainingset.yaml").stat().st_mtime_ns
     assert small_set(config, max_gap_fill=0) == folder
     assert (folder / "trainingset.yaml").stat().st_mtime_ns == stamp
-    with pytest.raises(ProjectError, match="overwrite=True"):
+    with pytest.raises(ProjectError, match="windows_per_video=30 then, 10 now.*overwrite=True"):
         small_set(config, max_gap_fill=0, windows_per_video=10)
+    video = load_project(config).videos[0]
+    other = shutil.copy(video, video.with_name("session2.mp4"))  # as extract_outlier_frames adds a video
+    with pytest.raises(ProjectError, match="videos not in it: session2.mp4 .pass videos="):
+        small_set(config, max_gap_fill=0, videos=[video, other])
     small_set(config, windows_per_video=10, overwrite=True)
     assert len(load_training_set(folder).windows) < 30 + 10
 

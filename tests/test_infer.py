@@ -97,14 +97,15 @@ def test_coordinates_round_trip_through_crop_scale_and_padding(tmp_path, crop, s
     assert error.max() < 1.0, error
 
 
-@pytest.mark.parametrize("segment", [6, 100])
-def test_bidirectional_chunks_equal_the_network_on_each_segment_with_its_context(tmp_path, segment):
+@pytest.mark.parametrize("segment, skip_connection", [(6, False), (100, False), (6, True)])
+def test_bidirectional_chunks_equal_the_network_on_each_segment_with_its_context(tmp_path, segment, skip_connection):
     """Chunked bidirectional inference == the Keras network on [segment - context, segment + context]."""
     info, crop = wandering_blob_video(tmp_path / "blob.mp4", 23, seed=1)
     length, context = 4, 3
-    config = TrainingConfig(model="bidirectional_leap", bodyparts=["a", "b"], window_length=length, map_amplitude=0.01)
+    config = TrainingConfig(model="bidirectional_leap", bodyparts=["a", "b"], window_length=length, map_amplitude=0.01,
+                            skip_connection=skip_connection)
     tf.random.set_seed(4)
-    network = models.build_bidirectional_leap(2, window_length=None)
+    network = models.build_bidirectional_leap(2, window_length=None, skip_connection=skip_connection)
     student = Student(config=config, folder=None, network=network, state_reset=segment)
     streamed = predict_video(student, info, crop, batch_size=5, progress=False)
 
@@ -118,6 +119,32 @@ def test_bidirectional_chunks_equal_the_network_on_each_segment_with_its_context
     reference = np.concatenate(reference)
     assert streamed.shape == reference.shape == (23, 2, 3)
     np.testing.assert_allclose(streamed, reference, atol=1e-3)
+
+
+@pytest.mark.parametrize("segment", [0, 1])
+def test_a_student_with_a_skip_connection_streams_what_its_network_computes(tmp_path, segment):
+    """ConvLSTM-LEAP with the skip connection: carried state == the network on the whole video,
+    one-frame segments == each frame's own window, and the evaluation's last-frame peaks == the
+    network's last map."""
+    info, crop = wandering_blob_video(tmp_path / "blob.mp4", 19, seed=3)
+    config = TrainingConfig(model="convlstm_leap", bodyparts=["a", "b"], window_length=4, map_amplitude=0.01,
+                            skip_connection=True)
+    tf.random.set_seed(6)
+    network = config.build_model()
+    assert models.has_skip_connection(network)
+    student = Student(config=config, folder=None, network=network, state_reset=segment)
+    streamed = predict_video(student, info, crop, batch_size=5, progress=False)
+    frames = np.concatenate(list(FrameReader(info, crop, 1.0, 1, 100)))
+    if segment == 0:
+        reference = find_peaks(network(frames[None].astype(np.float32))[0], config.map_amplitude).numpy()
+    else:
+        reference = predict_windowed_reference(student, info, crop)
+    np.testing.assert_allclose(streamed, reference, atol=1e-3)
+
+    windows = np.stack([frames[start : start + 4] for start in (0, 7, 15)])
+    features = tf.stack([student.encode(window) for window in windows])
+    expected = find_peaks(network(windows.astype(np.float32))[:, -1], config.map_amplitude).numpy()
+    np.testing.assert_allclose(student.last_frame_peaks(features).numpy(), expected, atol=1e-3)
 
 
 class Interrupted(Exception):

@@ -128,14 +128,16 @@ def test_normalisation_is_the_first_layer():
     np.testing.assert_allclose(normalize(white), 2.0, rtol=1e-6)
 
 
-def test_streaming_chunks_match_the_full_sequence():
+@pytest.mark.parametrize("skip_connection", [False, True])
+def test_streaming_chunks_match_the_full_sequence(skip_connection):
     """Chunks of T frames with carried ConvLSTM state give the maps of one 2T-frame pass."""
-    trained = _build("convlstm_leap")
+    trained = _build("convlstm_leap", skip_connection=skip_connection)
+    assert models.has_skip_connection(trained) == skip_connection
     convlstm = trained.get_layer("convlstm")
     kernel, recurrent_kernel, bias = convlstm.get_weights()
     bias = np.random.default_rng(3).normal(0, 0.5, bias.shape).astype("float32")
     convlstm.set_weights([kernel, recurrent_kernel * 3, bias])  # a recurrence that matters, all gates biased
-    any_length = models.build_convlstm_leap(K, window_length=None)
+    any_length = models.build_convlstm_leap(K, window_length=None, skip_connection=skip_connection)
     any_length.set_weights(trained.get_weights())
     video = _random_frames((2 * T, SIZE, SIZE, 1))
     full = any_length(video[np.newaxis])[0].numpy()
@@ -156,7 +158,8 @@ def test_streaming_chunks_match_the_full_sequence():
     windows = np.stack([video[:T], video[T:]])
     features = encoder(windows.reshape(-1, SIZE, SIZE, 1))
     hiddens, _, _ = recurrence.run(tf.reshape(features, (2, T, *features.shape[1:])))
-    batched = decoder(tf.reshape(hiddens, (-1, *hiddens.shape[2:]))).numpy().reshape(2, T, SIZE, SIZE, K)
+    decoded = models.decoder_input(features, tf.reshape(hiddens, (-1, *hiddens.shape[2:])), skip_connection)
+    batched = decoder(decoded).numpy().reshape(2, T, SIZE, SIZE, K)
     np.testing.assert_allclose(batched, any_length(windows).numpy(), rtol=1e-4, atol=1e-6 * np.abs(full).max())
 
     fresh_start, _ = models.run_recurrent_chunk(encoder, recurrence, decoder, video[T:])
@@ -236,6 +239,24 @@ def test_save_and_load_give_identical_outputs(kind, tmp_path):
     np.testing.assert_array_equal(rebuilt(frames).numpy(), expected)
 
 
+def test_skip_connection_feeds_the_frames_own_features_to_the_decoder():
+    """With the skip connection the decoder is 32 channels wider, and a frame's maps change with
+    its own features even where the ConvLSTM's output is held fixed (its weights zeroed)."""
+    plain = _build("convlstm_leap")
+    skip = _build("convlstm_leap", skip_connection=True)
+    assert plain.get_layer("decoder_td").layer.input_shape[-1] == 32
+    assert skip.get_layer("decoder_td").layer.input_shape[-1] == 32 + models.DEFAULT_FILTERS[1]
+    assert models.count_layers(skip) == models.count_layers(plain)
+    for model in (plain, skip):
+        convlstm = model.get_layer("convlstm")
+        convlstm.set_weights([np.zeros_like(w) for w in convlstm.get_weights()])
+    frames = _random_frames((2, T, SIZE, SIZE, 1))
+    changed = frames.copy()
+    changed[:, -1] = _random_frames((2, SIZE, SIZE, 1), seed=1)
+    assert np.array_equal(plain(frames).numpy()[:, -1], plain(changed).numpy()[:, -1])
+    assert not np.allclose(skip(frames).numpy()[:, -1], skip(changed).numpy()[:, -1])
+
+
 def test_mixed_precision_still_outputs_float32_maps():
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
@@ -250,13 +271,15 @@ def test_mixed_precision_still_outputs_float32_maps():
         keras.mixed_precision.set_global_policy("float32")
 
 
-def test_bidirectional_student_layers_and_split():
-    model = models.build_bidirectional_leap(K, window_length=None)
+@pytest.mark.parametrize("skip_connection", [False, True])
+def test_bidirectional_student_layers_and_split(skip_connection):
+    model = models.build_bidirectional_leap(K, window_length=None, skip_connection=skip_connection)
     assert models.count_layers(model) == {"conv": 11, "pool": 2, "deconv": 2, "convlstm": 2}
     video = _random_frames((T, SIZE, SIZE, 1))
     full = model(video[np.newaxis])[0].numpy()
     encoder, forward, backward, decoder = models.split_bidirectional_model(model)
     features = encoder(video)
     hidden = tf.concat([forward(features)[0], backward(features[::-1])[0][::-1]], -1)
+    hidden = models.decoder_input(features, hidden, skip_connection)
     np.testing.assert_allclose(decoder(hidden).numpy(), full, rtol=1e-4, atol=1e-6 * np.abs(full).max())
     assert models.build_model("bidirectional_leap", K).name == "bidirectional_leap"

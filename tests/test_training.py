@@ -191,6 +191,7 @@ def test_a_config_saved_before_the_schedule_loads_as_it_was_trained(tmp_path):
     loaded = TrainingConfig.load(tmp_path / "old.yaml")
     assert loaded.schedule == "fixed" and loaded.resolved_epochs == 10
     assert loaded.rotation == 0 and loaded.zoom == (1.0, 1.0) and loaded.blur_probability == 0 and loaded.noise == 0
+    assert loaded.skip_connection is False
 
 
 def test_dataset_yields_padded_windows_and_frames(trainset_project):
@@ -251,6 +252,17 @@ def test_model_folder_and_saved_config(trainset_project):
     assert saved.model == "leap" and saved.bodyparts == project.bodyparts and saved.window_length == 5
     assert (folder / WEIGHTS_NAME).is_file() and (folder / "logs").is_dir()
     assert (folder / "checkpoints" / "checkpoint").is_file()
+
+
+def test_a_student_with_a_skip_connection_is_saved_and_rebuilt_with_it(trainset_project):
+    from dlc_recurrent.models import has_skip_connection
+
+    folder = train(trainset_project, model="convlstm_leap", skip_connection=True, **TINY)
+    network, config = load_student(folder)
+    assert config.skip_connection and has_skip_connection(network)
+    assert train(trainset_project, model="convlstm_leap", skip_connection=True, **TINY) == folder  # finished: kept
+    with pytest.raises(ValueError, match="skip_connection"):
+        train(trainset_project, model="convlstm_leap", **TINY)  # another network: not resumed silently
 
 
 def test_bidirectional_student_trains_and_analyzes_into_its_own_dlc_file(trainset_project, tmp_path):
