@@ -169,9 +169,9 @@ def dlc_tools(config: Path, tail: Path) -> dict[str, str]:
     """DeepLabCut's own post-processing on the recurrent student's output: what each made, or its error."""
     import deeplabcut
 
-    from dlc_recurrent.training import modelprefix
+    from dlc_recurrent.training import deeplabcut_options
 
-    kw = dict(shuffle=1, modelprefix=modelprefix("convlstm_leap"))
+    kw = deeplabcut_options("convlstm_leap")
     video = [str(tail)]
     calls = {
         "filterpredictions": lambda: deeplabcut.filterpredictions(str(config), video, **kw),

@@ -63,7 +63,7 @@ def run_demo(directory: str | Path = "demo-project", scale: DemoScale = SMALL, s
     from dlc_recurrent.project import load_project
     from dlc_recurrent.synthetic import make_synthetic_project
     from dlc_recurrent import train
-    from dlc_recurrent.training import modelprefix
+    from dlc_recurrent.training import deeplabcut_options
 
     started = time.time()
     directory = Path(directory).absolute()
@@ -92,8 +92,7 @@ def run_demo(directory: str | Path = "demo-project", scale: DemoScale = SMALL, s
     occlusion = evaluate_occlusion(config, n_windows=scale.n_windows, bodyparts=paws, progress=progress)
 
     _step("6/6 labeled video by deeplabcut.create_labeled_video")
-    deeplabcut.create_labeled_video(str(config), videos[:1], shuffle=1, trainingsetindex=0,
-                                    modelprefix=modelprefix("convlstm_leap"))
+    deeplabcut.create_labeled_video(str(config), videos[:1], **deeplabcut_options("convlstm_leap"))
     video = Path(videos[0])
     labeled = sorted(video.parent.glob(f"{video.stem}{scorers['convlstm_leap']}*_labeled.mp4"))
 

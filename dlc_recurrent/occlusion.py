@@ -79,7 +79,7 @@ from dlc_recurrent.project import (
     read_video_info,
 )
 from dlc_recurrent.synthetic import OCCLUDERS, read_ground_truth
-from dlc_recurrent.training import modelprefix
+from dlc_recurrent.training import deeplabcut_options
 
 # The package's __init__ has loaded torchvision already, so TensorFlow may come now.
 import tensorflow as tf  # noqa: E402
@@ -402,9 +402,9 @@ def median_filtered_leap(config, videos, destination, shuffle: int = 1, training
     for path in paths:
         for old in destination.glob(f"{Path(path).stem}{scorer}_filtered*"):
             old.unlink()  # filterpredictions skips videos it filtered before, even if the raw h5 is new
-    deeplabcut.filterpredictions(str(config), paths, shuffle=shuffle, trainingsetindex=trainingsetindex,
-                                 filtertype="median", windowlength=filter_windowlength, save_as_csv=False,
-                                 destfolder=str(destination), modelprefix=modelprefix(LEAP))
+    deeplabcut.filterpredictions(str(config), paths, filtertype="median", windowlength=filter_windowlength,
+                                 save_as_csv=False, destfolder=str(destination),
+                                 **deeplabcut_options(LEAP, shuffle, trainingsetindex))
     out = {}
     for path in paths:
         stem = Path(path).stem

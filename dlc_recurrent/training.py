@@ -311,6 +311,16 @@ def modelprefix(model: str) -> str:
     return f"{PACKAGE_FOLDER}/{model}"
 
 
+def deeplabcut_options(model: str, shuffle: int = 1, trainingsetindex: int = 0) -> dict:
+    """Keyword arguments with which deeplabcut's tools (filterpredictions, create_labeled_video, ...)
+    find a student's predictions in any project: the engine too, since DLC takes it from the user's
+    own shuffle of that number, which may be a TensorFlow one."""
+    from deeplabcut.core.engine import Engine
+
+    return {"shuffle": shuffle, "trainingsetindex": trainingsetindex, "modelprefix": modelprefix(model),
+            "engine": Engine.PYTORCH}
+
+
 def train(
     config: str | Path,
     shuffle: int = 1,

@@ -46,7 +46,7 @@ for model in ("leap", "convlstm_leap"):
 
 scorer = dlc_recurrent.analyze_videos(args.config, [str(v) for v in project.videos], model="convlstm_leap")
 print(f"Predictions: <video>{scorer}.h5 next to each video; DLC's tools read them with "
-      "modelprefix='dlc-recurrent/convlstm_leap'.")
+      "shuffle=1, modelprefix='dlc-recurrent/convlstm_leap', engine=deeplabcut.Engine.PYTORCH.")
 
 accuracy = dlc_recurrent.evaluate(args.config)
 print("Test-window error per body part (pixels) - the recurrent student should not be worse than LEAP:")

@@ -1,6 +1,9 @@
-"""DeepLabCut's own post-processing tools, unmodified, on a student's output (issue 4's contract)."""
+"""DeepLabCut's own post-processing tools, unmodified, on a student's output (issue 4's contract),
+called exactly as the README says, in every project layout DeepLabCut users have."""
 
+import re
 import shutil
+from pathlib import Path
 
 import cv2
 import pandas as pd
@@ -9,33 +12,68 @@ import pytest
 import deeplabcut
 
 from dlc_recurrent.infer import analyze_videos
-from dlc_recurrent.training import modelprefix
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+LAYOUTS = ["no training-datasets", "pytorch shuffle", "tensorflow shuffle", "2.x: Documentation pickles only"]
 
 
-@pytest.fixture(scope="module")
-def analyzed(trained_project, tmp_path_factory):
-    """A copy of the trained project whose video was analyzed by the recurrent student."""
-    folder = tmp_path_factory.mktemp("tools") / trained_project.parent.name
-    shutil.copytree(trained_project.parent, folder)
-    config = folder / "config.yaml"
+def _copy_project(config: Path, folder: Path) -> Path:
+    """A copy of a project in ``folder``, with project_path and video_sets pointing into it."""
     from ruamel.yaml import YAML
 
+    shutil.copytree(config.parent, folder)
+    config = folder / "config.yaml"
     yaml = YAML()
     data = yaml.load(config.read_text())
     data["project_path"] = str(folder)
-    data["video_sets"] = {str(folder / "videos" / "mouse00.mp4"): {"crop": "0, 64, 0, 64"}}
+    data["video_sets"] = {str(folder / "videos" / Path(v).name): s for v, s in data["video_sets"].items()}
     with config.open("w") as handle:
         yaml.dump(data, handle)
-    video = folder / "videos" / "mouse00.mp4"
+    return config
+
+
+def _make_layout(config: Path, layout: str, monkeypatch) -> None:
+    """Give the project the DLC shuffle 1 a user of each kind has, with deeplabcut's own functions.
+
+    The TensorFlow engine's create_training_dataset needs imgaug and downloads ImageNet weights
+    (neither is here), so its shuffle is made as PyTorch's and declared TensorFlow through
+    deeplabcut's update_metadata, which is what DLC's tools read to choose the engine.
+    """
+    from deeplabcut.generate_training_dataset import metadata
+
+    if layout == "no training-datasets":
+        return
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    deeplabcut.create_training_dataset(str(config), num_shuffles=1, engine=deeplabcut.Engine.PYTORCH)
+    meta_path = metadata.TrainingDatasetMetadata.path(config)
+    if layout == "tensorflow shuffle":
+        shuffle = metadata.TrainingDatasetMetadata.load(config, load_splits=True).get(0, 1)
+        metadata.update_metadata(config, shuffle.train_fraction, 1, deeplabcut.Engine.TF,
+                                 list(shuffle.split.train_indices), list(shuffle.split.test_indices), overwrite=True)
+    elif layout == "2.x: Documentation pickles only":
+        meta_path.unlink()  # DLC 2.x wrote none; DLC 3 rebuilds it from the pickles, assuming TensorFlow
+    expected = deeplabcut.Engine.PYTORCH if layout == "pytorch shuffle" else deeplabcut.Engine.TF
+    assert metadata.get_shuffle_engine(config, 0, 1) == expected
+
+
+def _readme_tool_options(model: str) -> dict:
+    """The keyword arguments the README gives for DeepLabCut's tools, evaluated as written there."""
+    block = re.search(r"```python\nimport deeplabcut\n(kw = .*?)\n", README.read_text())
+    assert block, "README: the DLC tools block starting 'import deeplabcut' / 'kw = ...' is gone"
+    namespace = {"deeplabcut": deeplabcut}
+    exec(block.group(1).replace('"dlc-recurrent/convlstm_leap"', f'"dlc-recurrent/{model}"'), namespace)
+    return namespace["kw"]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_dlc_tool_runs_on_the_student_output(trained_project, layout, tmp_path, monkeypatch):
+    """The user's order: their DLC project (with its own shuffle 1), the student's analysis, DLC's tools."""
+    config = _copy_project(trained_project, tmp_path / trained_project.parent.name)
+    _make_layout(config, layout, monkeypatch)
+    video = config.parent / "videos" / "mouse00.mp4"
     scorer = analyze_videos(config, [str(video)], model="convlstm_leap", progress=False)
-    return config, video, scorer
-
-
-def test_every_dlc_tool_runs_on_the_student_output(analyzed):
-    config, video, scorer = analyzed
-    prefix = modelprefix("convlstm_leap")
+    common = _readme_tool_options("convlstm_leap")
     folder = video.parent
-    common = dict(shuffle=1, trainingsetindex=0, modelprefix=prefix)
 
     deeplabcut.filterpredictions(str(config), [str(video)], filtertype="median", save_as_csv=True, **common)
     filtered = folder / f"{video.stem}{scorer}_filtered.h5"
