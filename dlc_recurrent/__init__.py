@@ -25,44 +25,67 @@ from dlc_recurrent.project import (  # noqa: E402
 from dlc_recurrent.distill import create_training_set, load_training_set  # noqa: E402
 from dlc_recurrent.synthetic import make_synthetic_project, read_ground_truth  # noqa: E402
 
-__version__ = "0.1.0"
+from dlc_recurrent._version import __version__  # noqa: E402
 
 
-def train(config, shuffle=1, trainingsetindex=0, model="convlstm_leap", gputouse=None, report=True, **options):
+# The public calls load TensorFlow on first use. Their signatures are those of the functions they
+# call (a test checks names and defaults), so help() shows every option.
+
+
+def train(config, shuffle=1, trainingsetindex=0, model="convlstm_leap", gputouse=None, overwrite=False, devices=None,
+          device=None, report=True, **options):
     """Train a student (see :func:`dlc_recurrent.training.train`), then judge it on the never-trained
-    test blocks (:func:`dlc_recurrent.report.quality_report`, unless ``report=False``); TensorFlow is
-    loaded on first use. Returns the student's ``train`` folder."""
+    test blocks (:func:`dlc_recurrent.report.quality_report`, unless ``report=False``).
+
+    ``shuffle`` is the student's own training-set number, not your DLC network's. ``options`` are
+    fields of :class:`dlc_recurrent.training.TrainingConfig` (schedule, min_steps, max_steps,
+    batch_size, skip_connection, ...; each explained there). Returns the student's ``train`` folder.
+    """
     from dlc_recurrent.training import train as _train
 
     folder = _train(config, shuffle=shuffle, trainingsetindex=trainingsetindex, model=model, gputouse=gputouse,
-                    **options)
+                    overwrite=overwrite, devices=devices, device=device, **options)
     if report:
         quality_report(config, shuffle=shuffle, trainingsetindex=trainingsetindex, model=model)
     return folder
 
 
-def quality_report(config, shuffle=1, trainingsetindex=0, model="convlstm_leap", **options):
+def quality_report(config, shuffle=1, trainingsetindex=0, model="convlstm_leap", pcutoff=None, batch_size=8,
+                   progress=True):
     """How good a trained student is, per body part (see :func:`dlc_recurrent.report.quality_report`)."""
     from dlc_recurrent.report import quality_report as _quality_report
 
-    return _quality_report(config, shuffle=shuffle, trainingsetindex=trainingsetindex, model=model, **options)
+    return _quality_report(config, shuffle=shuffle, trainingsetindex=trainingsetindex, model=model, pcutoff=pcutoff,
+                           batch_size=batch_size, progress=progress)
 
 
 def analyze_videos(config, videos, videotype="", shuffle=1, trainingsetindex=0, gputouse=None, save_as_csv=False,
-                   destfolder=None, batch_size=None, overwrite=False, model="convlstm_leap", **options):
-    """Analyze videos with a trained student (see :func:`dlc_recurrent.infer.analyze_videos`)."""
+                   destfolder=None, batch_size=None, overwrite=False, model="convlstm_leap", state_reset=None,
+                   progress=True, confident_shuffle=None, confident_model=None, handoff=0.8, bridge_max_gap=None,
+                   video_extensions=None, device=None, snapshot_index=None):
+    """Analyze videos with a trained student into DLC-format h5 files; returns the scorer.
+
+    See :func:`dlc_recurrent.infer.analyze_videos` for every option (the two-student analysis:
+    ``confident_shuffle``, ``confident_model``, ``handoff``, ``bridge_max_gap``).
+    """
     from dlc_recurrent.infer import analyze_videos as _analyze_videos
 
     return _analyze_videos(config, videos, videotype=videotype, shuffle=shuffle, trainingsetindex=trainingsetindex,
                            gputouse=gputouse, save_as_csv=save_as_csv, destfolder=destfolder, batch_size=batch_size,
-                           overwrite=overwrite, model=model, **options)
+                           overwrite=overwrite, model=model, state_reset=state_reset, progress=progress,
+                           confident_shuffle=confident_shuffle, confident_model=confident_model, handoff=handoff,
+                           bridge_max_gap=bridge_max_gap, video_extensions=video_extensions, device=device,
+                           snapshot_index=snapshot_index)
 
 
-def evaluate(config, shuffle=1, trainingsetindex=0, **options):
-    """Pixel error of the trained students (see :func:`dlc_recurrent.evaluation.evaluate`)."""
+def evaluate(config, shuffle=1, trainingsetindex=0, models=("leap", "convlstm_leap"), pcutoff=None, batch_size=8,
+             progress=True, report=True, shuffles=None):
+    """Pixel error of the trained students (see :func:`dlc_recurrent.evaluation.evaluate`);
+    ``shuffles`` (DLC 3's name) evaluates several, one table with a ``shuffle`` column."""
     from dlc_recurrent.evaluation import evaluate as _evaluate
 
-    return _evaluate(config, shuffle=shuffle, trainingsetindex=trainingsetindex, **options)
+    return _evaluate(config, shuffle=shuffle, trainingsetindex=trainingsetindex, models=models, pcutoff=pcutoff,
+                     batch_size=batch_size, progress=progress, report=report, shuffles=shuffles)
 
 
 def evaluate_occlusion(config, shuffle=1, trainingsetindex=0, **options):
@@ -73,6 +96,7 @@ def evaluate_occlusion(config, shuffle=1, trainingsetindex=0, **options):
 
 
 __all__ = [
+    "__version__",
     "evaluate",
     "evaluate_occlusion",
     "quality_report",

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
+from dlc_recurrent._logging import LOGGER_NAME
+from dlc_recurrent._version import __version__
 from dlc_recurrent.distill import TrainingSetSpec
 from dlc_recurrent.project import ProjectError
 from dlc_recurrent.synthetic import OCCLUSION_PHASES, PRESETS
@@ -51,6 +54,7 @@ def _train(args) -> None:
         trainingsetindex=args.trainingsetindex,
         model=args.model,
         gputouse=args.gputouse,
+        device=args.device,
         overwrite=args.overwrite,
         **options,
     )
@@ -67,6 +71,7 @@ def _analyze(args) -> None:
         shuffle=args.shuffle,
         trainingsetindex=args.trainingsetindex,
         gputouse=args.gputouse,
+        device=args.device,
         save_as_csv=args.save_as_csv,
         destfolder=args.destfolder,
         batch_size=args.batch_size,
@@ -119,17 +124,29 @@ def _add_pair_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_project_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="path of the DLC project's config.yaml")
-    parser.add_argument("--shuffle", type=int, default=1)
-    parser.add_argument("--trainingsetindex", type=int, default=0)
-    parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--shuffle", type=int, default=1,
+                        help="the student's own training-set number (not your DLC network's shuffle)")
+    parser.add_argument("--trainingsetindex", type=int, default=0, help="which of config.yaml's TrainingFraction")
+    parser.add_argument("--overwrite", action="store_true", help="redo what exists instead of keeping it")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dlc-recurrent",
         description="Temporal (ConvLSTM-LEAP) students for DeepLabCut projects.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-v", "--verbose", action="store_true", help="also the package's debugging messages")
+    loudness.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     commands = parser.add_subparsers(dest="command", required=True)
+    add_parser = commands.add_parser
+
+    def add_command(name, **kwargs):
+        return add_parser(name, formatter_class=argparse.ArgumentDefaultsHelpFormatter, **kwargs)
+
+    commands.add_parser = add_command
 
     synthetic = commands.add_parser("synthetic", help="generate a DLC project with known ground truth")
     synthetic.add_argument("directory")
@@ -166,18 +183,21 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--batch-size", type=int, default=None)
     training.add_argument("--skip-connection", action="store_true",
                           help="recurrent students: the decoder also sees each frame's own features")
-    training.add_argument("--gputouse", type=int, default=None)
+    training.add_argument("--gputouse", type=int, default=None, help="GPU index (default: the first GPU, or the CPU)")
+    training.add_argument("--device", default=None, help="DLC 3's way: cpu, cuda:0, cuda:1, ...")
     training.set_defaults(run=_train)
 
     analyze = commands.add_parser("analyze", help="analyze videos into DLC-format h5 files")
     _add_project_arguments(analyze)
     analyze.add_argument("videos", nargs="+", help="video files or folders")
-    analyze.add_argument("--videotype", default="")
+    analyze.add_argument("--videotype", "--video-extensions", default="",
+                         help="only files with this extension (e.g. mp4) in folders given as videos")
     analyze.add_argument("--model", choices=["convlstm_leap", "leap", "bidirectional_leap"], default="convlstm_leap")
     analyze.add_argument("--save-as-csv", action="store_true")
     analyze.add_argument("--destfolder", default=None)
     analyze.add_argument("--batch-size", type=int, default=None)
-    analyze.add_argument("--gputouse", type=int, default=None)
+    analyze.add_argument("--gputouse", type=int, default=None, help="GPU index (default: the first GPU, or the CPU)")
+    analyze.add_argument("--device", default=None, help="DLC 3's way: cpu, cuda:0, cuda:1, ...")
     _add_pair_arguments(analyze)
     analyze.set_defaults(run=_analyze)
     evaluation = commands.add_parser("evaluate", help="pixel errors of both students, and the occlusion study")
@@ -199,12 +219,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one sub-command; 0 when it worked, 1 for a bad project or option (one line on stderr), 2 for
+    a command line argparse cannot read."""
     args = build_parser().parse_args(argv)
+    logging.getLogger(LOGGER_NAME).setLevel(logging.WARNING if args.quiet else logging.DEBUG if args.verbose
+                                             else logging.INFO)
     try:
         args.run(args)
     except ValueError as error:  # ProjectError (a file and its fix) or a bad option (the option and its range)
         print(f"dlc-recurrent: error: {error}", file=sys.stderr)
-        return 2
+        return 1
     return 0
 
 

@@ -267,6 +267,7 @@ def evaluate(
     batch_size: int = 8,
     progress: bool = True,
     report: bool = True,
+    shuffles: list[int] | None = None,
 ) -> pd.DataFrame:
     """Mean pixel error of each trained student on the training set's train and test windows.
 
@@ -283,8 +284,13 @@ def evaluate(
     that model's rows) and into the evaluation folder (the rows of every student evaluated so far:
     evaluating one student again replaces its rows and keeps the others'). With ``report`` each
     student's quality report (``dlc_recurrent.report``: per body part, on whole test blocks) is
-    written and logged too.
+    written and logged too. ``shuffles`` (DLC 3's name) evaluates each of them in turn: one table,
+    with a ``shuffle`` column.
     """
+    if shuffles is not None:
+        tables = [evaluate(config, s, trainingsetindex, models, pcutoff, batch_size, progress, report)
+                  for s in shuffles]
+        return pd.concat([t.assign(shuffle=s) for t, s in zip(tables, shuffles)], ignore_index=True)
     project = load_project(config)
     trainset = _load_trainset(project, shuffle, trainingsetindex)
     students = _load_students(project, shuffle, trainingsetindex, models)

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from dlc_recurrent.devices import select_device
 from dlc_recurrent.distill import built_with, prepare_frame, short_gaps, to_full_frame, training_fraction
 from dlc_recurrent.project import (
     OWN_OUTPUT_KEY,
@@ -60,7 +61,8 @@ from dlc_recurrent.training import WEIGHTS_NAME, TrainingConfig, load_student, m
 
 import tensorflow as tf  # noqa: E402  (after the package loaded torchvision)
 
-from dlc_recurrent import __version__, models  # noqa: E402
+from dlc_recurrent import models  # noqa: E402
+from dlc_recurrent._version import __version__  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -693,8 +695,10 @@ def predictions_table(predictions: np.ndarray, scorer: str, bodyparts: list[str]
                         index=range(len(predictions)))
 
 
-def student_scorer(project: Project, shuffle: int, trainingsetindex: int, model: str) -> str:
-    """The scorer deeplabcut's tools compute for this student (they find its files by it)."""
+def student_scorer(project: Project, shuffle: int, trainingsetindex: int, model: str,
+                   snapshot_index: int | None = None) -> str:
+    """The scorer deeplabcut's tools compute for this student (they find its files by it); with
+    ``snapshot_index`` the one they compute when given it, otherwise config.yaml's snapshotindex."""
     from deeplabcut.pose_estimation_pytorch.apis.utils import get_scorer_name
     from deeplabcut.utils.auxiliaryfunctions import read_config
 
@@ -703,6 +707,7 @@ def student_scorer(project: Project, shuffle: int, trainingsetindex: int, model:
             project.config_path,
             shuffle,
             training_fraction(project, trainingsetindex),
+            snapshot_index=snapshot_index,
             modelprefix=modelprefix(model),
         )
     except ValueError as error:  # deeplabcut's tools would fail the same way on the student's files
@@ -746,6 +751,9 @@ def analyze_videos(
     confident_model: str | None = None,
     handoff: float = HANDOFF_LIKELIHOOD,
     bridge_max_gap: int | None = None,
+    video_extensions: str | list[str] | None = None,
+    device: str | int | None = None,
+    snapshot_index: int | None = None,
 ) -> str:
     """Analyze videos (files or folders) with a trained student; returns the scorer, like deeplabcut.
 
@@ -764,27 +772,57 @@ def analyze_videos(
     the main student agrees (``combine_predictions``). The output keeps the main student's scorer;
     its ``_meta.pickle`` records the second student, handoff, bridging and, per video, the bridges'
     reach (px) and how many points they replaced.
+
+    DLC 3's names work too: ``video_extensions`` (for ``videotype``), ``device`` ("cpu", "cuda:1";
+    for ``gputouse``; default: the first GPU, or the CPU) and ``snapshot_index`` (a student folder
+    holds one snapshot: 0 or -1; it overrides config.yaml's ``snapshotindex``). ``shuffle`` is the
+    student's (``dlc_recurrent.train(config, shuffle=...)``), not your DLC network's.
     """
+    project = load_project(config)
+    with tf.device(select_device(device, gputouse)):
+        return _analyze_videos(project, videos, video_extension_list(videotype, video_extensions), shuffle,
+                               trainingsetindex, save_as_csv, destfolder, batch_size, overwrite, model, state_reset,
+                               progress, confident_shuffle, confident_model, handoff, bridge_max_gap,
+                               _one_snapshot(snapshot_index))
+
+
+def video_extension_list(videotype: str | list[str] | None, video_extensions: str | list[str] | None):
+    """DLC 2's ``videotype`` or DLC 3's ``video_extensions`` (both only if they agree); None: any video."""
+    if videotype and video_extensions and videotype != video_extensions:
+        raise ValueError(f"videotype={videotype!r} and video_extensions={video_extensions!r} disagree; "
+                         "give one of them (video_extensions is DLC 3's name)")
+    return video_extensions or videotype or None
+
+
+def _one_snapshot(snapshot_index: int | None) -> int | None:
+    if snapshot_index is None:
+        return None
+    if isinstance(snapshot_index, bool) or snapshot_index not in (0, -1):
+        raise ProjectError(f"snapshot_index={snapshot_index!r}: a student's folder holds one snapshot, the "
+                           "weights it kept; give 0 or -1 (or leave it out)")
+    return -1
+
+
+def _analyze_videos(project: Project, videos, extensions, shuffle: int, trainingsetindex: int, save_as_csv: bool,
+                    destfolder, batch_size: int | None, overwrite: bool, model: str, state_reset: int | None,
+                    progress: bool, confident_shuffle: int | None, confident_model: str | None, handoff: float,
+                    bridge_max_gap: int | None, snapshot_index: int | None) -> str:
     from deeplabcut.utils.auxfun_videos import collect_video_paths
 
-    project = load_project(config)
-    if gputouse is not None:
-        gpus = tf.config.list_physical_devices("GPU")
-        if gpus and gputouse < len(gpus):
-            tf.config.set_visible_devices(gpus[gputouse], "GPU")
     student = load_trained_student(project, shuffle, trainingsetindex, model, state_reset)
     confident = _load_confident(project, student, shuffle, trainingsetindex, model, state_reset,
                                 confident_shuffle, confident_model, handoff, bridge_max_gap)
     bridge_max_gap = BRIDGE_MAX_GAP if bridge_max_gap is None else bridge_max_gap
     combination = _combination(confident, confident_shuffle, handoff, bridge_max_gap)
-    scorer = student_scorer(project, shuffle, trainingsetindex, model)
+    scorer = student_scorer(project, shuffle, trainingsetindex, model, snapshot_index)
     batch_size = batch_size or DEFAULT_BATCH_SIZE
     try:
-        paths = collect_video_paths(videos, extensions=videotype or None)
+        paths = collect_video_paths(videos, extensions=extensions)
     except FileNotFoundError as error:
         raise ProjectError(f"{error}; check the video paths") from None
     if not paths:
-        raise ProjectError(f"{videos}: no videos found (videotype={videotype!r}); pass video files or folders")
+        raise ProjectError(f"{videos}: no videos found (video_extensions={extensions!r}); pass video files or "
+                           "folders")
 
     failed, short = [], []
     for video in paths:

@@ -31,6 +31,7 @@ import pandas as pd
 from ruamel.yaml import YAML
 from tqdm import tqdm
 
+from dlc_recurrent.devices import select_device
 from dlc_recurrent.distill import (
     GAP_FILLED,
     PACKAGE_FOLDER,
@@ -329,6 +330,7 @@ def train(
     gputouse: int | None = None,
     overwrite: bool = False,
     devices: list[str] | None = None,
+    device: str | int | None = None,
     **options,
 ) -> Path:
     """Train a student on the project's training set; returns its ``train`` folder.
@@ -336,8 +338,10 @@ def train(
     ``options`` override fields of :class:`TrainingConfig` (schedule, min_steps, max_steps,
     batch_size, learning_rate, sigma, ...). Re-running after an interruption resumes from the last
     checkpoint; a finished student is kept unless ``overwrite=True`` (a larger ``max_steps``, or
-    ``min_steps``, or ``epochs`` under schedule="fixed", trains it on). ``devices`` lists TensorFlow
-    devices to train on data-parallel (default: every visible GPU, or the CPU).
+    ``min_steps``, or ``epochs`` under schedule="fixed", trains it on). Trains on one device: ``gputouse``
+    or DLC 3's ``device`` ("cpu", "cuda:1"), by default the first GPU (memory growth on) or the CPU;
+    ``devices`` (TensorFlow names, e.g. ["/GPU:0", "/GPU:1"]) trains data-parallel on several.
+    ``shuffle`` is the student's own training-set number, not your DLC network's.
     """
     project = load_project(config)
     trainset = load_training_set(training_set_folder(project, shuffle, trainingsetindex))
@@ -360,9 +364,11 @@ def train(
     _check_same_training_set(folder, trainset)
     train_config.save(folder / CONFIG_NAME)
 
-    _select_gpu(gputouse)
-    strategy = _strategy(devices)
-    if train_config.mixed_precision and tf.config.list_physical_devices("GPU"):
+    if devices and (gputouse is not None or device is not None):
+        raise ValueError("devices (several, data-parallel) or gputouse/device (one): give one of them")
+    chosen = None if devices else select_device(device, gputouse)
+    strategy = _strategy(devices, chosen)
+    if train_config.mixed_precision and (chosen or devices[0]).upper().startswith("/GPU"):
         keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         epochs = _fit(trainset, train_config, folder, strategy, shuffle, trainingsetindex)
@@ -548,18 +554,6 @@ def _check_same_training_set(folder: Path, trainset: TrainingSet) -> None:
     _atomic_yaml(path, {"training_set": str(trainset.folder), "fingerprint": current})
 
 
-def _select_gpu(gputouse: int | None) -> None:
-    if gputouse is None:
-        return
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        logger.warning(f"gputouse={gputouse} ignored: TensorFlow sees no GPU, training on the CPU.")
-        return
-    if gputouse >= len(gpus):
-        raise ValueError(f"gputouse={gputouse} but only {len(gpus)} GPU(s) are visible")
-    tf.config.set_visible_devices(gpus[gputouse], "GPU")
-
-
 def validation_batch_size(n_samples: int, batch_size: int, replicas: int) -> int:
     """The largest batch, at most ``batch_size``, that gives every device at least one test window in
     every batch, the last one included; 0 when there is none (fewer windows than devices).
@@ -577,15 +571,18 @@ def validation_batch_size(n_samples: int, batch_size: int, replicas: int) -> int
     return 0
 
 
-def _strategy(devices: list[str] | None):
-    """Data-parallel over the given devices or every visible GPU; the default strategy otherwise."""
-    if devices is None:
-        gpus = tf.config.list_logical_devices("GPU")
-        devices = [gpu.name for gpu in gpus] if len(gpus) > 1 else None
+def _strategy(devices: list[str] | None, chosen: str | None):
+    """Data-parallel over ``devices`` when several are given; otherwise the one device chosen, through
+    TensorFlow's default strategy where its own placement already picks it (the first GPU, or the
+    CPU of a machine without one)."""
     if devices and len(devices) > 1:
         logger.info(f"Training data-parallel on {len(devices)} devices: {', '.join(devices)}")
         return tf.distribute.MirroredStrategy(devices)
-    return tf.distribute.get_strategy()
+    device = devices[0] if devices else chosen
+    default = "/GPU:0" if tf.config.list_logical_devices("GPU") else "/CPU:0"
+    if device.upper() == default:
+        return tf.distribute.get_strategy()
+    return tf.distribute.OneDeviceStrategy(device)
 
 
 def render_maps(xy: tf.Tensor, height: int, width: int, sigma: float, amplitude: float) -> tf.Tensor:

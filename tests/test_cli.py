@@ -22,7 +22,7 @@ def test_unknown_command_is_rejected():
 
 
 def test_project_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
-    assert main(["create-training-set", str(tmp_path / "missing" / "config.yaml")]) == 2
+    assert main(["create-training-set", str(tmp_path / "missing" / "config.yaml")]) == 1
     error = capsys.readouterr().err.strip()
     assert error.startswith("dlc-recurrent: error:") and "config file not found" in error
     assert len(error.splitlines()) == 1
@@ -75,7 +75,7 @@ def test_evaluate_command_passes_the_pair_to_the_occlusion_study(monkeypatch, tm
     monkeypatch.setattr(evaluation, "evaluate", lambda *args, **kwargs: calls.append(("evaluate", kwargs)))
     monkeypatch.setattr(occlusion, "evaluate_occlusion", lambda *args, **kwargs: calls.append(("occlusion", kwargs)))
     config = str(tmp_path / "config.yaml")
-    assert main(["evaluate", config, "--confident-shuffle", "2"]) == 2
+    assert main(["evaluate", config, "--confident-shuffle", "2"]) == 1
     error = capsys.readouterr().err.strip()
     assert "add --occlusion" in error and len(error.splitlines()) == 1 and not calls
     assert main(["evaluate", config, "--occlusion", "--confident-shuffle", "2", "--handoff", "0.7",
@@ -83,3 +83,20 @@ def test_evaluate_command_passes_the_pair_to_the_occlusion_study(monkeypatch, tm
     occlusion = dict(calls)["occlusion"]
     assert (occlusion["confident_shuffle"], occlusion["handoff"], occlusion["bridge_max_gap"]) == (2, 0.7, 5)
     assert occlusion["confident_model"] is None
+
+
+def test_version_loudness_and_python_dash_m(capsys):
+    import subprocess
+    import sys
+
+    from dlc_recurrent import __version__
+
+    with pytest.raises(SystemExit) as exit_code:
+        main(["--version"])
+    assert exit_code.value.code == 0 and __version__ in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_code:
+        main(["-v", "-q", "demo", "x"])
+    assert exit_code.value.code == 2, "argparse keeps 2 for command lines it cannot read"
+    result = subprocess.run([sys.executable, "-m", "dlc_recurrent", "train", "--help"], capture_output=True,
+                            text=True, timeout=300, check=False)
+    assert result.returncode == 0 and "--device" in result.stdout and "(default: 1)" in result.stdout

@@ -267,6 +267,11 @@ def test_evaluate_reports_every_combination_and_writes_csv(evaluation_copy):
     combined = pd.read_csv(evaluation_folder(project) / evaluation.RESULTS_NAME)
     assert len(combined) == len(table)
 
+    several = evaluate(evaluation_copy, models=(LEAP,), shuffles=[1], progress=False, report=False)  # DLC 3's name
+    assert (several.shuffle == 1).all()
+    pd.testing.assert_frame_equal(several.drop(columns="shuffle"), table[table.model == LEAP].reset_index(drop=True),
+                                  check_dtype=False)
+
 
 def _target_predictions(offset, low_parts=()):
     """A fake student that predicts the training targets (+ offset) with likelihood 1 (0.1 on low_parts)."""

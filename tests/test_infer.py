@@ -615,3 +615,22 @@ def test_a_snapshotindex_the_student_lacks_gets_a_clear_error(trained_project, t
     video = load_project(trained_project).videos[0]
     with pytest.raises(ProjectError, match="snapshotindex: 3.*snapshotindex: -1"):
         analyze_videos(str(copy / "config.yaml"), [str(video)], model="leap", destfolder=tmp_path, progress=False)
+
+
+def test_deeplabcut_3_argument_names(trained_project, tmp_path):
+    """video_extensions, device and snapshot_index, as deeplabcut 3's analyze_videos takes them."""
+    project = load_project(trained_project)
+    video = str(project.videos[0])
+    scorer = analyze_videos(trained_project, [video], video_extensions="mp4", device="cpu", snapshot_index=-1,
+                            destfolder=tmp_path, model="leap", progress=False)
+    assert scorer == student_scorer(project, 1, 0, "leap")
+    assert (tmp_path / f"{Path(video).stem}{scorer}.h5").is_file()
+    with pytest.raises(ProjectError, match="no videos found"):
+        analyze_videos(trained_project, [video], video_extensions="avi", destfolder=tmp_path, model="leap",
+                       overwrite=True, progress=False)
+    with pytest.raises(ValueError, match="disagree"):
+        analyze_videos(trained_project, [video], videotype=".avi", video_extensions="mp4", model="leap")
+    with pytest.raises(ValueError, match="disagree"):
+        analyze_videos(trained_project, [video], device="cpu", gputouse=0, model="leap")
+    with pytest.raises(ProjectError, match="one snapshot"):
+        analyze_videos(trained_project, [video], snapshot_index=3, destfolder=tmp_path, model="leap")

@@ -265,6 +265,15 @@ def test_a_student_with_a_skip_connection_is_saved_and_rebuilt_with_it(trainset_
         train(trainset_project, model="convlstm_leap", **TINY)  # another network: not resumed silently
 
 
+def test_device_names_and_their_conflicts(trainset_project):
+    folder = train(trainset_project, model="leap", device="cpu", **TINY)
+    assert (folder / WEIGHTS_NAME).is_file()
+    with pytest.raises(ValueError, match="give one of them"):
+        train(trainset_project, model="leap", devices=["/cpu:0"], gputouse=0, **TINY)
+    with pytest.raises(ValueError, match="disagree"):
+        train(trainset_project, model="leap", device="cuda:1", gputouse=0, **TINY)
+
+
 def test_bidirectional_student_trains_and_analyzes_into_its_own_dlc_file(trainset_project, tmp_path):
     import deeplabcut
 

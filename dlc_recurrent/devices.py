@@ -1,0 +1,99 @@
+"""Which device a call computes on: DeepLabCut's ``gputouse`` or DLC 3's ``device``; one GPU by default.
+
+TensorFlow can hide GPUs and turn on memory growth only before it first touches a GPU. The first
+call that picks a device does both (so TensorFlow does not reserve nearly all memory of every GPU in
+a process that also holds deeplabcut's torch); later calls in the same process (a second ``train``
+in a notebook) run under ``tf.device`` instead of failing on ``set_visible_devices``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+logger = logging.getLogger(__name__)
+
+CPU = "/CPU:0"
+
+
+def parse_device(device: str | int | None = None, gputouse: int | None = None) -> int | str | None:
+    """What the caller asked for: None (automatic), "cpu" or a GPU index.
+
+    ``device`` takes DLC 3's forms ("cpu", "cuda", "cuda:1", "gpu:1", "/GPU:1", "auto", or an index);
+    ``gputouse`` is DLC 2's GPU index. Both may be given only if they agree.
+    """
+    wanted: int | str | None = None
+    if isinstance(device, bool):
+        raise ValueError(f"device={device!r}: give 'cpu', 'cuda:<index>' or a GPU index")
+    if isinstance(device, int):
+        wanted = device
+    elif isinstance(device, str):
+        text = device.strip().lower().lstrip("/")
+        match = re.fullmatch(r"(?:cuda|gpu)(?::(\d+))?", text)
+        if text in ("", "auto"):
+            wanted = None
+        elif text in ("cpu", "cpu:0"):
+            wanted = "cpu"
+        elif match:
+            wanted = int(match.group(1) or 0)
+        else:
+            raise ValueError(f"device={device!r}: give 'cpu', 'cuda:<index>' (or 'gpu:<index>'), 'auto' or an index")
+    elif device is not None:
+        raise ValueError(f"device={device!r}: give 'cpu', 'cuda:<index>' or a GPU index")
+    if gputouse is not None:
+        if isinstance(gputouse, bool) or not isinstance(gputouse, int) or gputouse < 0:
+            raise ValueError(f"gputouse={gputouse!r}: give a GPU index (0, 1, ...)")
+        if wanted is not None and wanted != gputouse:
+            raise ValueError(f"device={device!r} and gputouse={gputouse} disagree; give one of them")
+        wanted = gputouse
+    if isinstance(wanted, int) and wanted < 0:
+        raise ValueError(f"device={device!r}: a GPU index is 0 or more")
+    return wanted
+
+
+def choose_gpu(wanted: int | str | None, n_gpus: int) -> int | None:
+    """The physical GPU index to use, or None for the CPU; one GPU unless told otherwise.
+
+    Asking for a GPU on a machine without one trains on the CPU with a warning (DLC scripts often
+    say ``gputouse=0``); an index past the last GPU is an error.
+    """
+    if wanted == "cpu":
+        return None
+    if wanted is None:
+        return 0 if n_gpus else None
+    if n_gpus == 0:
+        logger.warning(f"GPU {wanted} asked for, but TensorFlow sees no GPU: computing on the CPU")
+        return None
+    if wanted >= n_gpus:
+        raise ValueError(f"GPU {wanted} asked for (gputouse/device), but TensorFlow sees {n_gpus} GPU(s): "
+                         f"give an index from 0 to {n_gpus - 1}")
+    return wanted
+
+
+def select_device(device: str | int | None = None, gputouse: int | None = None) -> str:
+    """Set TensorFlow up for the chosen device and return its name, to compute under ``tf.device``."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    wanted = parse_device(device, gputouse)
+    if wanted is None:  # the first GPU TensorFlow may still use (after a start on GPU 2 alone: that one)
+        visible = [gpu for gpu in gpus if gpu in tf.config.get_visible_devices("GPU")]
+        index = gpus.index(visible[0]) if visible else None
+    else:
+        index = choose_gpu(wanted, len(gpus))
+    if index is None:
+        return CPU
+    chosen = gpus[index]
+    try:
+        tf.config.set_visible_devices([chosen], "GPU")
+        tf.config.experimental.set_memory_growth(chosen, True)
+    except RuntimeError:  # TensorFlow already started on the GPUs it was given first
+        pass
+    visible = tf.config.get_visible_devices("GPU")
+    if chosen not in visible:
+        shown = ", ".join(f"GPU {gpus.index(g)}" for g in visible) or "no GPU"
+        raise ValueError(f"TensorFlow already runs on {shown} in this Python process and cannot switch to "
+                         f"GPU {index}; restart Python (or the notebook's kernel) to use it")
+    name = f"/GPU:{visible.index(chosen)}"
+    logger.info(f"Computing on GPU {index} ({name} in TensorFlow)")
+    return name

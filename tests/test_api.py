@@ -1,0 +1,34 @@
+"""The package's public calls: the signatures help() shows are those of the functions they call."""
+
+import inspect
+
+import pytest
+
+import dlc_recurrent
+
+
+def _parameters(function):
+    return {name: p.default for name, p in inspect.signature(function).parameters.items()
+            if p.kind is not p.VAR_KEYWORD}
+
+
+@pytest.mark.parametrize("name, module, wrapper_only", [
+    ("train", "training", {"report"}),
+    ("analyze_videos", "infer", set()),
+    ("evaluate", "evaluation", set()),
+    ("quality_report", "report", set()),
+])
+def test_public_calls_show_the_real_signature(name, module, wrapper_only):
+    import importlib
+
+    real = getattr(importlib.import_module(f"dlc_recurrent.{module}"), name)
+    wrapper = getattr(dlc_recurrent, name)
+    shown = {k: v for k, v in _parameters(wrapper).items() if k not in wrapper_only}
+    assert shown == _parameters(real), f"dlc_recurrent.{name} differs from dlc_recurrent.{module}.{name}"
+    assert wrapper.__doc__
+
+
+def test_deeplabcut_3_names_are_accepted_by_the_public_calls():
+    for name, expected in (("analyze_videos", {"video_extensions", "device", "snapshot_index"}),
+                           ("train", {"device", "gputouse", "devices"}), ("evaluate", {"shuffles"})):
+        assert expected <= set(inspect.signature(getattr(dlc_recurrent, name)).parameters), name
