@@ -17,6 +17,8 @@ import logging
 import sys
 
 LOGGER_NAME = "dlc_recurrent"
+#: Set (to anything) to see TensorFlow's C++ start-up notices, which the package hides otherwise.
+VERBOSE_VARIABLE = "DLC_RECURRENT_VERBOSE"
 
 
 class _StandardOutput(logging.StreamHandler):

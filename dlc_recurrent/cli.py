@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
-from dlc_recurrent._logging import LOGGER_NAME
+from dlc_recurrent._logging import LOGGER_NAME, VERBOSE_VARIABLE
 from dlc_recurrent._version import __version__
 from dlc_recurrent.distill import TrainingSetSpec
 from dlc_recurrent.project import ProjectError
@@ -138,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     loudness = parser.add_mutually_exclusive_group()
-    loudness.add_argument("-v", "--verbose", action="store_true", help="also the package's debugging messages")
+    loudness.add_argument("-v", "--verbose", action="store_true",
+                          help="also debugging messages and TensorFlow's start-up notices")
     loudness.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     commands = parser.add_subparsers(dest="command", required=True)
     add_parser = commands.add_parser
@@ -222,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run one sub-command; 0 when it worked, 1 for a bad project or option (one line on stderr), 2 for
     a command line argparse cannot read."""
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        os.environ[VERBOSE_VARIABLE] = "1"  # TensorFlow's own start-up messages too
     logging.getLogger(LOGGER_NAME).setLevel(logging.WARNING if args.quiet else logging.DEBUG if args.verbose
                                              else logging.INFO)
     try:

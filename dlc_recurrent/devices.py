@@ -72,7 +72,7 @@ def choose_gpu(wanted: int | str | None, n_gpus: int) -> int | None:
 
 def select_device(device: str | int | None = None, gputouse: int | None = None) -> str:
     """Set TensorFlow up for the chosen device and return its name, to compute under ``tf.device``."""
-    import tensorflow as tf
+    from dlc_recurrent._tensorflow import tf
 
     gpus = tf.config.list_physical_devices("GPU")
     wanted = parse_device(device, gputouse)

@@ -34,7 +34,7 @@ from dlc_recurrent.project import Crop, Project, ProjectError, atomic_write, loa
 from dlc_recurrent.training import model_folder
 
 # The package's __init__ has loaded torchvision already, so TensorFlow may come now.
-import tensorflow as tf  # noqa: E402
+from dlc_recurrent._tensorflow import tf  # noqa: E402  (quiet; after torchvision)
 
 from dlc_recurrent import models  # noqa: E402
 from dlc_recurrent.infer import Student, find_peaks, in_batches, load_trained_student  # noqa: E402

@@ -59,7 +59,7 @@ from dlc_recurrent.project import (
 )
 from dlc_recurrent.training import WEIGHTS_NAME, TrainingConfig, load_student, model_folder, modelprefix
 
-import tensorflow as tf  # noqa: E402  (after the package loaded torchvision)
+from dlc_recurrent._tensorflow import tf  # noqa: E402  (quiet; after torchvision)
 
 from dlc_recurrent import models  # noqa: E402
 from dlc_recurrent._version import __version__  # noqa: E402

@@ -34,8 +34,8 @@ The last layer computes in float32 even under a mixed-precision policy, so the m
 """
 
 import numpy as np
-import tensorflow as tf
-import tf_keras as keras
+
+from dlc_recurrent._tensorflow import keras, tf
 
 layers = keras.layers
 

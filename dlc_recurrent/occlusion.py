@@ -82,7 +82,7 @@ from dlc_recurrent.synthetic import OCCLUDERS, read_ground_truth
 from dlc_recurrent.training import deeplabcut_options
 
 # The package's __init__ has loaded torchvision already, so TensorFlow may come now.
-import tensorflow as tf  # noqa: E402
+from dlc_recurrent._tensorflow import tf  # noqa: E402  (quiet; after torchvision)
 
 from dlc_recurrent import models  # noqa: E402
 from dlc_recurrent.infer import (  # noqa: E402

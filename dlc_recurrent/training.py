@@ -44,8 +44,7 @@ from dlc_recurrent.distill import (
 from dlc_recurrent.project import Project, ProjectError, load_project
 
 # The package's __init__ has loaded torchvision already, so TensorFlow may come now.
-import tensorflow as tf  # noqa: E402
-import tf_keras as keras  # noqa: E402
+from dlc_recurrent._tensorflow import keras, tf  # noqa: E402  (quiet; after torchvision)
 
 from dlc_recurrent import models  # noqa: E402
 

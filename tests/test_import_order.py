@@ -49,3 +49,19 @@ def test_refuses_when_probe_says_late_import_crashes(monkeypatch):
     monkeypatch.setattr(_import_order, "late_torchvision_import_is_safe", lambda: False)
     with pytest.raises(ImportError, match="before tensorflow"):
         _import_order.load_torchvision_first()
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_tensorflow_start_up_notices_are_hidden_unless_verbose(verbose):
+    """oneDNN notices, the CPU instruction list and the CUDA probing are TensorFlow's, not the user's."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "DLC_RECURRENT_VERBOSE"}
+    if verbose:
+        env["DLC_RECURRENT_VERBOSE"] = "1"
+    result = subprocess.run([sys.executable, "-c", "import dlc_recurrent.training; print('imported')"],
+                            capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert result.returncode == 0 and "imported" in result.stdout, result.stderr[-2000:]
+    assert ("oneDNN" in result.stderr) == verbose, result.stderr[-2000:]
