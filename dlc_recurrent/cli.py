@@ -78,6 +78,7 @@ def _analyze(args) -> None:
         batch_size=args.batch_size,
         overwrite=args.overwrite,
         model=args.model,
+        shard=args.shard,
         **_pair(args),
     )
     print(scorer)
@@ -200,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--batch-size", type=int, default=None)
     analyze.add_argument("--gputouse", type=int, default=None, help="GPU index (default: the first GPU, or the CPU)")
     analyze.add_argument("--device", default=None, help="DLC 3's way: cpu, cuda:0, cuda:1, ...")
+    analyze.add_argument("--shard", default=None, metavar="I/N",
+                         help="only the I-th of N shares of the videos (a job array: $SLURM_ARRAY_TASK_ID/N)")
     _add_pair_arguments(analyze)
     analyze.set_defaults(run=_analyze)
     evaluation = commands.add_parser("evaluate", help="pixel errors of both students, and the occlusion study")

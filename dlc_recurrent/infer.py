@@ -43,6 +43,7 @@ from tqdm import tqdm
 
 from dlc_recurrent.devices import select_device
 from dlc_recurrent.distill import built_with, prepare_frame, short_gaps, to_full_frame, training_fraction
+from dlc_recurrent.locks import describe_holder, try_lock
 from dlc_recurrent.project import (
     OWN_OUTPUT_KEY,
     Crop,
@@ -69,6 +70,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 32
 #: appended to an output's h5 name for the checkpoint of a video being analyzed
 RESUME_SUFFIX = ".resume.npz"
+LOCK_SUFFIX = ".lock"  # held while a process analyzes the video (dlc_recurrent.locks)
 #: at most this often (seconds) analyze_videos saves the checkpoint of the video it is analyzing
 CHECKPOINT_SECONDS = 60.0
 #: frames between two calls of release_freed_memory while a video streams
@@ -754,6 +756,7 @@ def analyze_videos(
     video_extensions: str | list[str] | None = None,
     device: str | int | None = None,
     snapshot_index: int | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> str:
     """Analyze videos (files or folders) with a trained student; returns the scorer, like deeplabcut.
 
@@ -777,13 +780,17 @@ def analyze_videos(
     for ``gputouse``; default: the first GPU, or the CPU) and ``snapshot_index`` (a student folder
     holds one snapshot: 0 or -1; it overrides config.yaml's ``snapshotindex``). ``shuffle`` is the
     student's (``dlc_recurrent.train(config, shuffle=...)``), not your DLC network's.
+
+    ``shard=(i, n)`` analyzes only the i-th of n shares of the videos (sorted by path, every n-th
+    from the i-th), for the jobs of a cluster array. Each video is locked while analyzed
+    (``<h5 name>.lock``): a second process that reaches it meanwhile leaves it to the first.
     """
     project = load_project(config)
     with tf.device(select_device(device, gputouse)):
         return _analyze_videos(project, videos, video_extension_list(videotype, video_extensions), shuffle,
                                trainingsetindex, save_as_csv, destfolder, batch_size, overwrite, model, state_reset,
                                progress, confident_shuffle, confident_model, handoff, bridge_max_gap,
-                               _one_snapshot(snapshot_index))
+                               _one_snapshot(snapshot_index), _shard(shard))
 
 
 def video_extension_list(videotype: str | list[str] | None, video_extensions: str | list[str] | None):
@@ -792,6 +799,19 @@ def video_extension_list(videotype: str | list[str] | None, video_extensions: st
         raise ValueError(f"videotype={videotype!r} and video_extensions={video_extensions!r} disagree; "
                          "give one of them (video_extensions is DLC 3's name)")
     return video_extensions or videotype or None
+
+
+def _shard(shard) -> tuple[int, int] | None:
+    """(i, n) from a tuple or an "i/n" string; None for every video."""
+    if shard is None:
+        return None
+    try:
+        index, count = (int(v) for v in (shard.split("/") if isinstance(shard, str) else shard))
+    except (TypeError, ValueError):
+        raise ValueError(f"shard={shard!r}: give (i, n) or 'i/n', e.g. '0/4' for the first of four jobs") from None
+    if not 0 <= index < count:
+        raise ValueError(f"shard={shard!r}: need 0 <= i < n (SLURM's array ids from 0: --shard $SLURM_ARRAY_TASK_ID/N)")
+    return index, count
 
 
 def _one_snapshot(snapshot_index: int | None) -> int | None:
@@ -806,7 +826,7 @@ def _one_snapshot(snapshot_index: int | None) -> int | None:
 def _analyze_videos(project: Project, videos, extensions, shuffle: int, trainingsetindex: int, save_as_csv: bool,
                     destfolder, batch_size: int | None, overwrite: bool, model: str, state_reset: int | None,
                     progress: bool, confident_shuffle: int | None, confident_model: str | None, handoff: float,
-                    bridge_max_gap: int | None, snapshot_index: int | None) -> str:
+                    bridge_max_gap: int | None, snapshot_index: int | None, shard: tuple[int, int] | None) -> str:
     from deeplabcut.utils.auxfun_videos import collect_video_paths
 
     student = load_trained_student(project, shuffle, trainingsetindex, model, state_reset)
@@ -823,6 +843,9 @@ def _analyze_videos(project: Project, videos, extensions, shuffle: int, training
     if not paths:
         raise ProjectError(f"{videos}: no videos found (video_extensions={extensions!r}); pass video files or "
                            "folders")
+    if shard is not None:
+        paths = sorted(paths, key=str)[shard[0] :: shard[1]]
+        logger.info(f"Shard {shard[0]}/{shard[1]}: {len(paths)} videos")
 
     failed, short = [], []
     for video in paths:
@@ -842,28 +865,37 @@ def _analyze_videos(project: Project, videos, extensions, shuffle: int, training
             else:
                 logger.info(f"{video.name}: already analyzed ({h5_path.name}); pass overwrite=True to redo it.")
             continue
-        checkpoint = h5_path.with_name(h5_path.name + RESUME_SUFFIX)
-        try:
-            info = read_video_info(video)
-            crop = video_crop(project, info)
-            folder.mkdir(parents=True, exist_ok=True)
-            for output in (h5_path, meta_path(h5_path), h5_path.with_suffix(".csv"), checkpoint):
-                remove_interrupted_writes(output)
-            started, bridging = time.time(), {}
-            predictions = predict_video(student, info, crop, batch_size, progress, checkpoint=checkpoint,
-                                        confident=confident, handoff=handoff, bridge_max_gap=bridge_max_gap,
-                                        record=bridging)
-            stopped = time.time()
-        except ProjectError as error:
-            failed.append((video, str(error)))
+        folder.mkdir(parents=True, exist_ok=True)
+        lock_path = h5_path.with_name(h5_path.name + LOCK_SUFFIX)
+        lock = try_lock(lock_path)
+        if lock is None:
+            logger.info(f"{video.name}: being analyzed by {describe_holder(lock_path)}; left to it")
             continue
-        if len(predictions) < info.n_frames:
-            short.append((video, len(predictions), info.n_frames))
-        info = replace(info, n_frames=len(predictions))  # fewer where the header overcounts
-        metadata = _metadata(project, student, info, crop, scorer, batch_size, started, stopped, trainingsetindex)
-        metadata[OWN_OUTPUT_KEY]["confident_student"] = None if combination is None else {**combination, **bridging}
-        _write_outputs(predictions_table(predictions, scorer, project.bodyparts), metadata, h5_path, save_as_csv)
-        checkpoint.unlink(missing_ok=True)
+        with lock:
+            if h5_path.exists() and not overwrite and own_output_record(h5_path) is not None:
+                logger.info(f"{video.name}: analyzed by another process meanwhile ({h5_path.name})")
+                continue
+            checkpoint = h5_path.with_name(h5_path.name + RESUME_SUFFIX)
+            try:
+                info = read_video_info(video)
+                crop = video_crop(project, info)
+                for output in (h5_path, meta_path(h5_path), h5_path.with_suffix(".csv"), checkpoint):
+                    remove_interrupted_writes(output)
+                started, bridging = time.time(), {}
+                predictions = predict_video(student, info, crop, batch_size, progress, checkpoint=checkpoint,
+                                            confident=confident, handoff=handoff, bridge_max_gap=bridge_max_gap,
+                                            record=bridging)
+                stopped = time.time()
+            except ProjectError as error:
+                failed.append((video, str(error)))
+                continue
+            if len(predictions) < info.n_frames:
+                short.append((video, len(predictions), info.n_frames))
+            info = replace(info, n_frames=len(predictions))  # fewer where the header overcounts
+            metadata = _metadata(project, student, info, crop, scorer, batch_size, started, stopped, trainingsetindex)
+            metadata[OWN_OUTPUT_KEY]["confident_student"] = None if combination is None else {**combination, **bridging}
+            _write_outputs(predictions_table(predictions, scorer, project.bodyparts), metadata, h5_path, save_as_csv)
+            checkpoint.unlink(missing_ok=True)
 
     if short:
         logger.warning(f"Fewer frames decoded than the header says ({len(short)}; predictions cover the decoded ones):")

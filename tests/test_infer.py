@@ -634,3 +634,40 @@ def test_deeplabcut_3_argument_names(trained_project, tmp_path):
         analyze_videos(trained_project, [video], device="cpu", gputouse=0, model="leap")
     with pytest.raises(ProjectError, match="one snapshot"):
         analyze_videos(trained_project, [video], snapshot_index=3, destfolder=tmp_path, model="leap")
+
+
+@pytest.mark.slow
+def test_two_jobs_on_one_folder_analyze_each_video_once(trained_project, tmp_path):
+    """Two processes at once: as a job array (--shard 0/2, 1/2) and racing on the same videos
+    (no shard): every video analyzed by exactly one of them, complete outputs, no lock left."""
+    import subprocess
+    import sys
+
+    project = load_project(trained_project)
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for name in ("a.mp4", "b.mp4", "c.mp4"):
+        shutil.copy(project.videos[0], videos / name)
+
+    def run_two(shards, out):
+        command = [sys.executable, "-m", "dlc_recurrent", "analyze", str(trained_project), str(videos), "--model",
+                   "leap", "--destfolder", str(out)]
+        jobs = [subprocess.Popen(command + (["--shard", shard] if shard else []), stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True) for shard in shards]
+        outputs = [job.communicate(timeout=600)[0] for job in jobs]
+        assert [job.returncode for job in jobs] == [0, 0], outputs
+        h5s = sorted(out.glob("*.h5"))
+        assert [h5.name[0] for h5 in h5s] == ["a", "b", "c"]
+        assert all(len(pd.read_hdf(h5)) == read_video_info(project.videos[0]).n_frames for h5 in h5s)
+        assert not list(out.glob("*.lock")) and not list(out.glob("*.resume.npz")) and not list(out.glob("*.tmp*"))
+        return outputs
+
+    sharded = run_two(["0/2", "1/2"], tmp_path / "sharded")
+    assert "Shard 0/2: 2 videos" in sharded[0] and "Shard 1/2: 1 videos" in sharded[1]
+
+    raced = run_two([None, None], tmp_path / "raced")
+    for name in ("a.mp4", "b.mp4", "c.mp4"):
+        skipped = sum(line.startswith(name) and ("left to it" in line or "already analyzed" in line
+                                                 or "meanwhile" in line)
+                      for output in raced for line in output.splitlines())
+        assert skipped == 1, f"{name} analyzed by {2 - skipped} processes:\n" + "\n".join(raced)

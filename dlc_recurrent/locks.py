@@ -1,0 +1,137 @@
+"""Lock files, so that two processes (two jobs of a cluster array, two notebooks) never work on one
+output at once: the second sees the lock and skips that output.
+
+A lock is a small file created atomically (``O_EXCL``) next to the output, naming the machine and
+process that holds it; a thread refreshes its time stamp while it is held. A lock left by a
+killed process never blocks forever: on the same machine it is taken over as soon as its process
+is gone, from another machine (a shared file system) once it has not been refreshed for
+``stale_seconds``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 30.0
+STALE_SECONDS = 180.0
+
+
+class Lock:
+    """A held lock; release it with :meth:`release` or by leaving its ``with`` block."""
+
+    def __init__(self, path: Path, heartbeat_seconds: float = HEARTBEAT_SECONDS):
+        self.path = path
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, args=(heartbeat_seconds,), daemon=True)
+        self._thread.start()
+
+    def _beat(self, seconds: float) -> None:
+        while not self._stop.wait(seconds):
+            try:
+                os.utime(self.path)
+            except OSError:
+                return
+
+    def release(self) -> None:
+        self._stop.set()
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> Lock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()} {os.getpid()} {time.time():.0f}"
+
+
+def read_holder(path: Path) -> tuple[str, int] | None:
+    """(machine, process id) named in a lock file; None when it cannot be read (being written or gone)."""
+    try:
+        host, pid, _ = path.read_text().split()
+        return host, int(pid)
+    except (OSError, ValueError):
+        return None
+
+
+def is_stale(path: Path, stale_seconds: float = STALE_SECONDS) -> bool:
+    """Whether the lock's process is gone (this machine) or it was not refreshed for ``stale_seconds``."""
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return True
+    holder = read_holder(path)
+    if holder is not None and holder[0] == socket.gethostname():
+        try:
+            os.kill(holder[1], 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, another user's
+            return False
+        return False
+    return age > stale_seconds
+
+
+def try_lock(path: str | Path, stale_seconds: float = STALE_SECONDS,
+             heartbeat_seconds: float = HEARTBEAT_SECONDS) -> Lock | None:
+    """Take the lock at ``path``, or return None when a live process holds it."""
+    path = Path(path)
+    for _ in range(2):
+        try:
+            handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            seen = _read(path)
+            if not is_stale(path, stale_seconds):
+                return None
+            if not _move_aside(path, seen):
+                return None
+            logger.info(f"{path}: took over a lock its process left ({seen.strip() or 'unreadable'})")
+            continue
+        with os.fdopen(handle, "w") as lock_file:
+            lock_file.write(_holder())
+        return Lock(path, heartbeat_seconds)
+    return None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _move_aside(path: Path, seen: str) -> bool:
+    """Remove the stale lock ``seen`` at ``path``; False when another process took it over meanwhile.
+
+    The rename is atomic, so of two processes taking over one lock only one moves it; the content
+    check catches the case where the lock moved is already the other process's new one (then it is
+    put back, unless a third lock appeared, and this process leaves the output alone).
+    """
+    aside = path.with_name(f"{path.name}.stale-{os.getpid()}")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return True  # someone else removed it: try to create ours
+    if _read(aside) == seen:
+        aside.unlink(missing_ok=True)
+        return True
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        pass
+    aside.unlink(missing_ok=True)
+    return False
+
+
+def describe_holder(path: Path) -> str:
+    holder = read_holder(path)
+    return "unknown process" if holder is None else f"process {holder[1]} on {holder[0]}"

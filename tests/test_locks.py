@@ -1,0 +1,54 @@
+"""Lock files: one process per output, and no lock left by a killed process blocks forever."""
+
+import os
+import subprocess
+import sys
+import time
+
+from dlc_recurrent.locks import is_stale, read_holder, try_lock
+
+
+def test_a_held_lock_keeps_others_out_until_released(tmp_path):
+    path = tmp_path / "video.h5.lock"
+    lock = try_lock(path)
+    assert lock is not None and read_holder(path)[1] == os.getpid()
+    assert try_lock(path) is None, "this process is alive: its lock holds"
+    lock.release()
+    assert not path.exists()
+    with try_lock(path) as again:
+        assert again is not None
+    assert not path.exists()
+
+
+def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
+    path = tmp_path / "video.h5.lock"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    import socket
+
+    path.write_text(f"{socket.gethostname()} {int(dead.stdout)} {time.time():.0f}")
+    assert is_stale(path)
+    lock = try_lock(path)
+    assert lock is not None and read_holder(path)[1] == os.getpid()
+    assert not list(tmp_path.glob("*.stale-*")), "the stale lock is removed, not left beside"
+    lock.release()
+
+
+def test_a_lock_from_another_machine_is_stale_only_when_not_refreshed(tmp_path):
+    path = tmp_path / "video.h5.lock"
+    path.write_text(f"other-machine 12345 {time.time():.0f}")
+    assert not is_stale(path, stale_seconds=60) and try_lock(path, stale_seconds=60) is None
+    old = time.time() - 120
+    os.utime(path, (old, old))
+    assert is_stale(path, stale_seconds=60)
+    assert try_lock(path, stale_seconds=60) is not None
+
+
+def test_a_held_lock_is_refreshed(tmp_path):
+    path = tmp_path / "video.h5.lock"
+    lock = try_lock(path, heartbeat_seconds=0.05)
+    old = time.time() - 1000
+    os.utime(path, (old, old))
+    time.sleep(0.3)
+    assert time.time() - path.stat().st_mtime < 5, "the heartbeat keeps the lock fresh for other machines"
+    lock.release()
