@@ -423,8 +423,7 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
     checkpoint = tf.train.Checkpoint(network=network, optimizer=optimizer, epoch=tf.Variable(0),
                                      samples=tf.Variable(-1, dtype=tf.int64), schedule=state, period=period)
     manager = tf.train.CheckpointManager(checkpoint, str(folder / "checkpoints"), max_to_keep=2)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).expect_partial()
+    restored = _restore_newest_readable(manager, checkpoint)
     start_epoch = int(checkpoint.epoch.numpy())
 
     batch = config.resolved_batch_size * strategy.num_replicas_in_sync
@@ -450,7 +449,7 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
     if not done:
         if start_epoch:
             logger.info(f"Resuming {config.model} training from epoch {start_epoch} (step {start_epoch * steps}; "
-                        f"{manager.latest_checkpoint}).")
+                        f"{restored}).")
         state.stopped.assign(False)
         # A resumed run continues the sample stream where the checkpoint left it, so that it trains
         # on the batches (and augmentations) an uninterrupted run would have seen.
@@ -551,6 +550,29 @@ def _check_same_training_set(folder: Path, trainset: TrainingSet) -> None:
             f"({trainset.folder}); pass overwrite=True to train it again on the new one"
         )
     _atomic_yaml(path, {"training_set": str(trainset.folder), "fingerprint": current})
+
+
+def _restore_newest_readable(manager: tf.train.CheckpointManager, checkpoint: tf.train.Checkpoint) -> str | None:
+    """Restore the newest checkpoint that reads back whole; None for a fresh run.
+
+    A full disk or a killed copy can leave the newest one cut short: the one before it (the manager
+    keeps two) is used instead, and the user is told; when none reads, a one-line error.
+    """
+    damaged = []
+    for path in reversed(manager.checkpoints):
+        try:
+            checkpoint.restore(path).expect_partial()
+        except (tf.errors.OpError, IndexError, ValueError, OSError) as error:
+            damaged.append(f"{Path(path).name}: {type(error).__name__}")
+            continue
+        if damaged:
+            logger.warning(f"{Path(path).parent}: {damaged[0]} is damaged (cut short by a full disk or a killed "
+                           f"copy?); resuming from {Path(path).name} instead, a few steps earlier")
+        return path
+    if damaged:
+        raise ProjectError(f"{Path(manager.directory)}: no checkpoint reads back ({'; '.join(damaged)}); pass "
+                           "overwrite=True to train this student again from the start")
+    return None
 
 
 def validation_batch_size(n_samples: int, batch_size: int, replicas: int) -> int:

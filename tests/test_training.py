@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -263,6 +264,30 @@ def test_a_student_with_a_skip_connection_is_saved_and_rebuilt_with_it(trainset_
     assert train(trainset_project, model="convlstm_leap", skip_connection=True, **TINY) == folder  # finished: kept
     with pytest.raises(ValueError, match="skip_connection"):
         train(trainset_project, model="convlstm_leap", **TINY)  # another network: not resumed silently
+
+
+def _cut_short(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+
+
+def test_a_damaged_checkpoint_falls_back_to_the_one_before_or_says_what_to_do(trainset_project, caplog):
+    """A checkpoint cut short (full disk, killed copy) made the next train() die in TensorFlow's reader."""
+    import logging
+
+    folder = train(trainset_project, model="leap", **{**TINY, "epochs": 2})
+    newest = sorted((folder / "checkpoints").glob("ckpt-2.data-*"))
+    assert newest
+    _cut_short(newest[0])
+    with caplog.at_level(logging.WARNING, logger="dlc_recurrent"):
+        train(trainset_project, model="leap", **{**TINY, "epochs": 3})
+    assert "ckpt-2: " in caplog.text and "damaged" in caplog.text and "resuming from ckpt-1" in caplog.text
+    assert len(pd.read_csv(folder / HISTORY_NAME)) == 3
+
+    for data in (folder / "checkpoints").glob("ckpt-*.data-*"):
+        _cut_short(data)
+    with pytest.raises(ProjectError, match="checkpoints: no checkpoint reads back.*overwrite=True"):
+        train(trainset_project, model="leap", **{**TINY, "epochs": 4})
 
 
 def test_device_names_and_their_conflicts(trainset_project):
