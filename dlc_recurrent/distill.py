@@ -717,20 +717,28 @@ def load_training_set(folder: str | Path) -> TrainingSet:
     meta_path = folder / "trainingset.yaml"
     if not meta_path.is_file():
         raise ProjectError(f"{folder}: no training set here; run dlc_recurrent.create_training_set(config) first")
-    meta = _read_yaml(meta_path)
-    spec = TrainingSetSpec(**_saved_spec(meta["request"]["spec"]))
-    frames, targets = [], []
-    for index in range(len(meta["videos"])):
-        frames.append(np.load(folder / f"video{index:03d}_frames.npy", mmap_mode="r"))
-        with np.load(folder / f"video{index:03d}_targets.npz") as data:
-            targets.append(VideoTargets(**{key: data[key] for key in data.files}))
-    return TrainingSet(
-        folder=folder,
-        spec=spec,
-        bodyparts=list(meta["bodyparts"]),
-        channels=int(meta["channels"]),
-        videos=meta["videos"],
-        windows=pd.read_csv(folder / "windows.csv"),
-        frames=frames,
-        targets=targets,
-    )
+    reading = meta_path
+    try:
+        meta = _read_yaml(meta_path)
+        spec = TrainingSetSpec(**_saved_spec(meta["request"]["spec"]))
+        frames, targets = [], []
+        for index in range(len(meta["videos"])):
+            reading = folder / f"video{index:03d}_frames.npy"
+            frames.append(np.load(reading, mmap_mode="r"))
+            reading = folder / f"video{index:03d}_targets.npz"
+            with np.load(reading) as data:
+                targets.append(VideoTargets(**{key: data[key] for key in data.files}))
+        reading = folder / "windows.csv"
+        windows = pd.read_csv(reading)
+        if not {"video", "first_row", "split"} <= set(windows.columns):
+            raise ValueError("columns video, first_row, split missing")
+        return TrainingSet(folder=folder, spec=spec, bodyparts=list(meta["bodyparts"]), channels=int(meta["channels"]),
+                           videos=meta["videos"], windows=windows, frames=frames, targets=targets)
+    except Exception as error:  # any damage (cut short, garbled, missing), reported as one line
+        if isinstance(error, ProjectError):
+            raise
+        raise ProjectError(
+            f"{reading}: damaged or missing ({type(error).__name__}: {' '.join(str(error).split())[:120]}); rebuild "
+            "the training set with dlc_recurrent.create_training_set(config, shuffle=..., overwrite=True), then "
+            "train again"
+        ) from None

@@ -1083,7 +1083,15 @@ def load_student(train_folder: str | Path) -> tuple[keras.Model, TrainingConfig]
     weights = folder / WEIGHTS_NAME
     if not weights.is_file():
         raise ProjectError(f"{folder}: no trained student here ({WEIGHTS_NAME}); run dlc_recurrent.train(config)")
-    config = TrainingConfig.load(folder / CONFIG_NAME)
+    try:
+        config = TrainingConfig.load(folder / CONFIG_NAME)
+    except Exception as error:  # garbled or cut short
+        raise ProjectError(f"{folder / CONFIG_NAME}: damaged ({type(error).__name__}); retrain the student with "
+                           "dlc_recurrent.train(config, ..., overwrite=True)") from None
     network = config.build_model()
-    network.load_weights(str(weights))
+    try:
+        network.load_weights(str(weights))
+    except Exception as error:
+        raise ProjectError(f"{weights}: damaged or not this student's ({type(error).__name__}); retrain it with "
+                           "dlc_recurrent.train(config, ..., overwrite=True)") from None
     return network, config

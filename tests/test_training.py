@@ -290,6 +290,27 @@ def test_a_damaged_checkpoint_falls_back_to_the_one_before_or_says_what_to_do(tr
         train(trainset_project, model="leap", **{**TINY, "epochs": 4})
 
 
+@pytest.mark.parametrize("damaged", ["trainingset.yaml", "windows.csv", "video000_frames.npy",
+                                     "video000_targets.npz", "weights", "student yaml"])
+def test_a_damaged_training_set_or_student_gets_a_one_line_error_naming_the_file(trainset_project, damaged):
+    from dlc_recurrent.distill import training_set_folder
+    from dlc_recurrent.training import CONFIG_NAME
+
+    project = load_project(trainset_project)
+    folder = train(trainset_project, model="leap", **TINY)
+    target = {"weights": folder / WEIGHTS_NAME, "student yaml": folder / CONFIG_NAME}.get(
+        damaged, training_set_folder(project, 1, 0) / damaged)
+    if target.suffix in (".yaml", ".csv"):
+        target.write_text("{garbled: [\n" if target.suffix == ".yaml" else "nothing,useful\n")
+    else:
+        _cut_short(target)
+    call = (lambda: load_student(folder)) if damaged in ("weights", "student yaml") else (
+        lambda: load_training_set(training_set_folder(project, 1, 0)))
+    with pytest.raises(ProjectError, match=f"{target.name}: damaged.*overwrite=True") as error:
+        call()
+    assert len(str(error.value).splitlines()) == 1
+
+
 def test_device_names_and_their_conflicts(trainset_project):
     folder = train(trainset_project, model="leap", device="cpu", **TINY)
     assert (folder / WEIGHTS_NAME).is_file()
