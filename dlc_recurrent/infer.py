@@ -52,6 +52,7 @@ from dlc_recurrent.project import (
     VideoInfo,
     atomic_write,
     load_project,
+    meta_is_damaged,
     meta_path,
     own_output_record,
     read_video_info,
@@ -852,6 +853,11 @@ def _analyze_videos(project: Project, videos, extensions, shuffle: int, training
         folder = Path(destfolder) if destfolder is not None else video.parent
         h5_path = folder / f"{video.stem}{scorer}.h5"
         record = own_output_record(h5_path) if h5_path.exists() else None
+        if h5_path.exists() and record is None and meta_is_damaged(h5_path):
+            raise ProjectError(
+                f"{meta_path(h5_path)}: damaged, so whether {h5_path.name} is the student's output cannot be told; "
+                "if dlc-recurrent wrote it, delete both files and analyze again (a teacher's file is never touched)"
+            )
         if h5_path.exists() and record is None:
             raise ProjectError(
                 f"{h5_path}: exists and was not written by dlc-recurrent (a teacher's predictions?); "

@@ -373,6 +373,19 @@ def own_output_record(h5_path: Path) -> dict | None:
         return None
 
 
+def meta_is_damaged(h5_path: Path) -> bool:
+    """True when a prediction file's ``_meta.pickle`` exists but cannot be read (cut short, garbled)."""
+    meta = meta_path(h5_path)
+    if not meta.is_file():
+        return False
+    try:
+        with meta.open("rb") as handle:
+            pickle.load(handle)
+    except Exception:
+        return True
+    return False
+
+
 def is_own_output(h5_path: Path) -> bool:
     """True for prediction files written by this package (marked in their ``_meta.pickle``)."""
     return own_output_record(h5_path) is not None

@@ -671,3 +671,16 @@ def test_two_jobs_on_one_folder_analyze_each_video_once(trained_project, tmp_pat
                                                  or "meanwhile" in line)
                       for output in raced for line in output.splitlines())
         assert skipped == 1, f"{name} analyzed by {2 - skipped} processes:\n" + "\n".join(raced)
+
+
+def test_a_damaged_meta_pickle_is_named_and_nothing_is_overwritten(trained_project, tmp_path):
+    project = load_project(trained_project)
+    video = str(project.videos[0])
+    scorer = analyze_videos(trained_project, [video], destfolder=tmp_path, model="leap", progress=False)
+    h5 = tmp_path / f"{Path(video).stem}{scorer}.h5"
+    meta = h5.with_name(h5.stem + "_meta.pickle")
+    meta.write_bytes(meta.read_bytes()[:20])
+    before = h5.read_bytes()
+    with pytest.raises(ProjectError, match="_meta.pickle: damaged.*delete both files"):
+        analyze_videos(trained_project, [video], destfolder=tmp_path, model="leap", overwrite=True, progress=False)
+    assert h5.read_bytes() == before
