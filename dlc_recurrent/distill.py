@@ -33,6 +33,7 @@ import pandas as pd
 from ruamel.yaml import YAML
 from tqdm import tqdm
 
+from dlc_recurrent.locks import describe_holder, is_stale
 from dlc_recurrent.project import (
     Crop,
     Project,
@@ -46,6 +47,7 @@ from dlc_recurrent.project import (
     read_teacher_for_video,
     read_video_info,
     video_crop,
+    glob_escape,
 )
 
 logger = logging.getLogger(__name__)
@@ -192,6 +194,11 @@ def create_training_set(
     folder = training_set_folder(project, shuffle, trainingsetindex)
     request = _request_record(spec, videos, fraction, shuffle)
 
+    if (folder / "trainingset.yaml").is_file() and overwrite:
+        for lock in folder.parent.glob(f"{glob_escape(folder.name)}.training-*.lock"):
+            if not is_stale(lock):
+                raise ProjectError(f"{folder}: {describe_holder(lock)} is training a student on it; let it finish "
+                                   "(or stop it) before rebuilding the set")
     if (folder / "trainingset.yaml").is_file() and not overwrite:
         differences = _request_differences(_saved_request(folder), request)
         if differences:
@@ -221,6 +228,12 @@ def create_training_set(
     n_test = sum(v["test_windows"] for v in summary["videos"])
     logger.info(f"Training set: {n_train} train and {n_test} test windows of {window_length} frames in {folder}")
     return folder
+
+
+def trainer_lock_path(folder: Path, model: str) -> Path:
+    """The lock a training run of ``model`` holds on the training set in ``folder``: a second run of
+    the same student waits its turn, and create_training_set does not replace a set in use."""
+    return folder.with_name(f"{folder.name}.training-{model}.lock")
 
 
 #: Spec fields added after the first training sets were written, with the value that reproduces

@@ -32,12 +32,14 @@ from ruamel.yaml import YAML
 from tqdm import tqdm
 
 from dlc_recurrent.devices import select_device
+from dlc_recurrent.locks import describe_holder, try_lock
 from dlc_recurrent.distill import (
     GAP_FILLED,
     PACKAGE_FOLDER,
     TrainingSet,
     load_training_set,
     training_fraction,
+    trainer_lock_path,
     training_set_fingerprint,
     training_set_folder,
 )
@@ -355,6 +357,18 @@ def train(
     if train_config.normalization == "dataset":
         train_config.mean, train_config.std = dataset_statistics(trainset)
 
+    lock = try_lock(trainer_lock_path(trainset.folder, model))
+    if lock is None:
+        raise ProjectError(f"{model_folder(project, shuffle, trainingsetindex, model)}: "
+                           f"{describe_holder(trainer_lock_path(trainset.folder, model))} is training this student; "
+                           "let it finish (or stop it) first")
+    with lock:
+        return _train_locked(project, shuffle, trainingsetindex, model, trainset, train_config, overwrite, devices,
+                             gputouse, device)
+
+
+def _train_locked(project: Project, shuffle: int, trainingsetindex: int, model: str, trainset: TrainingSet,
+                  train_config: TrainingConfig, overwrite: bool, devices, gputouse, device) -> Path:
     folder = model_folder(project, shuffle, trainingsetindex, model) / "train"
     if overwrite and folder.exists():
         shutil.rmtree(folder)

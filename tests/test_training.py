@@ -577,3 +577,28 @@ def test_a_run_trained_on_keeps_its_evaluation_period(trainset_project):
     folder = train(trainset_project, model="leap", max_steps=4, **options)
     train(trainset_project, model="leap", max_steps=12, **options)
     assert list(pd.read_csv(folder / HISTORY_NAME).step) == [4, 8, 12]
+
+
+def test_one_training_run_per_student_and_no_rebuilt_set_under_a_running_one(trainset_project):
+    """Another process training this student (its lock, its live process): a second train() and a
+    rebuild of the set stop with a message; once that process is gone its lock is taken over."""
+    import socket
+    import time
+
+    from dlc_recurrent.distill import trainer_lock_path, training_set_folder
+
+    project = load_project(trainset_project)
+    lock = trainer_lock_path(training_set_folder(project, 1, 0), "leap")
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        lock.write_text(f"{socket.gethostname()} {other.pid} {time.time():.0f}")
+        with pytest.raises(ProjectError, match=f"process {other.pid} on .* is training this student"):
+            train(trainset_project, model="leap", **TINY)
+        with pytest.raises(ProjectError, match=f"process {other.pid} on .* is training a student on it"):
+            create_training_set(trainset_project, window_length=5, windows_per_video=20, max_gap_fill=0,
+                                overwrite=True)
+    finally:
+        other.kill()
+        other.wait()
+    folder = train(trainset_project, model="leap", **TINY)  # the lock of a process gone: taken over
+    assert (folder / WEIGHTS_NAME).is_file() and not lock.exists()
