@@ -10,7 +10,7 @@ minute or two at a size where the numbers mean nothing (used by the test suite).
 
 import argparse
 
-import dlc_recurrent  # before tensorflow (and deeplabcut's imports) - see README "Import order"
+import dlc_recurrent  # before tensorflow (and deeplabcut's imports) - see README "Troubleshooting"
 from dlc_recurrent.demo import SMALL, TINY
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
