@@ -20,7 +20,7 @@ from dlc_recurrent._logging import VERBOSE_VARIABLE
 @contextmanager
 def quiet_native_stderr():
     """Send what C and C++ code write to standard error to /dev/null inside the block (unless verbose)."""
-    if os.environ.get(VERBOSE_VARIABLE) or not hasattr(os, "dup2"):
+    if os.environ.get(VERBOSE_VARIABLE, "0").strip().lower() not in ("", "0", "false", "no"):
         yield
         return
     sys.stderr.flush()

@@ -82,6 +82,11 @@ def select_device(device: str | int | None = None, gputouse: int | None = None) 
     else:
         index = choose_gpu(wanted, len(gpus))
     if index is None:
+        if gpus:
+            try:  # the CPU asked for on a GPU machine: keep TensorFlow off every GPU's memory
+                tf.config.set_visible_devices([], "GPU")
+            except RuntimeError:
+                pass
         return CPU
     chosen = gpus[index]
     try:

@@ -288,6 +288,8 @@ def evaluate(
     with a ``shuffle`` column.
     """
     if shuffles is not None:
+        if not len(shuffles):
+            raise ValueError("shuffles=[]: name at least one shuffle (or pass shuffle=N)")
         tables = [evaluate(config, s, trainingsetindex, models, pcutoff, batch_size, progress, report)
                   for s in shuffles]
         return pd.concat([t.assign(shuffle=s) for t, s in zip(tables, shuffles)], ignore_index=True)

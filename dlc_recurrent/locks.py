@@ -23,11 +23,15 @@ HEARTBEAT_SECONDS = 30.0
 STALE_SECONDS = 180.0
 
 
+_HELD: set[str] = set()  # lock files this process holds (its own pid in a file it does not hold is stale)
+
+
 class Lock:
     """A held lock; release it with :meth:`release` or by leaving its ``with`` block."""
 
-    def __init__(self, path: Path, heartbeat_seconds: float = HEARTBEAT_SECONDS):
-        self.path = path
+    def __init__(self, path: Path, content: str, heartbeat_seconds: float = HEARTBEAT_SECONDS):
+        self.path, self.content = path, content
+        _HELD.add(str(path))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, args=(heartbeat_seconds,), daemon=True)
         self._thread.start()
@@ -36,12 +40,15 @@ class Lock:
         while not self._stop.wait(seconds):
             try:
                 os.utime(self.path)
-            except OSError:
-                return
+            except OSError:  # a passing file-system error: beat again next time
+                continue
 
     def release(self) -> None:
+        """Stop the heartbeat and remove the lock file, unless another process has taken it over."""
         self._stop.set()
-        self.path.unlink(missing_ok=True)
+        _HELD.discard(str(self.path))
+        if _read(self.path) == self.content:
+            self.path.unlink(missing_ok=True)
 
     def __enter__(self) -> Lock:
         return self
@@ -69,16 +76,19 @@ def is_stale(path: Path, stale_seconds: float = STALE_SECONDS) -> bool:
         age = time.time() - path.stat().st_mtime
     except FileNotFoundError:
         return True
+    if age > stale_seconds:  # its heartbeat stopped, whoever holds it (also a process id used again)
+        return True
     holder = read_holder(path)
     if holder is not None and holder[0] == socket.gethostname():
+        if holder[1] == os.getpid():
+            return str(path) not in _HELD  # left by this process before (a notebook's interrupted call)
         try:
             os.kill(holder[1], 0)
         except ProcessLookupError:
             return True
         except PermissionError:  # alive, another user's
             return False
-        return False
-    return age > stale_seconds
+    return False
 
 
 def try_lock(path: str | Path, stale_seconds: float = STALE_SECONDS,
@@ -96,9 +106,14 @@ def try_lock(path: str | Path, stale_seconds: float = STALE_SECONDS,
                 return None
             logger.info(f"{path}: took over a lock its process left ({seen.strip() or 'unreadable'})")
             continue
-        with os.fdopen(handle, "w") as lock_file:
-            lock_file.write(_holder())
-        return Lock(path, heartbeat_seconds)
+        content = _holder()
+        try:
+            with os.fdopen(handle, "w") as lock_file:
+                lock_file.write(content)
+        except OSError:  # a full disk: leave no empty lock behind
+            path.unlink(missing_ok=True)
+            raise
+        return Lock(path, content, heartbeat_seconds)
     return None
 
 

@@ -345,30 +345,33 @@ def train(
     ``shuffle`` is the student's own training-set number, not your DLC network's.
     """
     project = load_project(config)
-    trainset = load_training_set(training_set_folder(project, shuffle, trainingsetindex))
-    train_config = TrainingConfig(
-        model=model,
-        window_length=trainset.window_length,
-        scale=trainset.spec.scale,
-        bodyparts=trainset.bodyparts,
-        channels=trainset.channels,
-        **options,
-    )
-    if train_config.normalization == "dataset":
-        train_config.mean, train_config.std = dataset_statistics(trainset)
-
-    lock = try_lock(trainer_lock_path(trainset.folder, model))
+    if devices and (gputouse is not None or device is not None):
+        raise ValueError("devices (several, data-parallel) or gputouse/device (one): give one of them")
+    chosen = None if devices else select_device(device, gputouse)  # before anything is deleted or locked
+    set_folder = training_set_folder(project, shuffle, trainingsetindex)
+    lock = try_lock(trainer_lock_path(set_folder, model))
     if lock is None:
         raise ProjectError(f"{model_folder(project, shuffle, trainingsetindex, model)}: "
-                           f"{describe_holder(trainer_lock_path(trainset.folder, model))} is training this student; "
+                           f"{describe_holder(trainer_lock_path(set_folder, model))} is training this student; "
                            "let it finish (or stop it) first")
     with lock:
+        trainset = load_training_set(set_folder)
+        train_config = TrainingConfig(
+            model=model,
+            window_length=trainset.window_length,
+            scale=trainset.spec.scale,
+            bodyparts=trainset.bodyparts,
+            channels=trainset.channels,
+            **options,
+        )
+        if train_config.normalization == "dataset":
+            train_config.mean, train_config.std = dataset_statistics(trainset)
         return _train_locked(project, shuffle, trainingsetindex, model, trainset, train_config, overwrite, devices,
-                             gputouse, device)
+                             chosen)
 
 
 def _train_locked(project: Project, shuffle: int, trainingsetindex: int, model: str, trainset: TrainingSet,
-                  train_config: TrainingConfig, overwrite: bool, devices, gputouse, device) -> Path:
+                  train_config: TrainingConfig, overwrite: bool, devices: list[str] | None, chosen: str | None) -> Path:
     folder = model_folder(project, shuffle, trainingsetindex, model) / "train"
     if overwrite and folder.exists():
         shutil.rmtree(folder)
@@ -377,11 +380,8 @@ def _train_locked(project: Project, shuffle: int, trainingsetindex: int, model: 
     _check_same_training_set(folder, trainset)
     train_config.save(folder / CONFIG_NAME)
 
-    if devices and (gputouse is not None or device is not None):
-        raise ValueError("devices (several, data-parallel) or gputouse/device (one): give one of them")
-    chosen = None if devices else select_device(device, gputouse)
     strategy = _strategy(devices, chosen)
-    if train_config.mixed_precision and (chosen or devices[0]).upper().startswith("/GPU"):
+    if train_config.mixed_precision and tf.DeviceSpec.from_string(chosen or devices[0]).device_type == "GPU":
         keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         epochs = _fit(trainset, train_config, folder, strategy, shuffle, trainingsetindex)
@@ -613,11 +613,11 @@ def _strategy(devices: list[str] | None, chosen: str | None):
     if devices and len(devices) > 1:
         logger.info(f"Training data-parallel on {len(devices)} devices: {', '.join(devices)}")
         return tf.distribute.MirroredStrategy(devices)
-    device = devices[0] if devices else chosen
-    default = "/GPU:0" if tf.config.list_logical_devices("GPU") else "/CPU:0"
-    if device.upper() == default:
+    device = tf.DeviceSpec.from_string(devices[0] if devices else chosen)
+    default = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
+    if (device.device_type or "").upper() == default and (device.device_index or 0) == 0:
         return tf.distribute.get_strategy()
-    return tf.distribute.OneDeviceStrategy(device)
+    return tf.distribute.OneDeviceStrategy(device.to_string())
 
 
 def render_maps(xy: tf.Tensor, height: int, width: int, sigma: float, amplitude: float) -> tf.Tensor:

@@ -99,6 +99,12 @@ def test_after_a_start_on_every_gpu_any_of_them_can_be_chosen(four_gpus):
         select_device(gputouse=4)
 
 
+def test_the_cpu_asked_for_on_a_gpu_machine_hides_every_gpu(four_gpus):
+    assert select_device(device="cpu") == CPU
+    assert four_gpus.visible == []
+
+
+@pytest.mark.skipif(bool(tf.config.list_physical_devices("GPU")), reason="a machine without GPU")
 def test_a_machine_without_gpu_computes_on_the_cpu():
     assert select_device() == CPU
     assert select_device(device="cpu") == CPU

@@ -41,7 +41,31 @@ def test_a_lock_from_another_machine_is_stale_only_when_not_refreshed(tmp_path):
     old = time.time() - 120
     os.utime(path, (old, old))
     assert is_stale(path, stale_seconds=60)
-    assert try_lock(path, stale_seconds=60) is not None
+    taken = try_lock(path, stale_seconds=60)
+    assert taken is not None
+    taken.release()
+
+
+def test_a_lock_whose_heartbeat_stopped_is_stale_even_if_its_process_id_lives(tmp_path):
+    """A process id used again (containers, restarted jobs) must not keep an old lock forever."""
+    import socket
+
+    path = tmp_path / "video.h5.lock"
+    path.write_text(f"{socket.gethostname()} 1 {time.time():.0f}")  # pid 1 is alive
+    assert not is_stale(path, stale_seconds=60)
+    old = time.time() - 120
+    os.utime(path, (old, old))
+    assert is_stale(path, stale_seconds=60)
+    path.write_text(f"{socket.gethostname()} {os.getpid()} {time.time():.0f}")  # this process, not holding it
+    assert is_stale(path)
+
+
+def test_release_leaves_a_lock_taken_over_by_another_process(tmp_path):
+    path = tmp_path / "video.h5.lock"
+    lock = try_lock(path)
+    path.write_text("other-machine 12345 0")  # taken over meanwhile
+    lock.release()
+    assert path.read_text() == "other-machine 12345 0"
 
 
 def test_a_held_lock_is_refreshed(tmp_path):
@@ -49,6 +73,6 @@ def test_a_held_lock_is_refreshed(tmp_path):
     lock = try_lock(path, heartbeat_seconds=0.05)
     old = time.time() - 1000
     os.utime(path, (old, old))
-    time.sleep(0.3)
+    time.sleep(1.0)
     assert time.time() - path.stat().st_mtime < 5, "the heartbeat keeps the lock fresh for other machines"
     lock.release()
