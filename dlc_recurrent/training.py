@@ -349,6 +349,8 @@ def train(
         raise ValueError("devices (several, data-parallel) or gputouse/device (one): give one of them")
     chosen = None if devices else select_device(device, gputouse)  # before anything is deleted or locked
     set_folder = training_set_folder(project, shuffle, trainingsetindex)
+    if not (set_folder / "trainingset.yaml").is_file():
+        load_training_set(set_folder)  # says there is none, and how to make it
     lock = try_lock(trainer_lock_path(set_folder, model))
     if lock is None:
         raise ProjectError(f"{model_folder(project, shuffle, trainingsetindex, model)}: "
