@@ -195,10 +195,9 @@ def create_training_set(
     request = _request_record(spec, videos, fraction, shuffle)
 
     if (folder / "trainingset.yaml").is_file() and overwrite:
-        for lock in folder.parent.glob(f"{glob_escape(folder.name)}.training-*.lock"):
-            if not is_stale(lock):
-                raise ProjectError(f"{folder}: {describe_holder(lock)} is training a student on it; let it finish "
-                                   "(or stop it) before rebuilding the set")
+        for lock in live_trainer_locks(folder):
+            raise ProjectError(f"{folder}: {describe_holder(lock)} is training a student on it; let it finish "
+                               "(or stop it) before rebuilding the set")
     if (folder / "trainingset.yaml").is_file() and not overwrite:
         differences = _request_differences(_saved_request(folder), request)
         if differences:
@@ -234,6 +233,12 @@ def trainer_lock_path(folder: Path, model: str) -> Path:
     """The lock a training run of ``model`` holds on the training set in ``folder``: a second run of
     the same student waits its turn, and create_training_set does not replace a set in use."""
     return folder.with_name(f"{folder.name}.training-{model}.lock")
+
+
+def live_trainer_locks(folder: Path) -> list[Path]:
+    """The locks of training runs (of any student) still going on the training set in ``folder``."""
+    pattern = trainer_lock_path(folder.with_name(glob_escape(folder.name)), "*").name
+    return [lock for lock in folder.parent.glob(pattern) if not is_stale(lock)]
 
 
 #: Spec fields added after the first training sets were written, with the value that reproduces

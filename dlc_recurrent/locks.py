@@ -64,9 +64,9 @@ def _holder() -> str:
 def read_holder(path: Path) -> tuple[str, int] | None:
     """(machine, process id) named in a lock file; None when it cannot be read (being written or gone)."""
     try:
-        host, pid, _ = path.read_text().split()
+        host, pid, _ = _read(path).split()
         return host, int(pid)
-    except (OSError, ValueError):
+    except ValueError:
         return None
 
 

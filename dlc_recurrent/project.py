@@ -361,26 +361,28 @@ def meta_path(h5_path: Path) -> Path:
     return h5_path.with_name(h5_path.stem + "_meta.pickle")
 
 
-def own_output_record(h5_path: Path) -> dict | None:
-    """What this package recorded in a prediction file's ``_meta.pickle``; None for other files."""
+def _load_meta(h5_path: Path):
+    """The unpickled ``_meta.pickle`` beside a predictions h5; None when there is none. Raises
+    whatever unpickling raises when it is damaged."""
     meta = meta_path(h5_path)
     if not meta.is_file():
         return None
+    with meta.open("rb") as handle:
+        return pickle.load(handle)
+
+
+def own_output_record(h5_path: Path) -> dict | None:
+    """What this package recorded in a prediction file's ``_meta.pickle``; None for other files."""
     try:
-        with meta.open("rb") as handle:
-            return pickle.load(handle).get("data", {}).get(OWN_OUTPUT_KEY)
+        return (_load_meta(h5_path) or {}).get("data", {}).get(OWN_OUTPUT_KEY)
     except Exception:
         return None
 
 
 def meta_is_damaged(h5_path: Path) -> bool:
     """True when a prediction file's ``_meta.pickle`` exists but cannot be read (cut short, garbled)."""
-    meta = meta_path(h5_path)
-    if not meta.is_file():
-        return False
     try:
-        with meta.open("rb") as handle:
-            pickle.load(handle)
+        _load_meta(h5_path)
     except Exception:
         return True
     return False
