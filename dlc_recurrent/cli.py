@@ -36,6 +36,8 @@ def _create_training_set(args) -> None:
         windows_per_video=args.windows_per_video,
         scale=args.scale,
         teacher_scorer=args.teacher_scorer,
+        teacher_shuffle=args.teacher_shuffle,
+        teacher_snapshot_index=args.teacher_snapshot_index,
         seed=args.seed,
         max_gap_fill=args.max_gap_fill,
         overwrite=args.overwrite,
@@ -170,6 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     trainset.add_argument("--windows-per-video", type=int, default=250)
     trainset.add_argument("--scale", type=float, default=1.0)
     trainset.add_argument("--teacher-scorer", default=None)
+    trainset.add_argument("--teacher-shuffle", type=int, default=None,
+                          help="the DLC shuffle whose analyze_videos output is the teacher (instead of --teacher-scorer)")
+    trainset.add_argument("--teacher-snapshot-index", type=int, default=None,
+                          help="that shuffle's snapshot (default: the config's snapshotindex)")
     trainset.add_argument("--seed", type=int, default=0)
     trainset.add_argument("--max-gap-fill", type=int, default=TrainingSetSpec.max_gap_fill,
                           help="interpolate teacher gaps of at most this many frames (0: mask them, the paper)")

@@ -40,6 +40,7 @@ from dlc_recurrent.project import (
     ProjectError,
     TeacherPredictions,
     VideoInfo,
+    dlc_teacher_scorer,
     find_teacher,
     load_project,
     read_hand_labels,
@@ -169,15 +170,28 @@ def create_training_set(
     teacher_folder: str | Path | None = None,
     seed: int = 0,
     overwrite: bool = False,
+    teacher_shuffle: int | None = None,
+    teacher_snapshot_index: int | None = None,
     **spec_options,
 ) -> Path:
     """Sample teacher-labelled windows from the project's videos and store them; returns the folder.
 
+    ``shuffle`` numbers this package's training set, not a DLC network. The teacher is the
+    ``<video stem>DLC*.h5`` next to each video (or in ``teacher_folder``); when several are there,
+    name it by ``teacher_scorer`` or by the DLC shuffle (and snapshot) that wrote it:
+    ``teacher_shuffle``, ``teacher_snapshot_index``, with this call's ``trainingsetindex``.
     Re-running with the same arguments is a no-op; different arguments, or inputs changed since
     (teacher or hand-label files, pcutoff, body parts, crops), need ``overwrite=True``.
     Nothing is left behind when it fails: the set is built in a temporary folder and renamed.
     """
     project = load_project(config)
+    if teacher_shuffle is not None:
+        if teacher_scorer is not None:
+            raise ValueError("give the teacher by teacher_scorer or by teacher_shuffle, not both")
+        teacher_scorer = dlc_teacher_scorer(project, teacher_shuffle, trainingsetindex, teacher_snapshot_index)
+        logger.info(f"Teacher: DLC shuffle {teacher_shuffle}, scorer {teacher_scorer}")
+    elif teacher_snapshot_index is not None:
+        raise ValueError("teacher_snapshot_index needs teacher_shuffle (the DLC shuffle it belongs to)")
     spec = TrainingSetSpec(
         window_length=window_length,
         windows_per_video=windows_per_video,

@@ -441,6 +441,30 @@ def find_teacher(video: str | Path, scorer: str | None = None, folder: str | Pat
     return next(iter(candidates.values()))
 
 
+def dlc_teacher_scorer(project: Project, shuffle: int, trainingsetindex: int = 0,
+                       snapshot_index: int | None = None) -> str:
+    """The scorer deeplabcut.analyze_videos gives the DLC network of ``shuffle`` (its h5 files' name).
+
+    Built by deeplabcut's own ``get_scorer_name``, for either engine; ``snapshot_index`` None means
+    the config's ``snapshotindex``, as deeplabcut.analyze_videos uses by default.
+    """
+    from deeplabcut.utils import auxiliaryfunctions
+
+    cfg = auxiliaryfunctions.read_config(str(project.config_path))
+    cfg["project_path"] = str(project.project_path)
+    try:
+        fraction = project.training_fraction[trainingsetindex]
+        scorer, _ = auxiliaryfunctions.get_scorer_name(cfg, shuffle, fraction, snapshot_index=snapshot_index)
+    except Exception as error:  # deeplabcut raises many kinds for a shuffle that is not there
+        message = " ".join(str(error).split()) or type(error).__name__
+        raise ProjectError(
+            f"{project.config_path}: no trained DLC network for teacher shuffle {shuffle} "
+            f"(trainingsetindex {trainingsetindex}, snapshot_index {snapshot_index}): {message}; "
+            "pass the shuffle you analyzed the videos with, or teacher_scorer="
+        ) from None
+    return scorer
+
+
 @dataclass
 class TeacherPredictions:
     """A single-frame network's predictions: positions (n_frames, K, 2) and likelihood (n_frames, K)."""

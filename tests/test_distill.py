@@ -363,3 +363,36 @@ def test_truncated_video_fails_cleanly(project_copy, tmp_path):
     assert no_leftovers(project_copy)
     assert not any(p.name.endswith(".partial") for p in training_set_folder(project).parent.glob("*"))
     assert os.path.exists(teacher)
+
+
+def test_the_teacher_chosen_by_its_dlc_shuffle_and_snapshot(project_copy, monkeypatch):
+    """teacher_shuffle/teacher_snapshot_index name the teacher by the DLC network that wrote it, with
+    deeplabcut's own scorer naming, when several teachers' files lie next to the video."""
+    import deeplabcut
+    from deeplabcut.utils import auxiliaryfunctions
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    deeplabcut.create_training_dataset(str(project_copy), num_shuffles=1, engine=deeplabcut.Engine.PYTORCH)
+    cfg = auxiliaryfunctions.read_config(str(project_copy))
+    train_folder = project_copy.parent / auxiliaryfunctions.get_model_folder(
+        cfg["TrainingFraction"][0], 1, cfg, engine=deeplabcut.Engine.PYTORCH) / "train"
+    for epoch in (5, 10):  # two snapshots of a trained shuffle 1; only their names matter here
+        (train_folder / f"snapshot-{epoch:03d}.pt").write_bytes(b"")
+    last, _ = auxiliaryfunctions.get_scorer_name(cfg, 1, cfg["TrainingFraction"][0])
+    assert last.endswith("snapshot_10")
+
+    video = load_project(project_copy).videos[0]
+    table = pd.read_hdf(find_teacher(video))  # the simulated teacher stays: two teachers now
+    table.columns = table.columns.set_levels([last], level="scorer")
+    table.to_hdf(video.with_name(f"{video.stem}{last}.h5"), key="df_with_missing", format="table", mode="w")
+    with pytest.raises(ProjectError, match="several teachers"):
+        small_set(project_copy)
+
+    folder = small_set(project_copy, teacher_shuffle=1)
+    assert [v["teacher_scorer"] for v in load_training_set(folder).videos] == [last]
+    with pytest.raises(ProjectError, match=r"snapshot_5\.h5"):
+        small_set(project_copy, shuffle=2, teacher_shuffle=1, teacher_snapshot_index=0)
+    with pytest.raises(ProjectError, match="no trained DLC network for teacher shuffle 2"):
+        small_set(project_copy, shuffle=2, teacher_shuffle=2)
+    with pytest.raises(ValueError, match="not both"):
+        small_set(project_copy, shuffle=2, teacher_shuffle=1, teacher_scorer=last)
