@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -106,3 +107,49 @@ def test_every_dlc_tool_runs_on_the_student_output(trained_project, layout, tmp_
 
     deeplabcut.analyze_videos_converth5_to_csv(str(folder), ".mp4")
     assert (folder / f"{video.stem}{scorer}.csv").is_file()
+
+
+def test_the_outlier_loop_leads_back_into_training(trained_project, tmp_path, monkeypatch):
+    """extract_outlier_frames on the student's output -> the labeler's corrections saved as refine_labels
+    saves them -> deeplabcut.merge_datasets -> create_training_set and train on the next iteration,
+    with the corrected frames as hand labels that override the teacher."""
+    from dlc_recurrent.distill import HAND_LABEL, create_training_set, load_training_set
+    from dlc_recurrent.project import load_project
+    from dlc_recurrent.training import train
+
+    from conftest import QUICK_TRAINING
+
+    config = _copy_project(trained_project, tmp_path / trained_project.parent.name)
+    _make_layout(config, "pytorch shuffle", monkeypatch)
+    videos = [str(v) for v in load_project(config).videos]
+    video = Path(videos[0])
+    analyze_videos(config, [str(video)], model="convlstm_leap", progress=False)
+    deeplabcut.extract_outlier_frames(str(config), [str(video)], automatic=True, outlieralgorithm="jump",
+                                      epsilon=5, **_readme_tool_options("convlstm_leap"))
+
+    folder = config.parent / "labeled-data" / video.stem
+    machine = pd.read_hdf(next(folder.glob("machinelabels-iter0.h5")))
+    project = load_project(config)
+    collected = folder / f"CollectedData_{project.scorer}.h5"
+    refined = machine.drop(columns="likelihood", level="coords") + 1.5  # the labeler moves every point
+    refined.columns = refined.columns.set_levels([project.scorer], level="scorer")
+    old = pd.read_hdf(collected)
+    pd.concat([old, refined.reindex(columns=old.columns)]).to_hdf(collected, key="df_with_missing", mode="w")
+
+    deeplabcut.merge_datasets(str(config))
+    assert load_project(config).iteration == 1
+    trainset = create_training_set(config, videos=videos, window_length=5, windows_per_video=24, max_gap_fill=0)
+    assert "iteration-1" in str(trainset)
+    loaded = load_training_set(trainset)
+    targets = loaded.targets[[Path(v["video"]).name for v in loaded.videos].index(video.name)]
+    frames = [int(name[-1][3:-4]) for name in refined.index]
+    stored = np.isin(targets.frame, frames)
+    assert stored.any(), "no refined frame made it into the training set"
+    assert (targets.source[stored] == HAND_LABEL).all()
+    for row in np.flatnonzero(stored):
+        expected = refined.iloc[frames.index(targets.frame[row])].to_numpy(float).reshape(-1, 2)
+        np.testing.assert_allclose(targets.xy[row], expected, atol=1e-3)
+
+    student = train(config, model="leap", batch_size=16, **{**QUICK_TRAINING, "epochs": 1})
+    assert "iteration-1" in str(student)
+    assert analyze_videos(config, [str(video)], model="leap", progress=False)
