@@ -117,8 +117,6 @@ def test_the_outlier_loop_leads_back_into_training(trained_project, tmp_path, mo
     from dlc_recurrent.project import load_project
     from dlc_recurrent.training import train
 
-    from conftest import QUICK_TRAINING
-
     config = _copy_project(trained_project, tmp_path / trained_project.parent.name)
     _make_layout(config, "pytorch shuffle", monkeypatch)
     videos = [str(v) for v in load_project(config).videos]
@@ -150,6 +148,6 @@ def test_the_outlier_loop_leads_back_into_training(trained_project, tmp_path, mo
         expected = refined.iloc[frames.index(targets.frame[row])].to_numpy(float).reshape(-1, 2)
         np.testing.assert_allclose(targets.xy[row], expected, atol=1e-3)
 
-    student = train(config, model="leap", batch_size=16, **{**QUICK_TRAINING, "epochs": 1})
+    student = train(config, model="leap", batch_size=16, schedule="fixed", epochs=1, steps_per_epoch=5, augment=False)
     assert "iteration-1" in str(student)
     assert analyze_videos(config, [str(video)], model="leap", progress=False)
