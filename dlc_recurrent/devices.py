@@ -102,3 +102,27 @@ def select_device(device: str | int | None = None, gputouse: int | None = None) 
     name = f"/GPU:{visible.index(chosen)}"
     logger.info(f"Computing on GPU {index} ({name} in TensorFlow)")
     return name
+
+
+def refuse_multi_machine(environ=None) -> None:
+    """One line instead of a silent single-machine run when TF_CONFIG describes several machines.
+
+    Training is single-machine by design: every worker would write the same checkpoints, weights and
+    history in one folder, hold the same trainer lock, and the convergence rule would have to be
+    agreed among workers; a student converges in minutes on one GPU (benchmarks/RESULTS.md), so
+    several machines would not pay. ``devices=[...]`` uses several GPUs of one machine.
+    """
+    import json
+    import os
+
+    text = (environ if environ is not None else os.environ).get("TF_CONFIG")
+    if not text:
+        return
+    try:
+        cluster = json.loads(text).get("cluster", {})
+    except (ValueError, AttributeError):
+        raise ValueError(f"TF_CONFIG is not valid JSON ({text[:60]!r}); unset it to train on this machine") from None
+    machines = sum(len(tasks) for role, tasks in cluster.items() if role in ("chief", "worker"))
+    if machines > 1:
+        raise ValueError(f"TF_CONFIG names {machines} machines, but training runs on one machine (several of its "
+                         "GPUs with devices=[...]); unset TF_CONFIG, and train once per student")

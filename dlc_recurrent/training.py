@@ -31,7 +31,7 @@ import pandas as pd
 from ruamel.yaml import YAML
 from tqdm import tqdm
 
-from dlc_recurrent.devices import select_device
+from dlc_recurrent.devices import refuse_multi_machine, select_device
 from dlc_recurrent.locks import describe_holder, try_lock
 from dlc_recurrent.distill import (
     GAP_FILLED,
@@ -345,6 +345,7 @@ def train(
     ``shuffle`` is the student's own training-set number, not your DLC network's.
     """
     project = load_project(config)
+    refuse_multi_machine()
     if devices and (gputouse is not None or device is not None):
         raise ValueError("devices (several, data-parallel) or gputouse/device (one): give one of them")
     chosen = None if devices else select_device(device, gputouse)  # before anything is deleted or locked

@@ -109,3 +109,21 @@ def test_a_machine_without_gpu_computes_on_the_cpu():
     assert select_device() == CPU
     assert select_device(device="cpu") == CPU
     assert devices.choose_gpu(parse_device("cuda:0"), 0) is None
+
+
+def test_training_on_several_machines_is_refused_in_one_line(project_copy, monkeypatch):
+    """TF_CONFIG with two workers (MultiWorkerMirroredStrategy's setup) gets a clear error, not a
+    silent single-machine run in each worker writing the same student folder."""
+    import json
+
+    from dlc_recurrent.devices import refuse_multi_machine
+    from dlc_recurrent.training import train
+
+    two = {"cluster": {"worker": ["localhost:12345", "localhost:23456"]}, "task": {"type": "worker", "index": 0}}
+    monkeypatch.setenv("TF_CONFIG", json.dumps(two))
+    with pytest.raises(ValueError, match="TF_CONFIG names 2 machines"):
+        train(project_copy, model="leap")
+    refuse_multi_machine({"TF_CONFIG": json.dumps({"cluster": {"worker": ["localhost:1"]}})})  # one: fine
+    refuse_multi_machine({})
+    with pytest.raises(ValueError, match="not valid JSON"):
+        refuse_multi_machine({"TF_CONFIG": "{cluster"})
