@@ -33,7 +33,7 @@ import pandas as pd
 from ruamel.yaml import YAML
 from tqdm import tqdm
 
-from dlc_recurrent.locks import describe_holder, is_stale
+from dlc_recurrent.locks import describe_holder, is_stale, try_lock
 from dlc_recurrent.project import (
     Crop,
     Project,
@@ -207,7 +207,17 @@ def create_training_set(
         raise ProjectError(f"{project.config_path}: no videos in video_sets; add them with deeplabcut.add_new_videos")
     folder = training_set_folder(project, shuffle, trainingsetindex)
     request = _request_record(spec, videos, fraction, shuffle)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    lock = try_lock(builder_lock_path(folder))
+    if lock is None:
+        raise ProjectError(f"{folder}: {describe_holder(builder_lock_path(folder))} is building this training set; "
+                           "let it finish (or stop it), then rerun: the same settings are then a no-op")
+    with lock:
+        return _create_locked(project, spec, videos, fraction, folder, request, teacher_folder, overwrite)
 
+
+def _create_locked(project: Project, spec: TrainingSetSpec, videos: list[Path], fraction: float, folder: Path,
+                   request: dict, teacher_folder, overwrite: bool) -> Path:
     if (folder / "trainingset.yaml").is_file() and overwrite:
         for lock in live_trainer_locks(folder):
             raise ProjectError(f"{folder}: {describe_holder(lock)} is training a student on it; let it finish "
@@ -239,7 +249,7 @@ def create_training_set(
         raise
     n_train = sum(v["train_windows"] for v in summary["videos"])
     n_test = sum(v["test_windows"] for v in summary["videos"])
-    logger.info(f"Training set: {n_train} train and {n_test} test windows of {window_length} frames in {folder}")
+    logger.info(f"Training set: {n_train} train and {n_test} test windows of {spec.window_length} frames in {folder}")
     return folder
 
 
@@ -247,6 +257,12 @@ def trainer_lock_path(folder: Path, model: str) -> Path:
     """The lock a training run of ``model`` holds on the training set in ``folder``: a second run of
     the same student waits its turn, and create_training_set does not replace a set in use."""
     return folder.with_name(f"{folder.name}.training-{model}.lock")
+
+
+def builder_lock_path(folder: Path) -> Path:
+    """The lock create_training_set holds while it checks, builds or replaces the set in ``folder``:
+    two builds of one set would share (and delete) one ``.partial`` folder."""
+    return folder.with_name(f"{folder.name}.building.lock")
 
 
 def live_trainer_locks(folder: Path) -> list[Path]:

@@ -396,3 +396,29 @@ def test_the_teacher_chosen_by_its_dlc_shuffle_and_snapshot(project_copy, monkey
         small_set(project_copy, shuffle=2, teacher_shuffle=2)
     with pytest.raises(ValueError, match="not both"):
         small_set(project_copy, shuffle=2, teacher_shuffle=1, teacher_scorer=last)
+
+
+def test_two_builds_of_one_training_set_do_not_share_its_partial_folder(project_copy):
+    """A second create_training_set while another process builds the same set stops in one line
+    (the two would delete each other's .partial folder); a lock left by a dead process is taken over."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from dlc_recurrent.distill import builder_lock_path
+
+    folder = training_set_folder(load_project(project_copy))
+    lock = builder_lock_path(folder)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        lock.write_text(f"{socket.gethostname()} {other.pid} {time.time():.0f}")
+        with pytest.raises(ProjectError, match=f"process {other.pid} on .* is building this training set"):
+            small_set(project_copy)
+        assert lock.exists() and no_leftovers(project_copy)
+    finally:
+        other.kill()
+        other.wait()
+    assert (small_set(project_copy) / "trainingset.yaml").is_file()
+    assert not lock.exists()
