@@ -12,7 +12,10 @@
 3. **Judged on the tail**, each student beside the single-frame control (LEAP) and LEAP through
    DLC's median filter + interpolation, with paired tests:
 
-   a. agreement with the teacher where it is sure (likelihood >= pcutoff);
+   a. agreement with the teacher where it is sure (likelihood >= pcutoff); a2. the same, leaving
+      out the frames within FLIP_MARGIN of a *teacher flip*: a frame where the teacher's body axis
+      (tail base -> head) turns by more than FLIP_TURN degrees, which no mouse does in 1/30 s, so the
+      teacher has head and tail swapped on one side of it (teacher_flips.png shows the first);
    b. the paper's Figure 6 protocol with occluders placed independently of the body parts: a black
       square at a uniformly random place over the last k frames of a 15-frame window, kept when it
       covers a point the teacher is sure of on each of those frames; the error on the last frame
@@ -70,6 +73,10 @@ CANDIDATES = {
 }
 FILTERED = "leap+median filter+interpolation"
 LEAP_CAUSAL = "leap+interpolation (causal)"
+#: The body axis used to find the teacher's head-tail swaps: from TAIL to the mean of HEAD.
+HEAD, TAIL = ("snout", "leftear", "rightear"), "tailbase"
+FLIP_TURN = 120.0  # degrees in one frame (1/30 s): no mouse turns that fast; the teacher contradicts itself
+FLIP_MARGIN = 10  # frames either side of a flip left out of judge a2
 SKELETON = [["snout", "leftear"], ["snout", "rightear"], ["leftear", "rightear"], ["leftear", "tailbase"],
             ["rightear", "tailbase"]]
 
@@ -215,6 +222,64 @@ def agreement(methods: dict[str, np.ndarray], teacher_xy, sure, bodyparts, pcuto
                          "kept_over_pcutoff": float(np.mean(methods[method][..., 2][mask] >= pcutoff)),
                          "p_vs_leap": p})
     return pd.DataFrame(rows)
+
+
+def body_axis_degrees(xy, bodyparts) -> np.ndarray:
+    """(n,) direction of the body axis (TAIL -> mean of HEAD) in image degrees; NaN where a part is missing."""
+    head = np.mean(xy[:, [bodyparts.index(p) for p in HEAD], :2], axis=1)
+    axis = head - xy[:, bodyparts.index(TAIL), :2]
+    return np.degrees(np.arctan2(axis[:, 1], axis[:, 0]))
+
+
+def teacher_flips(teacher_xy, bodyparts, min_turn: float = FLIP_TURN) -> np.ndarray:
+    """Frames at which the teacher's body axis turns by more than ``min_turn`` degrees from the frame
+    before: a head-tail swap on one side of the flip, since no mouse turns that far in one frame."""
+    angle = body_axis_degrees(teacher_xy, bodyparts)
+    turn = np.abs((np.diff(angle) + 180) % 360 - 180)
+    return np.flatnonzero(turn > min_turn) + 1
+
+
+def away_from(frames: np.ndarray, n: int, margin: int) -> np.ndarray:
+    """(n,) True for frames more than ``margin`` frames from every frame in ``frames``."""
+    near = np.zeros(n, bool)
+    for frame in frames:
+        near[max(0, frame - margin):frame + margin + 1] = True
+    return ~near
+
+
+def plot_flips(tail: Path, flips, teacher_xy, predictions: dict, bodyparts, path: Path, around: int = 6) -> Path | None:
+    """Crops of the frames around the first teacher flip, with the teacher's and the students' points."""
+    import cv2
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not len(flips):
+        return None
+    shown = [f for f in range(flips[0] - around, flips[0] + 2 * around, 3) if 0 <= f < len(teacher_xy)]
+    capture = cv2.VideoCapture(str(tail))
+    figure, axes = plt.subplots(1, len(shown), figsize=(2.6 * len(shown), 3.0))
+    colors = {"teacher": "lime", "leap": "red", "convlstm_leap": "deepskyblue"}
+    for ax, frame in zip(np.atleast_1d(axes), shown):
+        capture.set(cv2.CAP_PROP_POS_FRAMES, frame)
+        _, image = capture.read()
+        centre = np.nanmedian(teacher_xy[frame], axis=0)
+        x0, y0 = (np.maximum(centre - 90, 0)).astype(int)
+        ax.imshow(image[y0:y0 + 180, x0:x0 + 180, ::-1], extent=(x0, x0 + 180, y0 + 180, y0))
+        for name, xy in [("teacher", teacher_xy[frame]), *((m, predictions[m][frame, :, :2])
+                                                           for m in ("leap", "convlstm_leap"))]:
+            for part, (x, y) in zip(bodyparts, xy):
+                ax.text(x, y, part[0].upper() if part != TAIL else "T", color=colors[name], fontsize=9,
+                        fontweight="bold", ha="center", va="center")
+        ax.set_title(f"frame {frame}" + (" (flip)" if frame in set(flips) else ""), fontsize=9)
+        ax.axis("off")
+    capture.release()
+    figure.suptitle("teacher (green), LEAP (red), ConvLSTM-LEAP (blue); S snout, L/R ears, T tail base", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
 
 
 # --------------------------------------------------------------------------------------------
@@ -524,6 +589,13 @@ def main() -> None:
     # a. agreement
     agree = agreement(predictions, teacher_xy, sure, bodyparts, pcutoff)
     agree.to_csv(args.out / "agreement.csv", index=False)
+    # a2. the same, away from the teacher's head-tail swaps (where it contradicts itself)
+    flips = teacher_flips(teacher_xy, bodyparts)
+    steady = away_from(flips, n, FLIP_MARGIN)[:, None]
+    agree_steady = agreement(predictions, teacher_xy, sure & steady, bodyparts, pcutoff)
+    agree_steady.to_csv(args.out / "agreement_away_from_flips.csv", index=False)
+    flips_figure = plot_flips(tail, flips, teacher_xy, predictions, bodyparts, args.out / "teacher_flips.png")
+    student_flips = {m: (teacher_flips(predictions[m][..., :2], bodyparts)).tolist() for m in MODELS}
 
     # b. occluders placed independently of the body parts
     from dlc_recurrent.infer import load_trained_student
@@ -604,12 +676,16 @@ def main() -> None:
         "training": summaries, "costs": costs, "timings_min": timings, "dlc_tools": tools,
         "tail": {"frames": int(n), "sure_points": int(sure.sum()), "hidden_points": int(hidden.sum())},
         "body_judges": judge_quality, "long_runs": long_runs, "figure": str(figure),
+        "teacher_flips": flips.tolist(), "student_flips": student_flips, "flips_figure": str(flips_figure),
         "minutes": round((time.time() - started) / 60, 1),
     }
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 3):
         print("\n## a. agreement with the teacher on the tail (sure points)")
         print(agree.to_string(index=False))
+        print(f"\n## a2. the same, more than {FLIP_MARGIN} frames from a teacher flip (teacher flips at frames "
+              f"{flips.tolist()}; students' flips: {student_flips})")
+        print(agree_steady.to_string(index=False))
         print("\n## b. occluders placed independently of the body parts")
         print(occlusion.to_string(index=False))
         for name, table in hidden_tables.items():

@@ -23,6 +23,7 @@ import contextlib
 import datetime
 import hashlib
 import logging
+import os
 import shutil
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -40,7 +41,9 @@ from dlc_recurrent.project import (
     ProjectError,
     TeacherPredictions,
     VideoInfo,
+    check_free_space,
     dlc_teacher_scorer,
+    explain_full_disk,
     find_teacher,
     load_project,
     read_hand_labels,
@@ -49,6 +52,7 @@ from dlc_recurrent.project import (
     read_video_info,
     video_crop,
     glob_escape,
+    is_full_disk,
 )
 
 logger = logging.getLogger(__name__)
@@ -399,52 +403,55 @@ def _build(
     prepared = [_prepare_video(project, spec, video, teacher_folder) for video in videos]
     channels = 1 if all(p["grayscale"] for p in prepared) else 3
 
+    set_bytes = sum(_stored_bytes(item, spec, channels) for item in prepared)
+    check_free_space(out.parent, set_bytes, "the training set")
     window_tables, video_records = [], []
-    for index, item in enumerate(prepared):
-        info, targets = item["info"], item["targets"]
-        starts, splits = sample_windows(targets.weight, spec, fraction, item["hand_frames"], rng)
-        if not len(starts):
-            raise ProjectError(
-                f"{info.path}: no window of {spec.window_length} frames has a confident teacher point; "
-                "check the teacher's likelihoods against pcutoff or lower window_length"
+    with explain_full_disk(out.parent, set_bytes, "create_training_set"):
+        for index, item in enumerate(prepared):
+            info, targets = item["info"], item["targets"]
+            starts, splits = sample_windows(targets.weight, spec, fraction, item["hand_frames"], rng)
+            if not len(starts):
+                raise ProjectError(
+                    f"{info.path}: no window of {spec.window_length} frames has a confident teacher point; "
+                    "check the teacher's likelihoods against pcutoff or lower window_length"
+                )
+            needed = np.unique((starts[:, None] + np.arange(spec.window_length)).ravel())
+            frames_path = out / f"video{index:03d}_frames.npy"
+            _store_frames(info, item["crop"], spec.scale, channels, needed, frames_path)
+            stored = VideoTargets(
+                frame=needed,
+                xy=targets.xy[needed].astype(np.float32),
+                weight=targets.weight[needed].astype(np.float32),
+                source=targets.source[needed],
             )
-        needed = np.unique((starts[:, None] + np.arange(spec.window_length)).ravel())
-        frames_path = out / f"video{index:03d}_frames.npy"
-        _store_frames(info, item["crop"], spec.scale, channels, needed, frames_path)
-        stored = VideoTargets(
-            frame=needed,
-            xy=targets.xy[needed].astype(np.float32),
-            weight=targets.weight[needed].astype(np.float32),
-            source=targets.source[needed],
-        )
-        np.savez(out / f"video{index:03d}_targets.npz", **asdict(stored))
-        window_tables.append(
-            pd.DataFrame(
+            np.savez(out / f"video{index:03d}_targets.npz", **asdict(stored))
+            window_tables.append(
+                pd.DataFrame(
+                    {
+                        "video": index,
+                        "first_row": np.searchsorted(needed, starts),
+                        "first_frame": starts,
+                        "split": splits,
+                    }
+                )
+            )
+            video_records.append(
                 {
-                    "video": index,
-                    "first_row": np.searchsorted(needed, starts),
-                    "first_frame": starts,
-                    "split": splits,
+                    "video": str(info.path),
+                    "teacher": str(item["teacher"].path),
+                    "teacher_scorer": item["teacher"].scorer,
+                    "n_frames": info.n_frames,
+                    "fps": info.fps,
+                    "frame_size": [info.width, info.height],
+                    "crop": [item["crop"].x1, item["crop"].x2, item["crop"].y1, item["crop"].y2],
+                    "stored_size": [_scaled(item["crop"].width, spec.scale), _scaled(item["crop"].height, spec.scale)],
+                    "train_windows": int(np.sum(splits == "train")),
+                    "test_windows": int(np.sum(splits == "test")),
+                    "test_blocks": _test_blocks(info.n_frames, spec, splits, starts),
+                    "hand_labeled_frames": int(len(item["hand_frames"])),
+                    "masked_fraction": float(1 - stored.weight.mean()),
                 }
             )
-        )
-        video_records.append(
-            {
-                "video": str(info.path),
-                "teacher": str(item["teacher"].path),
-                "teacher_scorer": item["teacher"].scorer,
-                "n_frames": info.n_frames,
-                "fps": info.fps,
-                "frame_size": [info.width, info.height],
-                "crop": [item["crop"].x1, item["crop"].x2, item["crop"].y1, item["crop"].y2],
-                "stored_size": [_scaled(item["crop"].width, spec.scale), _scaled(item["crop"].height, spec.scale)],
-                "train_windows": int(np.sum(splits == "train")),
-                "test_windows": int(np.sum(splits == "test")),
-                "test_blocks": _test_blocks(info.n_frames, spec, splits, starts),
-                "hand_labeled_frames": int(len(item["hand_frames"])),
-                "masked_fraction": float(1 - stored.weight.mean()),
-            }
-        )
 
     windows = pd.concat(window_tables, ignore_index=True)
     if not (windows.split == "train").any():
@@ -452,7 +459,8 @@ def _build(
             f"{project.config_path}: no training windows could be sampled; use longer videos, "
             "more videos, or a smaller window_length"
         )
-    windows.to_csv(out / "windows.csv", index=False)
+    with explain_full_disk(out.parent, set_bytes, "create_training_set"):
+        windows.to_csv(out / "windows.csv", index=False)
     return {
         "created": datetime.datetime.now().isoformat(timespec="seconds"),
         "config": str(project.config_path),
@@ -462,6 +470,13 @@ def _build(
         "videos": video_records,
         "inputs": _inputs(project, {video: item["inputs"] for video, item in zip(videos, prepared)}),
     }
+
+
+def _stored_bytes(item: dict, spec: TrainingSetSpec, channels: int) -> int:
+    """At most how many bytes one video's stored frames and targets take (before the windows are drawn)."""
+    rows = min(item["info"].n_frames, spec.windows_per_video * spec.window_length + len(item["hand_frames"]))
+    frame = _scaled(item["crop"].width, spec.scale) * _scaled(item["crop"].height, spec.scale) * channels
+    return rows * (frame + 4 * item["targets"].xy.shape[1] * 4)
 
 
 def _prepare_video(project: Project, spec: TrainingSetSpec, video: Path, teacher_folder) -> dict:
@@ -719,11 +734,26 @@ def _store_frames(info: VideoInfo, crop: Crop, scale: float, channels: int, need
     """Decode the ``needed`` frames (sorted, unique) into a uint8 .npy file, one row each."""
     shape = (len(needed), _scaled(crop.height, scale), _scaled(crop.width, scale), channels)
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
+    _reserve(path)
     with contextlib.closing(read_frames(info, crop, scale, channels, needed, progress=True)) as frames:
         for row, (_, image) in enumerate(frames):
             out[row] = image
     out.flush()
     del out
+
+
+def _reserve(path: Path) -> None:
+    """Allocate a memory-mapped file's blocks now: a disk that is too full then raises an OSError here
+    instead of killing the process (SIGBUS) when a page is written later."""
+    if not hasattr(os, "posix_fallocate"):
+        return
+    with open(path, "r+b") as handle:
+        try:
+            os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
+        except OSError as error:
+            if is_full_disk(error):
+                raise
+            # file systems without fallocate: the blocks are allocated as pages are written
 
 
 def _replace_folder(new: Path, final: Path) -> None:

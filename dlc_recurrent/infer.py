@@ -47,10 +47,12 @@ from dlc_recurrent.locks import describe_holder, try_lock
 from dlc_recurrent.project import (
     OWN_OUTPUT_KEY,
     Crop,
+    DiskFull,
     Project,
     ProjectError,
     VideoInfo,
     atomic_write,
+    explain_full_disk,
     load_project,
     meta_is_damaged,
     meta_path,
@@ -888,10 +890,14 @@ def _analyze_videos(project: Project, videos, extensions, shuffle: int, training
                 for output in (h5_path, meta_path(h5_path), h5_path.with_suffix(".csv"), checkpoint):
                     remove_interrupted_writes(output)
                 started, bridging = time.time(), {}
-                predictions = predict_video(student, info, crop, batch_size, progress, checkpoint=checkpoint,
-                                            confident=confident, handoff=handoff, bridge_max_gap=bridge_max_gap,
-                                            record=bridging)
+                output_bytes = 3 * 8 * 3 * len(project.bodyparts) * info.n_frames  # h5, csv, resume file
+                with explain_full_disk(folder, output_bytes, "analyze_videos"):
+                    predictions = predict_video(student, info, crop, batch_size, progress, checkpoint=checkpoint,
+                                                confident=confident, handoff=handoff,
+                                                bridge_max_gap=bridge_max_gap, record=bridging)
                 stopped = time.time()
+            except DiskFull:
+                raise
             except ProjectError as error:
                 failed.append((video, str(error)))
                 continue
@@ -900,7 +906,9 @@ def _analyze_videos(project: Project, videos, extensions, shuffle: int, training
             info = replace(info, n_frames=len(predictions))  # fewer where the header overcounts
             metadata = _metadata(project, student, info, crop, scorer, batch_size, started, stopped, trainingsetindex)
             metadata[OWN_OUTPUT_KEY]["confident_student"] = None if combination is None else {**combination, **bridging}
-            _write_outputs(predictions_table(predictions, scorer, project.bodyparts), metadata, h5_path, save_as_csv)
+            with explain_full_disk(folder, output_bytes, "analyze_videos"):
+                _write_outputs(predictions_table(predictions, scorer, project.bodyparts), metadata, h5_path,
+                               save_as_csv)
             checkpoint.unlink(missing_ok=True)
 
     if short:

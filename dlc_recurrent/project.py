@@ -9,11 +9,13 @@ file and says how to fix it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import logging
 import os
 import pickle
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -56,6 +58,55 @@ def atomic_write(path: str | Path, write) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+class DiskFull(ProjectError):
+    """The disk (or quota) cannot hold what a call writes; every later write there would fail too."""
+
+
+def is_full_disk(error: BaseException) -> bool:
+    """A full disk or an exhausted quota, however the writer reports it (OSError, HDF5, TensorFlow)."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return any(text in str(error) for text in ("No space left on device", "Disk quota exceeded"))
+
+
+def free_bytes(folder: str | Path) -> int:
+    """Bytes free on the disk that holds ``folder`` (or its nearest existing parent)."""
+    folder = Path(folder).absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def check_free_space(folder: str | Path, needed: int, what: str) -> None:
+    """Stop before writing when the disk cannot hold ``needed`` bytes (a one-line ProjectError)."""
+    free = free_bytes(folder)
+    if needed > free:
+        raise DiskFull(f"{folder}: {what} needs about {human_bytes(needed)} but the disk has "
+                           f"{human_bytes(free)} free; free some space there (or write elsewhere) and rerun")
+
+
+@contextlib.contextmanager
+def explain_full_disk(folder: str | Path, needed: int, what: str):
+    """A disk that fills up while ``what`` writes into ``folder`` becomes one line with the bytes needed;
+    the writers leave nothing half-written (temporary names, partial folders), so a rerun is safe."""
+    try:
+        yield
+    except Exception as error:
+        if not is_full_disk(error):
+            raise
+        raise DiskFull(f"{folder}: the disk filled up while {what} wrote ({human_bytes(free_bytes(folder))} "
+                           f"free, about {human_bytes(needed)} needed); free some space there and rerun: "
+                           "nothing half-written was kept") from None
 
 
 def remove_interrupted_writes(path: str | Path) -> None:

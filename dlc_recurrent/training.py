@@ -43,7 +43,7 @@ from dlc_recurrent.distill import (
     training_set_fingerprint,
     training_set_folder,
 )
-from dlc_recurrent.project import Project, ProjectError, load_project
+from dlc_recurrent.project import Project, ProjectError, check_free_space, explain_full_disk, load_project
 
 # The package's __init__ has loaded torchvision already, so TensorFlow may come now.
 from dlc_recurrent._tensorflow import keras, tf  # noqa: E402  (quiet; after torchvision)
@@ -433,6 +433,9 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
     height, width = trainset.max_frame_shape()
     with strategy.scope():
         network, trainer, optimizer = build_trainer(config, height, width)
+    # two checkpoints of weights and Adam's two moments, the best and the final weights
+    student_bytes = 8 * 4 * network.count_params()
+    check_free_space(folder, student_bytes, "training")
 
     # samples: how far into the (seeded, endless) training stream the checkpointed weights are
     state = ScheduleState()
@@ -495,15 +498,16 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
             keras.callbacks.TensorBoard(log_dir=str(folder / "logs"), update_freq="epoch", profile_batch=0),
             TqdmProgress(total_epochs, steps, config.converge),
         ]
-        trainer.fit(
-            train_data.repeat(),
-            epochs=total_epochs,
-            initial_epoch=start_epoch,
-            steps_per_epoch=steps,
-            validation_data=test_data if n_test else None,
-            callbacks=[callback for callback in callbacks if callback is not None],
-            verbose=0,
-        )
+        with explain_full_disk(folder, student_bytes, "train"):
+            trainer.fit(
+                train_data.repeat(),
+                epochs=total_epochs,
+                initial_epoch=start_epoch,
+                steps_per_epoch=steps,
+                validation_data=test_data if n_test else None,
+                callbacks=[callback for callback in callbacks if callback is not None],
+                verbose=0,
+            )
     trained_epochs = int(checkpoint.epoch.numpy())
     history = pd.read_csv(folder / HISTORY_NAME) if (folder / HISTORY_NAME).is_file() else pd.DataFrame()
     for column in ("loss", "val_loss"):
@@ -513,7 +517,8 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
                                "learning_rate (overwrite=True)")
     if config.converge and (folder / BEST_WEIGHTS_NAME).is_file():
         network.load_weights(str(folder / BEST_WEIGHTS_NAME))
-    network.save_weights(str(folder / (WEIGHTS_NAME + ".tmp")), save_format="h5")
+    with explain_full_disk(folder, student_bytes, "train"):
+        network.save_weights(str(folder / (WEIGHTS_NAME + ".tmp")), save_format="h5")
     os.replace(folder / (WEIGHTS_NAME + ".tmp"), folder / WEIGHTS_NAME)
     summary = _write_summary(folder, config, trainset, state, steps, trained_epochs, history, shuffle,
                              trainingsetindex)
