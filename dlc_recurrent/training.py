@@ -16,6 +16,7 @@ interruption, on the batches the uninterrupted run would have seen.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import math
@@ -43,7 +44,14 @@ from dlc_recurrent.distill import (
     training_set_fingerprint,
     training_set_folder,
 )
-from dlc_recurrent.project import Project, ProjectError, check_free_space, explain_full_disk, load_project
+from dlc_recurrent.project import (
+    Project,
+    ProjectError,
+    atomic_write,
+    check_free_space,
+    explain_full_disk,
+    load_project,
+)
 
 # The package's __init__ has loaded torchvision already, so TensorFlow may come now.
 from dlc_recurrent._tensorflow import keras, tf  # noqa: E402  (quiet; after torchvision)
@@ -442,6 +450,7 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
     period = tf.Variable(0, dtype=tf.int64)  # steps per epoch the run started with (0: before it was saved)
     checkpoint = tf.train.Checkpoint(network=network, optimizer=optimizer, epoch=tf.Variable(0),
                                      samples=tf.Variable(-1, dtype=tf.int64), schedule=state, period=period)
+    _repair_checkpoint_state(folder / "checkpoints")
     manager = tf.train.CheckpointManager(checkpoint, str(folder / "checkpoints"), max_to_keep=2)
     restored = _restore_newest_readable(manager, checkpoint)
     start_epoch = int(checkpoint.epoch.numpy())
@@ -572,6 +581,28 @@ def _check_same_training_set(folder: Path, trainset: TrainingSet) -> None:
             f"({trainset.folder}); pass overwrite=True to train it again on the new one"
         )
     _atomic_yaml(path, {"training_set": str(trainset.folder), "fingerprint": current})
+
+
+def _repair_checkpoint_state(directory: Path) -> None:
+    """Rewrite TensorFlow's ``checkpoint`` state file from the checkpoints on disk when it is damaged
+    or missing: TensorFlow then ignores them all, and a resumed run would silently start again."""
+    indexes = sorted(directory.glob("ckpt-*.index"), key=lambda path: int(path.name[5:-6]))
+    if not indexes:
+        return
+    state = None
+    with contextlib.suppress(Exception):
+        state = tf.train.get_checkpoint_state(str(directory))
+    if state is not None and state.model_checkpoint_path:
+        return
+    names = [path.name[:-len(".index")] for path in indexes]
+    times = [path.stat().st_mtime for path in indexes]  # the manager keeps only checkpoints newer than
+    text = (f'model_checkpoint_path: "{names[-1]}"\n'  # the last preserved time
+            + "".join(f'all_model_checkpoint_paths: "{n}"\n' for n in names)
+            + "".join(f"all_model_checkpoint_timestamps: {t}\n" for t in times)
+            + f"last_preserved_timestamp: {min(times) - 1}\n")
+    atomic_write(directory / "checkpoint", lambda tmp: Path(tmp).write_text(text))
+    logger.warning(f"{directory / 'checkpoint'}: damaged or missing; rebuilt from the checkpoints on disk "
+                   f"({', '.join(names)}) so that training resumes")
 
 
 def _restore_newest_readable(manager: tf.train.CheckpointManager, checkpoint: tf.train.Checkpoint) -> str | None:

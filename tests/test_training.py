@@ -602,3 +602,21 @@ def test_one_training_run_per_student_and_no_rebuilt_set_under_a_running_one(tra
         other.wait()
     folder = train(trainset_project, model="leap", **TINY)  # the lock of a process gone: taken over
     assert (folder / WEIGHTS_NAME).is_file() and not lock.exists()
+
+
+@pytest.mark.parametrize("damage", ["cut short", "garbage", "empty"])
+def test_a_damaged_checkpoint_state_file_is_rebuilt_from_the_checkpoints_on_disk(trainset_project, caplog, damage):
+    """TensorFlow's ``checkpoints/checkpoint`` (which checkpoint is newest) is rewritten at every save;
+    a full disk or a killed copy can leave it damaged, and the next train() died parsing it."""
+    import logging
+
+    folder = train(trainset_project, model="leap", **{**TINY, "epochs": 2})
+    state = folder / "checkpoints" / "checkpoint"
+    text = state.read_text()
+    state.write_text({"cut short": text[: len(text) // 2], "garbage": "\x00\x17 not a checkpoint {",
+                      "empty": ""}[damage])
+    with caplog.at_level(logging.INFO, logger="dlc_recurrent"):
+        train(trainset_project, model="leap", **{**TINY, "epochs": 3})
+    assert "Resuming leap training from epoch 2" in caplog.text, "started again: two epochs lost"
+    assert "checkpoint: damaged or missing; rebuilt from the checkpoints on disk (ckpt-1, ckpt-2)" in caplog.text
+    assert len(pd.read_csv(folder / HISTORY_NAME)) == 3
