@@ -264,9 +264,10 @@ def plot_flips(tail: Path, flips, teacher_xy, predictions: dict, bodyparts, path
     for ax, frame in zip(np.atleast_1d(axes), shown):
         capture.set(cv2.CAP_PROP_POS_FRAMES, frame)
         _, image = capture.read()
-        centre = np.nanmedian(teacher_xy[frame], axis=0)
-        x0, y0 = (np.maximum(centre - 90, 0)).astype(int)
-        ax.imshow(image[y0:y0 + 180, x0:x0 + 180, ::-1], extent=(x0, x0 + 180, y0 + 180, y0))
+        points = np.concatenate([teacher_xy[frame], *(predictions[m][frame, :, :2] for m in ("leap", "convlstm_leap"))])
+        side = 240
+        x0, y0 = np.clip(np.nanmedian(points, axis=0) - side // 2, 0, None).astype(int)
+        ax.imshow(image[y0:y0 + side, x0:x0 + side, ::-1], extent=(x0, x0 + side, y0 + side, y0))
         for name, xy in [("teacher", teacher_xy[frame]), *((m, predictions[m][frame, :, :2])
                                                            for m in ("leap", "convlstm_leap"))]:
             for part, (x, y) in zip(bodyparts, xy):
