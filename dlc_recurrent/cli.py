@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 from dlc_recurrent._logging import LOGGER_NAME, VERBOSE_VARIABLE
 from dlc_recurrent._version import __version__
@@ -240,9 +241,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.run(args)
     except ValueError as error:  # ProjectError (a file and its fix) or a bad option (the option and its range)
+        if args.verbose or not _raised_here(error):
+            raise  # another library's ValueError (TensorFlow's, pandas'...) keeps its traceback: a bug to report
         print(f"dlc-recurrent: error: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _raised_here(error: BaseException) -> bool:
+    """Whether the innermost Python frame of ``error``'s traceback is in this package."""
+    traceback = error.__traceback__
+    while traceback is not None and traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    package = str(Path(__file__).resolve().parent)
+    return traceback is not None and str(Path(traceback.tb_frame.f_code.co_filename).resolve()).startswith(package)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ def test_unknown_command_is_rejected():
         main(["frobnicate"])
 
 
-def test_project_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
+def test_project_errors_are_one_line_with_exit_code_1(tmp_path, capsys):
     assert main(["create-training-set", str(tmp_path / "missing" / "config.yaml")]) == 1
     error = capsys.readouterr().err.strip()
     assert error.startswith("dlc-recurrent: error:") and "config file not found" in error
@@ -100,3 +100,18 @@ def test_version_loudness_and_python_dash_m(capsys):
     result = subprocess.run([sys.executable, "-m", "dlc_recurrent", "train", "--help"], capture_output=True,
                             text=True, timeout=300, check=False)
     assert result.returncode == 0 and "--device" in result.stdout and "(default: 1)" in result.stdout
+
+
+def test_another_librarys_value_error_keeps_its_traceback(tmp_path, monkeypatch, capsys):
+    """Only the package's own ValueErrors (a file and its fix, an option and its range) become one
+    line; pandas' or TensorFlow's are bugs to report and keep their traceback, as -v keeps ours."""
+    import pandas as pd
+
+    from dlc_recurrent import cli
+
+    monkeypatch.setattr(cli, "_create_training_set", lambda args: pd.DataFrame({"a": [1, 2], "b": [1]}))
+    with pytest.raises(ValueError, match="same length"):
+        main(["create-training-set", str(tmp_path / "config.yaml")])
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="config file not found"):
+        main(["-v", "create-training-set", str(tmp_path / "missing" / "config.yaml")])
