@@ -9,9 +9,12 @@ errors are unaffected. Set ``DLC_RECURRENT_VERBOSE=1`` (the CLI's ``-v``) to see
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 
 from dlc_recurrent._import_order import load_torchvision_first
 from dlc_recurrent._logging import VERBOSE_VARIABLE
@@ -19,7 +22,12 @@ from dlc_recurrent._logging import VERBOSE_VARIABLE
 
 @contextmanager
 def quiet_native_stderr():
-    """Send what C and C++ code write to standard error to /dev/null inside the block (unless verbose)."""
+    """Hold back what C and C++ code write to standard error inside the block (unless verbose).
+
+    It goes to a temporary file, shown on standard error if the block raises and deleted otherwise;
+    if the process dies inside the block (a native abort), the file stays, named
+    ``dlc-recurrent-native-<pid>.log`` in the temporary folder, so nothing fatal is lost.
+    """
     if os.environ.get(VERBOSE_VARIABLE, "0").strip().lower() not in ("", "0", "false", "no"):
         yield
         return
@@ -29,15 +37,28 @@ def quiet_native_stderr():
     except OSError:  # no standard error to hide (a daemon)
         yield
         return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
+    log = Path(tempfile.gettempdir()) / f"dlc-recurrent-native-{os.getpid()}.log"
+    try:
+        capture = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError:
+        log, capture = None, os.open(os.devnull, os.O_WRONLY)
+    os.dup2(capture, 2)
+    failed = False
     try:
         yield
+    except BaseException:
+        failed = True
+        raise
     finally:
         sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
-        os.close(devnull)
+        os.close(capture)
+        if log is not None:
+            if failed:
+                with contextlib.suppress(OSError):
+                    sys.stderr.write(log.read_text(errors="replace"))
+            log.unlink(missing_ok=True)
 
 
 load_torchvision_first()

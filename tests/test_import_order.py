@@ -65,3 +65,23 @@ def test_tensorflow_start_up_notices_are_hidden_unless_verbose(verbose):
                             capture_output=True, text=True, timeout=300, env=env, check=False)
     assert result.returncode == 0 and "imported" in result.stdout, result.stderr[-2000:]
     assert ("oneDNN" in result.stderr) == verbose, result.stderr[-2000:]
+
+
+def test_held_back_native_messages_are_shown_when_the_import_fails(capfd, tmp_path, monkeypatch):
+    """TensorFlow's C++ start-up lines are held back, not thrown away: shown when the block fails,
+    deleted when it works."""
+    import os
+
+    from dlc_recurrent._tensorflow import quiet_native_stderr
+
+    monkeypatch.delenv("DLC_RECURRENT_VERBOSE", raising=False)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    with quiet_native_stderr():
+        os.write(2, b"oneDNN custom operations are on\n")
+    assert "oneDNN" not in capfd.readouterr().err
+    with pytest.raises(RuntimeError):
+        with quiet_native_stderr():
+            os.write(2, b"F0000 fatal: could not load libcudnn\n")
+            raise RuntimeError("import failed")
+    assert "could not load libcudnn" in capfd.readouterr().err
+    assert not list(tmp_path.glob("dlc-recurrent-native-*.log"))
