@@ -5,7 +5,7 @@ A lock is a small file created atomically (``O_EXCL``) next to the output, namin
 process that holds it; a thread refreshes its time stamp while it is held. A lock left by a
 killed process never blocks forever: on the same machine it is taken over as soon as its process
 is gone, from another machine (a shared file system) once it has not been refreshed for
-``stale_seconds``.
+``stale_seconds`` by the file system's own clock (machines' clocks may disagree with it).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -73,9 +74,12 @@ def read_holder(path: Path) -> tuple[str, int] | None:
 def is_stale(path: Path, stale_seconds: float = STALE_SECONDS) -> bool:
     """Whether the lock's process is gone (this machine) or it was not refreshed for ``stale_seconds``."""
     try:
-        age = time.time() - path.stat().st_mtime
+        modified = path.stat().st_mtime
     except FileNotFoundError:
         return True
+    age = time.time() - modified
+    if abs(age) > stale_seconds:  # or this machine's clock is off the file server's (NFS): ask the server
+        age = _file_system_now(path.parent) - modified
     if age > stale_seconds:  # its heartbeat stopped, whoever holds it (also a process id used again)
         return True
     holder = read_holder(path)
@@ -89,6 +93,20 @@ def is_stale(path: Path, stale_seconds: float = STALE_SECONDS) -> bool:
         except PermissionError:  # alive, another user's
             return False
     return False
+
+
+def _file_system_now(folder: Path) -> float:
+    """The time by the clock of the file system that holds ``folder`` (a shared one has its own): the
+    modification time of a file written there now; this machine's clock if nothing can be written."""
+    try:
+        handle, name = tempfile.mkstemp(dir=folder, prefix=".clock-")
+    except OSError:
+        return time.time()
+    try:
+        return os.fstat(handle).st_mtime
+    finally:
+        os.close(handle)
+        os.unlink(name)
 
 
 def try_lock(path: str | Path, stale_seconds: float = STALE_SECONDS,

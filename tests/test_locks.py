@@ -76,3 +76,17 @@ def test_a_held_lock_is_refreshed(tmp_path):
     time.sleep(1.0)
     assert time.time() - path.stat().st_mtime < 5, "the heartbeat keeps the lock fresh for other machines"
     lock.release()
+
+
+def test_a_machine_whose_clock_is_ahead_of_the_file_server_takes_no_live_lock(tmp_path, monkeypatch):
+    """On a shared file system the lock's time stamp is the server's; a machine 10 minutes ahead
+    took every live lock of the others for stale, and two jobs wrote one output."""
+    path = tmp_path / "video.h5.lock"
+    path.write_text(f"other-machine 12345 {time.time():.0f}")
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 600)
+    assert not is_stale(path, stale_seconds=60) and try_lock(path, stale_seconds=60) is None
+    monkeypatch.setattr(time, "time", lambda: real_time() - 600)  # behind: old locks still go stale
+    old = real_time() - 120
+    os.utime(path, (old, old))
+    assert is_stale(path, stale_seconds=60)
