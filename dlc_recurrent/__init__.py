@@ -46,17 +46,18 @@ def train(config, shuffle=1, trainingsetindex=0, model="convlstm_leap", gputouse
     folder = _train(config, shuffle=shuffle, trainingsetindex=trainingsetindex, model=model, gputouse=gputouse,
                     overwrite=overwrite, devices=devices, device=device, **options)
     if report:
-        quality_report(config, shuffle=shuffle, trainingsetindex=trainingsetindex, model=model)
+        quality_report(config, shuffle=shuffle, trainingsetindex=trainingsetindex, model=model,
+                       device=None if devices else device, gputouse=None if devices else gputouse)
     return folder
 
 
 def quality_report(config, shuffle=1, trainingsetindex=0, model="convlstm_leap", pcutoff=None, batch_size=8,
-                   progress=True):
+                   progress=True, device=None, gputouse=None):
     """How good a trained student is, per body part (see :func:`dlc_recurrent.report.quality_report`)."""
     from dlc_recurrent.report import quality_report as _quality_report
 
     return _quality_report(config, shuffle=shuffle, trainingsetindex=trainingsetindex, model=model, pcutoff=pcutoff,
-                           batch_size=batch_size, progress=progress)
+                           batch_size=batch_size, progress=progress, device=device, gputouse=gputouse)
 
 
 def analyze_videos(config, videos, videotype="", shuffle=1, trainingsetindex=0, gputouse=None, save_as_csv=False,

@@ -39,6 +39,8 @@ from dlc_recurrent.training import (  # noqa: E402
     train_call,
 )
 from dlc_recurrent.infer import Student, load_trained_student, predict_frames  # noqa: E402
+from dlc_recurrent._tensorflow import tf  # noqa: E402
+from dlc_recurrent.devices import select_device  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +79,15 @@ def quality_report(
     pcutoff: float | None = None,
     batch_size: int = 8,
     progress: bool = True,
+    device: str | int | None = None,
+    gputouse: int | None = None,
 ) -> QualityReport:
     """Judge a trained student on its training set's test blocks; write, log and return the report.
 
     ``shuffle`` is the student's own training-set number (``create_training_set(shuffle=...)``).
     The teacher's sure points are those the training set kept (likelihood >= config.yaml's pcutoff
     when it was built); ``pcutoff`` (default: config.yaml's) decides which of the student's points
-    count as kept.
+    count as kept. ``device``/``gputouse`` choose where it computes, as in ``train``.
     """
     project = load_project(config)
     trainset = load_training_set(training_set_folder(project, shuffle, trainingsetindex))
@@ -94,7 +98,8 @@ def quality_report(
                    "TrainingFraction below 1 in config.yaml (and longer videos) so some blocks stay out of training")
         logger.warning(message)
         return QualityReport(model=model, table=pd.DataFrame(), summary=[], warnings=[message])
-    points = test_block_points(student, trainset, batch_size, progress)
+    with tf.device(select_device(device, gputouse)):
+        points = test_block_points(student, trainset, batch_size, progress)
     table = quality_table(points, trainset.bodyparts, pcutoff)
     table.insert(0, "model", model)
     folder = model_folder(project, shuffle, trainingsetindex, model)

@@ -32,3 +32,36 @@ def test_deeplabcut_3_names_are_accepted_by_the_public_calls():
     for name, expected in (("analyze_videos", {"video_extensions", "device", "snapshot_index"}),
                            ("train", {"device", "gputouse", "devices"}), ("evaluate", {"shuffles"})):
         assert expected <= set(inspect.signature(getattr(dlc_recurrent, name)).parameters), name
+
+
+@pytest.mark.parametrize("name, module", [("train", "training"), ("analyze_videos", "infer"),
+                                          ("evaluate", "evaluation"), ("quality_report", "report")])
+def test_public_calls_pass_every_argument_on(name, module, monkeypatch):
+    """Each argument given to the public call reaches the function that does the work, unchanged."""
+    import importlib
+
+    real_module = importlib.import_module(f"dlc_recurrent.{module}")
+    signature = inspect.signature(getattr(real_module, name))
+    received = {}
+
+    def record(*args, **kwargs):
+        arguments = signature.bind(*args, **kwargs).arguments
+        received.update({**arguments.pop("options", {}), **arguments})
+        return "folder"
+
+    monkeypatch.setattr(real_module, name, record)
+    wrapper = getattr(dlc_recurrent, name)
+    given = {k: f"value-of-{k}" for k in _parameters(wrapper) if k not in {"report", "devices"}}
+    if name == "train":
+        given["report"] = False
+    wrapper(**given)
+    given.pop("report", None)
+    assert {k: received.get(k) for k in given} == given
+
+
+def test_the_public_train_reports_on_the_device_it_trained_on(monkeypatch):
+    calls = {}
+    monkeypatch.setattr("dlc_recurrent.training.train", lambda *a, **k: "folder")
+    monkeypatch.setattr("dlc_recurrent.report.quality_report", lambda *a, **k: calls.update(k))
+    dlc_recurrent.train("config.yaml", device="cpu")
+    assert calls["device"] == "cpu" and calls["gputouse"] is None
