@@ -11,6 +11,7 @@ from pathlib import Path
 from dlc_recurrent._logging import LOGGER_NAME, VERBOSE_VARIABLE
 from dlc_recurrent._version import __version__
 from dlc_recurrent.distill import TrainingSetSpec
+from dlc_recurrent.kinds import MODEL_KINDS
 from dlc_recurrent.project import ProjectError
 from dlc_recurrent.synthetic import OCCLUSION_PHASES, PRESETS
 
@@ -118,7 +119,7 @@ def _add_pair_arguments(parser: argparse.ArgumentParser) -> None:
     """Two students (analyze, evaluate --occlusion): a second one's confident points over the main one's."""
     parser.add_argument("--confident-shuffle", type=int, default=None,
                         help="a second student, trained with --max-gap-fill 0: its points passing --handoff are kept")
-    parser.add_argument("--confident-model", choices=["convlstm_leap", "leap", "bidirectional_leap"], default=None,
+    parser.add_argument("--confident-model", choices=MODEL_KINDS, default=None,
                         help="the second student's model (default: --model)")
     parser.add_argument("--handoff", type=float, default=None,
                         help="likelihood from which the second student's point is kept (default 0.8)")
@@ -139,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dlc-recurrent",
         description="Temporal (ConvLSTM-LEAP) students for DeepLabCut projects.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     loudness = parser.add_mutually_exclusive_group()
@@ -150,17 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_parser = commands.add_parser
 
     def add_command(name, **kwargs):
-        return add_parser(name, formatter_class=argparse.ArgumentDefaultsHelpFormatter, **kwargs)
+        return add_parser(name, formatter_class=_HelpFormatter, **kwargs)
 
     commands.add_parser = add_command
 
     synthetic = commands.add_parser("synthetic", help="generate a DLC project with known ground truth")
-    synthetic.add_argument("directory")
-    synthetic.add_argument("--videos", type=int, default=1)
-    synthetic.add_argument("--frames", type=int, default=300)
-    synthetic.add_argument("--width", type=int, default=336)
-    synthetic.add_argument("--height", type=int, default=280)
-    synthetic.add_argument("--seed", type=int, default=0)
+    synthetic.add_argument("directory", help="folder to create the project in")
+    synthetic.add_argument("--videos", type=int, default=1, help="number of videos")
+    synthetic.add_argument("--frames", type=int, default=300, help="frames per video")
+    synthetic.add_argument("--width", type=int, default=336, help="frame width in pixels")
+    synthetic.add_argument("--height", type=int, default=280, help="frame height in pixels")
+    synthetic.add_argument("--seed", type=int, default=0, help="the random world: gait, occluders, teacher errors")
     synthetic.add_argument("--occlusions-during", choices=OCCLUSION_PHASES, default=None,
                            help="hide paws only in stance (straight motion, the default) or at any phase of the stride")
     synthetic.add_argument("--preset", choices=list(PRESETS), default="default",
@@ -169,28 +170,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     trainset = commands.add_parser("create-training-set", help="sample teacher-labelled windows")
     _add_project_arguments(trainset)
-    trainset.add_argument("--window-length", type=int, default=15)
-    trainset.add_argument("--windows-per-video", type=int, default=250)
-    trainset.add_argument("--scale", type=float, default=1.0)
-    trainset.add_argument("--teacher-scorer", default=None)
+    trainset.add_argument("--window-length", type=int, default=15, help="frames per training window (the paper's 15)")
+    trainset.add_argument("--windows-per-video", type=int, default=250,
+                          help="windows drawn per video (plus those holding hand-labelled frames)")
+    trainset.add_argument("--scale", type=float, default=1.0,
+                          help="resize the stored frames (0.5: half width and height, steps about 4x faster)")
+    trainset.add_argument("--teacher-scorer", default=None,
+                          help="the teacher's scorer, when several teachers' files lie next to a video")
     trainset.add_argument("--teacher-shuffle", type=int, default=None,
                           help="the DLC shuffle whose analyze_videos output is the teacher (instead of --teacher-scorer)")
     trainset.add_argument("--teacher-snapshot-index", type=int, default=None,
                           help="that shuffle's snapshot (default: the config's snapshotindex)")
-    trainset.add_argument("--seed", type=int, default=0)
+    trainset.add_argument("--seed", type=int, default=0, help="which windows are drawn")
     trainset.add_argument("--max-gap-fill", type=int, default=TrainingSetSpec.max_gap_fill,
                           help="interpolate teacher gaps of at most this many frames (0: mask them, the paper)")
     trainset.set_defaults(run=_create_training_set)
 
     training = commands.add_parser("train", help="train a student on the training set")
     _add_project_arguments(training)
-    training.add_argument("--model", choices=["convlstm_leap", "leap", "bidirectional_leap"], default="convlstm_leap")
+    training.add_argument("--model", choices=MODEL_KINDS, default="convlstm_leap")
     training.add_argument("--schedule", choices=["converge", "fixed"], default=None,
                           help="converge (default): until the test loss stops improving; fixed: --epochs (the paper)")
     training.add_argument("--min-steps", type=int, default=None, help="never stop before (default 1000)")
     training.add_argument("--max-steps", type=int, default=None, help="stop here even if not converged (default 20000)")
     training.add_argument("--epochs", type=int, default=None, help="with --schedule fixed: passes over the set (10)")
-    training.add_argument("--batch-size", type=int, default=None)
+    training.add_argument("--batch-size", type=int, default=None,
+                          help="windows (recurrent) or frames (LEAP) per step (default 8 or 32)")
     training.add_argument("--skip-connection", action="store_true",
                           help="recurrent students: the decoder also sees each frame's own features")
     training.add_argument("--gputouse", type=int, default=None, help="GPU index (default: the first GPU, or the CPU)")
@@ -202,8 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("videos", nargs="+", help="video files or folders")
     analyze.add_argument("--videotype", "--video-extensions", default="",
                          help="only files with this extension (e.g. mp4) in folders given as videos")
-    analyze.add_argument("--model", choices=["convlstm_leap", "leap", "bidirectional_leap"], default="convlstm_leap")
-    analyze.add_argument("--save-as-csv", action="store_true")
+    analyze.add_argument("--model", choices=MODEL_KINDS, default="convlstm_leap")
+    analyze.add_argument("--save-as-csv", action="store_true", help="a .csv beside each .h5")
     analyze.add_argument("--destfolder", default=None)
     analyze.add_argument("--batch-size", type=int, default=None)
     analyze.add_argument("--gputouse", type=int, default=None, help="GPU index (default: the first GPU, or the CPU)")
@@ -228,6 +233,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(run=_demo)
     return parser
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's defaults in the help, except where there is none to show (None, "", False)."""
+
+    def _get_help_string(self, action):
+        if action.help is None or action.default is None or action.default is False or action.default == "":
+            return action.help
+        return super()._get_help_string(action)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -177,7 +177,14 @@ def load_trained_student(
     project: Project, shuffle: int, trainingsetindex: int, model: str, state_reset: int | None = None
 ) -> Student:
     """The student trained for this project, shuffle and training fraction."""
+    if model not in models.MODEL_KINDS:
+        raise ValueError(f"model must be one of {models.MODEL_KINDS}, got {model!r}")
     folder = model_folder(project, shuffle, trainingsetindex, model) / "train"
+    if not (folder / WEIGHTS_NAME).is_file():
+        where = f"shuffle={shuffle}, " + (f"trainingsetindex={trainingsetindex}, " if trainingsetindex else "")
+        raise ProjectError(f"{folder}: no trained {model} student here; train it with dlc_recurrent.train(config, {where}"
+                           f"model={model!r}) (after dlc_recurrent.create_training_set(config, {where.rstrip(', ')}) "
+                           "if that set does not exist yet)")
     network, config = load_student(folder)
     if config.bodyparts != project.bodyparts:
         raise ProjectError(

@@ -43,7 +43,7 @@ SIZE_MULTIPLE = 4
 DEFAULT_FILTERS = (16, 32, 64, 32)
 DEFAULT_MEAN = 0.257
 DEFAULT_STD = 0.288
-MODEL_KINDS = ("leap", "convlstm_leap", "bidirectional_leap")
+from dlc_recurrent.kinds import MODEL_KINDS  # noqa: E402  (re-exported: models.MODEL_KINDS)
 
 
 def pad_to_multiple(height, width, multiple=SIZE_MULTIPLE):

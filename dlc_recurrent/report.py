@@ -268,7 +268,7 @@ def summary_lines(table: pd.DataFrame, training: dict | None, model: str, shuffl
                   f"teacher {hand.teacher_median_px:.1f} px (median)")
     else:
         fourth = "No hand labels in the test blocks: the teacher is the only reference here"
-    fifth = f"Report: {files['table']}, {files['figure'].name}"
+    fifth = f"Report: {files['table']}, {files['figure'].name}, {files['text'].name}"
     return [first, second, third, fourth, fifth]
 
 

@@ -359,7 +359,9 @@ def train(
     chosen = None if devices else select_device(device, gputouse)  # before anything is deleted or locked
     set_folder = training_set_folder(project, shuffle, trainingsetindex)
     if not (set_folder / "trainingset.yaml").is_file():
-        load_training_set(set_folder)  # says there is none, and how to make it
+        where = f"shuffle={shuffle}" + (f", trainingsetindex={trainingsetindex}" if trainingsetindex else "")
+        raise ProjectError(f"{set_folder}: no training set here; make it first with "
+                           f"dlc_recurrent.create_training_set(config, {where})")
     lock = try_lock(trainer_lock_path(set_folder, model))
     if lock is None:
         raise ProjectError(f"{model_folder(project, shuffle, trainingsetindex, model)}: "
@@ -456,6 +458,10 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
     start_epoch = int(checkpoint.epoch.numpy())
 
     batch = config.resolved_batch_size * strategy.num_replicas_in_sync
+    where = _device_names(strategy)
+    logger.info(f"Training {config.model} on {where}: {config.resolved_batch_size} "
+                f"{'windows of ' + str(config.window_length) + ' frames' if config.recurrent else 'frames'} "
+                f"of {width}x{height} px per step and device")
     samples = training_samples(trainset, "train", config.recurrent)
     steps = int(period.numpy()) if start_epoch and int(period.numpy()) else steps_per_epoch(config, len(samples), batch)
     period.assign(steps)
@@ -502,6 +508,7 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
             StepLog(steps, optimizer),
             Schedule(state, config, network, folder, steps, optimizer) if config.converge else None,
             Stopwatch(state),
+            Forecast(config, steps, where),
             keras.callbacks.CSVLogger(str(folder / HISTORY_NAME), append=start_epoch > 0),
             EpochCheckpoint(manager, checkpoint, samples_per_epoch=steps * batch),
             keras.callbacks.TensorBoard(log_dir=str(folder / "logs"), update_freq="epoch", profile_batch=0),
@@ -904,6 +911,48 @@ class StepLog(keras.callbacks.Callback):
             logs["lr"] = float(keras.backend.get_value(self.optimizer.learning_rate))
 
 
+class Forecast(keras.callbacks.Callback):
+    """Says once, after the second evaluation period of a run (the first includes tracing), how long a
+    step takes here and what min_steps and max_steps will cost, so nobody waits a day unawares."""
+
+    def __init__(self, config: TrainingConfig, steps_per_epoch: int, where: str):
+        super().__init__()
+        self.config, self.steps_per_epoch, self.where = config, steps_per_epoch, where
+        self.periods, self.started = 0, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.periods += 1
+        if self.periods != 2 or self.started is None:
+            return
+        seconds = (time.time() - self.started) / self.steps_per_epoch
+        if self.config.converge:
+            span = (f"min_steps ({self.config.resolved_min_steps}) take about "
+                    f"{_duration(seconds * self.config.resolved_min_steps)}, max_steps ({self.config.max_steps}) "
+                    f"at most {_duration(seconds * self.config.max_steps)}")
+        else:
+            total = self.config.resolved_epochs * self.steps_per_epoch
+            span = f"the {total} steps take about {_duration(seconds * total)}"
+        logger.info(f"{self.config.model} on {self.where}: {seconds:.2f} s per step; {span} (a smaller "
+                    "create_training_set(scale=...) or a GPU makes steps faster)")
+
+
+def _device_names(strategy) -> str:
+    try:
+        devices = strategy.extended.worker_devices
+    except RuntimeError:  # TensorFlow's default strategy: its own placement, the first GPU or the CPU
+        devices = ["GPU:0" if tf.config.list_logical_devices("GPU") else "CPU:0"]
+    return ", ".join(device.split("device:")[-1] for device in devices)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
 class Schedule(keras.callbacks.Callback):
     """schedule="converge": warm-up, the learning rate lowered on plateaus, early stopping, best weights.
 
@@ -1073,7 +1122,8 @@ def _write_summary(folder: Path, config: TrainingConfig, trainset: TrainingSet, 
         converged, reason = True, f"no {config.min_improvement:.0%} improvement of the {judged['monitor']} " \
                                   f"over {config.patience} steps"
     elif config.converge:
-        converged, reason = False, f"reached max_steps={config.max_steps}"
+        rounded = "" if steps == config.max_steps else f", rounded up to whole periods of {steps_per_epoch} steps"
+        converged, reason = False, f"reached max_steps={config.max_steps}{rounded}"
     else:
         converged, reason = judged["converged"], f"schedule='fixed': {config.resolved_epochs} epochs"
     best_epoch = int(state.best_epoch.numpy()) if config.converge and int(state.best_epoch.numpy()) else epochs
@@ -1086,8 +1136,8 @@ def _write_summary(folder: Path, config: TrainingConfig, trainset: TrainingSet, 
         longer = {"max_steps": 2 * config.max_steps} if config.converge else {"epochs": 2 * config.resolved_epochs}
         fix = train_call(config, shuffle, trainingsetindex, **longer)
         verdict = (f"{config.model}: NOT converged after {steps} steps ({minutes:.1f} min; {reason}; the "
-                   f"{judged['monitor']} fell {judged['recent_improvement']:.1%} over the last {config.patience} "
-                   f"steps): train it on with {fix}")
+                   f"{judged['monitor']} fell {judged['recent_improvement']:.1%} over the last "
+                   f"{min(config.patience, steps)} steps): train it on with {fix}")
         if not config.converge:
             verdict += ", or train until it converges (the default schedule) with overwrite=True"
     summary = {

@@ -595,8 +595,12 @@ def test_a_teacher_file_is_never_overwritten(trained_project, tmp_path):
 
 
 def test_missing_student_and_missing_video(trained_project, tmp_path):
-    with pytest.raises(ProjectError, match="no trained student"):
-        analyze_videos(trained_project, [str(load_project(trained_project).videos[0])], shuffle=7, progress=False)
+    video = str(load_project(trained_project).videos[0])
+    with pytest.raises(ProjectError, match=r"no trained convlstm_leap student here; train it with "
+                                           r"dlc_recurrent\.train\(config, shuffle=7, model='convlstm_leap'\)"):
+        analyze_videos(trained_project, [video], shuffle=7, progress=False)
+    with pytest.raises(ValueError, match="model must be one of"):
+        analyze_videos(trained_project, [video], model="lepa", progress=False)
     with pytest.raises(ProjectError, match="video"):
         analyze_videos(trained_project, [str(tmp_path / "nope.mp4")], model="leap", progress=False)
 

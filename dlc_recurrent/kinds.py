@@ -1,0 +1,5 @@
+"""The students this package trains, named once (without importing TensorFlow, so the CLI starts fast)."""
+
+#: "leap": single frame, the control; "convlstm_leap": the paper's causal recurrent student;
+#: "bidirectional_leap": sees the frames after the current one too (not causal).
+MODEL_KINDS = ("leap", "convlstm_leap", "bidirectional_leap")
