@@ -917,6 +917,7 @@ def _analyze_videos(project: Project, videos, extensions, shuffle: int, training
                 _write_outputs(predictions_table(predictions, scorer, project.bodyparts), metadata, h5_path,
                                save_as_csv)
             checkpoint.unlink(missing_ok=True)
+            logger.info(f"{video.name}: {len(predictions)} frames -> {h5_path}")
 
     if short:
         logger.warning(f"Fewer frames decoded than the header says ({len(short)}; predictions cover the decoded ones):")

@@ -219,25 +219,29 @@ def quality_warnings(table: pd.DataFrame, config: TrainingConfig, training: dict
                f"windows_per_video={2 * trainset.spec.windows_per_video}, overwrite=True), then "
                f"dlc_recurrent.train(config, shuffle={shuffle}, model={model!r}, overwrite=True); at a small "
                "scale= a larger one helps small parts")
-    warnings = []
+    warnings, parts = [], []
     if training and not converged:
         warnings.append(f"{training.get('verdict', model + ': not converged')}")
     lost_px = LOST_SIGMAS * config.sigma
     teacher_rows = table[(table.reference == "teacher") & (table.bodypart != "all") & (table.n_points >= MIN_POINTS)]
     for row in teacher_rows.itertuples():
         if row.median_px > lost_px:
-            warnings.append(f"{row.bodypart}: {row.median_px:.0f} px from the teacher on held-out frames (median; "
-                            f"{row.within_5px:.0%} within {WITHIN_PX:.0f} px): the student loses it; {fix}")
+            parts.append(f"{row.bodypart}: {row.median_px:.0f} px from the teacher on held-out frames (median; "
+                         f"{row.within_5px:.0%} within {WITHIN_PX:.0f} px): the student loses it")
         elif row.kept_over_pcutoff < KEPT_WARNING:
-            warnings.append(f"{row.bodypart}: the student's likelihood passes pcutoff on only "
-                            f"{row.kept_over_pcutoff:.0%} of the points the teacher is sure of, so DLC's tools drop "
-                            f"the rest; {fix}")
+            parts.append(f"{row.bodypart}: the student's likelihood passes pcutoff on only "
+                         f"{row.kept_over_pcutoff:.0%} of the points the teacher is sure of, so DLC's tools drop the "
+                         "rest")
     hand_rows = table[(table.reference == "hand_label") & (table.bodypart != "all") & (table.n_points >= MIN_POINTS)]
     for row in hand_rows.itertuples():
         if (np.isfinite(row.teacher_median_px) and row.median_px > BEHIND_FACTOR * max(row.teacher_median_px, 1.0)
                 and row.median_px > WITHIN_PX):
-            warnings.append(f"{row.bodypart}: {row.median_px:.1f} px from the hand labels (median) where the teacher "
-                            f"is {row.teacher_median_px:.1f} px: far behind the teacher; {fix}")
+            parts.append(f"{row.bodypart}: {row.median_px:.1f} px from the hand labels (median) where the teacher "
+                         f"is {row.teacher_median_px:.1f} px: far behind the teacher")
+    if len(parts) == 1:
+        warnings.append(f"{parts[0]}; {fix}")
+    elif parts:
+        warnings += parts + [f"For these {len(parts)} body parts: {fix}"]
     return warnings
 
 

@@ -121,6 +121,15 @@ def test_warnings_name_the_part_and_the_fix():
         _table(290.0), fixed, {"converged": False, "verdict": "x"}, trainset, 1, "leap")[1]
 
 
+def test_several_parts_with_problems_get_the_fix_once():
+    config = TrainingConfig(model="convlstm_leap", bodyparts=["snout", "leftear", "tailbase"])
+    trainset = SimpleNamespace(spec=SimpleNamespace(windows_per_video=250))
+    table = _table(290.0, hand_median=9.0, teacher_median=2.0)
+    said = quality_warnings(table, config, {"converged": True}, trainset, 1, "convlstm_leap")
+    assert [w.split(":")[0] for w in said] == ["leftear", "snout", "For these 2 body parts"]
+    assert sum("windows_per_video=500" in w for w in said) == 1 and "windows_per_video=500" in said[-1]
+
+
 def test_quality_table_counts_each_reference_apart():
     predicted = np.zeros((4, 2, 3))
     predicted[..., 2] = [[0.9, 0.1], [0.9, 0.1], [0.9, 0.9], [0.9, 0.9]]
