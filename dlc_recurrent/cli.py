@@ -257,9 +257,17 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:  # ProjectError (a file and its fix) or a bad option (the option and its range)
         if args.verbose or not _raised_here(error):
             raise  # another library's ValueError (TensorFlow's, pandas'...) keeps its traceback: a bug to report
-        print(f"dlc-recurrent: error: {error}", file=sys.stderr)
+        print(f"dlc-recurrent: error: {_for_the_command_line(str(error))}", file=sys.stderr)
         return 1
     return 0
+
+
+def _for_the_command_line(message: str) -> str:
+    """The package's messages name Python calls; on the command line, also the flags that do the same."""
+    message = message.replace("overwrite=True", "overwrite=True (--overwrite)")
+    if "dlc_recurrent." in message:
+        message += " (on the command line: the same names as flags, e.g. --max-steps; dlc-recurrent COMMAND --help)"
+    return message
 
 
 def _raised_here(error: BaseException) -> bool:

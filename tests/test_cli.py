@@ -115,3 +115,11 @@ def test_another_librarys_value_error_keeps_its_traceback(tmp_path, monkeypatch,
     monkeypatch.undo()
     with pytest.raises(ValueError, match="config file not found"):
         main(["-v", "create-training-set", str(tmp_path / "missing" / "config.yaml")])
+
+
+def test_errors_on_the_command_line_name_the_flag(project_copy, capsys):
+    assert main(["create-training-set", str(project_copy), "--window-length", "4", "--windows-per-video", "8"]) == 0
+    capsys.readouterr()  # the progress bars
+    assert main(["create-training-set", str(project_copy), "--window-length", "5", "--windows-per-video", "8"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert "overwrite=True (--overwrite)" in error and len(error.splitlines()) == 1
