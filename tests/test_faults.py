@@ -1,6 +1,16 @@
-"""A full disk (or quota) in each stage: one line naming the folder and the bytes needed, nothing
-half-written left, and a rerun with space that works. (Damaged files and races are tested beside
-each stage: test_distill, test_training, test_infer, test_locks.)"""
+"""Faults: a full disk (or quota) in each stage, and a damaged analysis resume file, here; each
+gives one line naming the folder or file and the bytes or fix, leaves nothing half-written, and a
+rerun works. The other faults are tested beside the stage they hit:
+
+- damaged training checkpoint, its state file, training-set files, student weights and yaml:
+  test_training (test_a_damaged_*);
+- damaged output ``_meta.pickle``: test_infer (test_a_damaged_meta_pickle_...);
+- killed runs: test_training (test_resume_after_the_process_is_killed), test_infer
+  (test_an_interrupted_analysis_resumes_...);
+- races: two analyses of one folder (test_infer, test_two_jobs_on_one_folder_...), two trainings of
+  one student and a rebuild under a training (test_training, test_one_training_run_per_student_...), two builds of one
+  training set (test_distill, test_two_builds_...), and the locks themselves (test_locks).
+"""
 
 import errno
 import shutil
@@ -79,3 +89,26 @@ def test_analyze_videos_stops_at_a_full_disk_and_leaves_no_output(trained_projec
     assert not list((tmp_path / "out").glob("*.h5"))
     scorer = analyze_videos(trained_project, [str(video)], model="leap", destfolder=tmp_path / "out", progress=False)
     assert (tmp_path / "out" / f"{video.stem}{scorer}.h5").is_file()
+
+
+def test_a_damaged_resume_file_costs_time_not_results(trained_project, tmp_path, caplog):
+    """An analysis's .resume.npz cut short (a full disk, a killed copy): the video is analyzed from the
+    start, with a warning, to the same predictions, and the damaged file is gone."""
+    import logging
+
+    import pandas as pd
+
+    from dlc_recurrent.infer import RESUME_SUFFIX
+
+    video = load_project(trained_project).videos[0]
+    scorer = analyze_videos(trained_project, [str(video)], model="leap", destfolder=tmp_path / "straight",
+                            progress=False)
+    h5 = f"{video.stem}{scorer}.h5"
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / (h5 + RESUME_SUFFIX)).write_bytes(b"PK\x03\x04 cut short")
+    with caplog.at_level(logging.WARNING, logger="dlc_recurrent"):
+        analyze_videos(trained_project, [str(video)], model="leap", destfolder=damaged, progress=False)
+    assert "unreadable checkpoint; analyzing from the start" in caplog.text
+    assert not (damaged / (h5 + RESUME_SUFFIX)).exists()
+    pd.testing.assert_frame_equal(pd.read_hdf(damaged / h5), pd.read_hdf(tmp_path / "straight" / h5))
