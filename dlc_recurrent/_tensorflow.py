@@ -26,7 +26,7 @@ def quiet_native_stderr():
 
     It goes to a temporary file, shown on standard error if the block raises and deleted otherwise;
     if the process dies inside the block (a native abort), the file stays, named
-    ``dlc-recurrent-native-<pid>.log`` in the temporary folder, so nothing fatal is lost.
+    ``dlc-recurrent-native-<pid>-*.log`` in the temporary folder, so nothing fatal is lost.
     """
     if os.environ.get(VERBOSE_VARIABLE, "0").strip().lower() not in ("", "0", "false", "no"):
         yield
@@ -37,10 +37,10 @@ def quiet_native_stderr():
     except OSError:  # no standard error to hide (a daemon)
         yield
         return
-    log = Path(tempfile.gettempdir()) / f"dlc-recurrent-native-{os.getpid()}.log"
     try:
-        capture = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError:
+        capture, name = tempfile.mkstemp(prefix=f"dlc-recurrent-native-{os.getpid()}-", suffix=".log")
+        log = Path(name)
+    except (OSError, FileNotFoundError):  # no usable temporary folder: then nowhere
         log, capture = None, os.open(os.devnull, os.O_WRONLY)
     os.dup2(capture, 2)
     failed = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -264,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _for_the_command_line(message: str) -> str:
     """The package's messages name Python calls; on the command line, also the flags that do the same."""
-    message = message.replace("overwrite=True", "overwrite=True (--overwrite)")
+    message = re.sub(r"\b(pass|or) overwrite=True\b", r"\1 overwrite=True (--overwrite)", message)
     if "dlc_recurrent." in message:
         message += " (on the command line: the same names as flags, e.g. --max-steps; dlc-recurrent COMMAND --help)"
     return message
@@ -275,8 +276,8 @@ def _raised_here(error: BaseException) -> bool:
     traceback = error.__traceback__
     while traceback is not None and traceback.tb_next is not None:
         traceback = traceback.tb_next
-    package = str(Path(__file__).resolve().parent)
-    return traceback is not None and str(Path(traceback.tb_frame.f_code.co_filename).resolve()).startswith(package)
+    package = Path(__file__).resolve().parent
+    return traceback is not None and package in Path(traceback.tb_frame.f_code.co_filename).resolve().parents
 
 
 if __name__ == "__main__":

@@ -119,10 +119,15 @@ def refuse_multi_machine(environ=None) -> None:
     if not text:
         return
     try:
-        cluster = json.loads(text).get("cluster", {})
-    except (ValueError, AttributeError):
-        raise ValueError(f"TF_CONFIG is not valid JSON ({text[:60]!r}); unset it to train on this machine") from None
-    machines = sum(len(tasks) for role, tasks in cluster.items() if role in ("chief", "worker"))
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    cluster = parsed.get("cluster", {}) if isinstance(parsed, dict) else None
+    if not isinstance(cluster, dict):
+        raise ValueError(f"TF_CONFIG is not a JSON object with a 'cluster' ({text[:60]!r}); unset it to train on "
+                         "this machine")
+    machines = sum(len(tasks) if isinstance(tasks, (list, dict)) else 1
+                   for role, tasks in cluster.items() if role in ("chief", "worker"))
     if machines > 1:
         raise ValueError(f"TF_CONFIG names {machines} machines, but training runs on one machine (several of its "
                          "GPUs with devices=[...]); unset TF_CONFIG, and train once per student")

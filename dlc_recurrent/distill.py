@@ -247,6 +247,9 @@ def _create_locked(project: Project, spec: TrainingSetSpec, videos: list[Path], 
     try:
         summary = _build(project, spec, videos, fraction, teacher_folder, partial)
         _write_yaml(partial / "trainingset.yaml", {"request": request, **summary})
+        for lock in live_trainer_locks(folder):  # one may have started on the old set during the build
+            raise ProjectError(f"{folder}: {describe_holder(lock)} started training a student on it while it was "
+                               "rebuilt; the old set is kept: rerun this when that training has finished")
         _replace_folder(partial, folder)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
@@ -474,7 +477,7 @@ def _build(
 
 def _stored_bytes(item: dict, spec: TrainingSetSpec, channels: int) -> int:
     """At most how many bytes one video's stored frames and targets take (before the windows are drawn)."""
-    rows = min(item["info"].n_frames, spec.windows_per_video * spec.window_length + len(item["hand_frames"]))
+    rows = min(item["info"].n_frames, (spec.windows_per_video + len(item["hand_frames"])) * spec.window_length)
     frame = _scaled(item["crop"].width, spec.scale) * _scaled(item["crop"].height, spec.scale) * channels
     return rows * (frame + 4 * item["targets"].xy.shape[1] * 4)
 
@@ -744,7 +747,8 @@ def _store_frames(info: VideoInfo, crop: Crop, scale: float, channels: int, need
 
 def _reserve(path: Path) -> None:
     """Allocate a memory-mapped file's blocks now: a disk that is too full then raises an OSError here
-    instead of killing the process (SIGBUS) when a page is written later."""
+    instead of killing the process (SIGBUS) when a page is written later. Linux (posix_fallocate);
+    elsewhere, and on copy-on-write file systems, only the free-space check before the build guards."""
     if not hasattr(os, "posix_fallocate"):
         return
     with open(path, "r+b") as handle:

@@ -92,21 +92,25 @@ def check_free_space(folder: str | Path, needed: int, what: str) -> None:
     free = free_bytes(folder)
     if needed > free:
         raise DiskFull(f"{folder}: {what} needs about {human_bytes(needed)} but the disk has "
-                           f"{human_bytes(free)} free; free some space there (or write elsewhere) and rerun")
+                       f"{human_bytes(free)} free; free some space there (or write elsewhere) and rerun")
 
 
 @contextlib.contextmanager
 def explain_full_disk(folder: str | Path, needed: int, what: str):
-    """A disk that fills up while ``what`` writes into ``folder`` becomes one line with the bytes needed;
-    the writers leave nothing half-written (temporary names, partial folders), so a rerun is safe."""
+    """A disk (or quota) that fills up while ``what`` writes into ``folder`` becomes one line with the
+    bytes needed; outputs are written under temporary names or in partial folders and checkpoints
+    fall back to the last whole one, so a rerun goes on from what was complete."""
     try:
         yield
     except Exception as error:
         if not is_full_disk(error):
             raise
-        raise DiskFull(f"{folder}: the disk filled up while {what} wrote ({human_bytes(free_bytes(folder))} "
-                           f"free, about {human_bytes(needed)} needed); free some space there and rerun: "
-                           "nothing half-written was kept") from None
+        quota = (isinstance(error, OSError) and error.errno == errno.EDQUOT) or "quota" in str(error).lower()
+        cause = "your disk quota ran out" if quota else "the disk filled up"
+        detail = " ".join(str(error).split())[:120]
+        raise DiskFull(f"{folder}: {cause} while {what} wrote ({human_bytes(free_bytes(folder))} free on the "
+                       f"disk, about {human_bytes(needed)} needed); free some space there and rerun: it goes on "
+                       f"from what was complete ({detail})") from error
 
 
 def remove_interrupted_writes(path: str | Path) -> None:
@@ -501,8 +505,13 @@ def dlc_teacher_scorer(project: Project, shuffle: int, trainingsetindex: int = 0
     """
     from deeplabcut.utils import auxiliaryfunctions
 
+    if not 0 <= trainingsetindex < len(project.training_fraction):
+        raise ProjectError(f"{project.config_path}: trainingsetindex={trainingsetindex} but TrainingFraction has "
+                           f"{len(project.training_fraction)} entries; pass an index into {project.training_fraction}")
     cfg = auxiliaryfunctions.read_config(str(project.config_path))
     cfg["project_path"] = str(project.project_path)
+    if snapshot_index is not None:  # deeplabcut's TensorFlow branch reads only the config's
+        cfg["snapshotindex"] = snapshot_index
     try:
         fraction = project.training_fraction[trainingsetindex]
         scorer, _ = auxiliaryfunctions.get_scorer_name(cfg, shuffle, fraction, snapshot_index=snapshot_index)

@@ -91,14 +91,16 @@ def quality_report(
     """
     project = load_project(config)
     trainset = load_training_set(training_set_folder(project, shuffle, trainingsetindex))
-    student = load_trained_student(project, shuffle, trainingsetindex, model)
+    placed = select_device(device, gputouse)  # before the student is built: TensorFlow's GPUs are set then
+    with tf.device(placed):
+        student = load_trained_student(project, shuffle, trainingsetindex, model)
     pcutoff = project.pcutoff if pcutoff is None else float(pcutoff)
     if not len(trainset.split("test")):
         message = (f"{model}: no test windows in {trainset.folder}, so nothing to judge the student on; keep a "
                    "TrainingFraction below 1 in config.yaml (and longer videos) so some blocks stay out of training")
         logger.warning(message)
         return QualityReport(model=model, table=pd.DataFrame(), summary=[], warnings=[message])
-    with tf.device(select_device(device, gputouse)):
+    with tf.device(placed):
         points = test_block_points(student, trainset, batch_size, progress)
     table = quality_table(points, trainset.bodyparts, pcutoff)
     table.insert(0, "model", model)
@@ -207,7 +209,8 @@ def quality_table(points: dict, bodyparts: list[str], pcutoff: float) -> pd.Data
 
 def quality_warnings(table: pd.DataFrame, config: TrainingConfig, training: dict | None, trainset: TrainingSet,
                      shuffle: int, model: str, trainingsetindex: int = 0) -> list[str]:
-    """One line per problem, each ending with what to do about it."""
+    """One line per problem; what to do ends the line, or, when several body parts have problems, a
+    last line of its own."""
     converged = bool(training and training.get("converged"))
     if not converged and config.converge:
         fix = f"train longer: {train_call(config, shuffle, trainingsetindex, max_steps=2 * config.max_steps)}"
@@ -241,7 +244,8 @@ def quality_warnings(table: pd.DataFrame, config: TrainingConfig, training: dict
     if len(parts) == 1:
         warnings.append(f"{parts[0]}; {fix}")
     elif parts:
-        warnings += parts + [f"For these {len(parts)} body parts: {fix}"]
+        named = len({line.split(":")[0] for line in parts})
+        warnings += parts + [f"For {'these ' + str(named) + ' body parts' if named > 1 else 'it'}: {fix}"]
     return warnings
 
 

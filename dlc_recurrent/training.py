@@ -21,6 +21,7 @@ import datetime
 import logging
 import math
 import os
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -33,11 +34,12 @@ from ruamel.yaml import YAML
 from tqdm import tqdm
 
 from dlc_recurrent.devices import refuse_multi_machine, select_device
-from dlc_recurrent.locks import describe_holder, try_lock
+from dlc_recurrent.locks import describe_holder, is_stale, try_lock
 from dlc_recurrent.distill import (
     GAP_FILLED,
     PACKAGE_FOLDER,
     TrainingSet,
+    builder_lock_path,
     load_training_set,
     training_fraction,
     trainer_lock_path,
@@ -358,6 +360,10 @@ def train(
         raise ValueError("devices (several, data-parallel) or gputouse/device (one): give one of them")
     chosen = None if devices else select_device(device, gputouse)  # before anything is deleted or locked
     set_folder = training_set_folder(project, shuffle, trainingsetindex)
+    building = builder_lock_path(set_folder)
+    if building.exists() and not is_stale(building):
+        raise ProjectError(f"{set_folder}: {describe_holder(building)} is building this training set; let it "
+                           "finish, then train")
     if not (set_folder / "trainingset.yaml").is_file():
         where = f"shuffle={shuffle}" + (f", trainingsetindex={trainingsetindex}" if trainingsetindex else "")
         raise ProjectError(f"{set_folder}: no training set here; make it first with "
@@ -445,7 +451,6 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
         network, trainer, optimizer = build_trainer(config, height, width)
     # two checkpoints of weights and Adam's two moments, the best and the final weights
     student_bytes = 8 * 4 * network.count_params()
-    check_free_space(folder, student_bytes, "training")
 
     # samples: how far into the (seeded, endless) training stream the checkpointed weights are
     state = ScheduleState()
@@ -459,9 +464,6 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
 
     batch = config.resolved_batch_size * strategy.num_replicas_in_sync
     where = _device_names(strategy)
-    logger.info(f"Training {config.model} on {where}: {config.resolved_batch_size} "
-                f"{'windows of ' + str(config.window_length) + ' frames' if config.recurrent else 'frames'} "
-                f"of {width}x{height} px per step and device")
     samples = training_samples(trainset, "train", config.recurrent)
     steps = int(period.numpy()) if start_epoch and int(period.numpy()) else steps_per_epoch(config, len(samples), batch)
     period.assign(steps)
@@ -482,6 +484,11 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
                     "train it on, or overwrite=True to train again.")
         return start_epoch
     if not done:
+        existing = sum(path.stat().st_size for path in (folder / "checkpoints").glob("ckpt-*"))
+        check_free_space(folder, max(student_bytes - existing, 0), "training")
+        logger.info(f"Training {config.model} on {where}: {config.resolved_batch_size} "
+                    f"{'windows of ' + str(config.window_length) + ' frames' if config.recurrent else 'frames'} "
+                    f"of {width}x{height} px per step and device")
         if start_epoch:
             logger.info(f"Resuming {config.model} training from epoch {start_epoch} (step {start_epoch * steps}; "
                         f"{restored}).")
@@ -533,8 +540,12 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
                                "learning_rate (overwrite=True)")
     if config.converge and (folder / BEST_WEIGHTS_NAME).is_file():
         network.load_weights(str(folder / BEST_WEIGHTS_NAME))
-    with explain_full_disk(folder, student_bytes, "train"):
-        network.save_weights(str(folder / (WEIGHTS_NAME + ".tmp")), save_format="h5")
+    try:
+        with explain_full_disk(folder, student_bytes, "train"):
+            network.save_weights(str(folder / (WEIGHTS_NAME + ".tmp")), save_format="h5")
+    except BaseException:
+        (folder / (WEIGHTS_NAME + ".tmp")).unlink(missing_ok=True)
+        raise
     os.replace(folder / (WEIGHTS_NAME + ".tmp"), folder / WEIGHTS_NAME)
     summary = _write_summary(folder, config, trainset, state, steps, trained_epochs, history, shuffle,
                              trainingsetindex)
@@ -593,7 +604,8 @@ def _check_same_training_set(folder: Path, trainset: TrainingSet) -> None:
 def _repair_checkpoint_state(directory: Path) -> None:
     """Rewrite TensorFlow's ``checkpoint`` state file from the checkpoints on disk when it is damaged
     or missing: TensorFlow then ignores them all, and a resumed run would silently start again."""
-    indexes = sorted(directory.glob("ckpt-*.index"), key=lambda path: int(path.name[5:-6]))
+    indexes = sorted((path for path in directory.glob("ckpt-*.index") if re.fullmatch(r"ckpt-\d+\.index", path.name)),
+                     key=lambda path: int(path.name[5:-6]))
     if not indexes:
         return
     state = None

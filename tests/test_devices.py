@@ -125,5 +125,6 @@ def test_training_on_several_machines_is_refused_in_one_line(project_copy, monke
         train(project_copy, model="leap")
     refuse_multi_machine({"TF_CONFIG": json.dumps({"cluster": {"worker": ["localhost:1"]}})})  # one: fine
     refuse_multi_machine({})
-    with pytest.raises(ValueError, match="not valid JSON"):
-        refuse_multi_machine({"TF_CONFIG": "{cluster"})
+    for bad in ("{cluster", "null", '["worker"]', '{"cluster": 3}'):
+        with pytest.raises(ValueError, match="not a JSON object with a 'cluster'"):
+            refuse_multi_machine({"TF_CONFIG": bad})

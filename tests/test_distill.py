@@ -417,8 +417,38 @@ def test_two_builds_of_one_training_set_do_not_share_its_partial_folder(project_
         with pytest.raises(ProjectError, match=f"process {other.pid} on .* is building this training set"):
             small_set(project_copy)
         assert lock.exists() and no_leftovers(project_copy)
+        from dlc_recurrent.training import train
+
+        with pytest.raises(ProjectError, match="is building this training set; let it finish, then train"):
+            train(project_copy, model="leap")
     finally:
         other.kill()
         other.wait()
     assert (small_set(project_copy) / "trainingset.yaml").is_file()
     assert not lock.exists()
+
+
+def test_the_teacher_chosen_by_its_snapshot_in_a_tensorflow_shuffle(project_copy, monkeypatch):
+    """deeplabcut's TensorFlow branch of get_scorer_name reads the snapshot from the config only: the
+    teacher_snapshot_index must reach it there too."""
+    import deeplabcut
+    from deeplabcut.generate_training_dataset import metadata
+    from deeplabcut.utils import auxiliaryfunctions
+
+    from dlc_recurrent.project import dlc_teacher_scorer
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    deeplabcut.create_training_dataset(str(project_copy), num_shuffles=1, engine=deeplabcut.Engine.PYTORCH)
+    split = metadata.TrainingDatasetMetadata.load(project_copy, load_splits=True).get(0, 1)
+    metadata.update_metadata(project_copy, split.train_fraction, 1, deeplabcut.Engine.TF,
+                             list(split.split.train_indices), list(split.split.test_indices), overwrite=True)
+    cfg = auxiliaryfunctions.read_config(str(project_copy))
+    train = project_copy.parent / auxiliaryfunctions.get_model_folder(
+        cfg["TrainingFraction"][0], 1, cfg, engine=deeplabcut.Engine.TF) / "train"
+    train.mkdir(parents=True)
+    (train / "pose_cfg.yaml").write_text("net_type: resnet_50\n")
+    for iterations in (500, 1000):  # a TensorFlow teacher's two snapshots; only their names matter here
+        (train / f"snapshot-{iterations}.index").write_bytes(b"")
+    project = load_project(project_copy)
+    assert dlc_teacher_scorer(project, 1).endswith("shuffle1_1000")
+    assert dlc_teacher_scorer(project, 1, snapshot_index=0).endswith("shuffle1_500")

@@ -84,4 +84,4 @@ def test_held_back_native_messages_are_shown_when_the_import_fails(capfd, tmp_pa
             os.write(2, b"F0000 fatal: could not load libcudnn\n")
             raise RuntimeError("import failed")
     assert "could not load libcudnn" in capfd.readouterr().err
-    assert not list(tmp_path.glob("dlc-recurrent-native-*.log"))
+    assert not list(tmp_path.glob("dlc-recurrent-native-*.log")), "held-back messages are deleted"
