@@ -384,10 +384,15 @@ def _atomic_csv(table: pd.DataFrame, path: Path, index: bool = False) -> None:
 
 
 def __getattr__(name: str):
-    """The occlusion study's names, which lived here before ``dlc_recurrent.occlusion``."""
+    """The occlusion study's names, which lived here before ``dlc_recurrent.occlusion``: still found,
+    with a DeprecationWarning that says where they are now (the old path goes in a later version)."""
+    import warnings
+
     from dlc_recurrent import occlusion
 
     if name in occlusion.__all__:
+        warnings.warn(f"dlc_recurrent.evaluation.{name} moved to dlc_recurrent.occlusion.{name}; import it from "
+                      "there (the old path will be removed)", DeprecationWarning, stacklevel=2)
         return getattr(occlusion, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

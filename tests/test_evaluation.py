@@ -570,8 +570,10 @@ def test_a_video_that_decodes_fewer_frames_than_its_teacher_has_rows_is_refused(
 
 
 def test_the_occlusion_study_is_still_reachable_from_its_old_module():
-    from dlc_recurrent.evaluation import calibration_table as old_calibration_table
-    from dlc_recurrent.evaluation import evaluate_occlusion as old_evaluate_occlusion
+    with pytest.warns(DeprecationWarning, match="moved to dlc_recurrent.occlusion.calibration_table"):
+        from dlc_recurrent.evaluation import calibration_table as old_calibration_table
+    with pytest.warns(DeprecationWarning, match="moved to dlc_recurrent.occlusion.evaluate_occlusion"):
+        from dlc_recurrent.evaluation import evaluate_occlusion as old_evaluate_occlusion
 
     assert old_evaluate_occlusion is evaluate_occlusion and old_calibration_table is calibration_table
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
