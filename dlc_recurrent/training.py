@@ -356,6 +356,7 @@ def train(
     """
     project = load_project(config)
     refuse_multi_machine()
+    _check_option_names(options)
     if devices and (gputouse is not None or device is not None):
         raise ValueError("devices (several, data-parallel) or gputouse/device (one): give one of them")
     chosen = None if devices else select_device(device, gputouse)  # before anything is deleted or locked
@@ -387,6 +388,18 @@ def train(
             train_config.mean, train_config.std = dataset_statistics(trainset)
         return _train_locked(project, shuffle, trainingsetindex, model, trainset, train_config, overwrite, devices,
                              chosen)
+
+
+def _check_option_names(options: dict) -> None:
+    """A misspelt training option is a one-line error that suggests the field meant."""
+    import difflib
+
+    settable = [f.name for f in fields(TrainingConfig) if f.name not in COPIED_FIELDS or f.name in ("mean", "std")]
+    for name in options:
+        if name not in settable:
+            close = difflib.get_close_matches(name, settable, n=1)
+            hint = f"did you mean {close[0]}?" if close else "see dlc_recurrent.training.TrainingConfig"
+            raise ValueError(f"train: no option {name!r}; {hint}")
 
 
 def _train_locked(project: Project, shuffle: int, trainingsetindex: int, model: str, trainset: TrainingSet,

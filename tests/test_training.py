@@ -620,3 +620,10 @@ def test_a_damaged_checkpoint_state_file_is_rebuilt_from_the_checkpoints_on_disk
     assert "Resuming leap training from epoch 2" in caplog.text, "started again: two epochs lost"
     assert "checkpoint: damaged or missing; rebuilt from the checkpoints on disk (ckpt-1, ckpt-2)" in caplog.text
     assert len(pd.read_csv(folder / HISTORY_NAME)) == 3
+
+
+def test_a_misspelt_option_suggests_the_one_meant(trainset_project):
+    with pytest.raises(ValueError, match="no option 'max_step'; did you mean max_steps"):
+        train(trainset_project, model="leap", max_step=50)
+    with pytest.raises(ValueError, match="no option 'window_length'"):  # the training set's, not train's
+        train(trainset_project, model="leap", window_length=5)
