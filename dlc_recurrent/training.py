@@ -953,15 +953,19 @@ class Forecast(keras.callbacks.Callback):
         if self.periods != 2 or self.started is None:
             return
         seconds = (time.time() - self.started) / self.steps_per_epoch
+        done = (epoch + 1) * self.steps_per_epoch  # steps trained so far, earlier runs included
+        period = self.steps_per_epoch
         if self.config.converge:
-            span = (f"min_steps ({self.config.resolved_min_steps}) take about "
-                    f"{_duration(seconds * self.config.resolved_min_steps)}, max_steps ({self.config.max_steps}) "
-                    f"at most {_duration(seconds * self.config.max_steps)}")
+            least = max(0, self.config.resolved_min_steps - done)
+            most = max(0, math.ceil(self.config.max_steps / period) * period - done)
+            span = (f"reaching min_steps ({self.config.resolved_min_steps}) takes about {_duration(seconds * least)} "
+                    f"more, max_steps ({self.config.max_steps}) at most {_duration(seconds * most)} more")
         else:
-            total = self.config.resolved_epochs * self.steps_per_epoch
-            span = f"the {total} steps take about {_duration(seconds * total)}"
-        logger.info(f"{self.config.model} on {self.where}: {seconds:.2f} s per step; {span} (a smaller "
-                    "create_training_set(scale=...) or a GPU makes steps faster)")
+            left = max(0, self.config.resolved_epochs * period - done)
+            span = f"the {left} steps left take about {_duration(seconds * left)}"
+        faster = "a smaller create_training_set(scale=...)" + ("" if "GPU" in self.where else " or a GPU")
+        logger.info(f"{self.config.model} on {self.where}: {seconds:.2f} s per step; {span} ({faster} makes "
+                    "steps faster)")
 
 
 def _device_names(strategy) -> str:
