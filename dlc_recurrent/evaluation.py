@@ -153,7 +153,7 @@ def compare_methods(errors: dict[str, np.ndarray], reference: str = RECURRENT) -
 # ----------------------------------------------------------------------------------------------
 
 
-class _Runner:
+class Runner:
     """A student's maps -> peaks on frames (LEAP) or windows (last frame), in stored pixels.
 
     The recurrent student runs split: the encoder once per frame, its recurrent core over the window,
@@ -193,7 +193,7 @@ class _Runner:
         return self.last_from_features(self.features(windows))
 
 
-def _pad_stack(arrays: list[np.ndarray]) -> np.ndarray:
+def pad_stack(arrays: list[np.ndarray]) -> np.ndarray:
     """Stack arrays (..., H, W, C) of different H, W by zero padding at the bottom and right."""
     height = max(a.shape[-3] for a in arrays)
     width = max(a.shape[-2] for a in arrays)
@@ -209,7 +209,7 @@ def last_frame_predictions(student: Student, trainset: TrainingSet, windows: pd.
 
     The recurrent student sees the whole window, LEAP only its last frame.
     """
-    runner = _Runner(student, batch_size)
+    runner = Runner(student, batch_size)
     length = trainset.window_length
     out = []
     rows = windows[["video", "first_row"]].to_numpy(int)
@@ -220,18 +220,20 @@ def last_frame_predictions(student: Student, trainset: TrainingSet, windows: pd.
             arrays = [np.asarray(trainset.frames[v][f : f + length]) for v, f in batch]
         else:
             arrays = [np.asarray(trainset.frames[v][f + length - 1 : f + length]) for v, f in batch]
-        out.append(runner.last(_pad_stack(arrays)))
+        out.append(runner.last(pad_stack(arrays)))
     if not out:
         return np.zeros((0, len(trainset.bodyparts), 3), np.float32)
     return np.concatenate(out)
 
 
-def _record_crop(record: dict) -> Crop:
+def record_crop(record: dict) -> Crop:
+    """The crop a training set's video record was stored with."""
     x1, x2, y1, y2 = (int(v) for v in record["crop"])
     return Crop(x1, x2, y1, y2)
 
 
-def _load_students(project: Project, shuffle: int, trainingsetindex: int, kinds) -> dict[str, Student]:
+def load_students(project: Project, shuffle: int, trainingsetindex: int, kinds) -> dict[str, Student]:
+    """The trained students of ``kinds`` for a shuffle, each with a one-line error when missing."""
     students = {}
     for kind in kinds:
         if kind not in models.MODEL_KINDS:
@@ -249,7 +251,8 @@ def _load_students(project: Project, shuffle: int, trainingsetindex: int, kinds)
     return students
 
 
-def _load_trainset(project: Project, shuffle: int, trainingsetindex: int) -> TrainingSet:
+def load_trainset(project: Project, shuffle: int, trainingsetindex: int) -> TrainingSet:
+    """The shuffle's training set (its frames stay on disk)."""
     return load_training_set(training_set_folder(project, shuffle, trainingsetindex))
 
 
@@ -294,8 +297,8 @@ def evaluate(
                   for s in shuffles]
         return pd.concat([t.assign(shuffle=s) for t, s in zip(tables, shuffles)], ignore_index=True)
     project = load_project(config)
-    trainset = _load_trainset(project, shuffle, trainingsetindex)
-    students = _load_students(project, shuffle, trainingsetindex, models)
+    trainset = load_trainset(project, shuffle, trainingsetindex)
+    students = load_students(project, shuffle, trainingsetindex, models)
     pcutoff = project.pcutoff if pcutoff is None else float(pcutoff)
     bodyparts = trainset.bodyparts
     windows = trainset.windows
@@ -303,7 +306,7 @@ def evaluate(
 
     last_rows = (windows.first_row + length - 1).to_numpy(int)
     videos = windows.video.to_numpy(int)
-    crops = [_record_crop(record) for record in trainset.videos]
+    crops = [record_crop(record) for record in trainset.videos]
     source = np.stack([trainset.targets[v].source[r] for v, r in zip(videos, last_rows)])
     target_full = np.stack([to_full_frame(trainset.targets[v].xy[r], crops[v], trainset.spec.scale)
                             for v, r in zip(videos, last_rows)])
@@ -348,7 +351,7 @@ def evaluate(
     for kind in students:
         folder = model_folder(project, shuffle, trainingsetindex, kind) / "evaluation"
         folder.mkdir(parents=True, exist_ok=True)
-        _atomic_csv(table[table.model == kind], folder / RESULTS_NAME)
+        atomic_csv(table[table.model == kind], folder / RESULTS_NAME)
     folder = evaluation_folder(project, shuffle, trainingsetindex)
     folder.mkdir(parents=True, exist_ok=True)
     combined = table
@@ -361,7 +364,7 @@ def evaluate(
                   "another training set or pcutoff; evaluate them again to compare")
             earlier = earlier.iloc[:0]
         combined = pd.concat([earlier, table], ignore_index=True)
-    _atomic_csv(combined, folder / RESULTS_NAME)
+    atomic_csv(combined, folder / RESULTS_NAME)
     _print_evaluation(table, folder / RESULTS_NAME)
     if report:
         for kind in students:
@@ -379,7 +382,8 @@ def _print_evaluation(table: pd.DataFrame, path: Path) -> None:
     logger.info(f"Written to {path}")
 
 
-def _atomic_csv(table: pd.DataFrame, path: Path, index: bool = False) -> None:
+def atomic_csv(table: pd.DataFrame, path: Path, index: bool = False) -> None:
+    """Write ``table`` as CSV under a temporary name, then move it into place."""
     atomic_write(path, lambda tmp: table.to_csv(tmp, index=index))
 
 

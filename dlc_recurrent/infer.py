@@ -840,7 +840,7 @@ def _analyze_videos(project: Project, videos, extensions, shuffle: int, training
     from deeplabcut.utils.auxfun_videos import collect_video_paths
 
     student = load_trained_student(project, shuffle, trainingsetindex, model, state_reset)
-    confident = _load_confident(project, student, shuffle, trainingsetindex, model, state_reset,
+    confident = load_confident(project, student, shuffle, trainingsetindex, model, state_reset,
                                 confident_shuffle, confident_model, handoff, bridge_max_gap)
     bridge_max_gap = BRIDGE_MAX_GAP if bridge_max_gap is None else bridge_max_gap
     combination = _combination(confident, confident_shuffle, handoff, bridge_max_gap)
@@ -874,7 +874,7 @@ def _analyze_videos(project: Project, videos, extensions, shuffle: int, training
             )
         if h5_path.exists() and not overwrite:
             made_with = record.get("confident_student")
-            if not _same_combination(made_with, combination):
+            if not same_combination(made_with, combination):
                 logger.info(f"{video.name}: already analyzed ({h5_path.name}) {_describe(made_with)}, not "
                       f"{_describe(combination)}; pass overwrite=True to redo it.")
             else:
@@ -932,7 +932,7 @@ def _analyze_videos(project: Project, videos, extensions, shuffle: int, training
     return scorer
 
 
-def _load_confident(project: Project, student: Student, shuffle: int, trainingsetindex: int, model: str,
+def load_confident(project: Project, student: Student, shuffle: int, trainingsetindex: int, model: str,
                     state_reset: int | None, confident_shuffle: int | None, confident_model: str | None,
                     handoff: float, bridge_max_gap: int | None) -> Student | None:
     """The second student of analyze_videos (None without ``confident_shuffle``), checked against the first."""
@@ -980,7 +980,7 @@ def _combination(confident: Student | None, confident_shuffle: int | None, hando
             "model_folder": str(confident.folder)}
 
 
-def _same_combination(recorded: dict | None, requested: dict | None) -> bool:
+def same_combination(recorded: dict | None, requested: dict | None) -> bool:
     """Same second student (shuffle, model), handoff and bridging; where the project lies does not matter."""
     if recorded is None or requested is None:
         return recorded == requested

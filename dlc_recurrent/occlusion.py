@@ -51,12 +51,12 @@ from dlc_recurrent.evaluation import (
     LEAP,
     RECURRENT,
     TWO_STUDENTS,
-    _atomic_csv,
-    _load_students,
-    _load_trainset,
-    _pad_stack,
-    _record_crop,
-    _Runner,
+    atomic_csv,
+    load_students,
+    load_trainset,
+    pad_stack,
+    record_crop,
+    Runner,
     compare_methods,
     evaluation_folder,
 )
@@ -88,7 +88,7 @@ from dlc_recurrent import models  # noqa: E402
 from dlc_recurrent.infer import (  # noqa: E402
     BRIDGE_MAX_GAP,
     HANDOFF_LIKELIHOOD,
-    _load_confident,
+    load_confident,
     analyze_videos,
     bridged_points,
     combine_predictions,
@@ -102,7 +102,7 @@ DEFAULT_SEED = 20240611
 
 
 @dataclass(frozen=True)
-class _Study:
+class Study:
     """The methods one occlusion study compares; ``studied`` is the reference of every paired test.
 
     The default study compares the baselines with one recurrent student. A pair study adds the second
@@ -145,8 +145,8 @@ class _Study:
 
 
 #: The methods of the default study (``evaluate_occlusion(model=RECURRENT)``).
-METHODS = _Study().methods
-OCCLUSION_METHODS = _Study().occlusion_methods
+METHODS = Study().methods
+OCCLUSION_METHODS = Study().occlusion_methods
 
 # ----------------------------------------------------------------------------------------------
 # Artificial occlusion: windows and squares
@@ -251,7 +251,7 @@ def select_occlusion_windows(
 
 
 @dataclass
-class _Video:
+class StudyVideo:
     """One training-set video with what the occlusion study needs about it."""
 
     index: int
@@ -296,7 +296,7 @@ def _teacher_path(video: Path, record: dict) -> Path:
     return find_teacher(video, record.get("teacher_scorer"))
 
 
-def _load_videos(project: Project, trainset: TrainingSet) -> list[_Video]:
+def _load_videos(project: Project, trainset: TrainingSet) -> list[StudyVideo]:
     videos = []
     for index, record in enumerate(trainset.videos):
         info = read_video_info(_video_path(project, record))
@@ -313,10 +313,10 @@ def _load_videos(project: Project, trainset: TrainingSet) -> list[_Video]:
             occluded_by = np.asarray(truth.occluded_by)[:, order]
         test = frames_in_blocks(record.get("test_blocks", []), info.n_frames)
         videos.append(
-            _Video(
+            StudyVideo(
                 index=index,
                 info=info,
-                crop=_record_crop(record),
+                crop=record_crop(record),
                 teacher_xy=teacher.xy,
                 teacher_likelihood=teacher.likelihood,
                 truth_xy=truth_xy,
@@ -343,7 +343,7 @@ def _blocks(mask: np.ndarray) -> list[list[int]]:
     return [[int(a), int(b) - 1] for a, b in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0])]
 
 
-def _keep_shared_test_frames(videos: list[_Video], other: TrainingSet) -> tuple[int, int]:
+def _keep_shared_test_frames(videos: list[StudyVideo], other: TrainingSet) -> tuple[int, int]:
     """Keep only the test frames that are test frames of ``other`` too, so that neither student of a
     pair trained on a frame it is judged on; a video ``other`` does not hold keeps its test frames.
     Blocks stay apart where they touch (windows and events never span two). Returns (kept, before)."""
@@ -417,8 +417,8 @@ def median_filtered_leap(config, videos, destination, shuffle: int = 1, training
     return out
 
 
-def _whole_video_predictions(project, students, videos, folder, shuffle, trainingsetindex, pcutoff,
-                             filter_windowlength, progress, study: _Study) -> list[dict]:
+def whole_video_predictions(project, students, videos, folder, shuffle, trainingsetindex, pcutoff,
+                             filter_windowlength, progress, study: Study) -> list[dict]:
     """Fill ``video.predictions[method]`` (n_frames, K, 3) in full-resolution pixels for every method.
 
     In a pair study the two students run separately and are combined as analyze_videos combines
@@ -452,7 +452,7 @@ def _point_errors(predictions: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.asarray(predictions, float)[..., :2] - reference, axis=-1)
 
 
-def _test_frame_table(videos: list[_Video], bodyparts: list[str], pcutoff: float, study: _Study) -> pd.DataFrame:
+def _test_frame_table(videos: list[StudyVideo], bodyparts: list[str], pcutoff: float, study: Study) -> pd.DataFrame:
     """Figure 5: every test frame, no artificial occlusion, per body part and all parts pooled.
 
     References: the teacher where it is over pcutoff (the paper's ground truth), and on synthetic
@@ -483,7 +483,7 @@ def _test_frame_table(videos: list[_Video], bodyparts: list[str], pcutoff: float
 
 
 def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, lengths, side, scale, channels,
-                          pcutoff, progress, study: _Study) -> pd.DataFrame:
+                          pcutoff, progress, study: Study) -> pd.DataFrame:
     """Figure 6's raw errors: one row per (body part, window, occlusion length, method)."""
     rows = []
     for part in tqdm(parts, desc="artificial occlusion (body parts)", disable=not progress):
@@ -505,7 +505,7 @@ def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, le
                 centres.append(to_stored_frame(where, video.crop, scale))
                 targets.append(reference[start + length - 1, part])
                 crops.append(video.crop)
-        clean = _pad_stack(arrays)
+        clean = pad_stack(arrays)
         n_windows = len(clean)
         leap_clean = runners[LEAP].frames(clean.reshape(-1, *clean.shape[2:])).reshape(n_windows, length, -1, 3)
         clean_features = {m: runners[m].features(clean) for m in study.students[:2] if runners[m].recurrent}
@@ -548,7 +548,7 @@ def _artificial_occlusion(videos, runners, windows, parts, bodyparts, length, le
     return pd.DataFrame(rows, columns=columns)
 
 
-def _last_peaks(runner: _Runner, clean_features: tf.Tensor | None, occluded: np.ndarray, occlusion: int) -> np.ndarray:
+def _last_peaks(runner: Runner, clean_features: tf.Tensor | None, occluded: np.ndarray, occlusion: int) -> np.ndarray:
     """A student's peaks (N, K, 3) on the last frame of windows whose last ``occlusion`` frames are
     occluded: a recurrent student reuses the clean frames' encoder features and encodes only the
     occluded ones; a single-frame student sees the last frame alone."""
@@ -561,7 +561,7 @@ def _last_peaks(runner: _Runner, clean_features: tf.Tensor | None, occluded: np.
     return runner.last_from_features(features)
 
 
-def _occlusion_table(raw: pd.DataFrame, lengths, study: _Study) -> pd.DataFrame:
+def _occlusion_table(raw: pd.DataFrame, lengths, study: Study) -> pd.DataFrame:
     """Figure 6: per occlusion length, per body part and pooled ("all"), mean/SEM and paired tests."""
     rows = []
     if raw.empty:
@@ -602,7 +602,7 @@ def calibration_table(error_px: np.ndarray, likelihood: np.ndarray, hidden: np.n
     return pd.DataFrame(rows)
 
 
-def _truth_points(videos: list[_Video], method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _truth_points(videos: list[StudyVideo], method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """A method's error (px), likelihood and hidden flag on every test point with known truth, flat;
     None without a synthetic truth."""
     chosen = [v for v in videos if v.has_truth]
@@ -614,7 +614,7 @@ def _truth_points(videos: list[_Video], method: str) -> tuple[np.ndarray, np.nda
     return error, likelihood, hidden
 
 
-def _calibration(videos: list[_Video], study: _Study, within: float = 5.0) -> pd.DataFrame:
+def _calibration(videos: list[StudyVideo], study: Study, within: float = 5.0) -> pd.DataFrame:
     """``calibration_table`` of every method on the test frames with known truth (synthetic projects)."""
     tables = []
     for method in study.methods if any(v.has_truth for v in videos) else ():
@@ -649,8 +649,8 @@ def find_natural_events(hidden: np.ndarray, test_blocks: list, max_length: int) 
     return events
 
 
-def _natural_events(videos: list[_Video], bodyparts: list[str], pcutoff: float, max_length: int,
-                    study: _Study) -> pd.DataFrame:
+def _natural_events(videos: list[StudyVideo], bodyparts: list[str], pcutoff: float, max_length: int,
+                    study: Study) -> pd.DataFrame:
     """Natural occlusions in test frames: teacher under pcutoff, or hidden in the synthetic truth."""
     rows = []
     for video in videos:
@@ -696,7 +696,7 @@ def _natural_events(videos: list[_Video], bodyparts: list[str], pcutoff: float, 
 
 
 def _summary(test_frames: pd.DataFrame, occlusion: pd.DataFrame, longest: int, has_truth: bool,
-             study: _Study, videos: list[_Video], pcutoff: float) -> pd.DataFrame:
+             study: Study, videos: list[StudyVideo], pcutoff: float) -> pd.DataFrame:
     """Rows = methods; errors on visible, hidden and artificially occluded frames, n and p-values, and
     on naturally hidden points what pcutoff does (right guesses kept, wrong ones dropped)."""
     studied = study.studied
@@ -756,7 +756,7 @@ def _verdict(difference: float, p: float, other: str, recurrent: str) -> str:
     return f"{recurrent} better than {other}" if difference < 0 else f"{other} better than {recurrent}"
 
 
-def _findings(test_frames: pd.DataFrame, occlusion: pd.DataFrame, lengths, study: _Study) -> pd.DataFrame:
+def _findings(test_frames: pd.DataFrame, occlusion: pd.DataFrame, lengths, study: Study) -> pd.DataFrame:
     """Where each method wins: per condition the ranking and the studied method's paired test vs each other."""
     recurrent = study.studied
     conditions = []
@@ -793,7 +793,7 @@ def _findings(test_frames: pd.DataFrame, occlusion: pd.DataFrame, lengths, study
 
 
 def _findings_text(findings: pd.DataFrame, summary: pd.DataFrame, windows: pd.DataFrame, side: float,
-                   folder: Path, study: _Study, bridges: list[dict]) -> str:
+                   folder: Path, study: Study, bridges: list[dict]) -> str:
     recurrent = study.studied
     lines = [f"dlc-recurrent occlusion evaluation ({folder})", ""]
     if study.paired:
@@ -837,10 +837,10 @@ def _findings_text(findings: pd.DataFrame, summary: pd.DataFrame, windows: pd.Da
 
 
 def _pair_study(model: str, shuffle: int, second_model: str, second_shuffle: int, handoff: float,
-                bridge_max_gap: int | None) -> _Study:
+                bridge_max_gap: int | None) -> Study:
     """The study of two students: each named with its shuffle, the pair combined as analyze_videos does."""
     main, second = f"{model}_shuffle{shuffle}", f"{second_model}_shuffle{second_shuffle}"
-    return _Study(recurrent=main, second=second, handoff=float(handoff),
+    return Study(recurrent=main, second=second, handoff=float(handoff),
                   bridge_max_gap=BRIDGE_MAX_GAP if bridge_max_gap is None else int(bridge_max_gap),
                   colors={main: COLORS[model], second: "tab:cyan"})
 
@@ -915,7 +915,7 @@ def evaluate_occlusion(
         recurrent_kinds = [kind for kind in models.MODEL_KINDS if kind != LEAP]
         raise ValueError(f"model must be a recurrent student, one of {recurrent_kinds}, got {model!r}")
     project = load_project(config)
-    trainset = _load_trainset(project, shuffle, trainingsetindex)
+    trainset = load_trainset(project, shuffle, trainingsetindex)
     pcutoff = project.pcutoff if pcutoff is None else float(pcutoff)
     names = trainset.bodyparts
     bodyparts = list(names) if bodyparts is None else list(bodyparts)
@@ -927,14 +927,14 @@ def evaluate_occlusion(
             f"{trainset.folder}: the training set has no test frames (TrainingFraction 1?); rebuild it with "
             "test blocks (TrainingFraction < 1) to evaluate occlusion"
         )
-    students = _load_students(project, shuffle, trainingsetindex, (LEAP, model))
-    study = _Study(recurrent=model)
-    second = _load_confident(project, students[model], shuffle, trainingsetindex, model, None, confident_shuffle,
+    students = load_students(project, shuffle, trainingsetindex, (LEAP, model))
+    study = Study(recurrent=model)
+    second = load_confident(project, students[model], shuffle, trainingsetindex, model, None, confident_shuffle,
                              confident_model, handoff, bridge_max_gap)
     if second is not None:
         study = _pair_study(model, shuffle, second.config.model, confident_shuffle, handoff, bridge_max_gap)
         students = {LEAP: students[LEAP], study.recurrent: students[model], study.second: second}
-        second_trainset = _load_trainset(project, confident_shuffle, trainingsetindex)
+        second_trainset = load_trainset(project, confident_shuffle, trainingsetindex)
     length = trainset.window_length
     lengths = list(range(0, min(int(max_occlusion), length) + 1))
     if max_occlusion > length:
@@ -957,7 +957,7 @@ def evaluate_occlusion(
                 f"with the same window_length and seed as shuffle {shuffle}'s")
         study = replace(study, test_frames=(kept, before))
     folder.mkdir(parents=True, exist_ok=True)
-    bridges = _whole_video_predictions(project, students, videos, folder, shuffle, trainingsetindex, pcutoff,
+    bridges = whole_video_predictions(project, students, videos, folder, shuffle, trainingsetindex, pcutoff,
                                        filter_windowlength, progress, study)
     has_truth = any(v.has_truth for v in videos)
     test_frames = _test_frame_table(videos, names, pcutoff, study)
@@ -969,7 +969,7 @@ def evaluate_occlusion(
     windows = select_occlusion_windows(confident, [v.test_blocks for v in videos], length, n_windows, parts, names,
                                        seed)
     windows.insert(3, "video_name", [videos[i].info.path.name for i in windows.video])
-    runners = {kind: _Runner(student, batch_size) for kind, student in students.items()}
+    runners = {kind: Runner(student, batch_size) for kind, student in students.items()}
     raw = _artificial_occlusion(videos, runners, windows, parts, names, length, lengths, side, scale,
                                 trainset.channels, pcutoff, progress, study)
     occlusion = _occlusion_table(raw, lengths, study)
@@ -1006,7 +1006,7 @@ def evaluate_occlusion(
     if study.paired:
         tables["bridges"] = pd.DataFrame(bridges, columns=["video", "bridge_reach_px", "bridged_points"])
     for name, table in tables.items():
-        _atomic_csv(table, folder / f"{name}.csv", index=name == "summary")
+        atomic_csv(table, folder / f"{name}.csv", index=name == "summary")
     text = _findings_text(findings, summary, windows, occluder_size, folder, study, bridges)
     atomic_write(folder / "summary.txt", lambda tmp: Path(tmp).write_text(text))
     logger.info(text)

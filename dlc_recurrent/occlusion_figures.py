@@ -1,7 +1,7 @@
 """The occlusion study's figures: Figure 5 (test frames), Figure 6 (artificial occlusion), Figures 2
 and 3 (natural occlusion events) and the likelihood's calibration, drawn on matplotlib's Agg canvas.
 
-Each takes the study's tables and its ``_Study`` (which methods, in which colours) and writes a PNG
+Each takes the study's tables and its ``Study`` (which methods, in which colours) and writes a PNG
 atomically; none touches pyplot's state or the user's backend.
 """
 
@@ -18,7 +18,7 @@ from dlc_recurrent.evaluation import FILTERED, FILTERED_CAUSAL, LEAP, RECURRENT,
 from dlc_recurrent.project import atomic_write
 
 if TYPE_CHECKING:
-    from dlc_recurrent.occlusion import _Study, _Video
+    from dlc_recurrent.occlusion import Study, StudyVideo
 
 COLORS = {LEAP: "tab:red", FILTERED: "tab:orange", FILTERED_CAUSAL: "tab:orange", RECURRENT: "tab:blue",
           "bidirectional_leap": "tab:purple", TWO_STUDENTS: "tab:green"}
@@ -39,7 +39,7 @@ def _save(figure, path: Path) -> Path:
     return path
 
 
-def plot_test_frames(table: pd.DataFrame, path: Path, study: _Study) -> Path | None:
+def plot_test_frames(table: pd.DataFrame, path: Path, study: Study) -> Path | None:
     """Figure 5: grouped bars (mean +- SEM) per body part, one panel per reference."""
     compared = study.methods
     if table.empty:
@@ -82,7 +82,7 @@ def plot_test_frames(table: pd.DataFrame, path: Path, study: _Study) -> Path | N
 
 
 def plot_occlusion(table: pd.DataFrame, windows: pd.DataFrame, side_px: float, window_length: int,
-                    path: Path, study: _Study) -> Path | None:
+                    path: Path, study: Study) -> Path | None:
     """Figure 6: mean +- SEM error on the last frame against occlusion length, all parts pooled."""
     if table.empty:
         return None
@@ -117,7 +117,7 @@ def plot_occlusion(table: pd.DataFrame, windows: pd.DataFrame, side_px: float, w
     return _save(figure, path)
 
 
-def plot_calibration(table: pd.DataFrame, pcutoff: float, path: Path, study: _Study) -> Path | None:
+def plot_calibration(table: pd.DataFrame, pcutoff: float, path: Path, study: Study) -> Path | None:
     """The fraction of right guesses (within 5 px of the truth) per likelihood bin, visible and hidden apart."""
     if table.empty:
         return None
@@ -158,7 +158,7 @@ def _panel_frames(start: int, stop: int, block: tuple[int, int], max_panels: int
     return frames
 
 
-def plot_event(video: _Video, event: pd.Series, channels: int, pcutoff: float, path: Path, study: _Study) -> Path:
+def plot_event(video: StudyVideo, event: pd.Series, channels: int, pcutoff: float, path: Path, study: Study) -> Path:
     """Figures 2 and 3: frame-by-frame panels per student plus x/y traces through one natural occlusion."""
     part, start, stop = int(event.part), int(event.start), int(event.stop)
     block = next((b for b in video.test_blocks if b[0] <= start <= b[1]), [start, stop])

@@ -215,7 +215,7 @@ class _Gait:
     bob: np.ndarray  # (n,) vertical body offset
 
 
-def _simulate_gait(rng: np.random.Generator, n: int, fps: float, stride_hz: float) -> _Gait:
+def simulate_gait(rng: np.random.Generator, n: int, fps: float, stride_hz: float) -> _Gait:
     """Trotting gait: diagonal paw pairs alternate; stance paws ride the wheel backwards, swing paws lift.
 
     Stride period, length and lift height vary from stride to stride.
@@ -605,7 +605,7 @@ def _simulate_video(path: Path, rngs, *, n_frames, width, height, fps, stride_hz
     Frames go to the mp4v encoder as single-channel images, so they decode with three equal channels.
     """
     motion = rngs["motion"]
-    gait = _simulate_gait(motion, n_frames, fps, stride_hz)
+    gait = simulate_gait(motion, n_frames, fps, stride_hz)
     events = _plan_occlusions(motion, gait.stance, **occlusion)
     tail = _tail_controls(motion, n_frames, gait, events)
     bar = _bar_geometry(n_frames, gait, events)

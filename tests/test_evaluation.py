@@ -459,7 +459,7 @@ def test_occlusion_study_of_the_bidirectional_student(trained_project, tmp_path)
 
 def test_a_pair_is_judged_only_on_frames_neither_student_trained_on():
     def video(stem, blocks, n_frames=100):
-        return occlusion._Video(index=0, info=SimpleNamespace(path=Path(f"/v/{stem}.mp4"), n_frames=n_frames),
+        return occlusion.StudyVideo(index=0, info=SimpleNamespace(path=Path(f"/v/{stem}.mp4"), n_frames=n_frames),
                                  crop=None, teacher_xy=None, teacher_likelihood=None, truth_xy=None, visible=None,
                                  occluded_by=None, test_blocks=blocks, test=occlusion.frames_in_blocks(blocks, n_frames))
 
@@ -511,7 +511,7 @@ def test_occlusion_study_of_two_students(trained_project, tmp_path, monkeypatch)
     errors = []
     for record in trainset.videos:
         video = next(v for v in project.videos if v.stem == Path(record["video"]).stem)
-        pair = predict_video(students[0], read_video_info(video), evaluation._record_crop(record), progress=False,
+        pair = predict_video(students[0], read_video_info(video), evaluation.record_crop(record), progress=False,
                              confident=students[1], handoff=0.1, bridge_max_gap=4)
         truth = read_ground_truth(video)
         test = occlusion.frames_in_blocks(record["test_blocks"], len(truth.xy))[:, None] & truth.visible
@@ -565,8 +565,8 @@ def test_a_video_that_decodes_fewer_frames_than_its_teacher_has_rows_is_refused(
     monkeypatch.setattr(occlusion, "median_filtered_leap", lambda *args: {str(info.path): (rows, rows)})
     monkeypatch.setattr(occlusion, "predict_video", lambda *args, **kwargs: rows[:9])
     with pytest.raises(ProjectError, match="9 frames decode but the teacher has 10 rows"):
-        occlusion._whole_video_predictions(SimpleNamespace(config_path=None), {"convlstm_leap": None}, [video],
-                                            tmp_path, 1, 0, 0.6, 5, False, occlusion._Study())
+        occlusion.whole_video_predictions(SimpleNamespace(config_path=None), {"convlstm_leap": None}, [video],
+                                            tmp_path, 1, 0, 0.6, 5, False, occlusion.Study())
 
 
 def test_the_occlusion_study_is_still_reachable_from_its_old_module():

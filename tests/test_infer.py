@@ -246,15 +246,15 @@ def test_bridging_fills_only_short_unsure_runs_where_the_main_student_agrees_wit
 
 
 def test_outputs_written_before_bridging_count_as_unbridged():
-    from dlc_recurrent.infer import _describe, _same_combination
+    from dlc_recurrent.infer import _describe, same_combination
 
     old = {"shuffle": 2, "model": "convlstm_leap", "handoff": 0.8}
     unbridged = {**old, "bridge_max_gap": 0, "bridge_tolerance": 14.0, "bridge_weight": 0.75}
     bridged = {**old, "bridge_max_gap": 12, "bridge_tolerance": 14.0, "bridge_weight": 0.75}
-    assert _same_combination(old, unbridged) and not _same_combination(old, bridged)
-    assert not _same_combination(bridged, {**bridged, "bridge_tolerance": 10.0})
+    assert same_combination(old, unbridged) and not same_combination(old, bridged)
+    assert not same_combination(bridged, {**bridged, "bridge_tolerance": 10.0})
     first_version = {key: value for key, value in bridged.items() if key != "bridge_weight"}  # weight 1
-    assert not _same_combination(first_version, bridged) and _same_combination(first_version, {**bridged, "bridge_weight": 1.0})
+    assert not same_combination(first_version, bridged) and same_combination(first_version, {**bridged, "bridge_weight": 1.0})
     assert _describe(old).endswith("(convlstm_leap, handoff 0.8, no bridging)")
     assert _describe(bridged).endswith("gaps up to 12 frames bridged, tolerance 14.0, weight 0.75)")
 

@@ -247,7 +247,7 @@ def test_missing_ground_truth_names_the_file(tmp_path):
 @pytest.mark.parametrize("during", ["stance", "any"])
 def test_occlusions_during_stance_or_any_phase_of_the_stride(during):
     rng = np.random.default_rng(0)
-    gait = synthetic._simulate_gait(rng, 3000, fps=250, stride_hz=8)
+    gait = synthetic.simulate_gait(rng, 3000, fps=250, stride_hz=8)
     events = synthetic._plan_occlusions(rng, gait.stance, 4.5, (1, 12), 0.5, during=during)
     in_swing = [not gait.stance[e.start : e.start + e.length, e.part].all() for e in events]
     assert len(events) > 100
