@@ -1,5 +1,6 @@
 """Training both students: maps, masked loss, learning, checkpoints, resume, config, bad input."""
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -627,3 +628,12 @@ def test_a_misspelt_option_suggests_the_one_meant(trainset_project):
         train(trainset_project, model="leap", max_step=50)
     with pytest.raises(ValueError, match="no option 'window_length'"):  # the training set's, not train's
         train(trainset_project, model="leap", window_length=5)
+
+
+def test_train_says_where_it_runs_and_what_the_steps_will_cost(trainset_project, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="dlc_recurrent"):
+        train(trainset_project, model="leap", **{**TINY, "epochs": 3})
+    assert "Training leap on CPU:0: 2 frames of" in caplog.text
+    assert re.search(r"leap on CPU:0: [\d.]+ s per step; the 3 steps left take about \d+ s", caplog.text)
