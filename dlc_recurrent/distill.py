@@ -456,13 +456,12 @@ def _build(
                 }
             )
 
-    windows = pd.concat(window_tables, ignore_index=True)
-    if not (windows.split == "train").any():
-        raise ProjectError(
-            f"{project.config_path}: no training windows could be sampled; use longer videos, "
-            "more videos, or a smaller window_length"
-        )
-    with explain_full_disk(out.parent, set_bytes, "create_training_set"):
+        windows = pd.concat(window_tables, ignore_index=True)
+        if not (windows.split == "train").any():
+            raise ProjectError(
+                f"{project.config_path}: no training windows could be sampled; use longer videos, "
+                "more videos, or a smaller window_length"
+            )
         windows.to_csv(out / "windows.csv", index=False)
     return {
         "created": datetime.datetime.now().isoformat(timespec="seconds"),

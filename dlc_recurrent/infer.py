@@ -61,7 +61,14 @@ from dlc_recurrent.project import (
     remove_interrupted_writes,
     video_crop,
 )
-from dlc_recurrent.training import WEIGHTS_NAME, TrainingConfig, load_student, model_folder, modelprefix
+from dlc_recurrent.training import (
+    WEIGHTS_NAME,
+    TrainingConfig,
+    load_student,
+    model_folder,
+    modelprefix,
+    set_arguments,
+)
 
 from dlc_recurrent._tensorflow import tf  # noqa: E402  (quiet; after torchvision)
 
@@ -181,10 +188,10 @@ def load_trained_student(
         raise ValueError(f"model must be one of {models.MODEL_KINDS}, got {model!r}")
     folder = model_folder(project, shuffle, trainingsetindex, model) / "train"
     if not (folder / WEIGHTS_NAME).is_file():
-        where = f"shuffle={shuffle}, " + (f"trainingsetindex={trainingsetindex}, " if trainingsetindex else "")
-        raise ProjectError(f"{folder}: no trained {model} student here; train it with dlc_recurrent.train(config, {where}"
-                           f"model={model!r}) (after dlc_recurrent.create_training_set(config, {where.rstrip(', ')}) "
-                           "if that set does not exist yet)")
+        where = set_arguments(shuffle, trainingsetindex)
+        raise ProjectError(f"{folder}: no trained {model} student here; train it with dlc_recurrent.train(config, "
+                           f"{where}, model={model!r}) (after dlc_recurrent.create_training_set(config, {where}) if "
+                           "that set does not exist yet)")
     network, config = load_student(folder)
     if config.bodyparts != project.bodyparts:
         raise ProjectError(

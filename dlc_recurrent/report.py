@@ -229,23 +229,24 @@ def quality_warnings(table: pd.DataFrame, config: TrainingConfig, training: dict
     teacher_rows = table[(table.reference == "teacher") & (table.bodypart != "all") & (table.n_points >= MIN_POINTS)]
     for row in teacher_rows.itertuples():
         if row.median_px > lost_px:
-            parts.append(f"{row.bodypart}: {row.median_px:.0f} px from the teacher on held-out frames (median; "
-                         f"{row.within_5px:.0%} within {WITHIN_PX:.0f} px): the student loses it")
+            parts.append((row.bodypart, f"{row.median_px:.0f} px from the teacher on held-out frames (median; "
+                                        f"{row.within_5px:.0%} within {WITHIN_PX:.0f} px): the student loses it"))
         elif row.kept_over_pcutoff < KEPT_WARNING:
-            parts.append(f"{row.bodypart}: the student's likelihood passes pcutoff on only "
-                         f"{row.kept_over_pcutoff:.0%} of the points the teacher is sure of, so DLC's tools drop the "
-                         "rest")
+            parts.append((row.bodypart, f"the student's likelihood passes pcutoff on only "
+                                        f"{row.kept_over_pcutoff:.0%} of the points the teacher is sure of, so "
+                                        "DLC's tools drop the rest"))
     hand_rows = table[(table.reference == "hand_label") & (table.bodypart != "all") & (table.n_points >= MIN_POINTS)]
     for row in hand_rows.itertuples():
         if (np.isfinite(row.teacher_median_px) and row.median_px > BEHIND_FACTOR * max(row.teacher_median_px, 1.0)
                 and row.median_px > WITHIN_PX):
-            parts.append(f"{row.bodypart}: {row.median_px:.1f} px from the hand labels (median) where the teacher "
-                         f"is {row.teacher_median_px:.1f} px: far behind the teacher")
-    if len(parts) == 1:
-        warnings.append(f"{parts[0]}; {fix}")
-    elif parts:
-        named = len({line.split(":")[0] for line in parts})
-        warnings += parts + [f"For {'these ' + str(named) + ' body parts' if named > 1 else 'it'}: {fix}"]
+            parts.append((row.bodypart, f"{row.median_px:.1f} px from the hand labels (median) where the teacher "
+                                        f"is {row.teacher_median_px:.1f} px: far behind the teacher"))
+    lines = [f"{part}: {problem}" for part, problem in parts]
+    named = len({part for part, _ in parts})
+    if len(lines) == 1:
+        warnings.append(f"{lines[0]}; {fix}")
+    elif lines:
+        warnings += lines + [f"For {'these ' + str(named) + ' body parts' if named > 1 else 'it'}: {fix}"]
     return warnings
 
 

@@ -362,13 +362,12 @@ def train(
     chosen = None if devices else select_device(device, gputouse)  # before anything is deleted or locked
     set_folder = training_set_folder(project, shuffle, trainingsetindex)
     building = builder_lock_path(set_folder)
-    if building.exists() and not is_stale(building):
+    if not is_stale(building):  # a lock that is not there is stale too
         raise ProjectError(f"{set_folder}: {describe_holder(building)} is building this training set; let it "
                            "finish, then train")
     if not (set_folder / "trainingset.yaml").is_file():
-        where = f"shuffle={shuffle}" + (f", trainingsetindex={trainingsetindex}" if trainingsetindex else "")
         raise ProjectError(f"{set_folder}: no training set here; make it first with "
-                           f"dlc_recurrent.create_training_set(config, {where})")
+                           f"dlc_recurrent.create_training_set(config, {set_arguments(shuffle, trainingsetindex)})")
     lock = try_lock(trainer_lock_path(set_folder, model))
     if lock is None:
         raise ProjectError(f"{model_folder(project, shuffle, trainingsetindex, model)}: "
@@ -685,8 +684,7 @@ def _strategy(devices: list[str] | None, chosen: str | None):
         logger.info(f"Training data-parallel on {len(devices)} devices: {', '.join(devices)}")
         return tf.distribute.MirroredStrategy(devices)
     device = tf.DeviceSpec.from_string(devices[0] if devices else chosen)
-    default = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
-    if (device.device_type or "").upper() == default and (device.device_index or 0) == 0:
+    if (device.device_type or "").upper() == _default_device_type() and (device.device_index or 0) == 0:
         return tf.distribute.get_strategy()
     return tf.distribute.OneDeviceStrategy(device.to_string())
 
@@ -972,8 +970,13 @@ def _device_names(strategy) -> str:
     try:
         devices = strategy.extended.worker_devices
     except RuntimeError:  # TensorFlow's default strategy: its own placement, the first GPU or the CPU
-        devices = ["GPU:0" if tf.config.list_logical_devices("GPU") else "CPU:0"]
+        devices = [f"{_default_device_type()}:0"]
     return ", ".join(device.split("device:")[-1] for device in devices)
+
+
+def _default_device_type() -> str:
+    """Where TensorFlow places work by itself: "GPU" (the first one) when it sees any, else "CPU"."""
+    return "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
 
 
 def _duration(seconds: float) -> str:
@@ -1127,6 +1130,11 @@ def convergence(history: pd.DataFrame, config: TrainingConfig, steps_per_epoch: 
             "recent_improvement": improvement}
 
 
+def set_arguments(shuffle: int, trainingsetindex: int = 0) -> str:
+    """How a suggested call names a training set: ``shuffle=N`` (and ``trainingsetindex=M`` unless 0)."""
+    return f"shuffle={shuffle}" + (f", trainingsetindex={trainingsetindex}" if trainingsetindex else "")
+
+
 def train_call(config: TrainingConfig, shuffle: int = 1, trainingsetindex: int = 0, **changes) -> str:
     """The ``dlc_recurrent.train`` call that trains this student on: its settings that differ from the
     defaults (a resumed run must repeat them), then ``changes``."""
@@ -1134,8 +1142,8 @@ def train_call(config: TrainingConfig, shuffle: int = 1, trainingsetindex: int =
     chosen = {name: value for name, value in asdict(config).items()
               if name not in COPIED_FIELDS and value != defaults[name]}
     chosen.update(changes)
-    words = [f"shuffle={shuffle}"] + ([f"trainingsetindex={trainingsetindex}"] if trainingsetindex else [])
-    words += [f"model={config.model!r}"] + [f"{name}={value!r}" for name, value in chosen.items()]
+    words = [set_arguments(shuffle, trainingsetindex), f"model={config.model!r}"]
+    words += [f"{name}={value!r}" for name, value in chosen.items()]
     return f"dlc_recurrent.train(config, {', '.join(words)})"
 
 
