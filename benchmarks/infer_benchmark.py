@@ -10,7 +10,7 @@ Speed, on the same 336x280 grayscale synthetic video (``--frames`` long, default
   * ``two students``    ``analyze_videos(model="convlstm_leap", confident_shuffle=2)``: a second
                         ConvLSTM-LEAP (shuffle 2, the paper's targets) on the same decoded frames,
                         points combined (issue 6); its cost against ``recurrent`` is printed.
-  * ``naive windows``   ``infer.predict_windowed_reference``: a whole 15-frame window per frame, on
+  * ``naive windows``   ``inference.predict_windowed_reference``: a whole 15-frame window per frame, on
                         ``--windowed-frames`` frames only (full windows), fps extrapolated.
   * ``DLC ResNet-50``   ``deeplabcut.analyze_videos`` (PyTorch engine, CPU) with an untrained ResNet-50
                         snapshot built from a fresh shuffle of the same project (DESIGN.md's recipe),
@@ -199,8 +199,8 @@ def worker_student(task: dict) -> dict:
     """dlc_recurrent.analyze_videos on one video with one student; times and peak memory."""
     with _common.MemorySampler() as memory:
         import dlc_recurrent  # noqa: F401  (before tensorflow)
-        import dlc_recurrent.infer as infer
-        from dlc_recurrent.infer import analyze_videos
+        import dlc_recurrent.inference.analyze as infer
+        from dlc_recurrent.inference.analyze import analyze_videos
 
         # Note when predict_video (the streaming loop inside analyze_videos) runs, for the growth figure.
         spans, predict_video = [], infer.predict_video
@@ -232,8 +232,10 @@ def worker_windowed(task: dict) -> dict:
     """predict_windowed_reference on frames window_length-1 ... (full windows only) of a short clip."""
     with _common.MemorySampler() as memory:
         import dlc_recurrent  # noqa: F401  (before tensorflow)
-        from dlc_recurrent.infer import load_trained_student, predict_windowed_reference
-        from dlc_recurrent.project import load_project, read_video_info, video_crop
+        from dlc_recurrent.frames import read_video_info
+        from dlc_recurrent.inference.streams import predict_windowed_reference
+        from dlc_recurrent.inference.student import load_trained_student
+        from dlc_recurrent.project import load_project, video_crop
 
         project = load_project(task["config"])
         student = load_trained_student(project, 1, 0, "convlstm_leap")

@@ -36,7 +36,7 @@ Added when both are present: ``convlstm+gapfill|convlstm``, the two students ana
 (``analyze_videos(..., confident_shuffle=...)``): the paper's student where its likelihood reaches
 ``--handoff``, the gap-filled one elsewhere, and across short runs where the paper's student is unsure
 the gap-filled one's points moved toward a straight line where they agree with it
-(``dlc_recurrent.infer.combine_students``, as ``predict_video`` combines two students streamed together); and
+(``dlc_recurrent.inference.combine_students``, as ``predict_video`` combines two students streamed together); and
 ``convlstm+gapfill|convlstm-nobridge``, the same without the bridges.
 
 Always added: ``truth+interp``, the true positions linearly interpolated across every hidden run,
@@ -228,8 +228,10 @@ def worker_variant(task: dict) -> dict:
     import numpy as np
 
     from dlc_recurrent.distill import create_training_set
-    from dlc_recurrent.infer import load_trained_student, predict_video
-    from dlc_recurrent.project import load_project, read_video_info, video_crop
+    from dlc_recurrent.frames import read_video_info
+    from dlc_recurrent.inference.streams import predict_video
+    from dlc_recurrent.inference.student import load_trained_student
+    from dlc_recurrent.project import load_project, video_crop
     from dlc_recurrent.training import read_training_summary, train
 
     variant = next(v for v in VARIANTS if v.name == task["variant"])
@@ -261,7 +263,7 @@ def worker_variant(task: dict) -> dict:
 
 def median_interp(config: Path, held_out: Path, work: Path, pcutoff: float):
     """LEAP's predictions through deeplabcut.filterpredictions (median) and gap interpolation."""
-    from dlc_recurrent.occlusion import interpolate_unsure, median_filtered_leap
+    from dlc_recurrent.evaluation.occlusion.baselines import interpolate_unsure, median_filtered_leap
 
     _, filtered = median_filtered_leap(config, [held_out], work / "leap-predictions", progress=False)[str(held_out)]
     return interpolate_unsure(filtered, pcutoff)
@@ -299,8 +301,8 @@ def analyse(predictions: dict, truth, lengths, pcutoff: float, out: Path) -> lis
     import numpy as np
     import pandas as pd
 
-    from dlc_recurrent.evaluation import paired_ttest
-    from dlc_recurrent.occlusion import calibration_table
+    from dlc_recurrent.evaluation.occlusion.natural import calibration_table
+    from dlc_recurrent.evaluation.stats import paired_ttest
 
     visible = truth.visible
     runs = np.minimum(lengths, LONGEST + 1)
@@ -365,7 +367,7 @@ def learning_curve(work: Path, predictions: dict, truth, lengths, pcutoff: float
     import numpy as np
     import pandas as pd
 
-    from dlc_recurrent.occlusion import interpolate_unsure
+    from dlc_recurrent.evaluation.occlusion.baselines import interpolate_unsure
 
     def archived(folder: Path, name: str):
         """A variant's kept predictions; '<name>+interp' made again from <name>'s (None if not kept)."""
@@ -557,7 +559,7 @@ BRIDGE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
 def pair_combination(main, confident, args, **setting):
     """The two students' points as ``analyze_videos(..., confident_shuffle=...)`` combines them;
     ``setting`` (tolerance, max_gap, weight) overrides the command line and the package defaults."""
-    from dlc_recurrent import infer
+    from dlc_recurrent.inference import pairing as infer
 
     def pick(name, default):
         if name in setting:
@@ -580,10 +582,14 @@ def pair_sweep(folders: list[Path], args, log: Path) -> None:
     import numpy as np
     import pandas as pd
 
-    from dlc_recurrent.distill import load_training_set, training_set_folder
-    from dlc_recurrent.occlusion import frames_in_blocks
-    from dlc_recurrent.infer import combine_predictions, load_trained_student, predict_video
-    from dlc_recurrent.project import load_project, read_video_info, video_crop
+    from dlc_recurrent.distill import load_training_set
+    from dlc_recurrent.evaluation.occlusion.study import frames_in_blocks
+    from dlc_recurrent.frames import read_video_info
+    from dlc_recurrent.inference.pairing import combine_predictions
+    from dlc_recurrent.inference.streams import predict_video
+    from dlc_recurrent.inference.student import load_trained_student
+    from dlc_recurrent.layout import training_set_folder
+    from dlc_recurrent.project import load_project, video_crop
     from dlc_recurrent.synthetic import open_synthetic_project, read_ground_truth
 
     variants = {v.name: v for v in VARIANTS}
@@ -651,7 +657,7 @@ def collect(work: Path, args, log: Path, train: bool):
     missing ones when ``train``), with its ground truth, pcutoff and the training timings."""
     import numpy as np
 
-    from dlc_recurrent.occlusion import interpolate_unsure
+    from dlc_recurrent.evaluation.occlusion.baselines import interpolate_unsure
     from dlc_recurrent.project import load_project
     from dlc_recurrent.synthetic import make_synthetic_project, open_synthetic_project, read_ground_truth
 

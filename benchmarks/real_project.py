@@ -52,14 +52,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import dlc_recurrent  # noqa: E402  (torchvision before tensorflow)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from _common import machine_description, print_machine  # noqa: E402
 
-from dlc_recurrent.distill import read_frames  # noqa: E402
-from dlc_recurrent.evaluation import compare_methods, paired_ttest  # noqa: E402
-from dlc_recurrent.project import load_project, read_teacher, read_video_info, video_crop  # noqa: E402
+import dlc_recurrent  # noqa: E402  (torchvision before tensorflow)
+from dlc_recurrent.evaluation.stats import compare_methods, paired_ttest  # noqa: E402
+from dlc_recurrent.frames import (
+    read_frames,  # noqa: E402
+    read_video_info,  # noqa: E402
+)
+from dlc_recurrent.project import load_project, read_teacher, video_crop  # noqa: E402
 
 REAL = Path(os.environ.get("DLC_RECURRENT_REAL", HERE.parent.parent / "shared" / "real"))
 EXAMPLE = "openfield-Pranav-2018-10-30"
@@ -166,7 +169,7 @@ def analyze_tail(config: Path, tail: Path, shuffle: int, models=MODELS) -> dict[
 
 def filtered_leap(config: Path, tail: Path, out: Path, pcutoff: float) -> np.ndarray:
     """LEAP through deeplabcut.filterpredictions (median) and sub-pcutoff gaps interpolated."""
-    from dlc_recurrent.occlusion import interpolate_unsure, median_filtered_leap
+    from dlc_recurrent.evaluation.occlusion.baselines import interpolate_unsure, median_filtered_leap
 
     _, filtered = median_filtered_leap(config, [tail], out, progress=False)[str(tail)]
     return interpolate_unsure(filtered, pcutoff)
@@ -291,9 +294,9 @@ def plot_flips(tail: Path, flips, teacher_xy, predictions: dict, bodyparts, path
 def occluded_windows(students, frames, teacher_xy, sure, scale, crop, lengths, n_windows, side_px, seed, pcutoff,
                      window_length):
     """The Figure 6 protocol with squares placed at random; one row per (window, k, covered point)."""
-    from dlc_recurrent.distill import to_full_frame, to_stored_frame
-    from dlc_recurrent.infer import predict_frames
-    from dlc_recurrent.occlusion import fill_gaps
+    from dlc_recurrent.evaluation.occlusion.baselines import fill_gaps
+    from dlc_recurrent.frames import to_full_frame, to_stored_frame
+    from dlc_recurrent.inference.streams import predict_frames
 
     rng = np.random.default_rng(seed)
     height, width = frames.shape[1:3]
@@ -559,7 +562,8 @@ def main() -> None:
         tick = time.time()
         dlc_recurrent.train(config, model=model, **training)
         timings[f"train {model}"] = round((time.time() - tick) / 60, 1)
-    from dlc_recurrent.training import model_folder, read_training_summary
+    from dlc_recurrent.layout import model_folder
+    from dlc_recurrent.training import read_training_summary
 
     summaries = {m: read_training_summary(model_folder(project, 1, 0, m) / "train") for m in MODELS}
     for name in args.candidates:
@@ -599,7 +603,7 @@ def main() -> None:
     student_flips = {m: (teacher_flips(predictions[m][..., :2], bodyparts)).tolist() for m in MODELS}
 
     # b. occluders placed independently of the body parts
-    from dlc_recurrent.infer import load_trained_student
+    from dlc_recurrent.inference.student import load_trained_student
 
     students = {m: load_trained_student(project, 1, 0, m) for m in MODELS}
     students.update({name: load_trained_student(project, CANDIDATES[name][0], 0, CANDIDATES[name][1])

@@ -33,8 +33,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import dlc_recurrent  # noqa: E402,F401  (torchvision before tensorflow)
 from _common import machine_description, print_machine  # noqa: E402
+
+import dlc_recurrent  # noqa: E402,F401  (torchvision before tensorflow)
 
 REAL = Path(os.environ.get("DLC_RECURRENT_REAL", HERE.parent.parent / "shared" / "real"))
 PROJECT_NAME = "openfield-Pranav-2018-10-30"

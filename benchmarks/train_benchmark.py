@@ -126,7 +126,8 @@ def per_model(text: str) -> dict:
 
 def prepare(args) -> dict:
     """Render the project, add copies of its videos, build the small, large and learning training sets."""
-    from dlc_recurrent.distill import create_training_set, training_set_folder
+    from dlc_recurrent.distill import create_training_set
+    from dlc_recurrent.layout import training_set_folder
     from dlc_recurrent.project import load_project
     from dlc_recurrent.synthetic import make_synthetic_project, open_synthetic_project
 
@@ -280,10 +281,13 @@ def worker_learn(task: dict) -> dict:
     import tensorflow as tf
 
     from dlc_recurrent.distill import load_training_set
-    from dlc_recurrent.infer import Student, load_trained_student, predict_video
-    from dlc_recurrent.project import find_teacher, load_project, read_teacher, read_video_info, video_crop
+    from dlc_recurrent.frames import read_video_info
+    from dlc_recurrent.inference.streams import predict_video
+    from dlc_recurrent.inference.student import Student, load_trained_student
+    from dlc_recurrent.layout import HISTORY_NAME
+    from dlc_recurrent.project import find_teacher, load_project, read_teacher, video_crop
     from dlc_recurrent.synthetic import read_ground_truth
-    from dlc_recurrent.training import HISTORY_NAME, train
+    from dlc_recurrent.training import train
 
     config = Path(task["config"])
     project = load_project(config)

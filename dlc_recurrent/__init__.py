@@ -11,22 +11,12 @@ from dlc_recurrent._logging import install_default_handler
 load_torchvision_first()
 install_default_handler()
 
-from dlc_recurrent.project import (  # noqa: E402
-    Project,
-    ProjectError,
-    find_teacher,
-    load_project,
-    read_hand_labels,
-    read_teacher,
-    read_video_info,
-    video_crop,
-)
-
-from dlc_recurrent.distill import create_training_set, load_training_set  # noqa: E402
-from dlc_recurrent.synthetic import make_synthetic_project, read_ground_truth  # noqa: E402
-
+from dlc_recurrent._deprecated import forwarder  # noqa: E402
 from dlc_recurrent._version import __version__  # noqa: E402
-
+from dlc_recurrent.distill import TrainingSetSpec, create_training_set  # noqa: E402
+from dlc_recurrent.errors import ProjectError  # noqa: E402
+from dlc_recurrent.project import Project, load_project  # noqa: E402
+from dlc_recurrent.synthetic import make_synthetic_project, read_ground_truth  # noqa: E402
 
 # The public calls load TensorFlow on first use. Their signatures are those of the functions they
 # call (a test checks names and defaults), so help() shows every option.
@@ -35,7 +25,7 @@ from dlc_recurrent._version import __version__  # noqa: E402
 def train(config, shuffle=1, trainingsetindex=0, model="convlstm_leap", gputouse=None, overwrite=False, devices=None,
           device=None, report=True, **options):
     """Train a student (see :func:`dlc_recurrent.training.train`), then judge it on the never-trained
-    test blocks (:func:`dlc_recurrent.report.quality_report`, unless ``report=False``).
+    test blocks (:func:`dlc_recurrent.evaluation.quality_report`, unless ``report=False``).
 
     ``shuffle`` is the student's own training-set number, not your DLC network's. ``options`` are
     fields of :class:`dlc_recurrent.training.TrainingConfig` (schedule, min_steps, max_steps,
@@ -53,8 +43,8 @@ def train(config, shuffle=1, trainingsetindex=0, model="convlstm_leap", gputouse
 
 def quality_report(config, shuffle=1, trainingsetindex=0, model="convlstm_leap", pcutoff=None, batch_size=8,
                    progress=True, device=None, gputouse=None):
-    """How good a trained student is, per body part (see :func:`dlc_recurrent.report.quality_report`)."""
-    from dlc_recurrent.report import quality_report as _quality_report
+    """How good a trained student is, per body part (see :func:`dlc_recurrent.evaluation.quality_report`)."""
+    from dlc_recurrent.evaluation import quality_report as _quality_report
 
     return _quality_report(config, shuffle=shuffle, trainingsetindex=trainingsetindex, model=model, pcutoff=pcutoff,
                            batch_size=batch_size, progress=progress, device=device, gputouse=gputouse)
@@ -66,10 +56,10 @@ def analyze_videos(config, videos, videotype="", shuffle=1, trainingsetindex=0, 
                    video_extensions=None, device=None, snapshot_index=None, shard=None):
     """Analyze videos with a trained student into DLC-format h5 files; returns the scorer.
 
-    See :func:`dlc_recurrent.infer.analyze_videos` for every option (the two-student analysis:
+    See :func:`dlc_recurrent.inference.analyze_videos` for every option (the two-student analysis:
     ``confident_shuffle``, ``confident_model``, ``handoff``, ``bridge_max_gap``).
     """
-    from dlc_recurrent.infer import analyze_videos as _analyze_videos
+    from dlc_recurrent.inference import analyze_videos as _analyze_videos
 
     return _analyze_videos(config, videos, videotype=videotype, shuffle=shuffle, trainingsetindex=trainingsetindex,
                            gputouse=gputouse, save_as_csv=save_as_csv, destfolder=destfolder, batch_size=batch_size,
@@ -90,29 +80,52 @@ def evaluate(config, shuffle=1, trainingsetindex=0, models=("leap", "convlstm_le
 
 
 def evaluate_occlusion(config, shuffle=1, trainingsetindex=0, **options):
-    """The paper's occlusion study (see :func:`dlc_recurrent.occlusion.evaluate_occlusion`)."""
-    from dlc_recurrent.occlusion import evaluate_occlusion as _evaluate_occlusion
+    """The paper's occlusion study (see :func:`dlc_recurrent.evaluation.evaluate_occlusion`)."""
+    from dlc_recurrent.evaluation import evaluate_occlusion as _evaluate_occlusion
 
     return _evaluate_occlusion(config, shuffle=shuffle, trainingsetindex=trainingsetindex, **options)
 
 
+#: Readers once exported here; internals now, still importable from their modules.
+_forward = forwarder(__name__, {
+    "find_teacher": "dlc_recurrent.project",
+    "read_hand_labels": "dlc_recurrent.project",
+    "read_teacher": "dlc_recurrent.project",
+    "video_crop": "dlc_recurrent.project",
+    "read_video_info": "dlc_recurrent.frames",
+    "load_training_set": "dlc_recurrent.distill",
+})
+
+
+def __getattr__(name: str):
+    """``TrainingConfig`` comes with TensorFlow, so it loads on first use; old names are forwarded."""
+    if name == "TrainingConfig":
+        from dlc_recurrent.training import TrainingConfig
+
+        return TrainingConfig
+    return _forward(name)
+
+
+__getattr__.moved = _forward.moved
+
+
 __all__ = [
     "__version__",
-    "evaluate",
-    "evaluate_occlusion",
+    # the pipeline
+    "create_training_set",
+    "train",
     "quality_report",
     "analyze_videos",
-    "create_training_set",
-    "load_training_set",
-    "make_synthetic_project",
-    "read_ground_truth",
-    "train",
+    "evaluate",
+    "evaluate_occlusion",
+    # a project and its errors
     "Project",
     "ProjectError",
-    "find_teacher",
     "load_project",
-    "read_hand_labels",
-    "read_teacher",
-    "read_video_info",
-    "video_crop",
+    # the configs
+    "TrainingSetSpec",
+    "TrainingConfig",
+    # synthetic projects
+    "make_synthetic_project",
+    "read_ground_truth",
 ]

@@ -12,8 +12,8 @@ from pathlib import Path
 from dlc_recurrent._logging import LOGGER_NAME, VERBOSE_VARIABLE
 from dlc_recurrent._version import __version__
 from dlc_recurrent.distill import TrainingSetSpec
+from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.kinds import MODEL_KINDS
-from dlc_recurrent.project import ProjectError
 from dlc_recurrent.synthetic import OCCLUSION_PHASES, PRESETS
 
 
@@ -68,7 +68,7 @@ def _train(args) -> None:
 
 
 def _analyze(args) -> None:
-    from dlc_recurrent.infer import analyze_videos
+    from dlc_recurrent.inference import analyze_videos
 
     scorer = analyze_videos(
         args.config,
@@ -96,8 +96,7 @@ def _pair(args) -> dict:
 
 
 def _evaluate(args) -> None:
-    from dlc_recurrent.evaluation import evaluate
-    from dlc_recurrent.occlusion import evaluate_occlusion
+    from dlc_recurrent.evaluation import evaluate, evaluate_occlusion
 
     pair = _pair(args)
     if not args.occlusion and any(value is not None for value in pair.values()):

@@ -56,13 +56,12 @@ def run_demo(directory: str | Path = "demo-project", scale: DemoScale = SMALL, s
     """Run the whole pipeline on a new synthetic project in ``directory``; returns what it made."""
     import deeplabcut
 
+    from dlc_recurrent import train
     from dlc_recurrent.distill import create_training_set
-    from dlc_recurrent.evaluation import evaluate
-    from dlc_recurrent.occlusion import evaluate_occlusion
-    from dlc_recurrent.infer import analyze_videos
+    from dlc_recurrent.evaluation import evaluate, evaluate_occlusion
+    from dlc_recurrent.inference import analyze_videos
     from dlc_recurrent.project import load_project
     from dlc_recurrent.synthetic import make_synthetic_project
-    from dlc_recurrent import train
     from dlc_recurrent.training import deeplabcut_options
 
     started = time.time()

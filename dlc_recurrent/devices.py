@@ -131,3 +131,19 @@ def refuse_multi_machine(environ=None) -> None:
     if machines > 1:
         raise ValueError(f"TF_CONFIG names {machines} machines, but training runs on one machine (several of its "
                          "GPUs with devices=[...]); unset TF_CONFIG, and train once per student")
+
+
+def device_names(strategy) -> str:
+    """The devices a tf.distribute strategy trains on, for messages ("GPU:0, GPU:1" or "CPU:0")."""
+    try:
+        devices = strategy.extended.worker_devices
+    except RuntimeError:  # TensorFlow's default strategy: its own placement, the first GPU or the CPU
+        devices = [f"{default_device_type()}:0"]
+    return ", ".join(device.split("device:")[-1] for device in devices)
+
+
+def default_device_type() -> str:
+    """Where TensorFlow places work by itself: "GPU" (the first one) when it sees any, else "CPU"."""
+    from dlc_recurrent._tensorflow import tf
+
+    return "GPU" if tf.config.list_logical_devices("GPU") else "CPU"

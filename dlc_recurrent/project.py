@@ -8,20 +8,18 @@ file and says how to fix it.
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import glob
 import logging
-import os
 import pickle
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from dlc_recurrent._deprecated import forwarder
+from dlc_recurrent.errors import ProjectError
+from dlc_recurrent.frames import Crop, VideoInfo, count_decodable_frames
 
 #: Suffixes deeplabcut (and its trackers) append to a scorer for derived prediction files; only the
 #: end of a name counts, since a Task such as "mouse_treadmill" holds "_tr" inside the scorer itself.
@@ -30,149 +28,6 @@ logger = logging.getLogger(__name__)
 DERIVED_MARKERS = ("_filtered", "_skeleton", "_bx", "_sk", "_el", "_tr", "_ctd", "_labeled", "_full")
 #: Key this package writes into the ``_meta.pickle`` of its own predictions.
 OWN_OUTPUT_KEY = "dlc_recurrent"
-
-
-class ProjectError(ValueError):
-    """A problem with the user's DLC project files, described in one line with its fix."""
-
-
-def _temporary_name(path: Path) -> tuple[str, str]:
-    """Prefix and suffix of the hidden temporary file ``atomic_write`` puts beside ``path``."""
-    return "." + path.stem, path.suffix
-
-
-def atomic_write(path: str | Path, write) -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place, so an
-    interrupted run never leaves a half-written output."""
-    path = Path(path)
-    prefix, suffix = _temporary_name(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide results from the lab's other users
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
-
-
-class DiskFull(ProjectError):
-    """The disk (or quota) cannot hold what a call writes; every later write there would fail too."""
-
-
-def is_full_disk(error: BaseException) -> bool:
-    """A full disk or an exhausted quota, however the writer reports it (OSError, HDF5, TensorFlow)."""
-    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return True
-    return any(text in str(error) for text in ("No space left on device", "Disk quota exceeded"))
-
-
-def free_bytes(folder: str | Path) -> int:
-    """Bytes free on the disk that holds ``folder`` (or its nearest existing parent)."""
-    folder = Path(folder).absolute()
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    return shutil.disk_usage(folder).free
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
-
-
-def check_free_space(folder: str | Path, needed: int, what: str) -> None:
-    """Stop before writing when the disk cannot hold ``needed`` bytes (a one-line ProjectError)."""
-    free = free_bytes(folder)
-    if needed > free:
-        raise DiskFull(f"{folder}: {what} needs about {human_bytes(needed)} but the disk has "
-                       f"{human_bytes(free)} free; free some space there (or write elsewhere) and rerun")
-
-
-@contextlib.contextmanager
-def explain_full_disk(folder: str | Path, needed: int, what: str):
-    """A disk (or quota) that fills up while ``what`` writes into ``folder`` becomes one line with the
-    bytes needed; outputs are written under temporary names or in partial folders and checkpoints
-    fall back to the last whole one, so a rerun goes on from what was complete."""
-    try:
-        yield
-    except Exception as error:
-        if not is_full_disk(error):
-            raise
-        quota = (isinstance(error, OSError) and error.errno == errno.EDQUOT) or "quota" in str(error).lower()
-        cause = "your disk quota ran out" if quota else "the disk filled up"
-        detail = " ".join(str(error).split())[:120]
-        raise DiskFull(f"{folder}: {cause} while {what} wrote ({human_bytes(free_bytes(folder))} free on the "
-                       f"disk, about {human_bytes(needed)} needed); free some space there and rerun: it goes on "
-                       f"from what was complete ({detail})") from error
-
-
-def remove_interrupted_writes(path: str | Path) -> None:
-    """Delete the temporary files a killed process left where ``atomic_write`` was writing ``path``."""
-    prefix, suffix = _temporary_name(Path(path))
-    random_part = "?" * 8  # tempfile.mkstemp's names
-    for stale in Path(path).parent.glob(glob.escape(prefix) + random_part + glob.escape(suffix)):
-        stale.unlink(missing_ok=True)
-
-
-@dataclass(frozen=True)
-class Crop:
-    """A crop rectangle in DLC's convention: columns x1..x2, rows y1..y2 (end-exclusive)."""
-
-    x1: int
-    x2: int
-    y1: int
-    y2: int
-
-    @property
-    def width(self) -> int:
-        return self.x2 - self.x1
-
-    @property
-    def height(self) -> int:
-        return self.y2 - self.y1
-
-    @classmethod
-    def parse(cls, text: str | list | tuple, where: str) -> "Crop":
-        """Parse the ``crop: x1, x2, y1, y2`` string of a config.yaml video_sets entry."""
-        parts = text.split(",") if isinstance(text, str) else list(text)
-        try:
-            x1, x2, y1, y2 = (int(float(p)) for p in parts)
-        except (TypeError, ValueError):
-            raise ProjectError(
-                f"{where}: crop {text!r} is not 'x1, x2, y1, y2'; fix it in config.yaml video_sets"
-            ) from None
-        if not (0 <= x1 < x2 and 0 <= y1 < y2):
-            raise ProjectError(
-                f"{where}: crop {text!r} is empty or negative (need 0 <= x1 < x2 and 0 <= y1 < y2); "
-                "fix it in config.yaml video_sets"
-            )
-        return cls(x1, x2, y1, y2)
-
-    def check_inside(self, width: int, height: int, where: str) -> None:
-        """Raise when the crop reaches outside a ``width`` x ``height`` frame."""
-        if self.x2 > width or self.y2 > height:
-            raise ProjectError(
-                f"{where}: crop ({self.x1}, {self.x2}, {self.y1}, {self.y2}) lies outside the "
-                f"{width}x{height} video; set x2 <= {width} and y2 <= {height} in config.yaml video_sets"
-            )
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """What the package needs to know about a video before reading its frames."""
-
-    path: Path
-    n_frames: int
-    width: int
-    height: int
-    fps: float
 
 
 @dataclass
@@ -269,47 +124,6 @@ def _parse_video_sets(video_sets: dict, project_path: Path, config_path: Path) -
         where = f"{config_path} video_sets[{path.name}]"
         parsed[path] = Crop.parse(crop_text, where) if crop_text else None
     return parsed
-
-
-def read_video_info(video: str | Path) -> VideoInfo:
-    """Open ``video`` with deeplabcut's VideoReader and check that its first frame decodes."""
-    from deeplabcut.utils.auxfun_videos import VideoReader
-
-    path = Path(video).expanduser()
-    if not path.is_file():
-        raise ProjectError(f"{path}: video not found; check the path (or config.yaml video_sets)")
-    try:
-        reader = VideoReader(str(path))
-    except (OSError, ValueError):
-        raise ProjectError(
-            f"{path}: video cannot be opened; re-encode it (e.g. ffmpeg -i in -c:v libx264 out.mp4)"
-        ) from None
-    try:
-        n_frames = len(reader)
-        width, height = reader.dimensions
-        readable = reader.read_frame() is not None
-        fps = float(reader.fps)
-    finally:
-        reader.close()
-    if not readable or n_frames <= 0:
-        raise ProjectError(
-            f"{path}: no frame can be decoded; re-encode it (e.g. ffmpeg -i in -c:v libx264 out.mp4)"
-        )
-    return VideoInfo(path=path, n_frames=int(n_frames), width=int(width), height=int(height), fps=fps)
-
-
-def count_decodable_frames(video: str | Path) -> int:
-    """How many frames of ``video`` decode, counted by decoding them (headers can miscount)."""
-    import cv2
-
-    capture = cv2.VideoCapture(str(video))
-    count = 0
-    try:
-        while capture.grab():
-            count += 1
-    finally:
-        capture.release()
-    return count
 
 
 def video_crop(project: Project, info: VideoInfo) -> Crop:
@@ -598,3 +412,16 @@ def read_teacher(path: str | Path, bodyparts: list[str], n_frames: int | None = 
         )
     likelihood = np.where(np.isnan(xy).any(axis=2), 0.0, np.nan_to_num(likelihood, nan=0.0))
     return TeacherPredictions(path=path, scorer=scorer, bodyparts=list(bodyparts), xy=xy, likelihood=likelihood)
+
+
+__getattr__ = forwarder(__name__, {
+    "read_video_info": "dlc_recurrent.frames",
+    "atomic_write": "dlc_recurrent.fileio",
+    "is_full_disk": "dlc_recurrent.fileio",
+    "free_bytes": "dlc_recurrent.fileio",
+    "human_bytes": "dlc_recurrent.fileio",
+    "check_free_space": "dlc_recurrent.fileio",
+    "explain_full_disk": "dlc_recurrent.fileio",
+    "remove_interrupted_writes": "dlc_recurrent.fileio",
+    "DiskFull": "dlc_recurrent.errors",
+})

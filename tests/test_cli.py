@@ -29,8 +29,8 @@ def test_project_errors_are_one_line_with_exit_code_1(tmp_path, capsys):
 
 
 def test_create_training_set_and_train_commands(project_copy, capsys):
-    from dlc_recurrent.distill import load_training_set, training_set_folder
-    from dlc_recurrent.training import WEIGHTS_NAME
+    from dlc_recurrent.distill import load_training_set
+    from dlc_recurrent.layout import WEIGHTS_NAME, training_set_folder
 
     assert main(["create-training-set", str(project_copy), "--window-length", "4", "--windows-per-video", "8"]) == 0
     trainset = load_training_set(training_set_folder(load_project(project_copy)))
@@ -69,11 +69,11 @@ def test_analyze_command_with_a_confident_student(trained_project, tmp_path, cap
 
 
 def test_evaluate_command_passes_the_pair_to_the_occlusion_study(monkeypatch, tmp_path, capsys):
-    from dlc_recurrent import evaluation, occlusion
+    from dlc_recurrent import evaluation
 
     calls = []
     monkeypatch.setattr(evaluation, "evaluate", lambda *args, **kwargs: calls.append(("evaluate", kwargs)))
-    monkeypatch.setattr(occlusion, "evaluate_occlusion", lambda *args, **kwargs: calls.append(("occlusion", kwargs)))
+    monkeypatch.setattr(evaluation, "evaluate_occlusion", lambda *args, **kwargs: calls.append(("occlusion", kwargs)))
     config = str(tmp_path / "config.yaml")
     assert main(["evaluate", config, "--confident-shuffle", "2"]) == 1
     error = capsys.readouterr().err.strip()

@@ -3,10 +3,9 @@
 import logging
 
 import pytest
-
-import dlc_recurrent  # noqa: F401
 import tensorflow as tf
 
+import dlc_recurrent  # noqa: F401
 from dlc_recurrent import devices
 from dlc_recurrent.devices import CPU, choose_gpu, parse_device, select_device
 

@@ -16,17 +16,14 @@ from dlc_recurrent.distill import (
     TrainingSetSpec,
     combine_targets,
     create_training_set,
-    from_scaled,
     load_training_set,
-    prepare_frame,
     sample_windows,
     short_gaps,
-    to_full_frame,
-    to_scaled,
-    to_stored_frame,
-    training_set_folder,
 )
-from dlc_recurrent.project import Crop, ProjectError, find_teacher, load_project, read_teacher
+from dlc_recurrent.errors import ProjectError
+from dlc_recurrent.frames import Crop, from_scaled, prepare_frame, to_full_frame, to_scaled, to_stored_frame
+from dlc_recurrent.layout import training_set_folder
+from dlc_recurrent.project import find_teacher, load_project, read_teacher
 
 
 def small_set(config, **options):
@@ -278,11 +275,12 @@ def test_a_header_that_overcounts_frames_is_settled_by_decoding(project_copy, mo
     """deeplabcut writes one teacher row per frame that decodes; some headers claim more frames."""
     import dataclasses
 
-    from dlc_recurrent import distill, project as project_module
+    from dlc_recurrent.distill import build
+    from dlc_recurrent.frames import read_video_info
 
-    true_count = project_module.read_video_info(load_project(project_copy).videos[0]).n_frames
-    monkeypatch.setattr(distill, "read_video_info",
-                        lambda video: dataclasses.replace(project_module.read_video_info(video), n_frames=true_count + 3))
+    true_count = read_video_info(load_project(project_copy).videos[0]).n_frames
+    monkeypatch.setattr(build, "read_video_info",
+                        lambda video: dataclasses.replace(read_video_info(video), n_frames=true_count + 3))
     folder = small_set(project_copy)
     assert load_training_set(folder).videos[0]["n_frames"] == true_count
     path = find_teacher(load_project(project_copy).videos[0])
@@ -406,7 +404,7 @@ def test_two_builds_of_one_training_set_do_not_share_its_partial_folder(project_
     import sys
     import time
 
-    from dlc_recurrent.distill import builder_lock_path
+    from dlc_recurrent.layout import builder_lock_path
 
     folder = training_set_folder(load_project(project_copy))
     lock = builder_lock_path(folder)

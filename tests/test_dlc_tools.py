@@ -6,13 +6,12 @@ import shutil
 from pathlib import Path
 
 import cv2
+import deeplabcut
 import numpy as np
 import pandas as pd
 import pytest
 
-import deeplabcut
-
-from dlc_recurrent.infer import analyze_videos
+from dlc_recurrent.inference.analyze import analyze_videos
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 LAYOUTS = ["no training-datasets", "pytorch shuffle", "tensorflow shuffle", "2.x: Documentation pickles only"]

@@ -11,35 +11,30 @@ from ruamel.yaml import YAML
 from scipy import signal, stats
 
 import dlc_recurrent  # noqa: F401  (torchvision before tensorflow)
-
-from dlc_recurrent import evaluation, occlusion
-from dlc_recurrent.distill import load_training_set, training_set_folder
-from dlc_recurrent.evaluation import (
+from dlc_recurrent.distill import load_training_set
+from dlc_recurrent.errors import ProjectError
+from dlc_recurrent.evaluation import common, pixel
+from dlc_recurrent.evaluation.occlusion import baselines, natural, run, study, windows
+from dlc_recurrent.evaluation.occlusion.baselines import fill_gaps, interpolate_unsure
+from dlc_recurrent.evaluation.occlusion.natural import calibration_table
+from dlc_recurrent.evaluation.occlusion.run import evaluate_occlusion
+from dlc_recurrent.evaluation.occlusion.study import METHODS
+from dlc_recurrent.evaluation.occlusion.windows import occlude_window, occluder_side, select_occlusion_windows
+from dlc_recurrent.evaluation.pixel import evaluate
+from dlc_recurrent.evaluation.stats import (
     FILTERED,
     FILTERED_CAUSAL,
     LEAP,
     RECURRENT,
     TWO_STUDENTS,
     compare_methods,
-    evaluate,
-    evaluation_folder,
     paired_ttest,
     sem,
     significance_mark,
 )
-from dlc_recurrent.occlusion import (
-    METHODS,
-    calibration_table,
-    evaluate_occlusion,
-    fill_gaps,
-    interpolate_unsure,
-    occlude_window,
-    occluder_side,
-    select_occlusion_windows,
-)
-from dlc_recurrent.project import ProjectError, load_project, read_teacher
+from dlc_recurrent.layout import RESULTS_NAME, evaluation_folder, model_folder, training_set_folder
+from dlc_recurrent.project import load_project, read_teacher
 from dlc_recurrent.synthetic import read_ground_truth
-from dlc_recurrent.training import model_folder
 
 OCCLUDER_SIZE = 12
 MAX_OCCLUSION = 3
@@ -65,7 +60,7 @@ def evaluated(trained_project, tmp_path_factory):
     config = copy_project(trained_project, tmp_path_factory.mktemp("evaluation") / trained_project.parent.name)
     videos_before = sorted(p.name for p in (config.parent / "videos").iterdir())
     calls = []
-    original = occlusion.occlude_window
+    original = windows.occlude_window
 
     def recording(window, centres, length, side):
         out = original(window, centres, length, side)
@@ -73,7 +68,7 @@ def evaluated(trained_project, tmp_path_factory):
         return out
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(occlusion, "occlude_window", recording)
+        patch.setattr(windows, "occlude_window", recording)
         result = evaluate_occlusion(config, n_windows=N_WINDOWS, occluder_size=OCCLUDER_SIZE,
                                     max_occlusion=MAX_OCCLUSION, n_events=2, progress=False)
     return config, result, calls, videos_before
@@ -255,16 +250,16 @@ def test_evaluate_reports_every_combination_and_writes_csv(evaluation_copy):
     assert combos == {(m, s, r, c) for m in (LEAP, RECURRENT) for s in ("train", "test")
                       for r in ("teacher", "hand_label") for c in (False, True)}
     assert set(table.bodypart) == {"all", *project.bodyparts}
-    assert (table.evaluated_frames == evaluation.EVALUATED_FRAMES).all()
+    assert (table.evaluated_frames == pixel.EVALUATED_FRAMES).all()
     teacher_train = table[(table.reference == "teacher") & (table.split == "train") & (table.bodypart == "all")]
     assert (teacher_train.n_candidates > 0).all() and teacher_train.mean_error_px.notna().any()
     assert (table.n_points <= table.n_candidates).all()
     assert table.fraction_kept.dropna().between(0, 1).all()
     assert (table[~table.pcutoff_applied].fraction_kept.dropna() == 1).all()
     for model in (LEAP, RECURRENT):
-        written = pd.read_csv(model_folder(project, 1, 0, model) / "evaluation" / evaluation.RESULTS_NAME)
+        written = pd.read_csv(model_folder(project, 1, 0, model) / "evaluation" / RESULTS_NAME)
         assert len(written) == (table.model == model).sum()
-    combined = pd.read_csv(evaluation_folder(project) / evaluation.RESULTS_NAME)
+    combined = pd.read_csv(evaluation_folder(project) / RESULTS_NAME)
     assert len(combined) == len(table)
 
     several = evaluate(evaluation_copy, models=(LEAP,), shuffles=[1], progress=False, report=False)  # DLC 3's name
@@ -287,22 +282,22 @@ def _target_predictions(offset, low_parts=()):
 
 
 def test_evaluate_error_is_zero_for_a_perfect_student_and_exact_for_a_shifted_one(evaluation_copy, monkeypatch):
-    monkeypatch.setattr(evaluation, "last_frame_predictions", _target_predictions((0.0, 0.0)))
+    monkeypatch.setattr(pixel, "last_frame_predictions", _target_predictions((0.0, 0.0)))
     perfect = evaluate(evaluation_copy, models=(LEAP,), progress=False)
     measured = perfect.dropna(subset=["mean_error_px"])
     assert len(measured) and set(measured.reference) == {"teacher", "hand_label"}
     np.testing.assert_allclose(measured.mean_error_px, 0, atol=1e-9)
     assert (perfect.fraction_kept.dropna() == 1).all()
 
-    monkeypatch.setattr(evaluation, "last_frame_predictions", _target_predictions((3.0, -4.0), low_parts=(0, 2, 4)))
+    monkeypatch.setattr(pixel, "last_frame_predictions", _target_predictions((3.0, -4.0), low_parts=(0, 2, 4)))
     shifted = evaluate(evaluation_copy, models=(RECURRENT,), progress=False)
     project = load_project(evaluation_copy)
-    combined = pd.read_csv(evaluation_folder(project) / evaluation.RESULTS_NAME)  # both students, each its latest
+    combined = pd.read_csv(evaluation_folder(project) / RESULTS_NAME)  # both students, each its latest
     assert len(combined) == len(perfect) + len(shifted)
     evaluate(evaluation_copy, models=(RECURRENT,), progress=False)  # again: replaces its rows
-    assert len(pd.read_csv(evaluation_folder(project) / evaluation.RESULTS_NAME)) == len(combined)
+    assert len(pd.read_csv(evaluation_folder(project) / RESULTS_NAME)) == len(combined)
     evaluate(evaluation_copy, models=(RECURRENT,), pcutoff=0.3, progress=False)  # rows at another pcutoff
-    assert set(pd.read_csv(evaluation_folder(project) / evaluation.RESULTS_NAME).model) == {RECURRENT}
+    assert set(pd.read_csv(evaluation_folder(project) / RESULTS_NAME).model) == {RECURRENT}
     np.testing.assert_allclose(combined[combined.model == LEAP].mean_error_px.dropna(), 0, atol=1e-9)
     np.testing.assert_allclose(combined[(combined.model == RECURRENT) & ~combined.pcutoff_applied]
                                .mean_error_px.dropna(), 5.0, atol=1e-9)
@@ -383,7 +378,7 @@ def test_hidden_frame_errors_are_measured_against_the_synthetic_truth(evaluated)
     error = np.linalg.norm(leap[..., :2] - truth.xy, axis=-1)[hidden]
     likelihood = leap[..., 2][hidden]
     assert (leap_hidden.n * leap_hidden.fraction_within_5px).sum() == pytest.approx((error <= 5).sum())
-    kept, dropped = occlusion.pcutoff_use(error, likelihood, project.pcutoff)
+    kept, dropped = natural.pcutoff_use(error, likelihood, project.pcutoff)
     summary = result["summary"]
     assert summary.loc[LEAP, "hidden_right_kept"] == pytest.approx(kept, nan_ok=True)
     assert summary.loc[LEAP, "hidden_wrong_dropped"] == pytest.approx(dropped, nan_ok=True)
@@ -459,27 +454,28 @@ def test_occlusion_study_of_the_bidirectional_student(trained_project, tmp_path)
 
 def test_a_pair_is_judged_only_on_frames_neither_student_trained_on():
     def video(stem, blocks, n_frames=100):
-        return occlusion.StudyVideo(index=0, info=SimpleNamespace(path=Path(f"/v/{stem}.mp4"), n_frames=n_frames),
+        return study.StudyVideo(index=0, info=SimpleNamespace(path=Path(f"/v/{stem}.mp4"), n_frames=n_frames),
                                  crop=None, teacher_xy=None, teacher_likelihood=None, truth_xy=None, visible=None,
-                                 occluded_by=None, test_blocks=blocks, test=occlusion.frames_in_blocks(blocks, n_frames))
+                                 occluded_by=None, test_blocks=blocks, test=study.frames_in_blocks(blocks, n_frames))
 
     videos = [video("a", [[0, 19], [50, 69]]), video("b", [[10, 29]]), video("c", [[0, 19], [20, 39]])]
     other = SimpleNamespace(videos=[{"video": "/elsewhere/a.avi", "test_blocks": [[10, 59], [90, 99]]},
                                     {"video": "c.mp4", "test_blocks": [[0, 39]]}])
-    assert occlusion._keep_shared_test_frames(videos, other) == (20 + 20 + 40, 40 + 20 + 40)
+    assert study.keep_shared_test_frames(videos, other) == (20 + 20 + 40, 40 + 20 + 40)
     assert videos[0].test_blocks == [[10, 19], [50, 59]]
     assert np.flatnonzero(videos[0].test).tolist() == [*range(10, 20), *range(50, 60)]
     assert videos[1].test_blocks == [[10, 29]]  # the second student never saw this video
     assert videos[2].test_blocks == [[0, 19], [20, 39]]  # touching blocks stay apart
-    assert occlusion._blocks(np.array([1, 1, 0, 1], bool)) == [[0, 1], [3, 3]]
-    assert occlusion._blocks(np.zeros(4, bool)) == []
+    assert study.true_runs(np.array([1, 1, 0, 1], bool)) == [[0, 1], [3, 3]]
+    assert study.true_runs(np.zeros(4, bool)) == []
 
 
 def test_occlusion_study_of_two_students(trained_project, tmp_path, monkeypatch):
     """analyze_videos' two students as methods: the pair is the reference, on whole videos exactly what
     analyze_videos outputs, at the end of an artificially occluded window the handoff alone."""
-    from dlc_recurrent.infer import load_trained_student, predict_video
-    from dlc_recurrent.project import read_video_info
+    from dlc_recurrent.frames import read_video_info
+    from dlc_recurrent.inference.streams import predict_video
+    from dlc_recurrent.inference.student import load_trained_student
 
     config = copy_project(trained_project, tmp_path / trained_project.parent.name)
     project = load_project(config)
@@ -488,7 +484,7 @@ def test_occlusion_study_of_two_students(trained_project, tmp_path, monkeypatch)
     with pytest.raises(ProjectError, match=r"no trained convlstm_leap student for confident_shuffle=3.*shuffle=3"):
         evaluate_occlusion(config, confident_shuffle=3, progress=False)
     with monkeypatch.context() as patch:
-        patch.setattr(occlusion, "_keep_shared_test_frames", lambda videos, other: (0, 40))
+        patch.setattr(run, "keep_shared_test_frames", lambda videos, other: (0, 40))
         with pytest.raises(ProjectError, match="share no test frames"):
             evaluate_occlusion(config, confident_shuffle=1, confident_model=LEAP, progress=False)
     # the paper-recipe student of a real pair is a second shuffle; the project's LEAP plays it here
@@ -511,10 +507,10 @@ def test_occlusion_study_of_two_students(trained_project, tmp_path, monkeypatch)
     errors = []
     for record in trainset.videos:
         video = next(v for v in project.videos if v.stem == Path(record["video"]).stem)
-        pair = predict_video(students[0], read_video_info(video), evaluation.record_crop(record), progress=False,
+        pair = predict_video(students[0], read_video_info(video), common.record_crop(record), progress=False,
                              confident=students[1], handoff=0.1, bridge_max_gap=4)
         truth = read_ground_truth(video)
-        test = occlusion.frames_in_blocks(record["test_blocks"], len(truth.xy))[:, None] & truth.visible
+        test = study.frames_in_blocks(record["test_blocks"], len(truth.xy))[:, None] & truth.visible
         errors.append(np.linalg.norm(pair[..., :2] - truth.xy, axis=-1)[test])
     table = result["test_frames"].set_index(["reference", "bodypart", "method"])
     assert table.loc[("truth (visible)", "all", TWO_STUDENTS)].mean_px == pytest.approx(np.concatenate(errors).mean(),
@@ -533,8 +529,8 @@ def test_occlusion_study_of_two_students(trained_project, tmp_path, monkeypatch)
 def test_pcutoff_use_counts_right_guesses_kept_and_wrong_ones_dropped():
     error = np.array([1.0, 2.0, 4.9, 6.0, 30.0, 8.0])
     likelihood = np.array([0.9, 0.7, 0.2, 0.8, 0.1, 0.3])
-    assert occlusion.pcutoff_use(error, likelihood, 0.6) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
-    kept, dropped = occlusion.pcutoff_use(error[:3], likelihood[:3], 0.6)
+    assert natural.pcutoff_use(error, likelihood, 0.6) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
+    kept, dropped = natural.pcutoff_use(error[:3], likelihood[:3], 0.6)
     assert kept == pytest.approx(2 / 3) and np.isnan(dropped)
 
 
@@ -557,24 +553,28 @@ def test_calibration_rises_with_likelihood_on_data_built_so():
 
 def test_a_video_that_decodes_fewer_frames_than_its_teacher_has_rows_is_refused(monkeypatch, tmp_path):
     """The teacher (from outside deeplabcut) counts the header's frames; the students see fewer."""
-    from dlc_recurrent.project import Crop, VideoInfo
+    from dlc_recurrent.frames import Crop, VideoInfo
 
     info = VideoInfo(path=tmp_path / "short.mp4", n_frames=10, width=8, height=8, fps=30.0)
     video = SimpleNamespace(info=info, crop=Crop(0, 8, 0, 8), predictions={})
     rows = np.zeros((10, 1, 3))
-    monkeypatch.setattr(occlusion, "median_filtered_leap", lambda *args: {str(info.path): (rows, rows)})
-    monkeypatch.setattr(occlusion, "predict_video", lambda *args, **kwargs: rows[:9])
+    monkeypatch.setattr(baselines, "median_filtered_leap", lambda *args: {str(info.path): (rows, rows)})
+    monkeypatch.setattr(baselines, "predict_video", lambda *args, **kwargs: rows[:9])
     with pytest.raises(ProjectError, match="9 frames decode but the teacher has 10 rows"):
-        occlusion.whole_video_predictions(SimpleNamespace(config_path=None), {"convlstm_leap": None}, [video],
-                                            tmp_path, 1, 0, 0.6, 5, False, occlusion.Study())
+        baselines.whole_video_predictions(SimpleNamespace(config_path=None), {"convlstm_leap": None}, [video],
+                                            tmp_path, 1, 0, 0.6, 5, False, study.Study())
 
 
-def test_the_occlusion_study_is_still_reachable_from_its_old_module():
-    with pytest.warns(DeprecationWarning, match="moved to dlc_recurrent.occlusion.calibration_table"):
+def test_the_occlusion_study_is_still_reachable_from_its_old_modules():
+    with pytest.warns(DeprecationWarning, match="dlc_recurrent.evaluation.calibration_table moved to "
+                                                "dlc_recurrent.evaluation.occlusion.calibration_table"):
         from dlc_recurrent.evaluation import calibration_table as old_calibration_table
-    with pytest.warns(DeprecationWarning, match="moved to dlc_recurrent.occlusion.evaluate_occlusion"):
-        from dlc_recurrent.evaluation import evaluate_occlusion as old_evaluate_occlusion
+    with pytest.warns(DeprecationWarning, match="dlc_recurrent.occlusion.evaluate_occlusion moved to "
+                                                "dlc_recurrent.evaluation.occlusion.evaluate_occlusion"):
+        from dlc_recurrent.occlusion import evaluate_occlusion as old_evaluate_occlusion
 
     assert old_evaluate_occlusion is evaluate_occlusion and old_calibration_table is calibration_table
+    import dlc_recurrent.evaluation
+
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        evaluation.nothing
+        dlc_recurrent.evaluation.nothing

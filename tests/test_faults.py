@@ -18,10 +18,12 @@ from collections import namedtuple
 
 import pytest
 
-from dlc_recurrent.distill import create_training_set, training_set_folder
-from dlc_recurrent.infer import analyze_videos
-from dlc_recurrent.project import DiskFull, load_project
-from dlc_recurrent.training import WEIGHTS_NAME, model_folder, train
+from dlc_recurrent.distill import create_training_set
+from dlc_recurrent.errors import DiskFull
+from dlc_recurrent.inference.analyze import analyze_videos
+from dlc_recurrent.layout import WEIGHTS_NAME, model_folder, training_set_folder
+from dlc_recurrent.project import load_project
+from dlc_recurrent.training import train
 
 TINY = dict(schedule="fixed", epochs=1, steps_per_epoch=3, batch_size=2, sigma=3.0, map_amplitude=10.0)
 SET = dict(window_length=5, windows_per_video=20, max_gap_fill=0)
@@ -33,7 +35,7 @@ def _full_disk(*args, **kwargs):
 
 def _little_space(monkeypatch, free: int) -> None:
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr("dlc_recurrent.project.shutil.disk_usage", lambda path: usage(10**12, 10**12 - free, free))
+    monkeypatch.setattr("dlc_recurrent.fileio.shutil.disk_usage", lambda path: usage(10**12, 10**12 - free, free))
 
 
 def _nothing_left(config) -> bool:
@@ -53,7 +55,7 @@ def test_create_training_set_when_the_disk_fills_up_leaves_nothing(project_copy,
     """The frames file is memory-mapped: its blocks are reserved up front, so a full disk is an
     error here and not a SIGBUS that kills the process mid-write."""
     with monkeypatch.context() as patch:
-        patch.setattr("dlc_recurrent.distill.os.posix_fallocate", _full_disk)
+        patch.setattr("dlc_recurrent.fileio.os.posix_fallocate", _full_disk)
         with pytest.raises(DiskFull, match="the disk filled up while create_training_set wrote .* needed"):
             create_training_set(project_copy, **SET)
     assert _nothing_left(project_copy)
@@ -82,7 +84,7 @@ def test_analyze_videos_stops_at_a_full_disk_and_leaves_no_output(trained_projec
     shutil.copy(video, other)
     written = []
     with monkeypatch.context() as patch:
-        patch.setattr("dlc_recurrent.infer._write_outputs", lambda *args: (written.append(args), _full_disk()))
+        patch.setattr("dlc_recurrent.inference.analyze.write_outputs", lambda *args: (written.append(args), _full_disk()))
         with pytest.raises(DiskFull, match="the disk filled up while analyze_videos wrote"):
             analyze_videos(trained_project, [str(video), str(other)], model="leap", destfolder=tmp_path / "out",
                            progress=False)
@@ -99,7 +101,7 @@ def test_a_damaged_resume_file_costs_time_not_results(trained_project, tmp_path,
 
     import pandas as pd
 
-    from dlc_recurrent.infer import RESUME_SUFFIX
+    from dlc_recurrent.layout import RESUME_SUFFIX
 
     video = load_project(trained_project).videos[0]
     scorer = analyze_videos(trained_project, [str(video)], model="leap", destfolder=tmp_path / "straight",

@@ -8,29 +8,27 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-
-import dlc_recurrent  # noqa: F401
 import tensorflow as tf
 import tf_keras as keras
 
+import dlc_recurrent  # noqa: F401
 from dlc_recurrent import models
-from dlc_recurrent.infer import (
+from dlc_recurrent.errors import ProjectError
+from dlc_recurrent.frames import Crop, read_video_info
+from dlc_recurrent.inference.analyze import analyze_videos
+from dlc_recurrent.inference.output import student_scorer
+from dlc_recurrent.inference.pairing import (
     BRIDGE_MAX_GAP,
     BRIDGE_MIN_AGREEING,
-    FrameReader,
-    Student,
-    analyze_videos,
     bridge_reach,
     bridged_points,
     combine_predictions,
     combine_students,
-    find_peaks,
-    load_trained_student,
-    predict_video,
-    predict_windowed_reference,
-    student_scorer,
 )
-from dlc_recurrent.project import Crop, ProjectError, find_teacher, load_project, read_video_info, teacher_candidates
+from dlc_recurrent.inference.reader import FrameReader
+from dlc_recurrent.inference.streams import predict_video, predict_windowed_reference
+from dlc_recurrent.inference.student import Student, find_peaks, load_trained_student
+from dlc_recurrent.project import find_teacher, load_project, teacher_candidates
 from dlc_recurrent.training import TrainingConfig
 
 
@@ -172,7 +170,7 @@ def test_an_interrupted_video_resumes_from_its_checkpoint_with_the_same_predicti
                                                                                      capsys, model, segment, dies_at):
     """Killed after a few chunks, then run again: it resumes mid-video and gives the uninterrupted result
     (context 3 frames; with 2-frame segments the checkpoint can come before a full context)."""
-    import dlc_recurrent.infer as infer
+    from dlc_recurrent.inference import streams
 
     info, crop = wandering_blob_video(tmp_path / "blob.mp4", 41, seed=2)
     config = TrainingConfig(model=model, bodyparts=["a", "b"], window_length=4, map_amplitude=0.01)
@@ -181,8 +179,8 @@ def test_an_interrupted_video_resumes_from_its_checkpoint_with_the_same_predicti
     student = Student(config=config, folder=None, network=network, state_reset=segment)
     uninterrupted = predict_video(student, info, crop, batch_size=5, progress=False)
 
-    stream_class = {"leap": infer._FrameStream, "convlstm_leap": infer._RecurrentStream,
-                    "bidirectional_leap": infer._BidirectionalStream}[model]
+    stream_class = {"leap": streams.FrameStream, "convlstm_leap": streams.RecurrentStream,
+                    "bidirectional_leap": streams.BidirectionalStream}[model]
     original = stream_class.step
 
     checkpoint = tmp_path / "blob.h5.resume.npz"
@@ -246,7 +244,7 @@ def test_bridging_fills_only_short_unsure_runs_where_the_main_student_agrees_wit
 
 
 def test_outputs_written_before_bridging_count_as_unbridged():
-    from dlc_recurrent.infer import _describe, same_combination
+    from dlc_recurrent.inference.pairing import describe_combination, same_combination
 
     old = {"shuffle": 2, "model": "convlstm_leap", "handoff": 0.8}
     unbridged = {**old, "bridge_max_gap": 0, "bridge_tolerance": 14.0, "bridge_weight": 0.75}
@@ -255,8 +253,8 @@ def test_outputs_written_before_bridging_count_as_unbridged():
     assert not same_combination(bridged, {**bridged, "bridge_tolerance": 10.0})
     first_version = {key: value for key, value in bridged.items() if key != "bridge_weight"}  # weight 1
     assert not same_combination(first_version, bridged) and same_combination(first_version, {**bridged, "bridge_weight": 1.0})
-    assert _describe(old).endswith("(convlstm_leap, handoff 0.8, no bridging)")
-    assert _describe(bridged).endswith("gaps up to 12 frames bridged, tolerance 14.0, weight 0.75)")
+    assert describe_combination(old).endswith("(convlstm_leap, handoff 0.8, no bridging)")
+    assert describe_combination(bridged).endswith("gaps up to 12 frames bridged, tolerance 14.0, weight 0.75)")
 
 
 def test_combine_students_bridges_with_the_reach_measured_on_the_same_points():
@@ -311,7 +309,7 @@ def test_two_students_streamed_together_equal_each_streamed_alone_then_combined(
                                                                                 windows):
     """One decoded stream through both students (one may hold frames back, their contexts may differ)
     == each alone, combined; and killed midway, it resumes to the same result."""
-    import dlc_recurrent.infer as infer
+    from dlc_recurrent.inference import streams
 
     info, _ = wandering_blob_video(tmp_path / "blob.mp4", 37, seed=3)
     crop = Crop(6, 78, 4, 60)  # both students' points go back to full-frame pixels before they are combined
@@ -322,20 +320,20 @@ def test_two_students_streamed_together_equal_each_streamed_alone_then_combined(
     kept = alone[1][..., 2] >= handoff
     assert 0 < kept.mean() < 1, "both students must give some of the points"
     # Random students rarely agree on anything: every short run is bridged here (bridge_reach has its own test).
-    monkeypatch.setattr(infer, "bridge_reach", lambda *args: 1e6)
+    monkeypatch.setattr("dlc_recurrent.inference.pairing.bridge_reach", lambda *args: 1e6)
     expected = combine_predictions(*alone, handoff, BRIDGE_MAX_GAP, reach=1e6)
     assert not np.allclose(expected, combine_predictions(*alone, handoff)), "some points must be bridged"
     together = predict_video(main, info, crop, batch_size=5, progress=False, confident=confident, handoff=handoff)
     np.testing.assert_allclose(together, expected, atol=1e-3)
 
-    original = infer._PairedStream.step
+    original = streams.PairedStream.step
 
     checkpoint = tmp_path / "blob.h5.resume.npz"
-    monkeypatch.setattr(infer._PairedStream, "step", dies_at_call(original, 4))
+    monkeypatch.setattr(streams.PairedStream, "step", dies_at_call(original, 4))
     with pytest.raises(Interrupted):
         predict_video(main, info, crop, batch_size=5, progress=False, checkpoint=checkpoint, checkpoint_seconds=0,
                       confident=confident, handoff=handoff)
-    monkeypatch.setattr(infer._PairedStream, "step", original)
+    monkeypatch.setattr(streams.PairedStream, "step", original)
     with np.load(checkpoint) as saved:
         assert 0 < len(saved["predictions"]) < info.n_frames
     capsys.readouterr()
@@ -347,7 +345,7 @@ def test_two_students_streamed_together_equal_each_streamed_alone_then_combined(
                           handoff=handoff / 2, bridge_max_gap=0)  # the checkpoint holds both students' points
     assert "resuming at frame" in capsys.readouterr().out
     np.testing.assert_allclose(other, combine_predictions(*alone, handoff / 2), atol=1e-3)
-    monkeypatch.setattr(infer, "bridge_reach", lambda *args: 0.0)
+    monkeypatch.setattr("dlc_recurrent.inference.pairing.bridge_reach", lambda *args: 0.0)
     with pytest.warns(UserWarning, match="no gaps bridged: fewer than 20 points that both students are sure of"):
         unbridged = predict_video(main, info, crop, batch_size=5, progress=False, confident=confident, handoff=handoff)
     np.testing.assert_allclose(unbridged, combine_predictions(*alone, handoff), atol=1e-3)
@@ -437,13 +435,11 @@ def test_a_header_that_overcounts_frames_gets_predictions_for_the_frames_that_de
     """As deeplabcut's analyze_videos: one row per decoded frame, the same rows as with a right header."""
     import dataclasses
 
-    from dlc_recurrent import infer
-
     video = load_project(trained_project).videos[0]
     n_frames = read_video_info(video).n_frames
     right, overcounted = tmp_path / "right", tmp_path / "overcounted"
     scorer = analyze_videos(trained_project, [str(video)], destfolder=right, progress=False)
-    monkeypatch.setattr(infer, "read_video_info",
+    monkeypatch.setattr("dlc_recurrent.inference.analyze.read_video_info",
                         lambda path: dataclasses.replace(read_video_info(path), n_frames=n_frames + 7))
     with pytest.warns(UserWarning, match=f"header says {n_frames + 7} frames, only {n_frames} decode"):
         analyze_videos(trained_project, [str(video)], destfolder=overcounted, progress=False)
@@ -483,7 +479,7 @@ def test_analyze_videos_with_a_confident_student(trained_project, tmp_path, caps
     rerun asking for another combination told so; deeplabcut reads the file as any other."""
     import deeplabcut
 
-    import dlc_recurrent.infer as infer
+    from dlc_recurrent.inference.pairing import BRIDGE_TOLERANCE, BRIDGE_WEIGHT
 
     project = load_project(trained_project)
     video = project.videos[0]
@@ -504,13 +500,13 @@ def test_analyze_videos_with_a_confident_student(trained_project, tmp_path, caps
     bridged = int(np.count_nonzero((expected != combine_predictions(*alone, handoff))[..., :2].any(-1)))
     assert metadata["data"]["dlc_recurrent"]["confident_student"] == {
         "shuffle": 1, "model": "leap", "handoff": handoff, "bridge_max_gap": BRIDGE_MAX_GAP,
-        "bridge_tolerance": infer.BRIDGE_TOLERANCE, "bridge_weight": infer.BRIDGE_WEIGHT, "state_reset": None,
+        "bridge_tolerance": BRIDGE_TOLERANCE, "bridge_weight": BRIDGE_WEIGHT, "state_reset": None,
         "model_folder": str(confident.folder),
         "bridge_reach_px": pytest.approx(bridge_reach(*alone, handoff), rel=1e-3), "bridged_points": bridged}
     capsys.readouterr()
     analyze_videos(trained_project, [str(video)], destfolder=tmp_path, progress=False)
     made_with = (f"with the confident student of shuffle 1 (leap, handoff {handoff}, gaps up to {BRIDGE_MAX_GAP} "
-                 f"frames bridged, tolerance {infer.BRIDGE_TOLERANCE}, weight {infer.BRIDGE_WEIGHT})")
+                 f"frames bridged, tolerance {BRIDGE_TOLERANCE}, weight {BRIDGE_WEIGHT})")
     assert f".h5) {made_with}, not by the main student alone; pass overwrite=True" in capsys.readouterr().out
     analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1, confident_model="leap",
                    handoff=0.5, progress=False)
@@ -537,26 +533,27 @@ def test_analyze_videos_with_a_confident_student(trained_project, tmp_path, caps
     with pytest.raises(ProjectError, match=r"handoff must be a likelihood in \(0, 1\]"):
         analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1,
                        confident_model="leap", handoff=0, progress=False)
-    monkeypatch.setattr(infer, "built_with", lambda *args: {"max_gap_fill": 12})
+    monkeypatch.setattr("dlc_recurrent.inference.pairing.built_with", lambda *args: {"max_gap_fill": 12})
     with pytest.warns(UserWarning, match="shuffle 1's training set fills teacher gaps"):
         analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1,
                        confident_model="leap", progress=False)
 
 
 def test_an_interrupted_analysis_resumes_and_leaves_no_checkpoint(trained_project, tmp_path, monkeypatch, capsys):
-    import dlc_recurrent.infer as infer
+    from dlc_recurrent.inference import streams
+    from dlc_recurrent.layout import RESUME_SUFFIX
 
     video = load_project(trained_project).videos[0]
     scorer = analyze_videos(trained_project, [str(video)], destfolder=tmp_path / "straight", progress=False)
     h5 = f"{video.stem}{scorer}.h5"
-    original = infer._RecurrentStream.step
+    original = streams.RecurrentStream.step
 
-    monkeypatch.setattr(infer, "CHECKPOINT_SECONDS", 0.0)
-    monkeypatch.setattr(infer._RecurrentStream, "step", dies_at_call(original, 3))
+    monkeypatch.setattr(streams, "CHECKPOINT_SECONDS", 0.0)
+    monkeypatch.setattr(streams.RecurrentStream, "step", dies_at_call(original, 3))
     with pytest.raises(Interrupted):
         analyze_videos(trained_project, [str(video)], destfolder=tmp_path / "killed", progress=False)
-    assert not (tmp_path / "killed" / h5).exists() and (tmp_path / "killed" / (h5 + infer.RESUME_SUFFIX)).is_file()
-    monkeypatch.setattr(infer._RecurrentStream, "step", original)
+    assert not (tmp_path / "killed" / h5).exists() and (tmp_path / "killed" / (h5 + RESUME_SUFFIX)).is_file()
+    monkeypatch.setattr(streams.RecurrentStream, "step", original)
     killed = tmp_path / "killed"
     stale = [killed / f".{Path(h5).stem}k1ll3d_1.h5", killed / f".{h5}.resumek1ll3d_2.npz"]  # a SIGKILL mid-write
     for path in stale + [killed / "notes.h5"]:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlc_recurrent.infer import analyze_videos
+from dlc_recurrent.inference.analyze import analyze_videos
 from dlc_recurrent.project import load_project
 
 movement = pytest.importorskip("movement", reason="the optional extra dlc-recurrent[movement] is not installed")

@@ -1,11 +1,11 @@
 """Tests of dlc_recurrent.models: the seed paper's LEAP and ConvLSTM-LEAP students."""
 
-import dlc_recurrent  # noqa: F401  (loads torchvision before TensorFlow, see DESIGN.md)
 import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras as keras
 
+import dlc_recurrent  # noqa: F401  (loads torchvision before TensorFlow, see DESIGN.md)
 from dlc_recurrent import models
 
 SIZE = 64

@@ -10,16 +10,15 @@ import pandas as pd
 import pytest
 from ruamel.yaml import YAML
 
+from dlc_recurrent.errors import ProjectError
+from dlc_recurrent.fileio import atomic_write
+from dlc_recurrent.frames import Crop, read_video_info
 from dlc_recurrent.project import (
-    atomic_write,
-    Crop,
-    ProjectError,
     find_teacher,
     frame_number_from_image_name,
     load_project,
     read_hand_labels,
     read_teacher,
-    read_video_info,
     teacher_candidates,
     video_crop,
 )

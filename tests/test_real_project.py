@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 import dlc_recurrent
-from dlc_recurrent.project import load_project, read_video_info
+from dlc_recurrent.frames import read_video_info
+from dlc_recurrent.project import load_project
 
 REPO = Path(__file__).resolve().parent.parent
 TEACHER_RECORD = REPO / "benchmarks" / "data" / "real_teacher.json"
@@ -73,7 +74,7 @@ def real_project(tmp_path_factory) -> Path:
 def test_the_three_calls_and_deeplabcuts_tools_on_real_video(real_project, capsys):
     import deeplabcut
 
-    from dlc_recurrent.training import modelprefix
+    from dlc_recurrent.layout import modelprefix
 
     project = load_project(real_project)
     assert project.bodyparts == ["snout", "leftear", "rightear", "tailbase"]

@@ -7,18 +7,26 @@ import pandas as pd
 import pytest
 
 import dlc_recurrent
-from dlc_recurrent.distill import create_training_set, load_training_set, training_set_folder
-from dlc_recurrent.infer import load_trained_student, predict_video
-from dlc_recurrent.project import load_project, read_hand_labels, read_teacher, read_video_info, video_crop
-from dlc_recurrent.report import (
-    FIGURE_NAME,
-    TABLE_NAME,
-    TEXT_NAME,
-    quality_report,
-    quality_table,
-    quality_warnings,
+from dlc_recurrent.distill import create_training_set, load_training_set
+from dlc_recurrent.evaluation.quality import quality_report, quality_table, quality_warnings
+from dlc_recurrent.frames import read_video_info
+from dlc_recurrent.inference.streams import predict_video
+from dlc_recurrent.inference.student import load_trained_student
+from dlc_recurrent.layout import (
+    QUALITY_FIGURE_NAME as FIGURE_NAME,
 )
-from dlc_recurrent.training import TrainingConfig, model_folder
+from dlc_recurrent.layout import (
+    QUALITY_TABLE_NAME as TABLE_NAME,
+)
+from dlc_recurrent.layout import (
+    QUALITY_TEXT_NAME as TEXT_NAME,
+)
+from dlc_recurrent.layout import (
+    model_folder,
+    training_set_folder,
+)
+from dlc_recurrent.project import load_project, read_hand_labels, read_teacher, video_crop
+from dlc_recurrent.training import TrainingConfig
 
 
 def _independent_points(config, model):

@@ -62,7 +62,7 @@ def _teacher(project, video) -> np.ndarray:
 
 
 def _run_lengths(hidden: np.ndarray) -> set[int]:
-    return {int(stop - start) for start, stop in synthetic._hidden_runs(hidden)}
+    return {int(stop - start) for start, stop in synthetic.hidden_runs(hidden)}
 
 
 def test_config_is_read_by_deeplabcut(dlc, project):
@@ -248,7 +248,7 @@ def test_missing_ground_truth_names_the_file(tmp_path):
 def test_occlusions_during_stance_or_any_phase_of_the_stride(during):
     rng = np.random.default_rng(0)
     gait = synthetic.simulate_gait(rng, 3000, fps=250, stride_hz=8)
-    events = synthetic._plan_occlusions(rng, gait.stance, 4.5, (1, 12), 0.5, during=during)
+    events = synthetic.plan_occlusions(rng, gait.stance, 4.5, (1, 12), 0.5, during=during)
     in_swing = [not gait.stance[e.start : e.start + e.length, e.part].all() for e in events]
     assert len(events) > 100
     if during == "stance":

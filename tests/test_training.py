@@ -9,25 +9,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-import dlc_recurrent  # noqa: F401  (torchvision before tensorflow)
 import tensorflow as tf
 import tf_keras as keras
 
+import dlc_recurrent  # noqa: F401  (torchvision before tensorflow)
 from dlc_recurrent.distill import GAP_FILLED, MASKED, create_training_set, load_training_set
-from dlc_recurrent.project import ProjectError, load_project
+from dlc_recurrent.errors import ProjectError
+from dlc_recurrent.layout import CONFIG_NAME, HISTORY_NAME, WEIGHTS_NAME, model_folder
+from dlc_recurrent.project import load_project
 from dlc_recurrent.training import (
-    CONFIG_NAME,
     DLC_NET_TYPES,
-    HISTORY_NAME,
-    WEIGHTS_NAME,
     TrainingConfig,
     add_occluder,
     augment_window,
     load_student,
     make_dataset,
     masked_mse,
-    model_folder,
     render_maps,
     train,
     training_samples,
@@ -294,8 +291,7 @@ def test_a_damaged_checkpoint_falls_back_to_the_one_before_or_says_what_to_do(tr
 @pytest.mark.parametrize("damaged", ["trainingset.yaml", "windows.csv", "video000_frames.npy",
                                      "video000_targets.npz", "weights", "student yaml"])
 def test_a_damaged_training_set_or_student_gets_a_one_line_error_naming_the_file(trainset_project, damaged):
-    from dlc_recurrent.distill import training_set_folder
-    from dlc_recurrent.training import CONFIG_NAME
+    from dlc_recurrent.layout import CONFIG_NAME, training_set_folder
 
     project = load_project(trainset_project)
     folder = train(trainset_project, model="leap", **TINY)
@@ -324,9 +320,10 @@ def test_device_names_and_their_conflicts(trainset_project):
 def test_bidirectional_student_trains_and_analyzes_into_its_own_dlc_file(trainset_project, tmp_path):
     import deeplabcut
 
-    from dlc_recurrent.infer import analyze_videos, student_scorer
+    from dlc_recurrent.frames import read_video_info
+    from dlc_recurrent.inference.analyze import analyze_videos
+    from dlc_recurrent.inference.output import student_scorer
     from dlc_recurrent.models import MODEL_KINDS
-    from dlc_recurrent.project import read_video_info
 
     project = load_project(trainset_project)
     folder = train(trainset_project, model="bidirectional_leap", **TINY)
@@ -472,7 +469,7 @@ def test_load_student_without_weights(tmp_path):
 
 
 def _schedule(tmp_path, **options):
-    from dlc_recurrent.training import Schedule, ScheduleState
+    from dlc_recurrent.training.callbacks import Schedule, ScheduleState
 
     config = TrainingConfig(model="leap", bodyparts=["a"], filters=(2, 2, 2, 2), **options)
     network = config.build_model()
@@ -485,7 +482,7 @@ def _schedule(tmp_path, **options):
 
 
 def test_schedule_keeps_the_best_weights_lowers_the_rate_on_plateaus_and_stops(tmp_path):
-    from dlc_recurrent.training import BEST_WEIGHTS_NAME
+    from dlc_recurrent.layout import BEST_WEIGHTS_NAME
 
     schedule, state, network, optimizer = _schedule(tmp_path, min_steps=30, patience=30, lr_patience=20,
                                                     warmup_steps=0, min_improvement=0.01)
@@ -586,7 +583,7 @@ def test_one_training_run_per_student_and_no_rebuilt_set_under_a_running_one(tra
     import socket
     import time
 
-    from dlc_recurrent.distill import trainer_lock_path, training_set_folder
+    from dlc_recurrent.layout import trainer_lock_path, training_set_folder
 
     project = load_project(trainset_project)
     lock = trainer_lock_path(training_set_folder(project, 1, 0), "leap")

@@ -1,0 +1,192 @@
+"""One occlusion study: the methods it compares (:class:`Study`) and the test videos it judges them on
+(:class:`StudyVideo`: frames restricted to the training set's test blocks, the teacher, the truth)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dlc_recurrent.distill import TrainingSet
+from dlc_recurrent.errors import ProjectError
+from dlc_recurrent.evaluation.common import record_crop
+from dlc_recurrent.evaluation.stats import FILTERED, FILTERED_CAUSAL, LEAP, RECURRENT, TWO_STUDENTS
+from dlc_recurrent.frames import Crop, VideoInfo, read_video_info
+from dlc_recurrent.inference.pairing import (
+    BRIDGE_MAX_GAP,
+    HANDOFF_LIKELIHOOD,
+)
+from dlc_recurrent.project import Project, find_teacher, read_teacher_for_video
+from dlc_recurrent.synthetic import read_ground_truth
+
+
+DEFAULT_SEED = 20240611
+
+
+@dataclass(frozen=True)
+class Study:
+    """The methods one occlusion study compares; ``studied`` is the reference of every paired test.
+
+    The default study compares the baselines with one recurrent student. A pair study adds the second
+    (confident) student alone and the two combined as ``analyze_videos(..., confident_shuffle=N)``
+    combines them (``handoff``, bridges of at most ``bridge_max_gap`` frames).
+    """
+
+    recurrent: str = RECURRENT
+    second: str | None = None
+    handoff: float = HANDOFF_LIKELIHOOD
+    bridge_max_gap: int = 0
+    colors: dict = field(default_factory=dict)
+    test_frames: tuple[int, int] | None = None  # (kept, of) test frames: those of both training sets
+
+    @property
+    def paired(self) -> bool:
+        return self.second is not None
+
+    @property
+    def studied(self) -> str:
+        return TWO_STUDENTS if self.paired else self.recurrent
+
+    @property
+    def students(self) -> tuple[str, ...]:
+        """The recurrent method names (the main student, then the second and the pair)."""
+        return (self.recurrent, self.second, TWO_STUDENTS) if self.paired else (self.recurrent,)
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The methods compared on whole videos."""
+        return (LEAP, FILTERED, *self.students)
+
+    @property
+    def occlusion_methods(self) -> tuple[str, ...]:
+        """The methods compared under artificial occlusion (no later frame, so the causal filter)."""
+        return (LEAP, FILTERED_CAUSAL, *self.students)
+
+    def color(self, method: str) -> str:
+        return self.colors.get(method) or COLORS.get(method, "tab:gray")
+
+
+#: The methods of the default study (``evaluate_occlusion(model=RECURRENT)``).
+METHODS = Study().methods
+OCCLUSION_METHODS = Study().occlusion_methods
+
+
+@dataclass
+class StudyVideo:
+    """One training-set video with what the occlusion study needs about it."""
+
+    index: int
+    info: VideoInfo
+    crop: Crop
+    teacher_xy: np.ndarray
+    teacher_likelihood: np.ndarray
+    truth_xy: np.ndarray | None
+    visible: np.ndarray | None
+    occluded_by: np.ndarray | None
+    test_blocks: list
+    test: np.ndarray
+    predictions: dict = field(default_factory=dict)
+
+    @property
+    def has_truth(self) -> bool:
+        return self.truth_xy is not None
+
+    def reference_xy(self) -> np.ndarray:
+        """Positions to centre squares on and measure against: the truth, else the teacher."""
+        return self.truth_xy if self.has_truth else self.teacher_xy
+
+
+def _video_path(project: Project, record: dict) -> Path:
+    """The training set's video: the project's own (config.yaml video_sets, same stem) first."""
+    path = Path(record["video"])
+    for candidate in project.videos:
+        if candidate.stem == path.stem and candidate.is_file():
+            return candidate
+    if path.is_file():
+        return path
+    raise ProjectError(f"{path}: video of the training set not found; was the project moved? Rebuild the training set")
+
+
+def _teacher_path(video: Path, record: dict) -> Path:
+    """The teacher file the training set was built from, next to the video when the project moved."""
+    beside = video.parent / Path(record["teacher"]).name
+    if beside.is_file():
+        return beside
+    if Path(record["teacher"]).is_file():
+        return Path(record["teacher"])
+    return find_teacher(video, record.get("teacher_scorer"))
+
+
+def load_videos(project: Project, trainset: TrainingSet) -> list[StudyVideo]:
+    videos = []
+    for index, record in enumerate(trainset.videos):
+        info = read_video_info(_video_path(project, record))
+        teacher, info = read_teacher_for_video(_teacher_path(info.path, record), project.bodyparts, info)
+        truth_xy = visible = occluded_by = None
+        try:
+            truth = read_ground_truth(info.path)
+        except FileNotFoundError:
+            truth = None
+        if truth is not None and set(project.bodyparts) <= set(truth.bodyparts) and truth.frame_count == info.n_frames:
+            order = [truth.bodyparts.index(bp) for bp in project.bodyparts]
+            truth_xy = np.asarray(truth.xy, float)[:, order]
+            visible = np.asarray(truth.visible, bool)[:, order]
+            occluded_by = np.asarray(truth.occluded_by)[:, order]
+        test = frames_in_blocks(record.get("test_blocks", []), info.n_frames)
+        videos.append(
+            StudyVideo(
+                index=index,
+                info=info,
+                crop=record_crop(record),
+                teacher_xy=teacher.xy,
+                teacher_likelihood=teacher.likelihood,
+                truth_xy=truth_xy,
+                visible=visible,
+                occluded_by=occluded_by,
+                test_blocks=[list(b) for b in record.get("test_blocks", [])],
+                test=test,
+            )
+        )
+    return videos
+
+
+def frames_in_blocks(test_blocks: list, n_frames: int) -> np.ndarray:
+    """(n_frames,) True on the frames of a training set's ``test_blocks`` ([first, last] inclusive)."""
+    test = np.zeros(n_frames, bool)
+    for first, last in test_blocks:
+        test[int(first) : int(last) + 1] = True
+    return test
+
+
+def true_runs(mask: np.ndarray) -> list[list[int]]:
+    """The runs of True in ``mask`` as [first, last] blocks (inclusive), as training sets store them."""
+    edges = np.diff(np.concatenate([[0], np.asarray(mask, int), [0]]))
+    return [[int(a), int(b) - 1] for a, b in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0])]
+
+
+def keep_shared_test_frames(videos: list[StudyVideo], other: TrainingSet) -> tuple[int, int]:
+    """Keep only the test frames that are test frames of ``other`` too, so that neither student of a
+    pair trained on a frame it is judged on; a video ``other`` does not hold keeps its test frames.
+    Blocks stay apart where they touch (windows and events never span two). Returns (kept, before)."""
+    records = {Path(record["video"]).stem: record for record in other.videos}
+    before = sum(int(video.test.sum()) for video in videos)
+    for video in videos:
+        record = records.get(video.info.path.stem)
+        if record is not None:
+            shared = video.test & frames_in_blocks(record.get("test_blocks", []), video.info.n_frames)
+            video.test_blocks = [[first + a, first + b] for first, last in video.test_blocks
+                                 for a, b in true_runs(shared[first : last + 1])]
+            video.test = frames_in_blocks(video.test_blocks, video.info.n_frames)
+    return sum(int(video.test.sum()) for video in videos), before
+
+
+def pair_study(model: str, shuffle: int, second_model: str, second_shuffle: int, handoff: float,
+                bridge_max_gap: int | None) -> Study:
+    """The study of two students: each named with its shuffle, the pair combined as analyze_videos does."""
+    main, second = f"{model}_shuffle{shuffle}", f"{second_model}_shuffle{second_shuffle}"
+    return Study(recurrent=main, second=second, handoff=float(handoff),
+                  bridge_max_gap=BRIDGE_MAX_GAP if bridge_max_gap is None else int(bridge_max_gap),
+                  colors={main: COLORS[model], second: "tab:cyan"})
+COLORS = {LEAP: "tab:red", FILTERED: "tab:orange", FILTERED_CAUSAL: "tab:orange", RECURRENT: "tab:blue",
+          "bidirectional_leap": "tab:purple", TWO_STUDENTS: "tab:green"}

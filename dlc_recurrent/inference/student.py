@@ -1,0 +1,143 @@
+"""A trained student ready to predict: its network, config and segments, and the peaks of its maps.
+
+Each map's peak (sub-pixel, by a parabola through the log-values around the maximum) becomes x, y
+and its height, divided by the training maps' amplitude, the likelihood.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dlc_recurrent import models
+from dlc_recurrent._tensorflow import tf
+from dlc_recurrent.errors import ProjectError
+from dlc_recurrent.layout import WEIGHTS_NAME, ShuffleLayout
+from dlc_recurrent.project import (
+    Project,
+)
+from dlc_recurrent.training import TrainingConfig, load_student, set_arguments
+
+DEFAULT_BATCH_SIZE = 32
+
+
+@dataclass
+class Student:
+    """A trained student ready for streaming inference, with its compiled pieces."""
+
+    config: TrainingConfig
+    folder: Path
+    network: object
+    state_reset: int
+
+    def __post_init__(self):
+        spatial = tf.TensorSpec([None, None, None, self.config.channels], tf.uint8)
+        amplitude = self.config.map_amplitude
+        if not self.config.recurrent:
+            network = self.network
+            self.predict = tf.function(lambda frames: find_peaks(network(frames, training=False), amplitude),
+                                       input_signature=[spatial])
+            return
+        if self.bidirectional:
+            encoder, recurrence, backward, decoder = models.split_bidirectional_model(self.network)
+        else:
+            encoder, recurrence, decoder = models.split_recurrent_model(self.network)
+        features = encoder.output_shape[-1]
+        feature_spec = tf.TensorSpec([None, None, None, features], tf.float32)
+        state_spec = tf.TensorSpec([None, None, recurrence.filters], tf.float32)
+        hidden_spec = tf.TensorSpec([None, None, None, decoder.input_shape[-1]], tf.float32)
+        self.encode = tf.function(lambda frames: tf.cast(encoder(frames, training=False), tf.float32),
+                                  input_signature=[spatial])
+        skip = self.config.skip_connection
+        self.decoder_input = lambda features, hidden: models.decoder_input(features, hidden, skip)
+        self.decode = tf.function(lambda hidden: find_peaks(decoder(hidden, training=False), amplitude),
+                                  input_signature=[hidden_spec])
+        self.zero_state = recurrence.zero_state
+        self.recur = tf.function(recurrence, input_signature=[feature_spec, state_spec, state_spec])
+        windows_spec = tf.TensorSpec([None, None, None, None, features], tf.float32)
+        if not self.bidirectional:
+            self.last_frame_peaks = tf.function(  # (N, T, h, w, F) encoder features -> peaks of frame T
+                lambda windows: find_peaks(
+                    decoder(self.decoder_input(windows[:, -1], recurrence.run(windows)[1]), training=False),
+                    amplitude),
+                input_signature=[windows_spec])
+            return
+        self.recur_backward = tf.function(backward, input_signature=[feature_spec, state_spec, state_spec])
+
+        def last_frame_peaks(windows):
+            hidden = tf.concat([recurrence.run(windows)[1], backward.run(windows[:, -1:])[1]], -1)
+            return find_peaks(decoder(self.decoder_input(windows[:, -1], hidden), training=False), amplitude)
+
+        self.last_frame_peaks = tf.function(last_frame_peaks, input_signature=[windows_spec])
+
+    @property
+    def bidirectional(self) -> bool:
+        return self.config.model == "bidirectional_leap"
+
+    @property
+    def window_length(self) -> int:
+        return self.config.window_length
+
+
+def load_trained_student(
+    project: Project, shuffle: int, trainingsetindex: int, model: str, state_reset: int | None = None
+) -> Student:
+    """The student trained for this project, shuffle and training fraction."""
+    if model not in models.MODEL_KINDS:
+        raise ValueError(f"model must be one of {models.MODEL_KINDS}, got {model!r}")
+    folder = ShuffleLayout.resolve(project, shuffle, trainingsetindex).train_folder(model)
+    if not (folder / WEIGHTS_NAME).is_file():
+        where = set_arguments(shuffle, trainingsetindex)
+        raise ProjectError(f"{folder}: no trained {model} student here; train it with dlc_recurrent.train(config, "
+                           f"{where}, model={model!r}) (after dlc_recurrent.create_training_set(config, {where}) if "
+                           "that set does not exist yet)")
+    network, config = load_student(folder)
+    if config.bodyparts != project.bodyparts:
+        raise ProjectError(
+            f"{folder}: the student was trained on body parts {config.bodyparts}, config.yaml lists "
+            f"{project.bodyparts}; retrain it (dlc_recurrent.train(config, overwrite=True))"
+        )
+    if state_reset is None:
+        state_reset = 4 * config.window_length
+    return Student(config=config, folder=folder, network=network, state_reset=int(state_reset))
+
+
+def find_peaks(maps: tf.Tensor, amplitude: float) -> tf.Tensor:
+    """(B, K, 3) x, y, likelihood from maps (B, H, W, K): argmax refined by a log-parabola fit.
+
+    A Gaussian's log is a parabola, so fitting one through the maximum and its two neighbours
+    along each axis recovers a Gaussian peak's centre exactly; where a neighbour is not positive
+    the integer position is kept. Likelihood is the peak height / ``amplitude``, clipped to [0, 1].
+    """
+    maps = tf.cast(maps, tf.float32)
+    height, width = tf.shape(maps)[1], tf.shape(maps)[2]
+    flat = tf.reshape(tf.transpose(maps, [0, 3, 1, 2]), [tf.shape(maps)[0], tf.shape(maps)[3], -1])
+    index = tf.argmax(flat, axis=-1, output_type=tf.int32)
+    row, column = index // width, index % width
+    peak = tf.reduce_max(flat, axis=-1)
+
+    def value_at(rows, columns):
+        rows = tf.clip_by_value(rows, 0, height - 1)
+        columns = tf.clip_by_value(columns, 0, width - 1)
+        return tf.gather(flat, rows * width + columns, batch_dims=2)
+
+    def offset(before, after, at_edge):
+        usable = (before > 0) & (after > 0) & (peak > 0) & ~at_edge
+        log_before = tf.math.log(tf.where(usable, before, 1.0))
+        log_after = tf.math.log(tf.where(usable, after, 1.0))
+        log_peak = tf.math.log(tf.where(usable, peak, 1.0))
+        curvature = log_before - 2 * log_peak + log_after
+        shift = tf.math.divide_no_nan(0.5 * (log_before - log_after), curvature)
+        return tf.where(usable & (curvature < 0), tf.clip_by_value(shift, -0.5, 0.5), 0.0)
+
+    dx = offset(value_at(row, column - 1), value_at(row, column + 1), (column == 0) | (column == width - 1))
+    dy = offset(value_at(row - 1, column), value_at(row + 1, column), (row == 0) | (row == height - 1))
+    x = tf.cast(column, tf.float32) + dx
+    y = tf.cast(row, tf.float32) + dy
+    likelihood = tf.clip_by_value(peak / amplitude, 0.0, 1.0)
+    return tf.stack([x, y, likelihood], axis=-1)
+
+
+def in_batches(function, tensor, batch_size: int) -> tf.Tensor:
+    """``function`` over the first axis of ``tensor`` in pieces of ``batch_size`` (bounded memory)."""
+    return tf.concat([function(tensor[i : i + batch_size]) for i in range(0, len(tensor), batch_size)], 0)

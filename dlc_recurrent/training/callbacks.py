@@ -1,0 +1,215 @@
+"""What happens between steps: the convergence schedule (evaluation periods, learning-rate halving,
+early stopping with the best weights kept), checkpoints, the history log, progress and forecasts."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from dlc_recurrent._tensorflow import keras, tf
+from dlc_recurrent.layout import (
+    BEST_WEIGHTS_NAME,
+)
+from dlc_recurrent.training.config import TrainingConfig
+
+logger = logging.getLogger(__name__)
+
+
+#: schedule="converge" judges plateaus on the mean of this many evaluations of the test loss: on the
+#: real project's 12 test windows single evaluations scattered by +-15% around the trend.
+SMOOTHING = 3
+
+
+class ScheduleState(tf.Module):
+    """What the schedule knows, checkpointed with the weights so a resumed run decides as the
+    uninterrupted one would have."""
+
+    def __init__(self):
+        super().__init__(name="schedule")
+        #: lowest monitored loss so far, and the evaluation (epoch count) it came at; its weights
+        #: are in BEST_WEIGHTS_NAME
+        self.best_loss = tf.Variable(math.inf, dtype=tf.float64)
+        self.best_epoch = tf.Variable(0, dtype=tf.int64)
+        #: the last SMOOTHING monitored losses (NaN until there are that many); plateaus and the stop
+        #: are judged on their mean, since a small test set makes single evaluations noisy
+        self.recent = tf.Variable(tf.fill([SMOOTHING], tf.constant(math.nan, tf.float64)))
+        #: the smoothed loss at the last improvement by min_improvement, and the steps since then
+        self.reference = tf.Variable(math.inf, dtype=tf.float64)
+        self.since_improvement = tf.Variable(0, dtype=tf.int64)
+        self.since_lr_change = tf.Variable(0, dtype=tf.int64)
+        self.lr_scale = tf.Variable(1.0, dtype=tf.float64)
+        #: the stopping rule has fired (the student converged)
+        self.stopped = tf.Variable(False)
+        #: seconds spent training, over all runs that resumed each other
+        self.seconds = tf.Variable(0.0, dtype=tf.float64)
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Saves network, optimizer, epoch and sample counters after every epoch (what resuming needs)."""
+
+    def __init__(self, manager: tf.train.CheckpointManager, checkpoint: tf.train.Checkpoint, samples_per_epoch: int):
+        super().__init__()
+        self.manager, self.checkpoint, self.samples_per_epoch = manager, checkpoint, samples_per_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.checkpoint.epoch.assign(epoch + 1)
+        self.checkpoint.samples.assign_add(self.samples_per_epoch)
+        self.manager.save(checkpoint_number=epoch + 1)
+
+
+class StepLog(keras.callbacks.Callback):
+    """Adds the optimizer step and the learning rate to each epoch's logs (history.csv, TensorBoard)."""
+
+    def __init__(self, steps_per_epoch: int, optimizer):
+        super().__init__()
+        self.steps_per_epoch, self.optimizer = steps_per_epoch, optimizer
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["step"] = (epoch + 1) * self.steps_per_epoch
+            logs["lr"] = float(keras.backend.get_value(self.optimizer.learning_rate))
+
+
+class Forecast(keras.callbacks.Callback):
+    """Says once, after the second evaluation period of a run (the first includes tracing), how long a
+    step takes here and what min_steps and max_steps will cost, so nobody waits a day unawares."""
+
+    def __init__(self, config: TrainingConfig, steps_per_epoch: int, where: str):
+        super().__init__()
+        self.config, self.steps_per_epoch, self.where = config, steps_per_epoch, where
+        self.periods, self.started = 0, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.periods += 1
+        if self.periods != 2 or self.started is None:
+            return
+        seconds = (time.time() - self.started) / self.steps_per_epoch
+        done = (epoch + 1) * self.steps_per_epoch  # steps trained so far, earlier runs included
+        period = self.steps_per_epoch
+        if self.config.converge:
+            least = max(0, self.config.resolved_min_steps - done)
+            most = max(0, math.ceil(self.config.max_steps / period) * period - done)
+            span = (f"reaching min_steps ({self.config.resolved_min_steps}) takes about {_duration(seconds * least)} "
+                    f"more, max_steps ({self.config.max_steps}) at most {_duration(seconds * most)} more")
+        else:
+            left = max(0, self.config.resolved_epochs * period - done)
+            span = f"the {left} steps left take about {_duration(seconds * left)}"
+        faster = "a smaller create_training_set(scale=...)" + ("" if "GPU" in self.where else " or a GPU")
+        logger.info(f"{self.config.model} on {self.where}: {seconds:.2f} s per step; {span} ({faster} makes "
+                    "steps faster)")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+class Schedule(keras.callbacks.Callback):
+    """schedule="converge": warm-up, the learning rate lowered on plateaus, early stopping, best weights.
+
+    The monitored loss is the test-block loss (the training loss when there is no test window);
+    plateaus and the stop are judged on the mean of its last SMOOTHING evaluations, the best weights
+    on single evaluations. Every value it decides on lives in a :class:`ScheduleState` that the
+    checkpoint saves.
+    """
+
+    def __init__(self, state: ScheduleState, config: TrainingConfig, network: keras.Model, folder: Path,
+                 steps_per_epoch: int, optimizer):
+        super().__init__()
+        self.state, self.config, self.network, self.folder = state, config, network, folder
+        self.steps_per_epoch, self.optimizer = steps_per_epoch, optimizer
+        self.epoch = 0
+
+    def learning_rate(self, step: int) -> float:
+        warm = min(1.0, (step + 1) / self.config.warmup_steps) if self.config.warmup_steps else 1.0
+        return self.config.learning_rate * float(self.state.lr_scale.numpy()) * warm
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self.optimizer.learning_rate.assign(self.learning_rate(epoch * self.steps_per_epoch))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = self.epoch * self.steps_per_epoch + batch
+        if step <= self.config.warmup_steps:
+            self.optimizer.learning_rate.assign(self.learning_rate(step))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        state, config = self.state, self.config
+        loss = float(logs.get("val_loss", logs.get("loss", math.nan)))
+        if not np.isfinite(loss):
+            self.model.stop_training = True
+            return
+        if loss < float(state.best_loss.numpy()):
+            state.best_loss.assign(loss)
+            state.best_epoch.assign(epoch + 1)
+            temporary = self.folder / (BEST_WEIGHTS_NAME + ".tmp")
+            self.network.save_weights(str(temporary), save_format="h5")
+            os.replace(temporary, self.folder / BEST_WEIGHTS_NAME)
+        recent = np.append(state.recent.numpy()[1:], loss)
+        state.recent.assign(recent)
+        smoothed = float(np.nanmean(recent))
+        if smoothed < float(state.reference.numpy()) * (1 - config.min_improvement):
+            state.reference.assign(smoothed)
+            state.since_improvement.assign(0)
+            state.since_lr_change.assign(0)
+        else:
+            state.since_improvement.assign_add(self.steps_per_epoch)
+            state.since_lr_change.assign_add(self.steps_per_epoch)
+        scale = float(state.lr_scale.numpy())
+        if int(state.since_lr_change.numpy()) >= config.lr_patience and scale > config.min_lr_fraction:
+            state.lr_scale.assign(max(scale * config.lr_factor, config.min_lr_fraction))
+            state.since_lr_change.assign(0)
+        step = (epoch + 1) * self.steps_per_epoch
+        if step >= config.resolved_min_steps and int(state.since_improvement.numpy()) >= config.patience:
+            state.stopped.assign(True)
+            self.model.stop_training = True
+
+
+class Stopwatch(keras.callbacks.Callback):
+    """Adds each epoch's wall time to the checkpointed total (training minutes over resumed runs)."""
+
+    def __init__(self, state: ScheduleState):
+        super().__init__()
+        self.state, self.started = state, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.state.seconds.assign_add(time.monotonic() - self.started)
+
+
+class TqdmProgress(keras.callbacks.Callback):
+    """One tqdm bar per evaluation period with the running loss, and the test loss when it ends."""
+
+    def __init__(self, epochs: int, steps: int, converge: bool = False):
+        super().__init__()
+        self.epochs, self.steps, self.converge, self.bar = epochs, steps, converge, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.converge:
+            first = epoch * self.steps
+            description = f"steps {first + 1}-{first + self.steps} (at most {self.epochs * self.steps})"
+        else:
+            description = f"epoch {epoch + 1}/{self.epochs}"
+        self.bar = tqdm(total=self.steps, desc=description, unit="step", leave=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.bar.update(1)
+        self.bar.set_postfix(loss=f"{logs['loss']:.4g}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if "val_loss" in logs:
+            self.bar.set_postfix(loss=f"{logs['loss']:.4g}", test_loss=f"{logs['val_loss']:.4g}")
+        self.bar.close()

@@ -1,0 +1,284 @@
+"""``TrainingConfig``: everything that decides how a student is trained, every field explained with
+its trade-off, saved as ``dlc_recurrent.yaml`` beside the student."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from dlc_recurrent import models
+from dlc_recurrent._tensorflow import keras
+from dlc_recurrent.fileio import atomic_yaml
+
+
+SCHEDULES = ("converge", "fixed")
+
+
+#: The paper's length under ``schedule="fixed"`` when ``epochs`` is not given.
+PAPER_EPOCHS = 10
+
+
+#: schedule="converge" never stops before this many steps unless max_steps is lower
+DEFAULT_MIN_STEPS = 1000
+
+
+#: schedule="converge" evaluates the test loss (and checkpoints) this often unless told otherwise
+DEFAULT_PERIOD = 50
+
+
+#: TrainingConfig fields copied from the training set or derived, not chosen by the user
+COPIED_FIELDS = ("model", "window_length", "scale", "bodyparts", "channels", "mean", "std")
+
+
+@dataclass
+class TrainingConfig:
+    """Everything that decides how a student is trained, saved as ``dlc_recurrent.yaml`` beside it.
+
+    The network, loss, optimizer and batch are the seed paper's; the schedule, augmentation and
+    the fields marked "not in the paper" were added where real or synthetic video needed them.
+    The last four fields are copied from the training set, not chosen.
+    """
+
+    #: "leap" (single frame, the control), "convlstm_leap" (the paper's recurrent student) or
+    #: "bidirectional_leap" (sees frames after the current one too; not causal).
+    model: str = "convlstm_leap"
+
+    # --- How long: the schedule ---------------------------------------------------------------
+    #: "converge" (default): train until the test-block loss stops improving, within
+    #: [min_steps, max_steps]; the best weights are kept. "fixed": the paper's recipe, ``epochs``
+    #: passes over the training samples at a constant learning rate, the last weights kept.
+    schedule: str = "converge"
+    #: Passes over the training samples under ``schedule="fixed"`` (default 10, the paper's). Not
+    #: used by "converge", which counts optimizer steps instead: more epochs of a small set are
+    #: not "more training" in any comparable unit.
+    epochs: int | None = None
+    #: Optimizer steps between two evaluations of the test loss (and checkpoints, and rows of
+    #: history.csv). Default: 50 under "converge" (finer stopping costs more evaluations), one
+    #: pass over the training samples under "fixed".
+    steps_per_epoch: int | None = None
+    #: Never stop before this many optimizer steps (default 1000, or max_steps if that is lower).
+    #: Students on real video sat on the "predict zeros" plateau for a few hundred steps before the
+    #: loss moved; stopping there loses them.
+    min_steps: int | None = None
+    #: Stop here even if the test loss still improves (the quality report then says so), rounded up
+    #: to a whole number of evaluation periods. Each step costs seconds on a CPU: 20000 steps is
+    #: hours there, minutes on a GPU.
+    max_steps: int = 20000
+    #: Stop once the test loss has not improved by ``min_improvement`` for this many steps (after
+    #: min_steps). Longer patience trains longer for smaller gains.
+    patience: int = 500
+    #: Halve the learning rate (``lr_factor``) after this many steps without improvement; several
+    #: halvings happen before patience runs out.
+    lr_patience: int = 200
+    #: The factor each plateau multiplies the learning rate by (0.5 halves it); smaller drops
+    #: settle faster but can stall a student that was still learning.
+    lr_factor: float = 0.5
+    #: The learning rate is never lowered below learning_rate x this.
+    min_lr_fraction: float = 1 / 64
+    #: An improvement counts when the test loss (the mean of its last 3 evaluations) falls below
+    #: the best so far by this fraction.
+    min_improvement: float = 0.01
+    #: The learning rate rises linearly from learning_rate / warmup_steps to learning_rate over
+    #: the first steps (not in the paper; spares a fresh network Adam's first large steps).
+    warmup_steps: int = 100
+
+    # --- The optimizer and the network ----------------------------------------------------------
+    #: Windows (recurrent) or frames (LEAP) per step; default 8 windows or 32 frames (the paper's).
+    batch_size: int | None = None
+    #: Adam's learning rate (the paper's 1e-3); the schedule lowers it on plateaus.
+    learning_rate: float = 1e-3
+    #: Filters of LEAP's conv blocks (encoder 1, encoder 2, decoder 64-block, decoder 32-block).
+    filters: tuple[int, int, int, int] = models.DEFAULT_FILTERS
+    #: Filters of the ConvLSTM layer (the paper's 32).
+    convlstm_filters: int = 32
+    #: Recurrent students only (not in the paper): the decoder sees each frame's own encoder
+    #: features beside the ConvLSTM's output, so a visible part is placed from its own frame and
+    #: the memory only has to fill in what the frame does not show. Costs a wider first decoder
+    #: layer (+50% of its weights at the paper's widths).
+    skip_connection: bool = False
+    #: Width of the Gaussian confidence maps, in full-resolution pixels (the paper's 5).
+    sigma: float = 5.0
+    #: Peak height of the target maps (not in the paper: peak-1 maps sat on the "predict zeros"
+    #: plateau for hundreds of steps on real mouse video, x10 maps left it). The predicted peak is
+    #: divided by it again to give a likelihood.
+    map_amplitude: float = 10.0
+    #: "paper": inputs normalised with mean 0.257 / std 0.288; "dataset": the training frames' own.
+    normalization: str = "paper"
+    #: The mean and standard deviation inputs are normalised with (0-1 grey levels); set from
+    #: ``normalization`` when training starts, saved so analysis normalises alike.
+    mean: float = models.DEFAULT_MEAN
+    std: float = models.DEFAULT_STD
+    #: Mixed float16 on a GPU (no effect on the CPU): about twice the speed, same accuracy.
+    mixed_precision: bool = True
+    #: Seeds the network's initial weights and the order and augmentation of the samples.
+    seed: int = 0
+
+    # --- Augmentation (one draw per window: every frame of a window changes alike) ----------
+    #: Off: the frames as stored (the paper trained without augmentation).
+    augment: bool = True
+    #: Largest shift, as a fraction of the frame's width and height.
+    max_shift: float = 0.05
+    #: Largest rotation in degrees, either way (DeepLabCut trains with up to 30). No flips: they
+    #: would swap left and right body parts.
+    rotation: float = 15.0
+    #: Range of zoom factors (DeepLabCut: 0.5-1.25); narrower keeps the animal's size familiar.
+    zoom: tuple[float, float] = (0.9, 1.1)
+    #: Largest brightness offset and contrast change, as fractions of the 0-255 range and gain.
+    brightness: float = 0.1
+    contrast: float = 0.2
+    #: Share of windows blurred (Gaussian, sigma up to ``max_blur`` stored pixels): motion blur and
+    #: focus vary in real video.
+    blur_probability: float = 0.25
+    max_blur: float = 1.5
+    #: Standard deviation of pixel noise added to every frame, in grey levels (DeepLabCut: 12.75).
+    noise: float = 4.0
+    #: ``occluder_*`` (not in the paper) train through occlusion: with ``occluder_probability`` a
+    #: training sample gets an occluder (rectangle, ellipse or bar; black, white, grey or noise),
+    #: placed at random independently of the body parts and drifting by up to ``occluder_speed`` x
+    #: the frame size per frame, over a run of up to ``occluder_max_run`` frames (default: the
+    #: window); its side is ``occluder_size`` x the frame's smaller side. Targets are unchanged, so
+    #: a covered part keeps the teacher's position. LEAP gets the same occluders on single frames.
+    occluder_probability: float = 0.0
+    occluder_size: tuple[float, float] = (0.1, 0.3)
+    occluder_max_run: int | None = None
+    occluder_speed: float = 0.02
+    #: Loss weight of targets interpolated across short teacher gaps (training sets made with
+    #: ``max_gap_fill``), relative to the teacher's and the hand labels' 1; lower trusts the
+    #: straight line less (half was worse on hidden points over three seeds: RESULTS.md).
+    gap_filled_weight: float = 1.0
+
+    # --- Copied from the training set (not chosen here: rebuild the set to change them) -------
+    #: Frames per training window (TrainingSetSpec.window_length); analysis gives each frame this
+    #: much context.
+    window_length: int = 15
+    #: Resize factor of the stored frames (TrainingSetSpec.scale); analysis resizes video alike.
+    scale: float = 1.0
+    #: The config.yaml body parts, in the order of the network's output maps.
+    bodyparts: list[str] = field(default_factory=list)
+    #: 1 for grey video, 3 for colour (decided from the first frame when the set was built).
+    channels: int = 1
+
+    def __post_init__(self):
+        if self.model not in models.MODEL_KINDS:
+            raise ValueError(f"model must be one of {models.MODEL_KINDS}, got {self.model!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.schedule == "converge" and self.epochs is not None:
+            raise ValueError(
+                "epochs applies to schedule='fixed' (the paper's recipe); the default schedule trains until the "
+                "test loss stops improving: set min_steps / max_steps instead, or pass schedule='fixed'"
+            )
+        if self.normalization not in ("paper", "dataset"):
+            raise ValueError(f"normalization must be 'paper' or 'dataset', got {self.normalization!r}")
+        self.filters = tuple(int(f) for f in self.filters)
+        self.occluder_size = tuple(float(f) for f in self.occluder_size)
+        self.zoom = tuple(float(f) for f in self.zoom)
+        if not 0 <= self.occluder_probability <= 1:
+            raise ValueError(f"occluder_probability must be in [0, 1], got {self.occluder_probability}")
+        if len(self.occluder_size) != 2 or not 0 < self.occluder_size[0] <= self.occluder_size[1]:
+            raise ValueError(f"occluder_size must be (smallest, largest) fractions > 0, got {self.occluder_size}")
+        if len(self.zoom) != 2 or not 0 < self.zoom[0] <= self.zoom[1]:
+            raise ValueError(f"zoom must be (smallest, largest) factors > 0, got {self.zoom}")
+        if not 0 <= self.blur_probability <= 1:
+            raise ValueError(f"blur_probability must be in [0, 1], got {self.blur_probability}")
+        if not 0 <= self.gap_filled_weight <= 1:
+            raise ValueError(f"gap_filled_weight must be in [0, 1], got {self.gap_filled_weight}")
+        if not 0 < self.lr_factor <= 1 or not 0 < self.min_lr_fraction <= 1:
+            raise ValueError(f"lr_factor and min_lr_fraction must be in (0, 1], got {self.lr_factor}, "
+                             f"{self.min_lr_fraction}")
+        if self.max_steps < 1 or not 0 <= self.resolved_min_steps <= self.max_steps:
+            raise ValueError(f"need 0 <= min_steps <= max_steps and max_steps >= 1, got {self.min_steps}, "
+                             f"{self.max_steps}")
+        for name in ("epochs", "steps_per_epoch", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+
+    @property
+    def recurrent(self) -> bool:
+        return self.model != "leap"
+
+    @property
+    def converge(self) -> bool:
+        return self.schedule == "converge"
+
+    @property
+    def resolved_batch_size(self) -> int:
+        """Paper: 32 single frames for LEAP, 8 windows for the recurrent network."""
+        return self.batch_size or (8 if self.recurrent else 32)
+
+    @property
+    def resolved_min_steps(self) -> int:
+        """min_steps, by default 1000 or max_steps if that is lower."""
+        return DEFAULT_MIN_STEPS if self.min_steps is None and self.max_steps >= DEFAULT_MIN_STEPS else (
+            self.max_steps if self.min_steps is None else self.min_steps)
+
+    @property
+    def resolved_epochs(self) -> int:
+        """Passes under "fixed" (the paper's 10 by default)."""
+        return self.epochs or PAPER_EPOCHS
+
+    @property
+    def map_sigma(self) -> float:
+        """Gaussian width in stored (scaled) pixels."""
+        return self.sigma * self.scale
+
+    def build_model(self, height=None, width=None) -> keras.Model:
+        return models.build_model(
+            self.model,
+            len(self.bodyparts),
+            window_length=None,
+            convlstm_filters=self.convlstm_filters,
+            skip_connection=self.skip_connection,
+            channels=self.channels,
+            filters=self.filters,
+            mean=self.mean,
+            std=self.std,
+            height=height,
+            width=width,
+        )
+
+    def save(self, path: Path) -> None:
+        data = asdict(self)
+        for name in ("filters", "occluder_size", "zoom"):
+            data[name] = list(data[name])
+        atomic_yaml(path, data)
+
+    @classmethod
+    def load(cls, path: Path) -> "TrainingConfig":
+        data = YAML(typ="safe").load(Path(path).read_text())
+        known = {f.name for f in fields(cls)}
+        return cls(**{**ADDED_LATER, **{k: v for k, v in data.items() if k in known}})
+
+
+#: Fields added after the first students were trained, with the value that reproduces how those
+#: were trained (not today's default), so an old dlc_recurrent.yaml loads as what it was.
+ADDED_LATER = {"schedule": "fixed", "rotation": 0.0, "zoom": (1.0, 1.0), "blur_probability": 0.0, "noise": 0.0}
+
+
+def set_arguments(shuffle: int, trainingsetindex: int = 0) -> str:
+    """How a suggested call names a training set: ``shuffle=N`` (and ``trainingsetindex=M`` unless 0)."""
+    return f"shuffle={shuffle}" + (f", trainingsetindex={trainingsetindex}" if trainingsetindex else "")
+
+
+def train_call(config: TrainingConfig, shuffle: int = 1, trainingsetindex: int = 0, **changes) -> str:
+    """The ``dlc_recurrent.train`` call that trains this student on: its settings that differ from the
+    defaults (a resumed run must repeat them), then ``changes``."""
+    defaults = asdict(TrainingConfig())
+    chosen = {name: value for name, value in asdict(config).items()
+              if name not in COPIED_FIELDS and value != defaults[name]}
+    chosen.update(changes)
+    words = [set_arguments(shuffle, trainingsetindex), f"model={config.model!r}"]
+    words += [f"{name}={value!r}" for name, value in chosen.items()]
+    return f"dlc_recurrent.train(config, {', '.join(words)})"
+
+
+def steps_per_epoch(config: TrainingConfig, n_samples: int, batch: int) -> int:
+    """Optimizer steps per evaluation period of a new run (see TrainingConfig.steps_per_epoch); a
+    resumed run keeps the period it started with (checkpointed), whatever max_steps is now."""
+    if config.steps_per_epoch:
+        return config.steps_per_epoch
+    return min(DEFAULT_PERIOD, config.max_steps) if config.converge else max(1, math.ceil(n_samples / batch))

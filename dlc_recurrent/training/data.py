@@ -1,0 +1,183 @@
+"""The training samples: windows (or frames) streamed from the memory-mapped training set through a
+parallel tf.data pipeline, augmented alike over every frame of a window (shift, rotation, zoom,
+brightness, contrast, blur, noise, optional occluders)."""
+
+from __future__ import annotations
+
+
+import cv2
+import numpy as np
+
+from dlc_recurrent._tensorflow import tf
+from dlc_recurrent.distill import GAP_FILLED, TrainingSet
+from dlc_recurrent.training.config import TrainingConfig
+
+
+def validation_batch_size(n_samples: int, batch_size: int, replicas: int) -> int:
+    """The largest batch, at most ``batch_size``, that gives every device at least one test window in
+    every batch, the last one included; 0 when there is none (fewer windows than devices).
+
+    TensorFlow splits each batch among the devices as evenly as it can (checked with TF 2.21: a batch
+    of 3 on 2 devices gives 2 + 1, of 2 gives 1 + 1, of 1 gives 1 + nothing), and a device with an
+    empty share fails on the CPU ("input depth must be evenly divisible by filter depth"); so 5 test
+    windows on 2 devices go in batches of 3 and 2, not 4 and 1.
+    """
+    if replicas <= 1:
+        return batch_size
+    for size in range(batch_size, replicas - 1, -1):
+        if n_samples % size == 0 or n_samples % size >= replicas:
+            return size
+    return 0
+
+
+def training_samples(trainset: TrainingSet, split: str, recurrent: bool) -> np.ndarray:
+    """(video, first_row) of every sample: whole windows for the recurrent model, frames for LEAP."""
+    windows = trainset.split(split)
+    if recurrent:
+        return windows[["video", "first_row"]].to_numpy(np.int64)
+    rows = set()
+    for video, first in windows[["video", "first_row"]].to_numpy():
+        for row in range(first, first + trainset.window_length):
+            if trainset.targets[video].weight[row].any():
+                rows.add((int(video), row))
+    return np.array(sorted(rows), dtype=np.int64).reshape(-1, 2)
+
+
+def make_dataset(
+    trainset: TrainingSet,
+    split: str,
+    config: TrainingConfig,
+    batch_size: int,
+    padded_shape: tuple[int, int],
+    training: bool,
+    skip: int = 0,
+    samples: np.ndarray | None = None,
+) -> tuple[tf.data.Dataset, int]:
+    """A tf.data pipeline of {frames (uint8), xy, weight} batches for ``split``, and its sample count.
+
+    ``skip`` samples of the (seeded) stream are passed over before the first batch: a resumed run
+    starts where the interrupted one stopped. ``samples``: ``training_samples`` of the split, if
+    the caller has them already.
+    """
+    if samples is None:
+        samples = training_samples(trainset, split, config.recurrent)
+    length = trainset.window_length if config.recurrent else 1
+    height, width = padded_shape
+    n_parts = len(trainset.bodyparts)
+    seed = config.seed
+
+    def load(index, draw):
+        video, first = samples[int(index)]
+        rows = slice(int(first), int(first) + length)
+        frames = np.zeros((length, height, width, trainset.channels), np.uint8)
+        stored = np.asarray(trainset.frames[video][rows])
+        frames[:, : stored.shape[1], : stored.shape[2]] = stored
+        xy = trainset.targets[video].xy[rows].copy()
+        weight = trainset.targets[video].weight[rows].copy()
+        weight[trainset.targets[video].source[rows] == GAP_FILLED] *= config.gap_filled_weight
+        rng = np.random.default_rng([seed, int(draw)])
+        if training and config.augment:
+            frames, xy, weight = augment_window(frames, xy, weight, config, rng)
+        if training and config.occluder_probability and rng.random() < config.occluder_probability:
+            frames, _ = add_occluder(frames, stored.shape[1:3], config, rng)
+        return frames, xy.astype(np.float32), weight.astype(np.float32)
+
+    def load_tf(index, draw):
+        frames, xy, weight = tf.numpy_function(load, [index, draw], [tf.uint8, tf.float32, tf.float32])
+        frames.set_shape((length, height, width, trainset.channels))
+        xy.set_shape((length, n_parts, 2))
+        weight.set_shape((length, n_parts))
+        if not config.recurrent:
+            frames, xy, weight = frames[0], xy[0], weight[0]
+        return {"frames": frames, "xy": xy, "weight": weight}
+
+    indices = tf.data.Dataset.range(len(samples))
+    if training:
+        indices = indices.repeat().shuffle(max(len(samples), 1), seed=seed, reshuffle_each_iteration=True)
+    draws = tf.data.Dataset.range(2**62)
+    dataset = tf.data.Dataset.zip((indices, draws)).skip(skip)
+    dataset = dataset.map(load_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    dataset = dataset.batch(batch_size, drop_remainder=False).prefetch(tf.data.AUTOTUNE)
+    if len(samples) == 0:
+        dataset = dataset.take(0)
+    return dataset, len(samples)
+
+
+def augment_window(frames, xy, weight, config: TrainingConfig, rng: np.random.Generator):
+    """One random rotation, zoom, shift, blur, brightness and contrast change applied to every
+    frame of a window alike (pixel noise drawn per frame); points that leave the frame are masked."""
+    length, height, width, channels = frames.shape
+    angle = rng.uniform(-config.rotation, config.rotation)
+    zoom = rng.uniform(*config.zoom)
+    dx = rng.uniform(-1, 1) * config.max_shift * width
+    dy = rng.uniform(-1, 1) * config.max_shift * height
+    # about the frame's centre; cv2 maps pixel centres, the convention of the targets too
+    matrix = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), angle, zoom)
+    matrix[:, 2] += (dx, dy)
+    moved = np.empty_like(frames)
+    for t in range(length):
+        moved[t] = cv2.warpAffine(frames[t], matrix, (width, height), flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0).reshape(height, width, channels)
+    xy = (xy @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
+    inside = (xy[..., 0] >= -0.5) & (xy[..., 0] <= width - 0.5) & (xy[..., 1] >= -0.5) & (xy[..., 1] <= height - 0.5)
+    weight = weight * inside
+    pixels = moved.astype(np.float32)
+    if config.blur_probability and rng.random() < config.blur_probability:
+        sigma = rng.uniform(0.3, max(config.max_blur, 0.3))
+        for t in range(length):
+            pixels[t] = cv2.GaussianBlur(pixels[t], (0, 0), sigma).reshape(height, width, channels)
+    gain = 1 + rng.uniform(-config.contrast, config.contrast)
+    offset = 255 * rng.uniform(-config.brightness, config.brightness)
+    pixels = (pixels - pixels.mean()) * gain + pixels.mean() + offset
+    if config.noise:
+        pixels += rng.normal(0, config.noise, pixels.shape).astype(np.float32)
+    return np.clip(pixels, 0, 255).astype(np.uint8), xy, weight
+OCCLUDER_SHAPES = ("rectangle", "ellipse", "bar")
+OCCLUDER_FILLS = ("black", "white", "grey", "noise")
+
+
+def add_occluder(frames: np.ndarray, area: tuple[int, int], config: TrainingConfig, rng: np.random.Generator):
+    """Cover a run of consecutive frames with one drifting occluder; returns (frames, mask (T, H, W)).
+
+    The occluder lands anywhere in the top-left ``area`` (height, width) of the frames, whatever
+    the body parts do, so a network cannot learn "the part is under the square".
+    """
+    length, height, width, _ = frames.shape
+    area_height, area_width = area
+    longest = min(config.occluder_max_run or length, length)
+    run = int(rng.integers(1, longest + 1))
+    first = int(rng.integers(0, length - run + 1))
+    side = rng.uniform(*config.occluder_size) * min(area_height, area_width)
+    shape = OCCLUDER_SHAPES[rng.integers(len(OCCLUDER_SHAPES))]
+    if shape == "bar":
+        half = np.array([side * rng.uniform(1.5, 2.5), side * rng.uniform(0.1, 0.2)])
+        half = half[::-1] if rng.random() < 0.5 else half
+    else:
+        half = side / 2 * rng.uniform(0.7, 1.3, 2)
+    centre = rng.uniform(0, 1, 2) * [area_width, area_height]
+    velocity = rng.uniform(-1, 1, 2) * config.occluder_speed * max(area_width, area_height)
+    rows, columns = np.mgrid[:height, :width]
+    mask = np.zeros((length, height, width), bool)
+    for step, t in enumerate(range(first, first + run)):
+        dx, dy = (columns - centre[0] - step * velocity[0]) / half[0], (rows - centre[1] - step * velocity[1]) / half[1]
+        inside = dx**2 + dy**2 <= 1 if shape == "ellipse" else (np.abs(dx) <= 1) & (np.abs(dy) <= 1)
+        mask[t] = inside & (rows < area_height) & (columns < area_width)
+    fill = OCCLUDER_FILLS[rng.integers(len(OCCLUDER_FILLS))]
+    if fill == "noise":
+        values = rng.integers(0, 256, frames.shape, dtype=np.uint8)
+    else:
+        level = {"black": 0, "white": 255}.get(fill, int(rng.integers(0, 256)))
+        values = np.full(frames.shape, level, np.uint8)
+    frames = np.where(mask[..., None], values, frames)
+    return frames, mask
+
+
+def dataset_statistics(trainset: TrainingSet, max_frames: int = 2000) -> tuple[float, float]:
+    """Mean and standard deviation of the training frames' pixels (scaled to [0, 1]), sampled."""
+    rng = np.random.default_rng(0)
+    values = []
+    for frames in trainset.frames:
+        rows = rng.choice(len(frames), size=min(len(frames), max_frames // len(trainset.frames) + 1), replace=False)
+        values.append(np.asarray(frames[np.sort(rows)], np.float32).ravel() / 255)
+    pixels = np.concatenate(values)
+    return float(pixels.mean()), float(max(pixels.std(), 1e-3))

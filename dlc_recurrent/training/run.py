@@ -1,0 +1,307 @@
+"""Train the LEAP or ConvLSTM-LEAP student on a training set built by ``create_training_set``.
+
+The network, loss and inputs follow the seed paper: Adam, mean squared error on confidence maps
+(masked: points without a target, see distill, do not count), inputs normalised with mean 0.257 /
+std 0.288, batch 32 for LEAP and 8 windows for the recurrent network. How long to train does not:
+the paper's 10 epochs of whatever the set holds left students far from converged on a small real
+project (a few hundred optimizer steps), so by default training runs until the loss on the
+never-trained test blocks stops improving (``schedule="converge"``: warm-up, the learning rate
+halved on plateaus, early stopping with the best weights kept, between ``min_steps`` and
+``max_steps``); ``schedule="fixed"`` is the paper's recipe. Frames stream from the memory-mapped
+training set through a parallel tf.data pipeline, augmented alike over every frame of a window;
+confidence maps are rendered inside the training step, on the GPU when there is one. Every
+evaluation period is checkpointed, and ``train`` resumes from the last checkpoint after an
+interruption, on the batches the uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dlc_recurrent._tensorflow import keras, tf
+from dlc_recurrent.devices import default_device_type, device_names, refuse_multi_machine, select_device
+from dlc_recurrent.distill import TrainingSet, load_training_set
+from dlc_recurrent.errors import ProjectError
+from dlc_recurrent.fileio import check_free_space, explain_full_disk
+from dlc_recurrent.layout import (
+    BEST_WEIGHTS_NAME,
+    CONFIG_NAME,
+    HISTORY_NAME,
+    TRAINING_SET_META,
+    WEIGHTS_NAME,
+    ShuffleLayout,
+    builder_lock_path,
+    trainer_lock_path,
+)
+from dlc_recurrent.locks import describe_holder, is_stale, try_lock
+from dlc_recurrent.project import Project, load_project
+from dlc_recurrent.training.callbacks import (
+    EpochCheckpoint,
+    Forecast,
+    Schedule,
+    ScheduleState,
+    StepLog,
+    Stopwatch,
+    TqdmProgress,
+)
+from dlc_recurrent.training.checkpoints import (
+    check_same_config,
+    check_same_training_set,
+    repair_checkpoint_state,
+    restore_newest_readable,
+    truncate_history,
+)
+from dlc_recurrent.training.config import COPIED_FIELDS, TrainingConfig, set_arguments, steps_per_epoch
+from dlc_recurrent.training.data import dataset_statistics, make_dataset, training_samples, validation_batch_size
+from dlc_recurrent.training.outputs import write_dlc_model_files, write_summary
+from dlc_recurrent.training.trainer import build_trainer
+
+logger = logging.getLogger(__name__)
+
+
+def train(
+    config: str | Path,
+    shuffle: int = 1,
+    trainingsetindex: int = 0,
+    model: str = "convlstm_leap",
+    gputouse: int | None = None,
+    overwrite: bool = False,
+    devices: list[str] | None = None,
+    device: str | int | None = None,
+    **options,
+) -> Path:
+    """Train a student on the project's training set; returns its ``train`` folder.
+
+    ``options`` override fields of :class:`TrainingConfig` (schedule, min_steps, max_steps,
+    batch_size, learning_rate, sigma, ...). Re-running after an interruption resumes from the last
+    checkpoint; a finished student is kept unless ``overwrite=True`` (a larger ``max_steps``, or
+    ``min_steps``, or ``epochs`` under schedule="fixed", trains it on). Trains on one device: ``gputouse``
+    or DLC 3's ``device`` ("cpu", "cuda:1"), by default the first GPU (memory growth on) or the CPU;
+    ``devices`` (TensorFlow names, e.g. ["/GPU:0", "/GPU:1"]) trains data-parallel on several.
+    ``shuffle`` is the student's own training-set number, not your DLC network's.
+    """
+    project = load_project(config)
+    refuse_multi_machine()
+    _check_option_names(options)
+    if devices and (gputouse is not None or device is not None):
+        raise ValueError("devices (several, data-parallel) or gputouse/device (one): give one of them")
+    chosen = None if devices else select_device(device, gputouse)  # before anything is deleted or locked
+    where = ShuffleLayout.resolve(project, shuffle, trainingsetindex)
+    set_folder = where.training_set
+    building = builder_lock_path(set_folder)
+    if not is_stale(building):  # a lock that is not there is stale too
+        raise ProjectError(f"{set_folder}: {describe_holder(building)} is building this training set; let it "
+                           "finish, then train")
+    if not (set_folder / TRAINING_SET_META).is_file():
+        raise ProjectError(f"{set_folder}: no training set here; make it first with "
+                           f"dlc_recurrent.create_training_set(config, {set_arguments(shuffle, trainingsetindex)})")
+    lock = try_lock(trainer_lock_path(set_folder, model))
+    if lock is None:
+        raise ProjectError(f"{where.model(model)}: "
+                           f"{describe_holder(trainer_lock_path(set_folder, model))} is training this student; "
+                           "let it finish (or stop it) first")
+    with lock:
+        trainset = load_training_set(set_folder)
+        train_config = TrainingConfig(
+            model=model,
+            window_length=trainset.window_length,
+            scale=trainset.spec.scale,
+            bodyparts=trainset.bodyparts,
+            channels=trainset.channels,
+            **options,
+        )
+        if train_config.normalization == "dataset":
+            train_config.mean, train_config.std = dataset_statistics(trainset)
+        return _train_locked(project, shuffle, trainingsetindex, model, trainset, train_config, overwrite, devices,
+                             chosen)
+
+
+def _check_option_names(options: dict) -> None:
+    """A misspelt training option is a one-line error that suggests the field meant."""
+    import difflib
+
+    settable = [f.name for f in fields(TrainingConfig) if f.name not in COPIED_FIELDS or f.name in ("mean", "std")]
+    for name in options:
+        if name not in settable:
+            close = difflib.get_close_matches(name, settable, n=1)
+            hint = f"did you mean {close[0]}?" if close else "see dlc_recurrent.training.TrainingConfig"
+            raise ValueError(f"train: no option {name!r}; {hint}")
+
+
+def _train_locked(project: Project, shuffle: int, trainingsetindex: int, model: str, trainset: TrainingSet,
+                  train_config: TrainingConfig, overwrite: bool, devices: list[str] | None, chosen: str | None) -> Path:
+    folder = ShuffleLayout.resolve(project, shuffle, trainingsetindex).train_folder(model)
+    if overwrite and folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    check_same_config(folder, train_config)
+    check_same_training_set(folder, trainset)
+    train_config.save(folder / CONFIG_NAME)
+
+    strategy = _strategy(devices, chosen)
+    if train_config.mixed_precision and tf.DeviceSpec.from_string(chosen or devices[0]).device_type == "GPU":
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        epochs = _fit(trainset, train_config, folder, strategy, shuffle, trainingsetindex)
+        write_dlc_model_files(project, folder, train_config.model, epochs)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    return folder
+
+
+def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, shuffle: int = 1,
+         trainingsetindex: int = 0) -> int:
+    """Train (or resume) until the schedule ends; returns the number of evaluation periods trained."""
+    keras.utils.set_random_seed(config.seed)
+    height, width = trainset.max_frame_shape()
+    with strategy.scope():
+        network, trainer, optimizer = build_trainer(config, height, width)
+    # two checkpoints of weights and Adam's two moments, the best and the final weights
+    student_bytes = 8 * 4 * network.count_params()
+
+    # samples: how far into the (seeded, endless) training stream the checkpointed weights are
+    state = ScheduleState()
+    period = tf.Variable(0, dtype=tf.int64)  # steps per epoch the run started with (0: before it was saved)
+    checkpoint = tf.train.Checkpoint(network=network, optimizer=optimizer, epoch=tf.Variable(0),
+                                     samples=tf.Variable(-1, dtype=tf.int64), schedule=state, period=period)
+    repair_checkpoint_state(folder / "checkpoints")
+    manager = tf.train.CheckpointManager(checkpoint, str(folder / "checkpoints"), max_to_keep=2)
+    restored = restore_newest_readable(manager, checkpoint)
+    start_epoch = int(checkpoint.epoch.numpy())
+
+    batch = config.resolved_batch_size * strategy.num_replicas_in_sync
+    where = device_names(strategy)
+    samples = training_samples(trainset, "train", config.recurrent)
+    steps = int(period.numpy()) if start_epoch and int(period.numpy()) else steps_per_epoch(config, len(samples), batch)
+    period.assign(steps)
+    total_epochs = math.ceil(config.max_steps / steps) if config.converge else config.resolved_epochs
+    done = _schedule_done(config, state, start_epoch, steps, total_epochs)
+    if done and (folder / WEIGHTS_NAME).is_file():
+        _log_finished(folder, config, state, start_epoch * steps)
+        return start_epoch
+    if not done:
+        existing = sum(path.stat().st_size for path in (folder / "checkpoints").glob("ckpt-*"))
+        check_free_space(folder, max(student_bytes - existing, 0), "training")
+        logger.info(f"Training {config.model} on {where}: {config.resolved_batch_size} "
+                    f"{'windows of ' + str(config.window_length) + ' frames' if config.recurrent else 'frames'} "
+                    f"of {width}x{height} px per step and device")
+        if start_epoch:
+            logger.info(f"Resuming {config.model} training from epoch {start_epoch} (step {start_epoch * steps}; "
+                        f"{restored}).")
+        state.stopped.assign(False)
+        # A resumed run continues the sample stream where the checkpoint left it, so that it trains
+        # on the batches (and augmentations) an uninterrupted run would have seen.
+        if int(checkpoint.samples.numpy()) < 0:  # a fresh run, or a checkpoint from before the counter
+            checkpoint.samples.assign(start_epoch * steps * batch)
+        train_data, _ = make_dataset(trainset, "train", config, batch, (height, width), training=True,
+                                     skip=int(checkpoint.samples.numpy()), samples=samples)
+        test_data, n_test = _test_data(trainset, config, batch, (height, width), strategy.num_replicas_in_sync)
+        if not n_test and config.converge and start_epoch == 0:
+            logger.warning("No test windows: convergence is judged on the training loss, which keeps falling as a "
+                           "student overfits; a TrainingFraction below 1 keeps test blocks apart for this.")
+        truncate_history(folder / HISTORY_NAME, start_epoch)
+        callbacks = [
+            StepLog(steps, optimizer),
+            Schedule(state, config, network, folder, steps, optimizer) if config.converge else None,
+            Stopwatch(state),
+            Forecast(config, steps, where),
+            keras.callbacks.CSVLogger(str(folder / HISTORY_NAME), append=start_epoch > 0),
+            EpochCheckpoint(manager, checkpoint, samples_per_epoch=steps * batch),
+            keras.callbacks.TensorBoard(log_dir=str(folder / "logs"), update_freq="epoch", profile_batch=0),
+            TqdmProgress(total_epochs, steps, config.converge),
+        ]
+        with explain_full_disk(folder, student_bytes, "train"):
+            trainer.fit(
+                train_data.repeat(),
+                epochs=total_epochs,
+                initial_epoch=start_epoch,
+                steps_per_epoch=steps,
+                validation_data=test_data if n_test else None,
+                callbacks=[callback for callback in callbacks if callback is not None],
+                verbose=0,
+            )
+    trained_epochs = int(checkpoint.epoch.numpy())
+    history = pd.read_csv(folder / HISTORY_NAME) if (folder / HISTORY_NAME).is_file() else pd.DataFrame()
+    _check_finite(history, folder, trained_epochs * steps)
+    _keep_weights(network, config, folder, student_bytes)
+    summary = write_summary(folder, config, trainset, state, steps, trained_epochs, history, shuffle,
+                             trainingsetindex)
+    logger.info(summary["verdict"])
+    return trained_epochs
+
+
+def _schedule_done(config: TrainingConfig, state: ScheduleState, start_epoch: int, steps: int,
+                   total_epochs: int) -> bool:
+    """Whether the checkpoint already reached the schedule's end (all epochs, or converged past min_steps)."""
+    if not config.converge:
+        return start_epoch >= total_epochs
+    converged = bool(state.stopped.numpy()) and start_epoch * steps >= config.resolved_min_steps
+    return start_epoch >= total_epochs or converged
+
+
+def _log_finished(folder: Path, config: TrainingConfig, state: ScheduleState, trained_steps: int) -> None:
+    if not config.converge:
+        how = "a larger epochs"
+    elif bool(state.stopped.numpy()):
+        how = "a larger min_steps (it converged: more steps are rarely worth it)"
+    else:
+        how = "a larger max_steps"
+    logger.info(f"{folder} already holds a finished {config.model} ({trained_steps} steps); pass {how} to "
+                "train it on, or overwrite=True to train again.")
+
+
+def _test_data(trainset: TrainingSet, config: TrainingConfig, batch: int, shape: tuple[int, int], replicas: int):
+    """The test blocks' samples in batches every device gets a share of; (dataset, n samples), 0 without."""
+    test_samples = training_samples(trainset, "test", config.recurrent)
+    test_batch = validation_batch_size(len(test_samples), batch, replicas)
+    test_data, n_test = make_dataset(trainset, "test", config, max(test_batch, 1), shape, training=False,
+                                     samples=test_samples)
+    if not test_batch and n_test:
+        logger.warning(f"{n_test} test windows cannot be shared among {replicas} devices; no test loss this run")
+        n_test = 0
+    return test_data, n_test
+
+
+def _check_finite(history: pd.DataFrame, folder: Path, trained_steps: int) -> None:
+    """A loss that became NaN or infinite ends training with the fix, not with a useless student."""
+    for column in ("loss", "val_loss"):
+        if column in history and len(history) and not np.isfinite(history[column].iloc[-1]):
+            raise ProjectError(f"{folder}: the {'test' if column == 'val_loss' else 'training'} loss became "
+                               f"{history[column].iloc[-1]} at step {trained_steps}; train again with a lower "
+                               "learning_rate (overwrite=True)")
+
+
+def _keep_weights(network, config: TrainingConfig, folder: Path, student_bytes: int) -> None:
+    """Write the student's weights (the best ones under schedule="converge") atomically."""
+    if config.converge and (folder / BEST_WEIGHTS_NAME).is_file():
+        network.load_weights(str(folder / BEST_WEIGHTS_NAME))
+    try:
+        with explain_full_disk(folder, student_bytes, "train"):
+            network.save_weights(str(folder / (WEIGHTS_NAME + ".tmp")), save_format="h5")
+    except BaseException:
+        (folder / (WEIGHTS_NAME + ".tmp")).unlink(missing_ok=True)
+        raise
+    os.replace(folder / (WEIGHTS_NAME + ".tmp"), folder / WEIGHTS_NAME)
+
+
+def _strategy(devices: list[str] | None, chosen: str | None):
+    """Data-parallel over ``devices`` when several are given; otherwise the one device chosen, through
+    TensorFlow's default strategy where its own placement already picks it (the first GPU, or the
+    CPU of a machine without one)."""
+    if devices and len(devices) > 1:
+        logger.info(f"Training data-parallel on {len(devices)} devices: {', '.join(devices)}")
+        return tf.distribute.MirroredStrategy(devices)
+    device = tf.DeviceSpec.from_string(devices[0] if devices else chosen)
+    if (device.device_type or "").upper() == default_device_type() and (device.device_index or 0) == 0:
+        return tf.distribute.get_strategy()
+    return tf.distribute.OneDeviceStrategy(device.to_string())
+
+

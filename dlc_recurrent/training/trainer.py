@@ -1,0 +1,84 @@
+"""The training step: the student inside a Keras model that renders the target confidence maps on the
+device and takes the masked mean squared error (points without a target do not count)."""
+
+from __future__ import annotations
+
+
+from dlc_recurrent._tensorflow import keras, tf
+from dlc_recurrent.training.config import TrainingConfig
+
+
+def build_trainer(config: TrainingConfig, height: int, width: int):
+    """A fresh student, its HeatmapTrainer and Adam (loss-scaled under mixed precision), built for H x W."""
+    network = config.build_model()
+    trainer = HeatmapTrainer(network, config)
+    optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate, amsgrad=False)
+    if keras.mixed_precision.global_policy().name == "mixed_float16":
+        optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
+    trainer.compile(optimizer=optimizer)
+    trainer.build_for(height, width, config)
+    return network, trainer, optimizer
+
+
+def render_maps(xy: tf.Tensor, height: int, width: int, sigma: float, amplitude: float) -> tf.Tensor:
+    """Gaussian confidence maps (..., H, W, K) for points xy (..., K, 2), in pixel-centre coordinates."""
+    xy = tf.cast(xy, tf.float32)
+    columns = tf.range(width, dtype=tf.float32)
+    rows = tf.range(height, dtype=tf.float32)
+    gx = tf.exp(-tf.square(columns - xy[..., 0:1]) / (2 * sigma**2))
+    gy = tf.exp(-tf.square(rows - xy[..., 1:2]) / (2 * sigma**2))
+    maps = amplitude * gy[..., :, None] * gx[..., None, :]
+    rank = len(maps.shape)
+    return tf.transpose(maps, [*range(rank - 3), rank - 2, rank - 1, rank - 3])
+
+
+def masked_mse(target: tf.Tensor, predicted: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
+    """Mean squared error over the maps, weighted per point; masked points (weight 0) add nothing."""
+    weight = tf.cast(weight, tf.float32)[..., None, None, :]
+    squared = tf.square(tf.cast(predicted, tf.float32) - target) * weight
+    pixels = tf.cast(tf.shape(target)[-3] * tf.shape(target)[-2], tf.float32)
+    return tf.reduce_sum(squared) / (tf.reduce_sum(weight) * pixels + 1e-8)
+
+
+class HeatmapTrainer(keras.Model):
+    """Wraps a student so batches of (frames, xy, weight) train it on rendered, masked maps."""
+
+    def __init__(self, network: keras.Model, config: TrainingConfig):
+        super().__init__()
+        self.network = network
+        self.sigma = config.map_sigma
+        self.amplitude = config.map_amplitude
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+
+    def build_for(self, height: int, width: int, config: TrainingConfig) -> None:
+        shape = (1, 2, height, width, config.channels) if config.recurrent else (1, height, width, config.channels)
+        self.network(tf.zeros(shape), training=False)
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker]
+
+    def call(self, frames, training=False):
+        return self.network(frames, training=training)
+
+    def _loss(self, frames, xy, weight, training):
+        predicted = self.network(frames, training=training)
+        target = render_maps(xy, tf.shape(frames)[-3], tf.shape(frames)[-2], self.sigma, self.amplitude)
+        return masked_mse(target, predicted, weight)
+
+    def train_step(self, data):
+        frames, xy, weight = data["frames"], data["xy"], data["weight"]
+        with tf.GradientTape() as tape:
+            loss = self._loss(frames, xy, weight, training=True)
+            scaled = self.optimizer.get_scaled_loss(loss) if hasattr(self.optimizer, "get_scaled_loss") else loss
+        gradients = tape.gradient(scaled, self.network.trainable_variables)
+        if hasattr(self.optimizer, "get_unscaled_gradients"):
+            gradients = self.optimizer.get_unscaled_gradients(gradients)
+        self.optimizer.apply_gradients(zip(gradients, self.network.trainable_variables))
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}
+
+    def test_step(self, data):
+        frames, xy, weight = data["frames"], data["xy"], data["weight"]
+        self.loss_tracker.update_state(self._loss(frames, xy, weight, training=False))
+        return {"loss": self.loss_tracker.result()}
