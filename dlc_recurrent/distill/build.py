@@ -187,50 +187,9 @@ def _build(
     window_tables, video_records = [], []
     with explain_full_disk(out.parent, set_bytes, "create_training_set"):
         for index, item in enumerate(prepared):
-            info, targets = item["info"], item["targets"]
-            starts, splits = sample_windows(targets.weight, spec, fraction, item["hand_frames"], rng)
-            if not len(starts):
-                raise ProjectError(
-                    f"{info.path}: no window of {spec.window_length} frames has a confident teacher point; "
-                    "check the teacher's likelihoods against pcutoff or lower window_length"
-                )
-            needed = np.unique((starts[:, None] + np.arange(spec.window_length)).ravel())
-            frames_path = out / f"video{index:03d}_frames.npy"
-            _store_frames(info, item["crop"], spec.scale, channels, needed, frames_path)
-            stored = VideoTargets(
-                frame=needed,
-                xy=targets.xy[needed].astype(np.float32),
-                weight=targets.weight[needed].astype(np.float32),
-                source=targets.source[needed],
-            )
-            np.savez(out / f"video{index:03d}_targets.npz", **asdict(stored))
-            window_tables.append(
-                pd.DataFrame(
-                    {
-                        "video": index,
-                        "first_row": np.searchsorted(needed, starts),
-                        "first_frame": starts,
-                        "split": splits,
-                    }
-                )
-            )
-            video_records.append(
-                {
-                    "video": str(info.path),
-                    "teacher": str(item["teacher"].path),
-                    "teacher_scorer": item["teacher"].scorer,
-                    "n_frames": info.n_frames,
-                    "fps": info.fps,
-                    "frame_size": [info.width, info.height],
-                    "crop": [item["crop"].x1, item["crop"].x2, item["crop"].y1, item["crop"].y2],
-                    "stored_size": [scaled_size(item["crop"].width, spec.scale), scaled_size(item["crop"].height, spec.scale)],
-                    "train_windows": int(np.sum(splits == "train")),
-                    "test_windows": int(np.sum(splits == "test")),
-                    "test_blocks": test_block_ranges(info.n_frames, spec, splits, starts),
-                    "hand_labeled_frames": int(len(item["hand_frames"])),
-                    "masked_fraction": float(1 - stored.weight.mean()),
-                }
-            )
+            table, record = _store_video(index, item, spec, fraction, channels, rng, out)
+            window_tables.append(table)
+            video_records.append(record)
 
         windows = pd.concat(window_tables, ignore_index=True)
         if not (windows.split == "train").any():
@@ -248,6 +207,46 @@ def _build(
         "videos": video_records,
         "inputs": inputs_summary(project, {video: item["inputs"] for video, item in zip(videos, prepared)}),
     }
+
+
+def _store_video(index: int, item: dict, spec: TrainingSetSpec, fraction: float, channels: int,
+                 rng: np.random.Generator, out: Path) -> tuple[pd.DataFrame, dict]:
+    """Sample one video's windows, store the frames and targets they need; (its windows, its record)."""
+    info, targets = item["info"], item["targets"]
+    starts, splits = sample_windows(targets.weight, spec, fraction, item["hand_frames"], rng)
+    if not len(starts):
+        raise ProjectError(
+            f"{info.path}: no window of {spec.window_length} frames has a confident teacher point; "
+            "check the teacher's likelihoods against pcutoff or lower window_length"
+        )
+    needed = np.unique((starts[:, None] + np.arange(spec.window_length)).ravel())
+    _store_frames(info, item["crop"], spec.scale, channels, needed, out / f"video{index:03d}_frames.npy")
+    stored = VideoTargets(
+        frame=needed,
+        xy=targets.xy[needed].astype(np.float32),
+        weight=targets.weight[needed].astype(np.float32),
+        source=targets.source[needed],
+    )
+    np.savez(out / f"video{index:03d}_targets.npz", **asdict(stored))
+    table = pd.DataFrame({"video": index, "first_row": np.searchsorted(needed, starts), "first_frame": starts,
+                          "split": splits})
+    crop = item["crop"]
+    record = {
+        "video": str(info.path),
+        "teacher": str(item["teacher"].path),
+        "teacher_scorer": item["teacher"].scorer,
+        "n_frames": info.n_frames,
+        "fps": info.fps,
+        "frame_size": [info.width, info.height],
+        "crop": [crop.x1, crop.x2, crop.y1, crop.y2],
+        "stored_size": [scaled_size(crop.width, spec.scale), scaled_size(crop.height, spec.scale)],
+        "train_windows": int(np.sum(splits == "train")),
+        "test_windows": int(np.sum(splits == "test")),
+        "test_blocks": test_block_ranges(info.n_frames, spec, splits, starts),
+        "hand_labeled_frames": int(len(item["hand_frames"])),
+        "masked_fraction": float(1 - stored.weight.mean()),
+    }
+    return table, record
 
 
 def _stored_bytes(item: dict, spec: TrainingSetSpec, channels: int) -> int:
