@@ -53,11 +53,11 @@ def quality_report(config, shuffle=1, trainingsetindex=0, model="convlstm_leap",
 def analyze_videos(config, videos, videotype="", shuffle=1, trainingsetindex=0, gputouse=None, save_as_csv=False,
                    destfolder=None, batch_size=None, overwrite=False, model="convlstm_leap", state_reset=None,
                    progress=True, confident_shuffle=None, confident_model=None, handoff=0.8, bridge_max_gap=None,
-                   video_extensions=None, device=None, snapshot_index=None, shard=None):
+                   video_extensions=None, device=None, snapshot_index=None, shard=None, precision="auto"):
     """Analyze videos with a trained student into DLC-format h5 files; returns the scorer.
 
     See :func:`dlc_recurrent.inference.analyze_videos` for every option (the two-student analysis:
-    ``confident_shuffle``, ``confident_model``, ``handoff``, ``bridge_max_gap``).
+    ``confident_shuffle``, ``confident_model``, ``handoff``, ``bridge_max_gap``; ``precision``).
     """
     from dlc_recurrent.inference import analyze_videos as _analyze_videos
 
@@ -66,7 +66,7 @@ def analyze_videos(config, videos, videotype="", shuffle=1, trainingsetindex=0, 
                            overwrite=overwrite, model=model, state_reset=state_reset, progress=progress,
                            confident_shuffle=confident_shuffle, confident_model=confident_model, handoff=handoff,
                            bridge_max_gap=bridge_max_gap, video_extensions=video_extensions, device=device,
-                           snapshot_index=snapshot_index, shard=shard)
+                           snapshot_index=snapshot_index, shard=shard, precision=precision)
 
 
 def evaluate(config, shuffle=1, trainingsetindex=0, models=("leap", "convlstm_leap"), pcutoff=None, batch_size=8,

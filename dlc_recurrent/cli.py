@@ -14,6 +14,7 @@ from dlc_recurrent._version import __version__
 from dlc_recurrent.distill import TrainingSetSpec
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.kinds import MODEL_KINDS
+from dlc_recurrent.precision import PRECISIONS
 from dlc_recurrent.synthetic import OCCLUSION_PHASES, PRESETS
 
 
@@ -52,7 +53,7 @@ def _train(args) -> None:
 
     chosen = (("schedule", args.schedule), ("epochs", args.epochs), ("min_steps", args.min_steps),
               ("max_steps", args.max_steps), ("batch_size", args.batch_size),
-              ("skip_connection", args.skip_connection or None))
+              ("skip_connection", args.skip_connection or None), ("precision", args.precision))
     options = {k: v for k, v in chosen if v is not None}
     folder = train(
         args.config,
@@ -84,6 +85,7 @@ def _analyze(args) -> None:
         overwrite=args.overwrite,
         model=args.model,
         shard=args.shard,
+        precision=args.precision,
         **_pair(args),
     )
     print(scorer)
@@ -200,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="recurrent students: the decoder also sees each frame's own features")
     training.add_argument("--gputouse", type=int, default=None, help="GPU index (default: the first GPU, or the CPU)")
     training.add_argument("--device", default=None, help="DLC 3's way: cpu, cuda:0, cuda:1, ...")
+    training.add_argument("--precision", choices=PRECISIONS, default=None,
+                          help="auto (default): float16 on a GPU, float32 on a CPU; bfloat16: faster on AMX CPUs")
     training.set_defaults(run=_train)
 
     analyze = commands.add_parser("analyze", help="analyze videos into DLC-format h5 files")
@@ -215,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--device", default=None, help="DLC 3's way: cpu, cuda:0, cuda:1, ...")
     analyze.add_argument("--shard", default=None, metavar="I/N",
                          help="only the I-th of N shares of the videos (a job array: $SLURM_ARRAY_TASK_ID/N)")
+    analyze.add_argument("--precision", choices=PRECISIONS, default="auto",
+                         help="auto: bfloat16 on CPUs with AMX/AVX512-BF16, float16 on a GPU; float32: full")
     _add_pair_arguments(analyze)
     analyze.set_defaults(run=_analyze)
     evaluation = commands.add_parser("evaluate", help="pixel errors of both students, and the occlusion study")

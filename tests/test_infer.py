@@ -492,7 +492,7 @@ def test_analyze_videos_with_a_confident_student(trained_project, tmp_path, caps
     expected = combine_predictions(*alone, handoff, BRIDGE_MAX_GAP, bridge_reach(*alone, handoff))
     assert not np.allclose(expected, combine_predictions(*alone, handoff)), "some points must be bridged"
     scorer = analyze_videos(trained_project, [str(video)], destfolder=tmp_path, confident_shuffle=1,
-                            confident_model="leap", handoff=handoff, progress=False)
+                            confident_model="leap", handoff=handoff, precision="float32", progress=False)
     assert scorer == student_scorer(project, 1, 0, "convlstm_leap")
     table, _, _, _ = deeplabcut.auxiliaryfunctions.load_analyzed_data(str(tmp_path), video.stem, scorer)
     np.testing.assert_allclose(table.to_numpy().reshape(expected.shape), expected, atol=1e-3)

@@ -632,5 +632,21 @@ def test_train_says_where_it_runs_and_what_the_steps_will_cost(trainset_project,
 
     with caplog.at_level(logging.INFO, logger="dlc_recurrent"):
         train(trainset_project, model="leap", **{**TINY, "epochs": 3})
-    assert "Training leap on CPU:0: 2 frames of" in caplog.text
+    assert "Training leap on CPU:0 (float32): 2 frames of" in caplog.text  # "auto" trains in float32 on a CPU
     assert re.search(r"leap on CPU:0: [\d.]+ s per step; the 3 steps left take about \d+ s", caplog.text)
+
+
+def test_training_in_bfloat16_when_asked_and_the_weights_stay_float32(trainset_project, caplog):
+    import logging
+
+    from dlc_recurrent._tensorflow import keras
+    from dlc_recurrent.precision import cpu_supports_bfloat16
+
+    with caplog.at_level(logging.INFO, logger="dlc_recurrent"):
+        folder = train(trainset_project, model="leap", precision="bfloat16", **TINY)
+    policy = "mixed_bfloat16" if cpu_supports_bfloat16() else "float32"
+    assert f"Training leap on CPU:0 ({policy})" in caplog.text
+    network, config = load_student(folder)
+    assert config.precision == "bfloat16"
+    assert {w.dtype.name for w in network.weights} == {"float32"}
+    assert keras.mixed_precision.global_policy().name == "float32"  # the caller's policy is back

@@ -17,7 +17,6 @@ from dlc_recurrent.layout import (
     TRAINING_SET_META,
 )
 
-
 #: Values of the per-point ``source`` array in the targets.
 MASKED, TEACHER, HAND_LABEL, GAP_FILLED = 0, 1, 2, 3
 

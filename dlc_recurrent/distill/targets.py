@@ -3,7 +3,6 @@ teacher gaps filled by linear interpolation, all moved into the stored (cropped,
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 

@@ -3,7 +3,6 @@ training window."""
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from dlc_recurrent.distill.spec import TrainingSetSpec

@@ -3,7 +3,6 @@ windows of stored frames into a student's peaks on their last frame."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 from tqdm import tqdm

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 
-
 LEAP = "leap"
 RECURRENT = "convlstm_leap"
 

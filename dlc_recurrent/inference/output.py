@@ -97,6 +97,7 @@ def output_metadata(project: Project, student: Student, info: VideoInfo, crop: C
             "epochs": config.epochs,
             "scale": config.scale,
             "model_folder": str(student.folder),
+            "precision": student.precision,
             "note": "Predictions of a dlc-recurrent student; the net name in the scorer is borrowed "
                     "so that deeplabcut's tools find this file.",
         },

@@ -156,7 +156,7 @@ class Pairing:
 
 
 def load_confident(project: Project, student: Student, shuffle: int, trainingsetindex: int, model: str,
-                   state_reset: int | None, pairing: Pairing) -> Student | None:
+                   state_reset: int | None, pairing: Pairing, policy: str = "float32") -> Student | None:
     """The second student of analyze_videos (None without ``pairing.shuffle``), checked against the first."""
     pairing.check(shuffle, model)
     if pairing.shuffle is None:
@@ -169,7 +169,7 @@ def load_confident(project: Project, student: Student, shuffle: int, trainingset
             f"{folder}: no trained {confident_model} student for confident_shuffle={confident_shuffle}; build and "
             f"train it: create_training_set(config, shuffle={confident_shuffle}, max_gap_fill=0), then "
             f"train(config, shuffle={confident_shuffle}, model={confident_model!r})")
-    confident = load_trained_student(project, confident_shuffle, trainingsetindex, confident_model, segments)
+    confident = load_trained_student(project, confident_shuffle, trainingsetindex, confident_model, segments, policy)
     check_pair([student, confident])
     spec = built_with(project, confident_shuffle, trainingsetindex)
     if spec is not None and spec.get("max_gap_fill", 0) > 0:

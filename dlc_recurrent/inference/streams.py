@@ -170,7 +170,7 @@ def _signature(student: Student, info: VideoInfo, crop: Crop) -> str:
         "n_frames": info.n_frames, "crop": [crop.x1, crop.x2, crop.y1, crop.y2],
         "student": str(student.folder.resolve()) if student.folder is not None else None,
         "weights_mtime_ns": weights.stat().st_mtime_ns if weights else None,
-        "state_reset": student.state_reset, "config": repr(student.config),
+        "state_reset": student.state_reset, "config": repr(student.config), "precision": student.precision,
         "versions": [__version__, cv2.__version__, tf.__version__],
     }, sort_keys=True)
 

@@ -30,6 +30,12 @@ class Student:
     network: object
     state_reset: int
 
+    @property
+    def precision(self) -> str:
+        """The Keras dtype policy the network computes in ("float32", "mixed_bfloat16", ...)."""
+        policy = getattr(self.network, "dtype_policy", None)
+        return getattr(policy, "name", "float32")
+
     def __post_init__(self):
         spatial = tf.TensorSpec([None, None, None, self.config.channels], tf.uint8)
         amplitude = self.config.map_amplitude
@@ -80,9 +86,11 @@ class Student:
 
 
 def load_trained_student(
-    project: Project, shuffle: int, trainingsetindex: int, model: str, state_reset: int | None = None
+    project: Project, shuffle: int, trainingsetindex: int, model: str, state_reset: int | None = None,
+    policy: str = "float32",
 ) -> Student:
-    """The student trained for this project, shuffle and training fraction."""
+    """The student trained for this project, shuffle and training fraction, computing in the Keras dtype
+    ``policy`` (``dlc_recurrent.precision.keras_policy``; full precision unless asked)."""
     if model not in models.MODEL_KINDS:
         raise ValueError(f"model must be one of {models.MODEL_KINDS}, got {model!r}")
     folder = ShuffleLayout.resolve(project, shuffle, trainingsetindex).train_folder(model)
@@ -91,7 +99,7 @@ def load_trained_student(
         raise ProjectError(f"{folder}: no trained {model} student here; train it with dlc_recurrent.train(config, "
                            f"{where}, model={model!r}) (after dlc_recurrent.create_training_set(config, {where}) if "
                            "that set does not exist yet)")
-    network, config = load_student(folder)
+    network, config = load_student(folder, policy)
     if config.bodyparts != project.bodyparts:
         raise ProjectError(
             f"{folder}: the student was trained on body parts {config.bodyparts}, config.yaml lists "

@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 from dlc_recurrent import models
 from dlc_recurrent._tensorflow import keras
 from dlc_recurrent.fileio import atomic_yaml
-
+from dlc_recurrent.precision import PRECISIONS
 
 SCHEDULES = ("converge", "fixed")
 
@@ -111,7 +111,14 @@ class TrainingConfig:
     #: ``normalization`` when training starts, saved so analysis normalises alike.
     mean: float = models.DEFAULT_MEAN
     std: float = models.DEFAULT_STD
-    #: Mixed float16 on a GPU (no effect on the CPU): about twice the speed, same accuracy.
+    #: The number format of the convolutions (weights and maps stay float32): "auto" is float16 on
+    #: a GPU and float32 on a CPU; "bfloat16" (CPUs with AMX or AVX512-BF16, or a GPU) and "float16"
+    #: (a GPU) ask for one, "float32" for full precision everywhere. On a 2-core AMX Xeon bfloat16
+    #: made a step 2-2.6x faster, but students trained the same number of steps were 0.07-0.16 px
+    #: worse on visible points (p < 0.001) and the recurrent one 0.5 px on hidden points
+    #: (benchmarks/RESULTS.md, "precision"), so on a CPU it is opt-in.
+    precision: str = "auto"
+    #: Off forces float32 whatever ``precision`` says (the older switch, kept for saved configs).
     mixed_precision: bool = True
     #: Seeds the network's initial weights and the order and augmentation of the samples.
     seed: int = 0
@@ -171,6 +178,8 @@ class TrainingConfig:
                 "epochs applies to schedule='fixed' (the paper's recipe); the default schedule trains until the "
                 "test loss stops improving: set min_steps / max_steps instead, or pass schedule='fixed'"
             )
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.normalization not in ("paper", "dataset"):
             raise ValueError(f"normalization must be 'paper' or 'dataset', got {self.normalization!r}")
         self.filters = tuple(int(f) for f in self.filters)
@@ -256,7 +265,8 @@ class TrainingConfig:
 
 #: Fields added after the first students were trained, with the value that reproduces how those
 #: were trained (not today's default), so an old dlc_recurrent.yaml loads as what it was.
-ADDED_LATER = {"schedule": "fixed", "rotation": 0.0, "zoom": (1.0, 1.0), "blur_probability": 0.0, "noise": 0.0}
+ADDED_LATER = {"schedule": "fixed", "rotation": 0.0, "zoom": (1.0, 1.0), "blur_probability": 0.0, "noise": 0.0,
+               "precision": "float16"}
 
 
 def set_arguments(shuffle: int, trainingsetindex: int = 0) -> str:

@@ -4,7 +4,6 @@ brightness, contrast, blur, noise, optional occluders)."""
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 

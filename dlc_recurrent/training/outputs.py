@@ -21,10 +21,10 @@ from dlc_recurrent.layout import (
     WEIGHTS_NAME,
     modelprefix,
 )
+from dlc_recurrent.precision import computing_in
 from dlc_recurrent.project import Project
 from dlc_recurrent.training.callbacks import SMOOTHING, ScheduleState
 from dlc_recurrent.training.config import TrainingConfig, train_call
-
 
 #: deeplabcut's post-processing tools rebuild the scorer from a pytorch_config.yaml whose net_type
 #: must be one of DLC's own; these borrowed names only make the students findable (and keep the
@@ -147,8 +147,9 @@ def read_training_summary(folder: str | Path) -> dict | None:
     return YAML(typ="safe").load(path.read_text()) if path.is_file() else None
 
 
-def load_student(train_folder: str | Path) -> tuple[keras.Model, TrainingConfig]:
-    """Rebuild a trained student from its folder: the network (any H, W; any T) and its config."""
+def load_student(train_folder: str | Path, policy: str = "float32") -> tuple[keras.Model, TrainingConfig]:
+    """Rebuild a trained student from its folder: the network (any H, W; any T), computing in the Keras
+    dtype ``policy`` (dlc_recurrent.precision), and its config."""
     folder = Path(train_folder)
     weights = folder / WEIGHTS_NAME
     if not weights.is_file():
@@ -158,7 +159,8 @@ def load_student(train_folder: str | Path) -> tuple[keras.Model, TrainingConfig]
     except Exception as error:  # garbled or cut short
         raise ProjectError(f"{folder / CONFIG_NAME}: damaged ({type(error).__name__}); retrain the student with "
                            "dlc_recurrent.train(config, ..., overwrite=True)") from None
-    network = config.build_model()
+    with computing_in(policy):
+        network = config.build_model()
     try:
         network.load_weights(str(weights))
     except Exception as error:

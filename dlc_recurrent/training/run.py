@@ -42,6 +42,7 @@ from dlc_recurrent.layout import (
     trainer_lock_path,
 )
 from dlc_recurrent.locks import describe_holder, is_stale, try_lock
+from dlc_recurrent.precision import computing_in, keras_policy
 from dlc_recurrent.project import Project, load_project
 from dlc_recurrent.training.callbacks import (
     EpochCheckpoint,
@@ -147,13 +148,13 @@ def _train_locked(project: Project, shuffle: int, trainingsetindex: int, model: 
     train_config.save(folder / CONFIG_NAME)
 
     strategy = _strategy(devices, chosen)
-    if train_config.mixed_precision and tf.DeviceSpec.from_string(chosen or devices[0]).device_type == "GPU":
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    try:
+    device_type = tf.DeviceSpec.from_string(chosen or devices[0]).device_type or "CPU"
+    precision = train_config.precision if train_config.mixed_precision else "float32"
+    # "auto" trains in float32 on a CPU: at equal steps bfloat16 students were less accurate (RESULTS.md)
+    policy = keras_policy(precision, device_type, bfloat16_cpu=False if precision == "auto" else None)
+    with computing_in(policy):
         epochs = _fit(trainset, train_config, folder, strategy, shuffle, trainingsetindex)
         write_dlc_model_files(project, folder, train_config.model, epochs)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
     return folder
 
 
@@ -190,7 +191,8 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
     if not done:
         existing = sum(path.stat().st_size for path in (folder / "checkpoints").glob("ckpt-*"))
         check_free_space(folder, max(student_bytes - existing, 0), "training")
-        logger.info(f"Training {config.model} on {where}: {config.resolved_batch_size} "
+        logger.info(f"Training {config.model} on {where} ({keras.mixed_precision.global_policy().name}): "
+                    f"{config.resolved_batch_size} "
                     f"{'windows of ' + str(config.window_length) + ' frames' if config.recurrent else 'frames'} "
                     f"of {width}x{height} px per step and device")
         if start_epoch:

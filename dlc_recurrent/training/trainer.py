@@ -3,7 +3,6 @@ device and takes the masked mean squared error (points without a target do not c
 
 from __future__ import annotations
 
-
 from dlc_recurrent._tensorflow import keras, tf
 from dlc_recurrent.training.config import TrainingConfig
 

@@ -60,7 +60,8 @@ def median_filtered_leap(config, videos, destination, shuffle: int = 1, training
     destination.mkdir(parents=True, exist_ok=True)
     paths = [str(v) for v in videos]
     scorer = analyze_videos(config, paths, shuffle=shuffle, trainingsetindex=trainingsetindex,
-                            destfolder=destination, overwrite=True, model=LEAP, progress=progress)
+                            destfolder=destination, overwrite=True, model=LEAP, progress=progress,
+                            precision="float32")  # the study judges every method in full precision
     for path in paths:
         for old in destination.glob(f"{Path(path).stem}{scorer}_filtered*"):
             old.unlink()  # filterpredictions skips videos it filtered before, even if the raw h5 is new

@@ -4,7 +4,6 @@ events drawn as figures."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 

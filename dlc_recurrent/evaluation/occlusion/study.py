@@ -20,7 +20,6 @@ from dlc_recurrent.inference.pairing import (
 from dlc_recurrent.project import Project, find_teacher, read_teacher_for_video
 from dlc_recurrent.synthetic import read_ground_truth
 
-
 DEFAULT_SEED = 20240611
 
 

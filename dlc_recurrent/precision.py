@@ -1,0 +1,62 @@
+"""Which number format a student computes in: float32, or a mixed precision where the hardware pays.
+
+Mixed precision keeps the weights (and the last layer, so the maps) in float32 and computes the
+convolutions in 16 bits: float16 on a GPU (tensor cores), bfloat16 on CPUs with AMX or AVX512-BF16
+(oneDNN). Measured on a 2-core Xeon with AMX (benchmarks/RESULTS.md, "precision"): analysis 1.5-2.3x
+faster with the same student's points 0.02-0.03 px from float32's (so analysis uses it by default);
+training steps 2-2.6x faster, but students trained the same number of steps slightly less accurate
+(so training asks for it explicitly).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+#: What a caller may ask for. "auto": the fastest format the device runs well (float16 on a GPU,
+#: bfloat16 on a CPU with AMX or AVX512-BF16, float32 elsewhere); "bfloat16" / "float16": that
+#: format where the device runs it well, float32 elsewhere; "float32": always full precision.
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+#: CPU flags (Linux /proc/cpuinfo) under which oneDNN computes bfloat16 in hardware.
+BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_supports_bfloat16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
+    """Whether this CPU computes bfloat16 in hardware (AMX or AVX512-BF16); False where it cannot tell."""
+    try:
+        flags = set(Path(cpuinfo).read_text().split())
+    except OSError:
+        return False
+    return any(flag in flags for flag in BF16_CPU_FLAGS)
+
+
+def keras_policy(precision: str, device_type: str, bfloat16_cpu: bool | None = None) -> str:
+    """The Keras dtype policy for ``precision`` on a device of ``device_type`` ("CPU" or "GPU")."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    gpu = device_type.upper() == "GPU"
+    if bfloat16_cpu is None:
+        bfloat16_cpu = not gpu and cpu_supports_bfloat16()
+    if precision == "float32":
+        return "float32"
+    if gpu:
+        return "mixed_bfloat16" if precision == "bfloat16" else "mixed_float16"
+    if precision in ("auto", "bfloat16") and bfloat16_cpu:
+        return "mixed_bfloat16"
+    return "float32"
+
+
+@contextlib.contextmanager
+def computing_in(policy: str):
+    """Build Keras layers under ``policy`` inside the block; the previous global policy comes back after."""
+    from dlc_recurrent._tensorflow import keras
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
