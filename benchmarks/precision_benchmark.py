@@ -17,6 +17,8 @@ All in one run on this machine:
 
     python benchmarks/precision_benchmark.py            # ~15 min on 2 CPU cores
     python benchmarks/precision_benchmark.py --quick    # tiny sizes, a smoke test
+    python benchmarks/precision_benchmark.py --keep --bfloat16-epochs 16   # bfloat16 students
+                                                        # trained on to about float32's minutes
 
 Results go to ``<out>/precision_benchmark.csv`` (default ``benchmarks/out``, git-ignored).
 """
@@ -106,7 +108,9 @@ def trained_students(out: Path, args) -> tuple[list[dict], dict]:
     truth = read_ground_truth(held_out)
     for model in MODELS:
         for shuffle, precision in ((1, "float32"), (2, "bfloat16")):
-            train(config, shuffle=shuffle, model=model, precision=precision, report=False, **options)
+            epochs = args.bfloat16_epochs if precision == "bfloat16" and args.bfloat16_epochs else args.epochs
+            train(config, shuffle=shuffle, model=model, precision=precision, report=False,
+                  **{**options, "epochs": epochs})
             summary = YAML(typ="safe").load((model_folder(project, shuffle, 0, model) / "train" / SUMMARY_NAME).read_text())
             student = load_trained_student(project, shuffle, 0, model)
             predictions = predict_video(student, info, crop, progress=False)
@@ -164,6 +168,8 @@ def main(argv=None) -> None:
     parser.add_argument("--height", type=int, default=140)
     parser.add_argument("--scale", type=float, default=0.5)
     parser.add_argument("--epochs", type=int, default=8, help="of 25 steps each, for every trained student")
+    parser.add_argument("--bfloat16-epochs", type=int, default=None,
+                        help="epochs of the bfloat16 students (default --epochs): twice as many compares equal time")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.quick:
