@@ -114,6 +114,7 @@ def reserve_blocks(path: Path) -> None:
         except OSError as error:
             if is_full_disk(error):
                 raise
+            # file systems without fallocate: the blocks are allocated as pages are written
 
 
 def replace_folder(new: Path, final: Path) -> None:
@@ -127,10 +128,12 @@ def replace_folder(new: Path, final: Path) -> None:
 
 
 def read_yaml(path: Path) -> dict:
+    """A YAML file as a dict (an empty file as {})."""
     return YAML(typ="safe").load(path.read_text()) or {}
 
 
 def write_yaml(path: Path, data: dict) -> None:
+    """``data`` as block-style YAML (for files inside a folder that is itself swapped into place)."""
     yaml = YAML(typ="safe")
     yaml.default_flow_style = False
     with path.open("w") as handle:
@@ -138,11 +141,9 @@ def write_yaml(path: Path, data: dict) -> None:
 
 
 def atomic_yaml(path: Path, data: dict) -> None:
-    yaml = YAML(typ="safe")
-    yaml.default_flow_style = False
+    """``data`` as YAML under ``<name>.tmp``, then moved into place."""
     temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w") as handle:
-        yaml.dump(data, handle)
+    write_yaml(temporary, data)
     os.replace(temporary, path)
 
 

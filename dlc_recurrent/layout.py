@@ -111,14 +111,12 @@ class ShuffleLayout:
     project: Project
     shuffle: int
     trainingsetindex: int
-    fraction: float
     training_set: Path
     evaluation: Path
 
     @classmethod
     def resolve(cls, project: Project, shuffle: int = 1, trainingsetindex: int = 0) -> "ShuffleLayout":
-        return cls(project, shuffle, trainingsetindex, training_fraction(project, trainingsetindex),
-                   training_set_folder(project, shuffle, trainingsetindex),
+        return cls(project, shuffle, trainingsetindex, training_set_folder(project, shuffle, trainingsetindex),
                    evaluation_folder(project, shuffle, trainingsetindex))
 
     def model(self, kind: str) -> Path:

@@ -17,8 +17,9 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 #: What a caller may ask for. "auto": the fastest format the device runs well (float16 on a GPU,
-#: bfloat16 on a CPU with AMX or AVX512-BF16, float32 elsewhere); "bfloat16" / "float16": that
-#: format where the device runs it well, float32 elsewhere; "float32": always full precision.
+#: bfloat16 on a CPU with AMX or AVX512-BF16, float32 elsewhere), except that training stays in
+#: float32 on a CPU; "bfloat16" / "float16": that format where the device runs it well, float32
+#: elsewhere; "float32": always full precision.
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 #: CPU flags (Linux /proc/cpuinfo) under which oneDNN computes bfloat16 in hardware.
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -33,8 +34,10 @@ def cpu_supports_bfloat16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
     return any(flag in flags for flag in BF16_CPU_FLAGS)
 
 
-def keras_policy(precision: str, device_type: str, bfloat16_cpu: bool | None = None) -> str:
-    """The Keras dtype policy for ``precision`` on a device of ``device_type`` ("CPU" or "GPU")."""
+def keras_policy(precision: str, device_type: str, training: bool = False, bfloat16_cpu: bool | None = None) -> str:
+    """The Keras dtype policy for ``precision`` on a device of ``device_type`` ("CPU" or "GPU"), for
+    analysis or ``training``. "auto" does not train in bfloat16: at equal steps its students were less
+    accurate (RESULTS.md, "precision"), and their accuracy at convergence is not measured yet."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     gpu = device_type.upper() == "GPU"
@@ -44,7 +47,7 @@ def keras_policy(precision: str, device_type: str, bfloat16_cpu: bool | None = N
         return "float32"
     if gpu:
         return "mixed_bfloat16" if precision == "bfloat16" else "mixed_float16"
-    if precision in ("auto", "bfloat16") and bfloat16_cpu:
+    if bfloat16_cpu and (precision == "bfloat16" or (precision == "auto" and not training)):
         return "mixed_bfloat16"
     return "float32"
 

@@ -13,19 +13,22 @@ from dlc_recurrent.project import load_project, video_crop
 from dlc_recurrent.training import TrainingConfig
 
 
-@pytest.mark.parametrize("precision, device, bf16_cpu, policy", [
-    ("float32", "GPU", False, "float32"),
-    ("float32", "CPU", True, "float32"),
-    ("auto", "GPU", False, "mixed_float16"),
-    ("auto", "CPU", True, "mixed_bfloat16"),
-    ("auto", "CPU", False, "float32"),
-    ("bfloat16", "GPU", False, "mixed_bfloat16"),
-    ("bfloat16", "CPU", False, "float32"),  # emulated bfloat16 is slower than float32
-    ("float16", "CPU", True, "float32"),  # CPUs have no fast float16 convolutions
-    ("float16", "GPU", False, "mixed_float16"),
+@pytest.mark.parametrize("precision, device, bf16_cpu, policy, training_policy", [
+    ("float32", "GPU", False, "float32", "float32"),
+    ("float32", "CPU", True, "float32", "float32"),
+    ("auto", "GPU", False, "mixed_float16", "mixed_float16"),
+    ("auto", "CPU", True, "mixed_bfloat16", "float32"),  # bfloat16 training is asked for, not automatic
+    ("auto", "CPU", False, "float32", "float32"),
+    ("bfloat16", "GPU", False, "mixed_bfloat16", "mixed_bfloat16"),
+    ("bfloat16", "CPU", True, "mixed_bfloat16", "mixed_bfloat16"),
+    ("bfloat16", "CPU", False, "float32", "float32"),  # emulated bfloat16 is slower than float32
+    ("float16", "CPU", True, "float32", "float32"),  # CPUs have no fast float16 convolutions
+    ("float16", "GPU", False, "mixed_float16", "mixed_float16"),
 ])
-def test_each_precision_maps_to_the_policy_the_device_runs_well(precision, device, bf16_cpu, policy):
+def test_each_precision_maps_to_the_policy_the_device_runs_well(precision, device, bf16_cpu, policy,
+                                                                 training_policy):
     assert keras_policy(precision, device, bfloat16_cpu=bf16_cpu) == policy
+    assert keras_policy(precision, device, training=True, bfloat16_cpu=bf16_cpu) == training_policy
 
 
 def test_an_unknown_precision_is_refused_in_one_line():

@@ -35,14 +35,7 @@ from dlc_recurrent.fileio import (
     reserve_blocks,
     write_yaml,
 )
-from dlc_recurrent.frames import (
-    Crop,
-    VideoInfo,
-    is_grayscale,
-    read_frames,
-    read_video_info,
-    scaled_size,
-)
+from dlc_recurrent.frames import Crop, VideoInfo, is_grayscale, read_frames, read_video_info, scaled_size
 from dlc_recurrent.layout import (
     TRAINING_SET_META,
     builder_lock_path,
@@ -293,6 +286,3 @@ def _store_frames(info: VideoInfo, crop: Crop, scale: float, channels: int, need
             out[row] = image
     out.flush()
     del out
-
-
-            # file systems without fallocate: the blocks are allocated as pages are written

@@ -12,20 +12,9 @@ import pandas as pd
 
 from dlc_recurrent.distill.spec import TrainingSetSpec, saved_spec
 from dlc_recurrent.errors import ProjectError
-from dlc_recurrent.fileio import (
-    read_yaml,
-)
-from dlc_recurrent.layout import (
-    TRAINING_SET_META,
-    training_set_folder,
-)
-from dlc_recurrent.project import (
-    Project,
-    TeacherPredictions,
-    find_teacher,
-    read_hand_labels,
-    read_teacher,
-)
+from dlc_recurrent.fileio import read_yaml
+from dlc_recurrent.layout import TRAINING_SET_META, training_set_folder
+from dlc_recurrent.project import Project, TeacherPredictions, find_teacher, read_hand_labels, read_teacher
 
 
 def saved_request(folder: Path) -> dict | None:

@@ -10,12 +10,8 @@ import numpy as np
 import pandas as pd
 
 from dlc_recurrent.errors import ProjectError
-from dlc_recurrent.fileio import (
-    read_yaml,
-)
-from dlc_recurrent.layout import (
-    TRAINING_SET_META,
-)
+from dlc_recurrent.fileio import read_yaml
+from dlc_recurrent.layout import TRAINING_SET_META
 
 #: Values of the per-point ``source`` array in the targets.
 MASKED, TEACHER, HAND_LABEL, GAP_FILLED = 0, 1, 2, 3

@@ -7,11 +7,7 @@ import numpy as np
 import pandas as pd
 
 from dlc_recurrent.distill.spec import GAP_FILLED, HAND_LABEL, MASKED, TEACHER, VideoTargets
-from dlc_recurrent.frames import (
-    Crop,
-    scaled_size,
-    to_stored_frame,
-)
+from dlc_recurrent.frames import Crop, scaled_size, to_stored_frame
 
 
 def combine_targets(

@@ -18,10 +18,7 @@ from dlc_recurrent.evaluation.quality import quality_report
 from dlc_recurrent.evaluation.stats import LEAP, RECURRENT
 from dlc_recurrent.fileio import atomic_csv
 from dlc_recurrent.frames import to_full_frame
-from dlc_recurrent.layout import (
-    RESULTS_NAME,
-    ShuffleLayout,
-)
+from dlc_recurrent.layout import RESULTS_NAME, ShuffleLayout
 from dlc_recurrent.project import load_project
 
 logger = logging.getLogger(__name__)

@@ -16,11 +16,7 @@ from dlc_recurrent.fileio import atomic_write
 from dlc_recurrent.frames import Crop, VideoInfo
 from dlc_recurrent.inference.student import Student
 from dlc_recurrent.layout import modelprefix, training_fraction
-from dlc_recurrent.project import (
-    OWN_OUTPUT_KEY,
-    Project,
-    meta_path,
-)
+from dlc_recurrent.project import OWN_OUTPUT_KEY, Project, meta_path
 
 
 def predictions_table(predictions: np.ndarray, scorer: str, bodyparts: list[str]) -> pd.DataFrame:

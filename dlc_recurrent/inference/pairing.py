@@ -21,9 +21,7 @@ from dlc_recurrent.distill import built_with, short_gaps
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.inference.student import Student, load_trained_student
 from dlc_recurrent.layout import WEIGHTS_NAME, ShuffleLayout
-from dlc_recurrent.project import (
-    Project,
-)
+from dlc_recurrent.project import Project
 
 #: likelihood from which a confident student's point is kept over the main student's (measured:
 #: benchmarks/RESULTS.md, "two students")

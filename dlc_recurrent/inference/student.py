@@ -13,9 +13,7 @@ from dlc_recurrent import models
 from dlc_recurrent._tensorflow import tf
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.layout import WEIGHTS_NAME, ShuffleLayout
-from dlc_recurrent.project import (
-    Project,
-)
+from dlc_recurrent.project import Project
 from dlc_recurrent.training import TrainingConfig, load_student, set_arguments
 
 DEFAULT_BATCH_SIZE = 32

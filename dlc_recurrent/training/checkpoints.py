@@ -16,10 +16,7 @@ from dlc_recurrent._tensorflow import tf
 from dlc_recurrent.distill import TrainingSet, training_set_fingerprint
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.fileio import atomic_write, atomic_yaml
-from dlc_recurrent.layout import (
-    CONFIG_NAME,
-    TRAINING_SET_RECORD,
-)
+from dlc_recurrent.layout import CONFIG_NAME, TRAINING_SET_RECORD
 from dlc_recurrent.training.config import TrainingConfig
 
 logger = logging.getLogger(__name__)

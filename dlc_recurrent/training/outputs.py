@@ -15,12 +15,7 @@ from dlc_recurrent._tensorflow import keras
 from dlc_recurrent.distill import TrainingSet
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.fileio import atomic_yaml
-from dlc_recurrent.layout import (
-    CONFIG_NAME,
-    SUMMARY_NAME,
-    WEIGHTS_NAME,
-    modelprefix,
-)
+from dlc_recurrent.layout import CONFIG_NAME, SUMMARY_NAME, WEIGHTS_NAME, modelprefix
 from dlc_recurrent.precision import computing_in
 from dlc_recurrent.project import Project
 from dlc_recurrent.training.callbacks import SMOOTHING, ScheduleState

@@ -43,7 +43,7 @@ from dlc_recurrent.layout import (
 )
 from dlc_recurrent.locks import describe_holder, is_stale, try_lock
 from dlc_recurrent.precision import computing_in, keras_policy
-from dlc_recurrent.project import Project, load_project
+from dlc_recurrent.project import load_project
 from dlc_recurrent.training.callbacks import (
     EpochCheckpoint,
     Forecast,
@@ -121,8 +121,7 @@ def train(
         )
         if train_config.normalization == "dataset":
             train_config.mean, train_config.std = dataset_statistics(trainset)
-        return _train_locked(project, shuffle, trainingsetindex, model, trainset, train_config, overwrite, devices,
-                             chosen)
+        return _train_locked(where, trainset, train_config, overwrite, devices, chosen)
 
 
 def _check_option_names(options: dict) -> None:
@@ -137,9 +136,9 @@ def _check_option_names(options: dict) -> None:
             raise ValueError(f"train: no option {name!r}; {hint}")
 
 
-def _train_locked(project: Project, shuffle: int, trainingsetindex: int, model: str, trainset: TrainingSet,
-                  train_config: TrainingConfig, overwrite: bool, devices: list[str] | None, chosen: str | None) -> Path:
-    folder = ShuffleLayout.resolve(project, shuffle, trainingsetindex).train_folder(model)
+def _train_locked(where: ShuffleLayout, trainset: TrainingSet, train_config: TrainingConfig, overwrite: bool,
+                  devices: list[str] | None, chosen: str | None) -> Path:
+    folder = where.train_folder(train_config.model)
     if overwrite and folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -149,12 +148,11 @@ def _train_locked(project: Project, shuffle: int, trainingsetindex: int, model: 
 
     strategy = _strategy(devices, chosen)
     device_type = tf.DeviceSpec.from_string(chosen or devices[0]).device_type or "CPU"
-    precision = train_config.precision if train_config.mixed_precision else "float32"
-    # "auto" trains in float32 on a CPU: at equal steps bfloat16 students were less accurate (RESULTS.md)
-    policy = keras_policy(precision, device_type, bfloat16_cpu=False if precision == "auto" else None)
+    policy = keras_policy(train_config.precision if train_config.mixed_precision else "float32", device_type,
+                          training=True)
     with computing_in(policy):
-        epochs = _fit(trainset, train_config, folder, strategy, shuffle, trainingsetindex)
-        write_dlc_model_files(project, folder, train_config.model, epochs)
+        epochs = _fit(trainset, train_config, folder, strategy, where.shuffle, where.trainingsetindex)
+        write_dlc_model_files(where.project, folder, train_config.model, epochs)
     return folder
 
 

@@ -13,10 +13,7 @@ from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.evaluation.occlusion.study import Study, StudyVideo
 from dlc_recurrent.evaluation.stats import FILTERED, LEAP, TWO_STUDENTS, compare_methods
 from dlc_recurrent.inference.analyze import analyze_videos
-from dlc_recurrent.inference.pairing import (
-    bridged_points,
-    combine_students,
-)
+from dlc_recurrent.inference.pairing import bridged_points, combine_students
 from dlc_recurrent.inference.streams import predict_video
 from dlc_recurrent.training import deeplabcut_options
 

@@ -46,12 +46,7 @@ from dlc_recurrent.distill import TrainingSet
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.evaluation.common import Runner, load_students, load_trainset
 from dlc_recurrent.evaluation.occlusion.baselines import test_frame_table, whole_video_predictions
-from dlc_recurrent.evaluation.occlusion.figures import (
-    plot_calibration,
-    plot_event,
-    plot_occlusion,
-    plot_test_frames,
-)
+from dlc_recurrent.evaluation.occlusion.figures import plot_calibration, plot_event, plot_occlusion, plot_test_frames
 from dlc_recurrent.evaluation.occlusion.natural import natural_events, pick_events, study_calibration
 from dlc_recurrent.evaluation.occlusion.report import findings_table, findings_text, summary_table
 from dlc_recurrent.evaluation.occlusion.study import (
@@ -68,16 +63,9 @@ from dlc_recurrent.evaluation.occlusion.windows import (
     occlusion_table,
     select_occlusion_windows,
 )
-from dlc_recurrent.evaluation.stats import (
-    LEAP,
-    RECURRENT,
-)
+from dlc_recurrent.evaluation.stats import LEAP, RECURRENT
 from dlc_recurrent.fileio import atomic_csv, atomic_write
-from dlc_recurrent.inference.pairing import (
-    HANDOFF_LIKELIHOOD,
-    Pairing,
-    load_confident,
-)
+from dlc_recurrent.inference.pairing import HANDOFF_LIKELIHOOD, Pairing, load_confident
 from dlc_recurrent.layout import evaluation_folder
 from dlc_recurrent.project import Project, load_project
 
@@ -230,7 +218,7 @@ def _set_up(project: Project, trainset: TrainingSet, shuffle: int, trainingsetin
     videos = load_videos(project, trainset)
     if second is None:
         return students, study, videos, folder
-    study = pair_study(model, shuffle, second.config.model, pairing.shuffle, pairing.handoff, pairing.bridge_max_gap)
+    study = pair_study(model, shuffle, second.config.model, pairing)
     students = {LEAP: students[LEAP], study.recurrent: students[model], study.second: second}
     second_trainset = load_trainset(project, pairing.shuffle, trainingsetindex)
     kept, before = keep_shared_test_frames(videos, second_trainset)

@@ -13,12 +13,13 @@ from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.evaluation.common import record_crop
 from dlc_recurrent.evaluation.stats import FILTERED, FILTERED_CAUSAL, LEAP, RECURRENT, TWO_STUDENTS
 from dlc_recurrent.frames import Crop, VideoInfo, read_video_info
-from dlc_recurrent.inference.pairing import (
-    BRIDGE_MAX_GAP,
-    HANDOFF_LIKELIHOOD,
-)
+from dlc_recurrent.inference.pairing import HANDOFF_LIKELIHOOD, Pairing
 from dlc_recurrent.project import Project, find_teacher, read_teacher_for_video
 from dlc_recurrent.synthetic import read_ground_truth
+
+#: Each method's colour in the study's figures.
+COLORS = {LEAP: "tab:red", FILTERED: "tab:orange", FILTERED_CAUSAL: "tab:orange", RECURRENT: "tab:blue",
+          "bidirectional_leap": "tab:purple", TWO_STUDENTS: "tab:green"}
 
 DEFAULT_SEED = 20240611
 
@@ -180,12 +181,8 @@ def keep_shared_test_frames(videos: list[StudyVideo], other: TrainingSet) -> tup
     return sum(int(video.test.sum()) for video in videos), before
 
 
-def pair_study(model: str, shuffle: int, second_model: str, second_shuffle: int, handoff: float,
-                bridge_max_gap: int | None) -> Study:
+def pair_study(model: str, shuffle: int, second_model: str, pairing: Pairing) -> Study:
     """The study of two students: each named with its shuffle, the pair combined as analyze_videos does."""
-    main, second = f"{model}_shuffle{shuffle}", f"{second_model}_shuffle{second_shuffle}"
-    return Study(recurrent=main, second=second, handoff=float(handoff),
-                  bridge_max_gap=BRIDGE_MAX_GAP if bridge_max_gap is None else int(bridge_max_gap),
-                  colors={main: COLORS[model], second: "tab:cyan"})
-COLORS = {LEAP: "tab:red", FILTERED: "tab:orange", FILTERED_CAUSAL: "tab:orange", RECURRENT: "tab:blue",
-          "bidirectional_leap": "tab:purple", TWO_STUDENTS: "tab:green"}
+    main, second = f"{model}_shuffle{shuffle}", f"{second_model}_shuffle{pairing.shuffle}"
+    return Study(recurrent=main, second=second, handoff=float(pairing.handoff), bridge_max_gap=pairing.max_gap,
+                 colors={main: COLORS[model], second: "tab:cyan"})

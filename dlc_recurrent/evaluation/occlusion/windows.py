@@ -15,9 +15,7 @@ from dlc_recurrent.evaluation.occlusion.baselines import fill_gaps
 from dlc_recurrent.evaluation.occlusion.study import DEFAULT_SEED, Study
 from dlc_recurrent.evaluation.stats import FILTERED_CAUSAL, LEAP, TWO_STUDENTS, compare_methods
 from dlc_recurrent.frames import read_frames, to_full_frame, to_stored_frame
-from dlc_recurrent.inference.pairing import (
-    combine_predictions,
-)
+from dlc_recurrent.inference.pairing import combine_predictions
 
 
 def occluder_side(occluder_size: float, scale: float) -> int:
