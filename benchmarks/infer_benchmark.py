@@ -3,6 +3,8 @@
 What it measures, in one run on this machine, every method in a fresh subprocess of its own:
 
 Speed, on the same 336x280 grayscale synthetic video (``--frames`` long, default 2000):
+  * ``bare ...``        the students' networks alone on frames decoded beforehand (``worker_bare``): the
+                        yardstick of issue 21 (analysis at the model's own speed).
   * ``leap``            ``dlc_recurrent.analyze_videos(model="leap")``: the non-recurrent LEAP.
   * ``recurrent``       ``analyze_videos(model="convlstm_leap")`` streaming, default ``state_reset``
                         (each segment restarts on ``window_length - 1`` frames of burn-in).
@@ -340,7 +342,55 @@ def _fresh_dlc_shuffle(config: Path, cfg: dict, auxiliaryfunctions, deeplabcut):
     return shuffle, folder / "train"
 
 
-WORKERS = {"student": worker_student, "windowed": worker_windowed, "dlc": worker_dlc}
+def worker_bare(task: dict) -> dict:
+    """The students' networks alone on frames already decoded into memory (no decoding, no output), in
+    analyze_videos' default precision: LEAP's forward pass in batches of 8 (issue 21's yardstick), and the
+    recurrent student streamed with its state carried (encoder, one ConvLSTM step per frame, decoder and
+    peaks), after a warm-up pass; the best of two timed passes."""
+    with _common.MemorySampler() as memory:
+        import numpy as np
+
+        import dlc_recurrent  # noqa: F401  (before tensorflow)
+        from dlc_recurrent._tensorflow import tf
+        from dlc_recurrent.frames import read_video_info
+        from dlc_recurrent.inference.reader import FrameReader
+        from dlc_recurrent.inference.student import load_trained_student
+        from dlc_recurrent.precision import keras_policy
+        from dlc_recurrent.project import load_project, video_crop
+
+        project = load_project(task["config"])
+        policy = keras_policy("auto", "CPU")
+        student = load_trained_student(project, 1, 0, task["model"], 0, policy)
+        info = read_video_info(task["video"])
+        frames = np.concatenate(list(FrameReader(info, video_crop(project, info), student.config.scale,
+                                                 student.config.channels, 64)))
+        if task["model"] == "leap":
+            network = student.network
+            forward = tf.function(lambda x: network(x, training=False),
+                                  input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8)])
+
+            def one_pass():
+                for i in range(0, len(frames), 8):
+                    forward(frames[i : i + 8])
+        else:
+            def one_pass():
+                state = None
+                for i in range(0, len(frames), 32):
+                    features = student.encode(frames[i : i + 32])
+                    state = state or student.zero_state(features)
+                    hidden, *state = student.recur(features, *state)
+                    student.decode(student.decoder_input(features, hidden)).numpy()
+        one_pass()
+        best = float("inf")
+        for _ in range(2):
+            started = time.perf_counter()
+            one_pass()
+            best = min(best, time.perf_counter() - started)
+    return {"frames": len(frames), "frame_size": _video_size(task["video"]), "wall_s": best, "inference_s": best,
+            "fps": len(frames) / best, "fps_end_to_end": len(frames) / best, "precision": policy, **memory.report()}
+
+
+WORKERS = {"bare": worker_bare, "student": worker_student, "windowed": worker_windowed, "dlc": worker_dlc}
 
 
 # --------------------------------------------------------------------------------------------
@@ -380,6 +430,9 @@ def main(argv=None) -> None:
     if "speed" in args.parts:
         print(f"\nSpeed: analyzing {videos['speed'].name} ...", flush=True)
         speed = {
+            "bare_leap": run("bare LEAP network", {"kind": "bare", "video": str(videos["speed"]), "model": "leap"}),
+            "bare_recurrent": run("bare ConvLSTM-LEAP", {"kind": "bare", "video": str(videos["speed"]),
+                                                         "model": "convlstm_leap"}),
             "leap": run("leap", {"kind": "student", "video": str(videos["speed"]), "model": "leap", "state_reset": None}),
             "recurrent": run("recurrent", {"kind": "student", "video": str(videos["speed"]), "model": "convlstm_leap",
                                            "state_reset": None}),
@@ -416,6 +469,11 @@ def main(argv=None) -> None:
                              for other, value, goal in checks)
             print(f"  {r['method']:15s} vs {text}")
             r["vs_leap"], r["vs_naive"], r["vs_dlc"] = (value for _, value, _ in checks)
+        bare = speed["bare_leap"]["fps"]
+        print(f"  vs the bare LEAP network (issue 21; goals: LEAP >= 0.95x, recurrent >= 0.9x): LEAP "
+              f"{speed['leap']['fps'] / bare:.2f}x, recurrent {speed['recurrent']['fps'] / bare:.2f}x, state carried "
+              f"{speed['recurrent_sr0']['fps'] / bare:.2f}x; segments cost "
+              f"{1 - speed['recurrent']['fps'] / speed['recurrent_sr0']['fps']:+.1%} against carried state")
         pair = speed["pair"]
         print(f"  {pair['method']:15s} {pair['fps'] / speed['recurrent']['fps']:.2f}x the recurrent student, "
               f"{pair['fps'] / speed['dlc']['fps']:.2f}x DLC ResNet-50")

@@ -299,19 +299,26 @@ class ConvLSTMRecurrence:
     """A trained ConvLSTM2D layer as a function over one video's consecutive feature maps.
 
     The same maths as Keras' layer (gates i, f, c, o; "same" 3x3 convolutions), arranged for
-    streaming: the input convolution of all frames runs as one batched convolution, and only the
-    recurrent convolution of the hidden state runs frame by frame. Always computes in float32.
+    streaming and speed: each step is one convolution of ``concat([input, hidden])`` with the input and
+    recurrent kernels stacked (half the calls of two), in the layer's compute dtype (bfloat16 or
+    float16 under a mixed policy, as the rest of the network), between two small XLA-compiled pieces
+    that fuse the element-wise work (joining and casting; bias, gates and state update). The cell
+    state and the returned hidden states stay float32. On a 2-core AMX CPU this took the recurrence
+    from 4.1 to 1.3 ms per 336x280 frame in bfloat16 (RESULTS.md, "analysis speed").
     """
 
     def __init__(self, layer):
         if tuple(layer.strides) != (1, 1) or tuple(layer.dilation_rate) != (1, 1) or layer.padding != "same":
             raise ValueError(f"{layer.name}: streaming supports stride 1, dilation 1, 'same' padding only")
-        weights = [tf.constant(np.asarray(w, np.float32)) for w in layer.get_weights()]
-        self.kernel, self.recurrent_kernel = weights[:2]
-        self.bias = weights[2] if layer.use_bias else tf.zeros([4 * layer.filters])
+        weights = [np.asarray(w, np.float32) for w in layer.get_weights()]
         self.filters = layer.filters
+        self.dtype = tf.as_dtype(getattr(layer, "compute_dtype", None) or "float32")
+        self.kernel = tf.constant(np.concatenate(weights[:2], axis=2), dtype=self.dtype)  # (3, 3, C + filters, 4 filters)
+        self.bias = tf.constant(weights[2] if layer.use_bias else np.zeros(4 * layer.filters, np.float32))
         self.activation = layer.activation
         self.recurrent_activation = layer.recurrent_activation
+        self._join = tf.function(self._join_inputs, jit_compile=True)
+        self._update = tf.function(self._update_state, jit_compile=True)
 
     def zero_state(self, features):
         """Zero hidden and cell states (H, W, filters) for features of shape (n, H, W, C)."""
@@ -325,26 +332,27 @@ class ConvLSTMRecurrence:
         hiddens, hidden, cell = self.run(sequence[tf.newaxis], hidden, cell)
         return hiddens[0], hidden[0], cell[0]
 
+    def _join_inputs(self, inputs, hidden):
+        return tf.concat([tf.cast(inputs, self.dtype), tf.cast(hidden, self.dtype)], -1)
+
+    def _update_state(self, convolved, cell):
+        gates = tf.cast(convolved, tf.float32) + self.bias
+        i, f, c, o = tf.split(gates, 4, axis=-1)
+        cell = self.recurrent_activation(f) * cell + self.recurrent_activation(i) * self.activation(c)
+        return self.recurrent_activation(o) * self.activation(cell), cell
+
     def run(self, sequences, hidden=None, cell=None):
         """Batched: (N, n, H, W, C) -> (N, n, H, W, filters) hidden states, last hidden, last cell."""
-        sequences = tf.cast(sequences, tf.float32)
         if hidden is None:
             shape = tf.shape(sequences)
             hidden = cell = tf.zeros(tf.concat([shape[:1], shape[2:4], [self.filters]], 0))
-        time_major = tf.transpose(sequences, [1, 0, 2, 3, 4])
-        shape = tf.shape(time_major)
-        inputs = tf.nn.conv2d(tf.reshape(time_major, tf.concat([[-1], shape[2:]], 0)), self.kernel, 1, "SAME")
-        inputs = tf.reshape(inputs + self.bias, tf.concat([shape[:4], [4 * self.filters]], 0))
 
-        def step(state, projected):
+        def step(state, inputs):
             hidden, cell = state
-            gates = projected + tf.nn.conv2d(hidden, self.recurrent_kernel, 1, "SAME")
-            i, f, c, o = tf.split(gates, 4, axis=-1)
-            cell = self.recurrent_activation(f) * cell + self.recurrent_activation(i) * self.activation(c)
-            hidden = self.recurrent_activation(o) * self.activation(cell)
-            return hidden, cell
+            return self._update(tf.nn.conv2d(self._join(inputs, hidden), self.kernel, 1, "SAME"), cell)
 
-        hiddens, cells = tf.scan(step, inputs, initializer=(hidden, cell))
+        time_major = tf.transpose(sequences, [1, 0, 2, 3, 4])
+        hiddens, cells = tf.scan(step, time_major, initializer=(tf.cast(hidden, tf.float32), tf.cast(cell, tf.float32)))
         return tf.transpose(hiddens, [1, 0, 2, 3, 4]), hiddens[-1], cells[-1]
 
 

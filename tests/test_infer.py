@@ -108,15 +108,23 @@ def test_bidirectional_chunks_equal_the_network_on_each_segment_with_its_context
     streamed = predict_video(student, info, crop, batch_size=5, progress=False)
 
     frames = np.concatenate(list(FrameReader(info, crop, 1.0, 1, 100)))
-    reference = []
+    reference, reference_maps = [], []
     for start in range(0, len(frames), segment):
         stop = min(start + segment, len(frames))
         first = max(0, start - context)
         maps = network(frames[first : stop + context][None].astype(np.float32))[0]
         reference.append(find_peaks(maps, config.map_amplitude).numpy()[start - first : stop - first])
-    reference = np.concatenate(reference)
+        reference_maps.append(maps.numpy()[start - first : stop - first])
+    reference, reference_maps = np.concatenate(reference), np.concatenate(reference_maps)
     assert streamed.shape == reference.shape == (23, 2, 3)
-    np.testing.assert_allclose(streamed, reference, atol=1e-3)
+    np.testing.assert_allclose(streamed[..., 2], reference[..., 2], atol=1e-6)
+    # An untrained network's maps are nearly flat: float rounding may pick another of two tied maxima.
+    moved = np.abs(streamed[..., :2] - reference[..., :2]).max(-1) > 1e-3
+    for frame, part in zip(*np.nonzero(moved)):
+        x, y = np.round(streamed[frame, part, :2]).astype(int)
+        peak = reference_maps[frame, ..., part].max()
+        assert reference_maps[frame, y, x, part] >= peak - 1e-5 * abs(peak), (frame, part)
+    assert moved.mean() < 0.1
 
 
 @pytest.mark.parametrize("segment", [0, 1])

@@ -153,7 +153,8 @@ def test_streaming_chunks_match_the_full_sequence(skip_connection):
 
     assert streamed.shape == full.shape == (2 * T, SIZE, SIZE, K)
     assert streamed.dtype == np.float32
-    np.testing.assert_allclose(streamed, full, rtol=1e-4, atol=1e-6 * np.abs(full).max())
+    # one convolution over [input, hidden] sums in another order than Keras' two: float32 rounding only
+    np.testing.assert_allclose(streamed, full, rtol=1e-4, atol=1e-5 * np.abs(full).max())
 
     windows = np.stack([video[:T], video[T:]])
     features = encoder(windows.reshape(-1, SIZE, SIZE, 1))
