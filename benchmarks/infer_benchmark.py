@@ -354,6 +354,7 @@ def worker_bare(task: dict) -> dict:
         from dlc_recurrent._tensorflow import tf
         from dlc_recurrent.frames import read_video_info
         from dlc_recurrent.inference.reader import FrameReader
+        from dlc_recurrent.inference.streams import make_stream
         from dlc_recurrent.inference.student import load_trained_student
         from dlc_recurrent.precision import keras_policy
         from dlc_recurrent.project import load_project, video_crop
@@ -373,13 +374,10 @@ def worker_bare(task: dict) -> dict:
                 for i in range(0, len(frames), 8):
                     forward(frames[i : i + 8])
         else:
-            def one_pass():
-                state = None
+            def one_pass():  # analyze_videos' own stream (state carried: state_reset 0), minus reader and output
+                stream = make_stream(student, 32)
                 for i in range(0, len(frames), 32):
-                    features = student.encode(frames[i : i + 32])
-                    state = state or student.zero_state(features)
-                    hidden, *state = student.recur(features, *state)
-                    student.decode(student.decoder_input(features, hidden)).numpy()
+                    stream.step(frames[i : i + 32])
         one_pass()
         best = float("inf")
         for _ in range(2):
