@@ -219,7 +219,7 @@ def worker_student(task: dict) -> dict:
         started = time.perf_counter()
         scorer = analyze_videos(task["config"], [task["video"]], model=task["model"], state_reset=task["state_reset"],
                                 destfolder=str(dest), overwrite=True, progress=False,
-                                confident_shuffle=task.get("confident_shuffle"))
+                                confident_shuffle=task.get("confident_shuffle"), batch_size=task.get("batch_size"))
         wall_s = time.perf_counter() - started
     meta = _read_meta(dest / f"{Path(task['video']).stem}{scorer}.h5")
     frames = meta["nframes"]

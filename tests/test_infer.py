@@ -127,6 +127,59 @@ def test_bidirectional_chunks_equal_the_network_on_each_segment_with_its_context
     assert moved.mean() < 0.1
 
 
+@pytest.mark.parametrize("segment, per_step", [(5, 4), (5, 1), (5, 3), (6, 2)])
+def test_segments_run_side_by_side_equal_the_network_on_each_segment_with_its_burn_in(tmp_path, monkeypatch,
+                                                                                      segment, per_step):
+    """Segments batched together (the last one short) == the Keras network on [segment - burn-in, segment end),
+    and killed midway the run resumes to the same result."""
+    from dlc_recurrent.inference import streams
+
+    monkeypatch.setattr(streams, "MAX_SEGMENTS_PER_STEP", per_step)
+    info, crop = wandering_blob_video(tmp_path / "blob.mp4", 33, seed=2)
+    length = 4
+    config = TrainingConfig(model="convlstm_leap", bodyparts=["a", "b"], window_length=length, map_amplitude=0.01)
+    tf.random.set_seed(5)
+    network = models.build_model("convlstm_leap", 2, window_length=None)
+    student = Student(config=config, folder=None, network=network, state_reset=segment)
+    assert streams.frames_per_step([student], 5, crop, 1.0) == segment * per_step
+    streamed = predict_video(student, info, crop, batch_size=5, progress=False)
+
+    frames = np.concatenate(list(FrameReader(info, crop, 1.0, 1, 100)))
+    reference, reference_maps = [], []
+    for start in range(0, len(frames), segment):
+        stop = min(start + segment, len(frames))
+        first = max(0, start - (length - 1))
+        maps = network(frames[first:stop][None].astype(np.float32))[0]
+        reference.append(find_peaks(maps, config.map_amplitude).numpy()[start - first :])
+        reference_maps.append(maps.numpy()[start - first :])
+    reference, reference_maps = np.concatenate(reference), np.concatenate(reference_maps)
+    assert streamed.shape == reference.shape == (33, 2, 3)
+    np.testing.assert_allclose(streamed[..., 2], reference[..., 2], atol=1e-6)
+    moved = np.abs(streamed[..., :2] - reference[..., :2]).max(-1) > 1e-3
+    for frame, part in zip(*np.nonzero(moved)):  # untrained maps are nearly flat: ties may go either way
+        x, y = np.round(streamed[frame, part, :2]).astype(int)
+        peak = reference_maps[frame, ..., part].max()
+        assert reference_maps[frame, y, x, part] >= peak - 1e-5 * abs(peak), (frame, part)
+    assert moved.mean() < 0.1
+
+    checkpoint = tmp_path / "run.resume.npz"
+    calls, step = [], streams.RecurrentStream.step
+
+    def dies_on_the_second_step(self, frames):
+        calls.append(len(frames))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return step(self, frames)
+
+    monkeypatch.setattr(streams.RecurrentStream, "step", dies_on_the_second_step)
+    with pytest.raises(KeyboardInterrupt):
+        predict_video(student, info, crop, batch_size=5, progress=False, checkpoint=checkpoint, checkpoint_seconds=0)
+    assert checkpoint.is_file()
+    monkeypatch.setattr(streams.RecurrentStream, "step", step)
+    resumed = predict_video(student, info, crop, batch_size=5, progress=False, checkpoint=checkpoint)
+    np.testing.assert_allclose(resumed, streamed, atol=1e-5)
+
+
 @pytest.mark.parametrize("segment", [0, 1])
 def test_a_student_with_a_skip_connection_streams_what_its_network_computes(tmp_path, segment):
     """ConvLSTM-LEAP with the skip connection: carried state == the network on the whole video,
@@ -177,9 +230,11 @@ def dies_at_call(original, call: int):
 def test_an_interrupted_video_resumes_from_its_checkpoint_with_the_same_predictions(tmp_path, monkeypatch,
                                                                                      capsys, model, segment, dies_at):
     """Killed after a few chunks, then run again: it resumes mid-video and gives the uninterrupted result
-    (context 3 frames; with 2-frame segments the checkpoint can come before a full context)."""
+    (context 3 frames; with 2-frame segments the checkpoint can come before a full context). One segment
+    per step here, so that many steps happen; segments side by side resume in the test above."""
     from dlc_recurrent.inference import streams
 
+    monkeypatch.setattr(streams, "MAX_SEGMENTS_PER_STEP", 1)
     info, crop = wandering_blob_video(tmp_path / "blob.mp4", 41, seed=2)
     config = TrainingConfig(model=model, bodyparts=["a", "b"], window_length=4, map_amplitude=0.01)
     tf.random.set_seed(5)
@@ -337,7 +392,7 @@ def test_two_students_streamed_together_equal_each_streamed_alone_then_combined(
     original = streams.PairedStream.step
 
     checkpoint = tmp_path / "blob.h5.resume.npz"
-    monkeypatch.setattr(streams.PairedStream, "step", dies_at_call(original, 4))
+    monkeypatch.setattr(streams.PairedStream, "step", dies_at_call(original, 2))  # steps of up to 4 segments
     with pytest.raises(Interrupted):
         predict_video(main, info, crop, batch_size=5, progress=False, checkpoint=checkpoint, checkpoint_seconds=0,
                       confident=confident, handoff=handoff)
@@ -557,6 +612,7 @@ def test_an_interrupted_analysis_resumes_and_leaves_no_checkpoint(trained_projec
     original = streams.RecurrentStream.step
 
     monkeypatch.setattr(streams, "CHECKPOINT_SECONDS", 0.0)
+    monkeypatch.setattr(streams, "MAX_SEGMENTS_PER_STEP", 1)  # a short video: one segment per step, several steps
     monkeypatch.setattr(streams.RecurrentStream, "step", dies_at_call(original, 3))
     with pytest.raises(Interrupted):
         analyze_videos(trained_project, [str(video)], destfolder=tmp_path / "killed", progress=False)

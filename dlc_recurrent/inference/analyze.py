@@ -28,7 +28,7 @@ from dlc_recurrent.inference.pairing import (
     same_combination,
 )
 from dlc_recurrent.inference.streams import predict_video
-from dlc_recurrent.inference.student import DEFAULT_BATCH_SIZE, Student, load_trained_student
+from dlc_recurrent.inference.student import Student, default_batch_size, load_trained_student
 from dlc_recurrent.layout import LOCK_SUFFIX, RESUME_SUFFIX
 from dlc_recurrent.locks import describe_holder, try_lock
 from dlc_recurrent.precision import keras_policy
@@ -76,7 +76,8 @@ def analyze_videos(
     video that cannot be read is reported at the end while the others are analyzed. An interrupted
     video resumes where it stopped (``<h5 name>.resume.npz``, saved every minute, removed at the end).
     ``state_reset`` (recurrent model): frames per ConvLSTM segment, 0 carries the state through
-    the whole video (default 4 x window_length).
+    the whole video (default 4 x window_length). ``batch_size``: frames per network call (default 8
+    on a CPU, 32 on a GPU).
 
     ``confident_shuffle`` (optional): a second student (``confident_model``, default ``model``),
     trained on the teacher's confident targets only (``create_training_set(config, shuffle=2,
@@ -103,7 +104,9 @@ def analyze_videos(
     """
     project = load_project(config)
     placed = select_device(device, gputouse)
-    policy = keras_policy(precision, tf.DeviceSpec.from_string(placed).device_type or "CPU")
+    device_type = tf.DeviceSpec.from_string(placed).device_type or "CPU"
+    policy = keras_policy(precision, device_type)
+    batch_size = batch_size or default_batch_size(device_type)
     with tf.device(placed):
         return _analyze_videos(project, videos, video_extension_list(videotype, video_extensions), shuffle,
                                trainingsetindex, save_as_csv, destfolder, batch_size, overwrite, model, state_reset,
@@ -159,14 +162,14 @@ class _Run:
 
 
 def _analyze_videos(project: Project, videos, extensions, shuffle: int, trainingsetindex: int, save_as_csv: bool,
-                    destfolder, batch_size: int | None, overwrite: bool, model: str, state_reset: int | None,
+                    destfolder, batch_size: int, overwrite: bool, model: str, state_reset: int | None,
                     progress: bool, pairing: Pairing, snapshot_index: int | None,
                     shard: tuple[int, int] | None, policy: str) -> str:
     student = load_trained_student(project, shuffle, trainingsetindex, model, state_reset, policy)
     confident = load_confident(project, student, shuffle, trainingsetindex, model, state_reset, pairing, policy)
     run = _Run(project, student, confident, pairing, combination(confident, pairing),
                student_scorer(project, shuffle, trainingsetindex, model, snapshot_index),
-               batch_size or DEFAULT_BATCH_SIZE, trainingsetindex, save_as_csv, overwrite, progress)
+               batch_size, trainingsetindex, save_as_csv, overwrite, progress)
     paths = _video_paths(videos, extensions, shard)
     failed, short = [], []
     for video in paths:

@@ -3,7 +3,8 @@
 The recurrent student never recomputes a window per frame: the encoder runs once per frame, and the
 ConvLSTM runs over segments of ``state_reset`` frames, each started from a zero state on the
 ``window_length - 1`` frames before it (their encoder features are kept), so every frame sees at
-least the context it was trained with and the state never drifts over a long video. One stream
+least the context it was trained with and the state never drifts over a long video (segments can
+run side by side as one batch: MAX_SEGMENTS_PER_STEP). One stream
 class per kind of student (single frame, recurrent, bidirectional) and one for two students on the
 same frames; each can save what it carries and go on from it.
 """
@@ -25,7 +26,7 @@ from dlc_recurrent import models
 from dlc_recurrent._tensorflow import tf
 from dlc_recurrent._version import __version__
 from dlc_recurrent.fileio import atomic_write
-from dlc_recurrent.frames import Crop, VideoInfo, to_full_frame
+from dlc_recurrent.frames import Crop, VideoInfo, scaled_size, to_full_frame
 from dlc_recurrent.inference.pairing import (
     BRIDGE_MAX_GAP,
     BRIDGE_MIN_AGREEING,
@@ -47,6 +48,16 @@ CHECKPOINT_SECONDS = 60.0
 
 #: frames between two calls of release_freed_memory while a video streams
 TRIM_EVERY = 2000
+
+
+#: at most this many ConvLSTM segments run side by side as one batch. One on a CPU: on 2 cores at
+#: 336x280, 4 side by side made the recurrence alone ~20% faster per frame but the whole analysis 4%
+#: slower, with 1.4 GB more memory (RESULTS.md, "analysis speed"); not yet measured on a GPU
+MAX_SEGMENTS_PER_STEP = 1
+
+#: and only as many as keep one step's encoder features (with burn-in) under this many bytes, so
+#: high-resolution frames go one segment at a time as before
+SEGMENT_BATCH_BYTES = 256 * 2**20
 
 
 def release_freed_memory() -> None:
@@ -85,7 +96,7 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
     config = student.config
     students = [student] if confident is None else [student, confident]
     check_pair(students)
-    chunk = next((s.state_reset for s in students if s.config.recurrent and s.state_reset > 0), batch_size)
+    chunk = frames_per_step(students, batch_size, crop, config.scale)
     streams = [make_stream(s, batch_size) for s in students]
     stream = streams[0] if confident is None else PairedStream(*streams)
     signature = None
@@ -143,6 +154,17 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
     return combined
 
 
+def frames_per_step(students: list[Student], batch_size: int, crop: Crop, scale: float) -> int:
+    """Frames decoded and predicted per step: a batch for single-frame students; for a recurrent student
+    whole segments, as many as MAX_SEGMENTS_PER_STEP and SEGMENT_BATCH_BYTES allow (at least one)."""
+    recurrent = next((s for s in students if s.config.recurrent and s.state_reset > 0), None)
+    if recurrent is None:
+        return batch_size
+    rows, columns = (-(-scaled_size(size, scale) // models.SIZE_MULTIPLE) for size in (crop.height, crop.width))
+    segment_bytes = rows * columns * recurrent.feature_channels * 4 * (recurrent.state_reset + recurrent.window_length)
+    return recurrent.state_reset * max(1, min(MAX_SEGMENTS_PER_STEP, SEGMENT_BATCH_BYTES // segment_bytes))
+
+
 def make_stream(student: Student, batch_size: int):
     if not student.config.recurrent:
         return FrameStream(student, batch_size)
@@ -156,7 +178,8 @@ def predict_frames(student: Student, frames: np.ndarray, batch_size: int = DEFAU
     ``analyze_videos`` makes them on a video that starts with these frames (same segments and state)."""
     stream = make_stream(student, batch_size)
     frames = models.pad_images(frames)
-    chunk = student.state_reset if student.config.recurrent and student.state_reset > 0 else max(len(frames), 1)
+    height, width = frames.shape[1:3]
+    chunk = frames_per_step([student], max(len(frames), 1), Crop(0, width, 0, height), 1.0)
     out = [stream.step(frames[i : i + chunk]) for i in range(0, len(frames), chunk)]
     return np.concatenate([*out, stream.finish()])
 
@@ -232,17 +255,38 @@ class RecurrentStream:
         self.state = None
 
     def step(self, frames: np.ndarray) -> np.ndarray:
+        """Peaks of consecutive frames: whole segments (the last of the video may be shorter), or any
+        number of frames when the state is carried."""
         features = in_batches(self.student.encode, frames, self.batch_size)
-        if self.state is None or self.burn_in:
-            self.state = self.student.zero_state(features)
-        sequence = features if self.history is None else tf.concat([self.history, features], 0)
-        hidden_sequence, hidden, cell = self.student.recur(sequence, *self.state)
         if self.burn_in:
-            self.history = sequence[-self.burn_in :]
+            hidden_sequence = self._segments(features)
         else:
-            self.state = (hidden, cell)
-        kept = self.student.decoder_input(features, hidden_sequence[len(sequence) - len(frames) :])
+            if self.state is None:
+                self.state = self.student.zero_state(features)
+            hidden_sequence, *self.state = self.student.recur(features, *self.state)
+        kept = self.student.decoder_input(features, hidden_sequence)
         return in_batches(self.student.decode, kept, self.batch_size).numpy()
+
+    def _segments(self, features: tf.Tensor) -> tf.Tensor:
+        """Hidden states of the frames, segment by segment, each from a zero state on its burn-in: those
+        with a full burn-in side by side as one batch, those nearer the video's start (whose sequence
+        then begins at frame 0) one by one from its first frame."""
+        reset, burn_in = self.student.state_reset, self.burn_in
+        start = 0 if self.history is None else len(self.history)
+        sequence = features if self.history is None else tf.concat([self.history, features], 0)
+        self.history = sequence[-burn_in:]
+        hidden = []
+        while start < min(burn_in, len(sequence)):
+            early = sequence[: start + reset]
+            hidden.append(self.student.recur(early, *self.student.zero_state(early))[0][start:])
+            start += reset
+        if start < len(sequence):
+            length = burn_in + reset
+            segments = [sequence[begin - burn_in : begin + reset] for begin in range(start, len(sequence), reset)]
+            segments[-1] = tf.pad(segments[-1], [[0, length - len(segments[-1])], [0, 0], [0, 0], [0, 0]])
+            batched = self.student.recur_segments(tf.stack(segments))[:, burn_in:]  # (segments, reset, h, w, F)
+            hidden.append(tf.reshape(batched, [-1, *batched.shape[2:]])[: len(sequence) - start])
+        return hidden[0] if len(hidden) == 1 else tf.concat(hidden, 0)
 
     def finish(self) -> np.ndarray:
         """Predictions still held back at the end of the video (none: every chunk is done at once)."""
