@@ -17,6 +17,7 @@ def _parameters(function):
     ("analyze_videos", "inference", set()),
     ("evaluate", "evaluation", set()),
     ("quality_report", "evaluation", set()),
+    ("ensemble_videos", "ensemble.videos", set()),
 ])
 def test_public_calls_show_the_real_signature(name, module, wrapper_only):
     import importlib
@@ -35,7 +36,8 @@ def test_deeplabcut_3_names_are_accepted_by_the_public_calls():
 
 
 @pytest.mark.parametrize("name, module", [("train", "training"), ("analyze_videos", "inference"),
-                                          ("evaluate", "evaluation"), ("quality_report", "evaluation")])
+                                          ("evaluate", "evaluation"), ("quality_report", "evaluation"),
+                                          ("ensemble_videos", "ensemble.videos")])
 def test_public_calls_pass_every_argument_on(name, module, monkeypatch):
     """Each argument given to the public call reaches the function that does the work, unchanged."""
     import importlib

@@ -392,7 +392,7 @@ def test_two_students_streamed_together_equal_each_streamed_alone_then_combined(
     original = streams.PairedStream.step
 
     checkpoint = tmp_path / "blob.h5.resume.npz"
-    monkeypatch.setattr(streams.PairedStream, "step", dies_at_call(original, 2))  # steps of up to 4 segments
+    monkeypatch.setattr(streams.PairedStream, "step", dies_at_call(original, 4))
     with pytest.raises(Interrupted):
         predict_video(main, info, crop, batch_size=5, progress=False, checkpoint=checkpoint, checkpoint_seconds=0,
                       confident=confident, handoff=handoff)

@@ -170,7 +170,7 @@ def _analyze_videos(project: Project, videos, extensions, shuffle: int, training
     run = _Run(project, student, confident, pairing, combination(confident, pairing),
                student_scorer(project, shuffle, trainingsetindex, model, snapshot_index),
                batch_size, trainingsetindex, save_as_csv, overwrite, progress)
-    paths = _video_paths(videos, extensions, shard)
+    paths = video_paths(videos, extensions, shard)
     failed, short = [], []
     for video in paths:
         folder = Path(destfolder) if destfolder is not None else video.parent
@@ -200,7 +200,7 @@ def _analyze_videos(project: Project, videos, extensions, shuffle: int, training
     return run.scorer
 
 
-def _video_paths(videos, extensions, shard: tuple[int, int] | None) -> list[Path]:
+def video_paths(videos, extensions, shard: tuple[int, int] | None) -> list[Path]:
     """The videos to analyze (files, or the videos in folders), this shard's share of them."""
     from deeplabcut.utils.auxfun_videos import collect_video_paths
 

@@ -24,7 +24,8 @@ from dlc_recurrent.training.config import TrainingConfig, train_call
 #: deeplabcut's post-processing tools rebuild the scorer from a pytorch_config.yaml whose net_type
 #: must be one of DLC's own; these borrowed names only make the students findable (and keep the
 #: two students' files apart). What really made a file is in its _meta.pickle and in CONFIG_NAME.
-DLC_NET_TYPES = {"leap": "cspnext_s", "convlstm_leap": "cspnext_m", "bidirectional_leap": "cspnext_x"}
+DLC_NET_TYPES = {"leap": "cspnext_s", "convlstm_leap": "cspnext_m", "bidirectional_leap": "cspnext_x",
+                 "ensemble": "hrnet_w18"}
 
 
 def deeplabcut_options(model: str, shuffle: int = 1, trainingsetindex: int = 0) -> dict:
