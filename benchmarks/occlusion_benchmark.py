@@ -40,7 +40,11 @@ the gap-filled one's points moved toward a straight line where they agree with i
 ``convlstm+gapfill|convlstm-nobridge``, the same without the bridges.
 
 Always added: ``truth+interp``, the true positions linearly interpolated across every hidden run,
-the best any interpolation could do (its hidden error is how far paths bend while hidden).
+the best any interpolation could do (its hidden error is how far paths bend while hidden); the
+``teacher`` alone (the simulated DLC network, a member of every ensemble) and Lightning Pose's
+Ensemble Kalman Smoothing (``dlc_recurrent.ensemble``, as ``ensemble_videos`` and the occlusion study
+compute it): ``teacher+EKS``, ``teacher+leap+EKS`` (with ``leap``) and ``teacher+leap+<student>+EKS``
+for each ConvLSTM student measured (does a recurrent student add anything to the ensemble?).
 
 Run (from the repository root, with the project's virtual environment active):
 
@@ -657,8 +661,8 @@ def collect(work: Path, args, log: Path, train: bool):
     missing ones when ``train``), with its ground truth, pcutoff and the training timings."""
     import numpy as np
 
-    from dlc_recurrent.evaluation.occlusion.baselines import interpolate_unsure
-    from dlc_recurrent.project import load_project
+    from dlc_recurrent.evaluation.occlusion.baselines import interpolate_unsure, smoothed
+    from dlc_recurrent.project import find_teacher, load_project, read_teacher
     from dlc_recurrent.synthetic import make_synthetic_project, open_synthetic_project, read_ground_truth
 
     if train:
@@ -719,6 +723,14 @@ def collect(work: Path, args, log: Path, train: bool):
     for name in args.interp:  # the student's own points under pcutoff interpolated afterwards
         if name in predictions:
             predictions[f"{name}+interp"] = interpolate_unsure(predictions[name], pcutoff)
+    teacher = read_teacher(find_teacher(held_out), load_project(config).bodyparts)
+    predictions["teacher"] = np.concatenate([teacher.xy, teacher.likelihood[..., None]], -1)
+    predictions["teacher+EKS"] = smoothed([predictions["teacher"]])
+    if "leap" in predictions:
+        predictions["teacher+leap+EKS"] = smoothed([predictions["teacher"], predictions["leap"]])
+        for name in [n for n in args.variants if n.startswith("convlstm") and n in predictions]:
+            predictions[f"teacher+leap+{name}+EKS"] = smoothed([predictions["teacher"], predictions["leap"],
+                                                                predictions[name]])
     # The floor of any interpolation: the true positions, interpolated across every hidden run.
     oracle = np.concatenate([truth.xy, truth.visible[..., None].astype(float)], axis=2)
     predictions[ORACLE] = interpolate_unsure(oracle, 0.5)

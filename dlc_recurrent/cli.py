@@ -91,6 +91,16 @@ def _analyze(args) -> None:
     print(scorer)
 
 
+def _ensemble(args) -> None:
+    from dlc_recurrent.ensemble.videos import ensemble_videos
+
+    print(ensemble_videos(args.config, args.videos, members=tuple(args.members.split(",")), shuffle=args.shuffle,
+                          trainingsetindex=args.trainingsetindex, videotype=args.videotype,
+                          destfolder=args.destfolder, smooth_param=args.smooth_param,
+                          likelihood_radius=args.likelihood_radius, save_as_csv=args.save_as_csv,
+                          overwrite=args.overwrite, teacher_scorer=args.teacher_scorer))
+
+
 def _pair(args) -> dict:
     """The second-student options of analyze and evaluate --occlusion, as keyword arguments."""
     return {"confident_shuffle": args.confident_shuffle, "confident_model": args.confident_model,
@@ -223,6 +233,22 @@ def build_parser() -> argparse.ArgumentParser:
                          help="auto: bfloat16 on CPUs with AMX/AVX512-BF16, float16 on a GPU; float32: full")
     _add_pair_arguments(analyze)
     analyze.set_defaults(run=_analyze)
+    ensemble = commands.add_parser("ensemble", help="combine the teacher's and students' h5 files by Ensemble "
+                                                    "Kalman Smoothing into one more h5")
+    _add_project_arguments(ensemble)
+    ensemble.add_argument("videos", nargs="+", help="video files or folders (analyzed by every student member)")
+    ensemble.add_argument("--members", default="teacher,leap",
+                          help="comma-separated: teacher, leap, convlstm_leap, bidirectional_leap")
+    ensemble.add_argument("--videotype", "--video-extensions", default="",
+                          help="only files with this extension (e.g. mp4) in folders given as videos")
+    ensemble.add_argument("--destfolder", default=None, help="where the students' h5 files are and the ensemble goes")
+    ensemble.add_argument("--smooth-param", type=float, default=None,
+                          help="EKS's s for every body part (smaller smooths more); default: chosen per body part")
+    ensemble.add_argument("--likelihood-radius", type=float, default=5.0,
+                          help="likelihood = posterior probability of lying within this many px")
+    ensemble.add_argument("--teacher-scorer", default=None, help="which teacher h5, when a video has several")
+    ensemble.add_argument("--save-as-csv", action="store_true", help="a .csv beside each .h5")
+    ensemble.set_defaults(run=_ensemble)
     evaluation = commands.add_parser("evaluate", help="pixel errors of both students, and the occlusion study")
     _add_project_arguments(evaluation)
     evaluation.add_argument("--occlusion", action="store_true", help="also run the paper's occlusion study")

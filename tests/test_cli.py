@@ -55,6 +55,18 @@ def test_analyze_command(trained_project, tmp_path, capsys):
     assert (tmp_path / f"{video.stem}{scorer}.h5").is_file() and (tmp_path / f"{video.stem}{scorer}.csv").is_file()
 
 
+def test_ensemble_command(trained_project, tmp_path, capsys):
+    video = load_project(trained_project).videos[0]
+    assert main(["analyze", str(trained_project), str(video), "--model", "leap", "--destfolder", str(tmp_path)]) == 0
+    argv = ["ensemble", str(trained_project), str(video), "--members", "teacher,leap", "--destfolder", str(tmp_path),
+            "--smooth-param", "2.5", "--save-as-csv"]
+    assert main(argv) == 0
+    scorer = capsys.readouterr().out.strip().splitlines()[-1]
+    assert (tmp_path / f"{video.stem}{scorer}.h5").is_file() and (tmp_path / f"{video.stem}{scorer}.csv").is_file()
+    assert main(["ensemble", str(trained_project), str(video), "--members", "teacher,resnet"]) == 1
+    assert "distinct names" in capsys.readouterr().err
+
+
 def test_analyze_command_with_a_confident_student(trained_project, tmp_path, capsys):
     import pickle
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dlc_recurrent.ensemble import ensemble_kalman_smooth, likelihood_within
-from dlc_recurrent.ensemble.eks import _filter, _smooth
+from dlc_recurrent.ensemble.eks import random_walk_filter, random_walk_smoother
 
 
 def closed_form(y, r, s, prior_var):
@@ -25,8 +25,8 @@ def test_filter_and_smoother_equal_the_closed_form_posterior():
     y = rng.normal(0, 3, (n, 3)).cumsum(0)
     r = rng.uniform(0.2, 9.0, (n, 3))
     s, prior_var = np.array([0.5, 2.0, 7.0]), np.array([4.0, 1.0, 30.0])
-    means, variances = _smooth(y, r, s, prior_var)
-    _, _, nll = _filter(y, r, s, prior_var)
+    means, variances = random_walk_smoother(y, r, s, prior_var)
+    _, _, nll = random_walk_filter(y, r, s, prior_var)
     for j in range(3):
         mean, var, expected_nll = closed_form(y[:, j], r[:, j], s[j], prior_var[j])
         np.testing.assert_allclose(means[:, j], mean, rtol=1e-8, atol=1e-8)
@@ -39,7 +39,7 @@ def test_a_missing_frame_is_smoothed_over_as_the_closed_form_without_it():
     y, r = rng.normal(0, 2, (25, 1)).cumsum(0), np.full((25, 1), 1.5)
     gap = y.copy()
     gap[10:13] = np.nan
-    means, _ = _smooth(gap, r, np.array([1.0]), np.array([5.0]))
+    means, _ = random_walk_smoother(gap, r, np.array([1.0]), np.array([5.0]))
     keep = np.isfinite(gap[:, 0])
     t = np.arange(25)
     prior = 5.0 + np.minimum.outer(t, t)
@@ -82,7 +82,7 @@ def test_the_chosen_smoothing_maximises_the_likelihood():
     series_y = (y.ensemble_xy - np.nanmean(y.ensemble_xy, 0)).reshape(200, -1)
     series_r = y.ensemble_variance.reshape(200, -1)
     prior = np.nanvar(series_y, axis=0) + 1e-12
-    total = lambda s: _filter(series_y, series_r, np.full(2, s), prior, keep=False)[2].sum()  # noqa: E731
+    total = lambda s: random_walk_filter(series_y, series_r, np.full(2, s), prior, keep=False)[2].sum()  # noqa: E731
     grid = np.exp(np.linspace(-8, 8, 801))
     best = grid[np.argmin([total(s) for s in grid])]
     assert abs(np.log(chosen) - np.log(best)) <= 0.02
@@ -122,7 +122,7 @@ def test_the_same_answer_as_the_ensemble_kalman_smoother_package():
 
     members, _, _ = random_walk_members(n_frames=300, n_parts=3, seed=5)
     ours = ensemble_kalman_smooth(members, smooth_param=4.0)
-    frame, _ = eks.ensemble_kalman_smoother_singlecam(MarkerArray(members[:, None], data_fields=["x", "y", "likelihood"]),
-                                                      ["a", "b", "c"], smooth_param=4.0)
+    marker_array = MarkerArray(members[:, None], data_fields=["x", "y", "likelihood"])
+    frame, _ = eks.ensemble_kalman_smoother_singlecam(marker_array, ["a", "b", "c"], smooth_param=4.0)
     theirs = frame.to_numpy().reshape(300, 3, -1)
     np.testing.assert_allclose(ours.xy, theirs[..., :2], atol=1e-2)

@@ -22,6 +22,9 @@ from dlc_recurrent.evaluation.occlusion.study import METHODS
 from dlc_recurrent.evaluation.occlusion.windows import occlude_window, occluder_side, select_occlusion_windows
 from dlc_recurrent.evaluation.pixel import evaluate
 from dlc_recurrent.evaluation.stats import (
+    EKS_TEACHER,
+    EKS_TEACHER_LEAP,
+    EKS_WITH_STUDENT,
     FILTERED,
     FILTERED_CAUSAL,
     LEAP,
@@ -442,9 +445,10 @@ def test_occlusion_study_of_the_bidirectional_student(trained_project, tmp_path)
                                 max_occlusion=1, bodyparts=["forepaw_near"], n_events=1, progress=False)
     ours = "bidirectional_leap"
     assert result["folder"] == default_folder / ours
-    assert set(result["test_frames"].method) == {LEAP, FILTERED, ours}
-    assert set(result["occlusion"].method) == {LEAP, FILTERED_CAUSAL, ours}
-    assert list(result["summary"].index) == [LEAP, FILTERED, ours]
+    smoothers = [EKS_TEACHER, EKS_TEACHER_LEAP]
+    assert set(result["test_frames"].method) == {LEAP, FILTERED, *smoothers, ours, EKS_WITH_STUDENT}
+    assert set(result["occlusion"].method) == {LEAP, FILTERED_CAUSAL, ours}  # the smoothers need every frame
+    assert list(result["summary"].index) == [LEAP, FILTERED, *smoothers, ours, EKS_WITH_STUDENT]
     assert result["summary"].loc[[LEAP, FILTERED], "p_hidden"].between(0, 1).all()
     assert f"p_{ours}_vs_method" in result["test_frames"].columns
     assert f"error_px_{ours}" in result["natural_events"].columns
@@ -492,8 +496,10 @@ def test_occlusion_study_of_two_students(trained_project, tmp_path, monkeypatch)
                                 n_windows=3, occluder_size=OCCLUDER_SIZE, max_occlusion=2, n_events=1, progress=False)
     main, second = f"{RECURRENT}_shuffle1", "leap_shuffle1"
     assert result["folder"] == evaluation_folder(project) / "two_students_shuffle1_leap"
-    assert list(result["summary"].index) == [LEAP, FILTERED, main, second, TWO_STUDENTS]
-    assert set(result["test_frames"].method) == {LEAP, FILTERED, main, second, TWO_STUDENTS}
+    smoothers = [EKS_TEACHER, EKS_TEACHER_LEAP]
+    assert list(result["summary"].index) == [LEAP, FILTERED, *smoothers, main, second, TWO_STUDENTS, EKS_WITH_STUDENT]
+    assert set(result["test_frames"].method) == {LEAP, FILTERED, *smoothers, main, second, TWO_STUDENTS,
+                                                 EKS_WITH_STUDENT}
     assert set(result["occlusion"].method) == {LEAP, FILTERED_CAUSAL, main, second, TWO_STUDENTS}
     assert result["test_frames"][f"p_{TWO_STUDENTS}_vs_method"].notna().any()
     assert f"verdict_vs_{RECURRENT}_shuffle1" in result["findings"].columns

@@ -18,6 +18,7 @@ FLOORS = [
     ["models"],
     ["training"],
     ["inference"],
+    ["ensemble"],
     ["evaluation"],
     ["cli", "demo", "__init__", "__main__"],
     # the forwarders of moved names import nothing but _deprecated (their targets load lazily)

@@ -332,7 +332,7 @@ def test_bidirectional_student_trains_and_analyzes_into_its_own_dlc_file(trainse
     scorer = analyze_videos(trainset_project, [str(video)], model="bidirectional_leap", destfolder=tmp_path,
                             progress=False)
     assert scorer == student_scorer(project, 1, 0, "bidirectional_leap")
-    assert set(DLC_NET_TYPES) == set(MODEL_KINDS) and len(set(DLC_NET_TYPES.values())) == len(MODEL_KINDS)
+    assert set(DLC_NET_TYPES) == {*MODEL_KINDS, "ensemble"} and len(set(DLC_NET_TYPES.values())) == len(DLC_NET_TYPES)
     table, _, found, _ = deeplabcut.auxiliaryfunctions.load_analyzed_data(str(tmp_path), video.stem, scorer)
     assert found == scorer
     assert list(table.index) == list(range(read_video_info(video).n_frames))

@@ -7,7 +7,7 @@
 Only eks.py loads here; ensemble_videos (deeplabcut, TensorFlow) on first use.
 """
 
-from dlc_recurrent.ensemble.eks import Smoothed, ensemble_kalman_smooth, likelihood_within
+from dlc_recurrent.ensemble.eks import Smoothed, ensemble_kalman_smooth, likelihood_within, smoothed_predictions
 
 
 def __getattr__(name: str):
@@ -18,4 +18,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Smoothed", "ensemble_kalman_smooth", "likelihood_within", "ensemble_videos"]
+__all__ = ["Smoothed", "ensemble_kalman_smooth", "likelihood_within", "smoothed_predictions", "ensemble_videos"]

@@ -64,11 +64,18 @@ def ensemble_kalman_smooth(members: np.ndarray, smooth_param: float | np.ndarray
         s = np.broadcast_to(np.asarray(smooth_param, float), (n_parts,)).copy()
         if not (np.isfinite(s) & (s > 0)).all():
             raise ValueError(f"smooth_param must be positive, got {smooth_param}")
-    means, variances = _smooth(y_centred, r, np.repeat(s, 2), prior_var)
+    means, variances = random_walk_smoother(y_centred, r, np.repeat(s, 2), prior_var)
     return Smoothed(xy=means.reshape(n_frames, n_parts, 2) + centre,
                     variance=variances.reshape(n_frames, n_parts, 2), smooth_param=s,
                     ensemble_xy=y, ensemble_variance=r.reshape(n_frames, n_parts, 2),
                     mean_likelihood=mean_likelihood)
+
+
+def smoothed_predictions(members: np.ndarray, radius: float, smooth_param=None) -> tuple[np.ndarray, Smoothed]:
+    """(T, K, 3) x, y, likelihood within ``radius`` px (:func:`likelihood_within`) of the members smoothed,
+    as ``ensemble_videos`` writes them, and the whole :class:`Smoothed`."""
+    result = ensemble_kalman_smooth(members, smooth_param)
+    return np.concatenate([result.xy, likelihood_within(result.variance, radius)[..., None]], -1), result
 
 
 def likelihood_within(variance: np.ndarray, radius: float) -> np.ndarray:
@@ -100,7 +107,8 @@ def _observations(members: np.ndarray):
     return median, variance, mean_likelihood
 
 
-def _filter(y: np.ndarray, r: np.ndarray, s: np.ndarray, prior_var: np.ndarray, repeat: int = 1, keep: bool = True):
+def random_walk_filter(y: np.ndarray, r: np.ndarray, s: np.ndarray, prior_var: np.ndarray, repeat: int = 1,
+                       keep: bool = True):
     """Kalman filter of random walks, many series at once: y, r (T, N); s and prior_var (N * repeat,),
     series n's candidates at n * repeat ... (n + 1) * repeat - 1 (a grid of s without copying y).
 
@@ -125,9 +133,9 @@ def _filter(y: np.ndarray, r: np.ndarray, s: np.ndarray, prior_var: np.ndarray, 
     return means, variances, nll
 
 
-def _smooth(y, r, s, prior_var):
+def random_walk_smoother(y: np.ndarray, r: np.ndarray, s: np.ndarray, prior_var: np.ndarray):
     """Rauch-Tung-Striebel smoothing after the filter: posterior means and variances (T, N)."""
-    means, variances, _ = _filter(y, r, s, prior_var)
+    means, variances, _ = random_walk_filter(y, r, s, prior_var)
     for t in range(len(y) - 2, -1, -1):
         predicted = variances[t] + s
         gain = variances[t] / predicted
@@ -146,7 +154,8 @@ def _best_smooth_param(y: np.ndarray, r: np.ndarray, prior_var: np.ndarray) -> n
         log_s = offsets[None, :] if first else np.clip(centres[:, None] + offsets[None, :], *LOG_S_BOUNDS)
         log_s = np.broadcast_to(log_s, (n_parts, len(offsets)))  # (K, G)
         s = np.repeat(np.exp(log_s), 2, axis=0)  # (2K, G): a part's x and y series share its s
-        _, _, nll = _filter(y, r, s.reshape(-1), np.repeat(prior_var, len(offsets)), len(offsets), keep=False)
+        prior = np.repeat(prior_var, len(offsets))
+        _, _, nll = random_walk_filter(y, r, s.reshape(-1), prior, len(offsets), keep=False)
         nll = nll.reshape(n_parts, 2, len(offsets)).sum(1)
         centres = log_s[np.arange(n_parts), np.argmin(nll, axis=1)]
     return np.exp(centres)

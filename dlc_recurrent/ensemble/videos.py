@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from dlc_recurrent._version import __version__
-from dlc_recurrent.ensemble.eks import ensemble_kalman_smooth, likelihood_within
+from dlc_recurrent.ensemble.eks import smoothed_predictions
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.frames import read_video_info
 from dlc_recurrent.inference.analyze import video_extension_list, video_paths
@@ -91,8 +91,7 @@ def ensemble_videos(
                 continue
         started = time.time()
         files, predictions = _read_members(project, video, where, members, scorers, teacher_scorer)
-        smoothed = ensemble_kalman_smooth(np.stack(predictions))
-        combined = np.concatenate([smoothed.xy, likelihood_within(smoothed.variance, likelihood_radius)[..., None]], -1)
+        combined, smoothed = smoothed_predictions(np.stack(predictions), likelihood_radius, smooth_param)
         info = read_video_info(video)
         metadata = {
             "start": started, "stop": time.time(), "run_duration": time.time() - started, "Scorer": scorer,

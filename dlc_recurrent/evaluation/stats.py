@@ -22,6 +22,13 @@ FILTERED_CAUSAL = "leap+interpolation (causal)"
 TWO_STUDENTS = "two_students"
 
 
+#: Lightning Pose's post-hoc remedy (``dlc_recurrent.ensemble``): Ensemble Kalman Smoothing of the teacher
+#: alone, of the teacher with LEAP, and of both with the recurrent student (``ensemble_videos``' members).
+EKS_TEACHER = "teacher+EKS"
+EKS_TEACHER_LEAP = "teacher+leap+EKS"
+EKS_WITH_STUDENT = "teacher+leap+student+EKS"
+
+
 def sem(values) -> float:
     """Standard error of the mean (ddof=1), as ``scipy.stats.sem``; NaN for fewer than 2 values."""
     values = np.asarray(values, float)

@@ -1,6 +1,7 @@
 """DLC users' usual remedy as the baseline: LEAP's predictions through deeplabcut's own
-``filterpredictions`` (median filter), sub-pcutoff gaps filled by interpolation; and every method's
-whole-video predictions on the test frames."""
+``filterpredictions`` (median filter), sub-pcutoff gaps filled by interpolation; Lightning Pose's,
+Ensemble Kalman Smoothing of the teacher (alone, with LEAP, with LEAP and the student); and every
+method's whole-video predictions on the test frames."""
 
 from __future__ import annotations
 
@@ -11,7 +12,17 @@ import pandas as pd
 
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.evaluation.occlusion.study import Study, StudyVideo
-from dlc_recurrent.evaluation.stats import FILTERED, LEAP, TWO_STUDENTS, compare_methods
+from dlc_recurrent.ensemble import smoothed_predictions
+from dlc_recurrent.ensemble.videos import LIKELIHOOD_RADIUS
+from dlc_recurrent.evaluation.stats import (
+    EKS_TEACHER,
+    EKS_TEACHER_LEAP,
+    EKS_WITH_STUDENT,
+    FILTERED,
+    LEAP,
+    TWO_STUDENTS,
+    compare_methods,
+)
 from dlc_recurrent.inference.analyze import analyze_videos
 from dlc_recurrent.inference.pairing import bridged_points, combine_students
 from dlc_recurrent.inference.streams import predict_video
@@ -99,6 +110,10 @@ def whole_video_predictions(project, students, videos, folder, shuffle, training
                     f"{video.info.path}: {len(video.predictions[method])} frames decode but the teacher has "
                     f"{video.info.n_frames} rows; re-run deeplabcut.analyze_videos on this exact video"
                 )
+        teacher = np.concatenate([video.teacher_xy, video.teacher_likelihood[..., None]], -1)
+        video.predictions[EKS_TEACHER] = smoothed([teacher])
+        video.predictions[EKS_TEACHER_LEAP] = smoothed([teacher, raw])
+        video.predictions[EKS_WITH_STUDENT] = smoothed([teacher, raw, video.predictions[study.recurrent]])
         if study.paired:
             main, second = video.predictions[study.recurrent], video.predictions[study.second]
             combined, reach = combine_students(main, second, study.handoff, study.bridge_max_gap)
@@ -106,6 +121,11 @@ def whole_video_predictions(project, students, videos, folder, shuffle, training
             bridges.append({"video": video.info.path.name, "bridge_reach_px": reach,
                             "bridged_points": bridged_points(combined, main, second, study.handoff)})
     return bridges
+
+
+def smoothed(members: list[np.ndarray]) -> np.ndarray:
+    """(n_frames, K, 3) Ensemble Kalman Smoothing of the members, as ``ensemble_videos`` writes it."""
+    return smoothed_predictions(np.stack(members), LIKELIHOOD_RADIUS)[0]
 
 
 def point_errors(predictions: np.ndarray, reference: np.ndarray) -> np.ndarray:

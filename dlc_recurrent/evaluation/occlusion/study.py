@@ -11,7 +11,16 @@ import numpy as np
 from dlc_recurrent.distill import TrainingSet
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.evaluation.common import record_crop
-from dlc_recurrent.evaluation.stats import FILTERED, FILTERED_CAUSAL, LEAP, RECURRENT, TWO_STUDENTS
+from dlc_recurrent.evaluation.stats import (
+    EKS_TEACHER,
+    EKS_TEACHER_LEAP,
+    EKS_WITH_STUDENT,
+    FILTERED,
+    FILTERED_CAUSAL,
+    LEAP,
+    RECURRENT,
+    TWO_STUDENTS,
+)
 from dlc_recurrent.frames import Crop, VideoInfo, read_video_info
 from dlc_recurrent.inference.pairing import HANDOFF_LIKELIHOOD, Pairing
 from dlc_recurrent.project import Project, find_teacher, read_teacher_for_video
@@ -19,7 +28,8 @@ from dlc_recurrent.synthetic import read_ground_truth
 
 #: Each method's colour in the study's figures.
 COLORS = {LEAP: "tab:red", FILTERED: "tab:orange", FILTERED_CAUSAL: "tab:orange", RECURRENT: "tab:blue",
-          "bidirectional_leap": "tab:purple", TWO_STUDENTS: "tab:green"}
+          "bidirectional_leap": "tab:purple", TWO_STUDENTS: "tab:green", EKS_TEACHER: "tab:brown",
+          EKS_TEACHER_LEAP: "tab:olive", EKS_WITH_STUDENT: "tab:pink"}
 
 DEFAULT_SEED = 20240611
 
@@ -55,8 +65,9 @@ class Study:
 
     @property
     def methods(self) -> tuple[str, ...]:
-        """The methods compared on whole videos."""
-        return (LEAP, FILTERED, *self.students)
+        """The methods compared on whole videos (the smoothers need every frame of the video, so they
+        are not among the occlusion methods)."""
+        return (LEAP, FILTERED, EKS_TEACHER, EKS_TEACHER_LEAP, *self.students, EKS_WITH_STUDENT)
 
     @property
     def occlusion_methods(self) -> tuple[str, ...]:
