@@ -57,6 +57,7 @@ import pandas as pd  # noqa: E402
 from _common import machine_description, print_machine  # noqa: E402
 
 import dlc_recurrent  # noqa: E402  (torchvision before tensorflow)
+from dlc_recurrent.evaluation.occlusion.baselines import smoothed  # noqa: E402
 from dlc_recurrent.evaluation.stats import compare_methods, paired_ttest  # noqa: E402
 from dlc_recurrent.frames import (
     read_frames,  # noqa: E402
@@ -446,7 +447,8 @@ def plot_results(agree: pd.DataFrame, occlusion: pd.DataFrame, hidden: dict, pat
     from matplotlib.figure import Figure
 
     colors = {"leap": "tab:red", FILTERED: "tab:orange", LEAP_CAUSAL: "tab:orange", "convlstm_leap": "tab:blue",
-              "teacher (unsure)": "tab:gray"}
+              "teacher (unsure)": "tab:gray", "teacher+EKS": "tab:brown", "teacher+leap+EKS": "tab:olive",
+              "teacher+leap+convlstm_leap+EKS": "tab:pink"}
     figure = Figure(figsize=(15, 4.2), dpi=110)
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, 3)
@@ -631,8 +633,15 @@ def main() -> None:
                                 body_xy[:, bodyparts.index(name)] - teacher_xy[:, bodyparts.index(name)], axis=-1)[
                                 sure[:, bodyparts.index(name)]]))}
                      for name, judge in judges.items()}
-    with_teacher = {"teacher (unsure)": np.concatenate([teacher_xy, teacher.likelihood[:n, :, None]], -1),
-                    **predictions}
+    teacher_points = np.concatenate([teacher_xy, teacher.likelihood[:n, :, None]], -1)
+    # Lightning Pose's Ensemble Kalman Smoothing (issue 23), judged on hidden points only: the teacher is
+    # a member, so agreement with the teacher (a) would favour it by construction. The bridge judge is
+    # the teacher's own sure points joined by a line, which any smoother through them approaches too:
+    # read the body judge first for the ensembles.
+    ensembles = {"teacher+EKS": [teacher_points], "teacher+leap+EKS": [teacher_points, predictions["leap"]],
+                 "teacher+leap+convlstm_leap+EKS": [teacher_points, predictions["leap"], predictions["convlstm_leap"]]}
+    with_teacher = {"teacher (unsure)": teacher_points, **predictions,
+                    **{name: smoothed(members) for name, members in ensembles.items()}}
     hidden_tables = {
         "bridge": hidden_table(with_teacher, bridge_judge(teacher_xy, sure, args.bridge_max), hidden),
         "body": hidden_table(with_teacher, body_xy, hidden),
