@@ -3,9 +3,11 @@ combined by Ensemble Kalman Smoothing into one more DLC predictions file with a 
 
 The file sits beside the students' (``<video stem><scorer>.h5`` + ``_meta.pickle``), and deeplabcut's
 tools find it with ``modelprefix="dlc-recurrent/ensemble"`` (``deeplabcut_options("ensemble")``).
-Its likelihood is the posterior's probability of the point being within ``likelihood_radius`` px,
-so pcutoff keeps its meaning ("this sure of being close"); the meta records the members, each body
-part's smoothing parameter and the radius.
+Its likelihood is the posterior's probability of the point being within ``likelihood_radius`` px;
+the meta records the members, each body part's smoothing parameter and the radius. That posterior
+is overconfident where every member is unsure (hidden parts): on synthetic video all its hidden
+points passed pcutoff, wrong ones included (RESULTS.md, "Which likelihood for the ensemble?"); cut on
+the members' own likelihoods to flag them.
 """
 
 from __future__ import annotations
