@@ -86,10 +86,13 @@ def ensemble_videos(
         where = Path(destfolder) if destfolder is not None else video.parent
         h5_path = where / f"{video.stem}{scorer}.h5"
         if h5_path.exists():
-            if own_output_record(h5_path) is None:
+            record = own_output_record(h5_path)
+            if record is None:
                 raise ProjectError(f"{h5_path}: exists and was not written by dlc-recurrent; refusing to overwrite it")
             if not overwrite:
-                logger.info(f"{video.name}: ensemble already written ({h5_path.name}); pass overwrite=True to redo it")
+                earlier = ", ".join(record.get("members", {}))
+                logger.info(f"{video.name}: ensemble already written ({h5_path.name}, members: {earlier}); pass "
+                            "overwrite=True to redo it")
                 continue
         started = time.time()
         files, predictions = _read_members(project, video, where, members, scorers, teacher_scorer)
