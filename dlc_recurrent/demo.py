@@ -1,7 +1,8 @@
 """The end-to-end demo: a synthetic DLC project through every step of the package.
 
 ``run_demo`` generates a project with known ground truth, builds the training set, trains both
-students (LEAP and ConvLSTM-LEAP) on the same windows, analyzes the videos, runs ``evaluate`` and
+students (LEAP and ConvLSTM-LEAP) on the same windows, analyzes the videos (and combines the teacher
+and both students with ``ensemble_videos``), runs ``evaluate`` and
 ``evaluate_occlusion``, makes a labeled video with DeepLabCut's own ``create_labeled_video``, and
 prints a short table. The default scale is sized to finish within about 15 minutes on 2 idle CPU
 cores (most of it training the recurrent student), so it trains on a short fixed schedule and the
@@ -58,6 +59,7 @@ def run_demo(directory: str | Path = "demo-project", scale: DemoScale = SMALL, s
 
     from dlc_recurrent import train
     from dlc_recurrent.distill import create_training_set
+    from dlc_recurrent.ensemble.videos import ensemble_videos
     from dlc_recurrent.evaluation import evaluate, evaluate_occlusion
     from dlc_recurrent.inference import analyze_videos
     from dlc_recurrent.project import load_project
@@ -80,10 +82,12 @@ def run_demo(directory: str | Path = "demo-project", scale: DemoScale = SMALL, s
     for model in ("leap", "convlstm_leap"):
         train(config, model=model, **training)
 
-    _step("4/6 analyzing the videos (DLC-format h5 next to each video)")
+    _step("4/6 analyzing the videos (DLC-format h5 next to each video), then teacher + students by Ensemble "
+          "Kalman Smoothing")
     videos = [str(v) for v in project.videos]
     scorers = {model: analyze_videos(config, videos, model=model, progress=progress)
                for model in ("leap", "convlstm_leap")}
+    scorers["ensemble"] = ensemble_videos(config, videos, members=("teacher", "leap", "convlstm_leap"))
 
     _step("5/6 evaluation and the paper's occlusion study")
     accuracy = evaluate(config, progress=progress, report=False)  # train() reported each student
@@ -102,6 +106,7 @@ def run_demo(directory: str | Path = "demo-project", scale: DemoScale = SMALL, s
         "summary": occlusion["summary"],
         "figures": list(occlusion["figures"].values()),
         "labeled_video": labeled[0] if labeled else None,
+        "ensemble": video.parent / f"{video.stem}{scorers['ensemble']}.h5",
         "minutes": (time.time() - started) / 60,
     }
     _report(result)
@@ -120,5 +125,6 @@ def _report(result: dict) -> None:
     for figure in result["figures"]:
         print(f"  {figure}")
     print(f"Labeled video: {result['labeled_video']}")
+    print(f"Teacher + students by Ensemble Kalman Smoothing: {result['ensemble']}")
     print(f"Project: {result['config']}")
     print(f"Done in {result['minutes']:.1f} minutes.")
