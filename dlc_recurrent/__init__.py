@@ -71,7 +71,7 @@ def analyze_videos(config, videos, videotype="", shuffle=1, trainingsetindex=0, 
 
 def ensemble_videos(config, videos, members=("teacher", "leap"), shuffle=1, trainingsetindex=0, videotype="",
                     destfolder=None, smooth_param=None, likelihood_radius=5.0, save_as_csv=False, overwrite=False,
-                    teacher_scorer=None, video_extensions=None):
+                    teacher_scorer=None, teacher_folder=None, video_extensions=None):
     """The teacher's and students' predictions of each video combined by Ensemble Kalman Smoothing into
     one more DLC h5 (see :func:`dlc_recurrent.ensemble.ensemble_videos`); returns its scorer."""
     from dlc_recurrent.ensemble.videos import ensemble_videos as _ensemble_videos
@@ -79,7 +79,8 @@ def ensemble_videos(config, videos, members=("teacher", "leap"), shuffle=1, trai
     return _ensemble_videos(config, videos, members=members, shuffle=shuffle, trainingsetindex=trainingsetindex,
                             videotype=videotype, destfolder=destfolder, smooth_param=smooth_param,
                             likelihood_radius=likelihood_radius, save_as_csv=save_as_csv, overwrite=overwrite,
-                            teacher_scorer=teacher_scorer, video_extensions=video_extensions)
+                            teacher_scorer=teacher_scorer, teacher_folder=teacher_folder,
+                            video_extensions=video_extensions)
 
 
 def evaluate(config, shuffle=1, trainingsetindex=0, models=("leap", "convlstm_leap"), pcutoff=None, batch_size=8,

@@ -98,7 +98,8 @@ def _ensemble(args) -> None:
                           trainingsetindex=args.trainingsetindex, videotype=args.videotype,
                           destfolder=args.destfolder, smooth_param=args.smooth_param,
                           likelihood_radius=args.likelihood_radius, save_as_csv=args.save_as_csv,
-                          overwrite=args.overwrite, teacher_scorer=args.teacher_scorer))
+                          overwrite=args.overwrite, teacher_scorer=args.teacher_scorer,
+                          teacher_folder=args.teacher_folder))
 
 
 def _pair(args) -> dict:
@@ -247,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     ensemble.add_argument("--likelihood-radius", type=float, default=5.0,
                           help="likelihood = posterior probability of lying within this many px")
     ensemble.add_argument("--teacher-scorer", default=None, help="which teacher h5, when a video has several")
+    ensemble.add_argument("--teacher-folder", default=None,
+                          help="where the teacher's h5 files are, if not beside the videos")
     ensemble.add_argument("--save-as-csv", action="store_true", help="a .csv beside each .h5")
     ensemble.set_defaults(run=_ensemble)
     evaluation = commands.add_parser("evaluate", help="pixel errors of both students, and the occlusion study")

@@ -99,6 +99,11 @@ def test_missing_members_and_a_single_member():
     assert np.isnan(smoothed.ensemble_xy[50:54, 0]).all()
     assert smoothed.variance[50:54, 0].mean() > smoothed.variance[40:48, 0].mean()  # unsure where nobody saw it
     assert np.linalg.norm(smoothed.xy[50:54, 0] - truth[50:54, 0], axis=-1).max() < 15
+    nobody = members.copy()
+    nobody[:, :, 1, :2] = np.nan  # part 1 never seen
+    unseen = ensemble_kalman_smooth(nobody)
+    assert np.isnan(unseen.xy[:, 1]).all() and np.isfinite(unseen.xy[:, 0]).all()
+    assert (likelihood_within(unseen.variance, 5.0)[:, 1] == 0).all()
     alone = ensemble_kalman_smooth(members[:1])
     seen = np.isfinite(members[0, ..., 0])
     np.testing.assert_allclose(alone.ensemble_variance[seen][:, 0], 1 / np.maximum(members[0][seen][:, 2], 1e-5))

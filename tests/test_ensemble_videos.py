@@ -59,6 +59,8 @@ def test_ensemble_errors_and_reruns(trained_project, tmp_path, caplog):
     video = project.videos[0]
     with pytest.raises(ProjectError, match=r"no convlstm_leap predictions of .*analyze_videos"):
         ensemble_videos(trained_project, [str(video)], members=("teacher", "convlstm_leap"), destfolder=tmp_path)
+    with pytest.raises(ProjectError, match="no teacher predictions"):
+        ensemble_videos(trained_project, [str(video)], members=("teacher",), teacher_folder=tmp_path)
     with pytest.raises(ValueError, match="distinct names"):
         ensemble_videos(trained_project, [str(video)], members=("teacher", "teacher"), destfolder=tmp_path)
     with pytest.raises(ValueError, match="distinct names"):

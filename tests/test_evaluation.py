@@ -500,6 +500,9 @@ def test_occlusion_study_of_two_students(trained_project, tmp_path, monkeypatch)
     assert list(result["summary"].index) == [LEAP, FILTERED, *smoothers, main, second, TWO_STUDENTS, EKS_WITH_STUDENT]
     assert set(result["test_frames"].method) == {LEAP, FILTERED, *smoothers, main, second, TWO_STUDENTS,
                                                  EKS_WITH_STUDENT}
+    frames = result["test_frames"]
+    judged_by_teacher = set(frames[frames.reference == "teacher (confident)"].method)
+    assert judged_by_teacher == {LEAP, FILTERED, main, second, TWO_STUDENTS}  # the smoothers hold the teacher
     assert set(result["occlusion"].method) == {LEAP, FILTERED_CAUSAL, main, second, TWO_STUDENTS}
     assert result["test_frames"][f"p_{TWO_STUDENTS}_vs_method"].notna().any()
     assert f"verdict_vs_{RECURRENT}_shuffle1" in result["findings"].columns

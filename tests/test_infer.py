@@ -127,7 +127,7 @@ def test_bidirectional_chunks_equal_the_network_on_each_segment_with_its_context
     assert moved.mean() < 0.1
 
 
-@pytest.mark.parametrize("segment, per_step", [(5, 4), (5, 1), (5, 3), (6, 2)])
+@pytest.mark.parametrize("segment, per_step", [(5, 4), (5, 1), (5, 3), (6, 2), (2, 4)])
 def test_segments_run_side_by_side_equal_the_network_on_each_segment_with_its_burn_in(tmp_path, monkeypatch,
                                                                                       segment, per_step):
     """Segments batched together (the last one short) == the Keras network on [segment - burn-in, segment end),

@@ -13,8 +13,9 @@ The model of Lightning Pose's single-camera smoother (Biderman et al. 2024; the
   0.5, 0.05, 0.005), deterministic.
 
 Differences from the package, on purpose: a frame where every member is missing is smoothed over
-(the package returns NaN for the whole body part), and a frame where one member alone is present
-gets the one-member variance instead of zero.
+(the package returns NaN for the whole body part), a frame where one member alone is present gets
+the one-member variance instead of zero, the mean likelihood is over the members present, and a body
+part no member ever sees comes out as NaN with variance infinity (likelihood 0).
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ def ensemble_kalman_smooth(members: np.ndarray, smooth_param: float | np.ndarray
         raise ValueError(f"members must be (models, frames, body parts, 3), got shape {members.shape}")
     n_frames, n_parts = members.shape[1:3]
     y, r, mean_likelihood = _observations(members)
-    centre = np.nan_to_num(np.nanmean(y, axis=0))  # (K, 2): the package smooths centred data
-    y_centred = (y - centre).reshape(n_frames, -1)  # series: body part k's x at 2k, y at 2k + 1
+    with warnings.catch_warnings():  # a body part no member ever sees: no mean, no spread
+        warnings.simplefilter("ignore", RuntimeWarning)
+        centre = np.nan_to_num(np.nanmean(y, axis=0))  # (K, 2): the package smooths centred data
+        y_centred = (y - centre).reshape(n_frames, -1)  # series: body part k's x at 2k, y at 2k + 1
+        prior_var = np.nan_to_num(np.nanvar(y_centred, axis=0), nan=1.0) + 1e-12
     r = r.reshape(n_frames, -1)
-    prior_var = np.nan_to_num(np.nanvar(y_centred, axis=0), nan=1.0) + 1e-12
     if smooth_param is None:
         s = _best_smooth_param(y_centred, r, prior_var)
     else:
@@ -65,6 +68,8 @@ def ensemble_kalman_smooth(members: np.ndarray, smooth_param: float | np.ndarray
         if not (np.isfinite(s) & (s > 0)).all():
             raise ValueError(f"smooth_param must be positive, got {smooth_param}")
     means, variances = random_walk_smoother(y_centred, r, np.repeat(s, 2), prior_var)
+    unseen = ~np.isfinite(y_centred).any(axis=0)  # nothing to smooth: no point, and no confidence
+    means[:, unseen], variances[:, unseen] = np.nan, np.inf
     return Smoothed(xy=means.reshape(n_frames, n_parts, 2) + centre,
                     variance=variances.reshape(n_frames, n_parts, 2), smooth_param=s,
                     ensemble_xy=y, ensemble_variance=r.reshape(n_frames, n_parts, 2),
@@ -99,7 +104,7 @@ def _observations(members: np.ndarray):
         warnings.simplefilter("ignore", RuntimeWarning)
         median = np.nanmedian(xy, axis=0)
         spread = np.nanvar(xy, axis=0)
-    mean_likelihood = likelihood.sum(0) / len(members)
+    mean_likelihood = likelihood.sum(0) / np.maximum(count, 1)  # of the members present
     confidence = np.maximum(mean_likelihood, MIN_LIKELIHOOD)[..., None]
     alone = np.maximum(likelihood.sum(0), MIN_LIKELIHOOD)[..., None]  # the one member present
     variance = np.where(count[..., None] >= 2, spread / confidence, 1.0 / alone)

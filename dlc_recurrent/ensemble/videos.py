@@ -6,8 +6,8 @@ tools find it with ``modelprefix="dlc-recurrent/ensemble"`` (``deeplabcut_option
 Its likelihood is the posterior's probability of the point being within ``likelihood_radius`` px;
 the meta records the members, each body part's smoothing parameter and the radius. That posterior
 is overconfident where every member is unsure (hidden parts): on synthetic video all its hidden
-points passed pcutoff, wrong ones included (RESULTS.md, "Which likelihood for the ensemble?"); cut on
-the members' own likelihoods to flag them.
+points passed pcutoff, wrong ones included (RESULTS.md, "Which likelihood for the ensemble?"); the
+members' own likelihoods flag hidden points, but right and wrong alike.
 """
 
 from __future__ import annotations
@@ -62,12 +62,13 @@ def ensemble_videos(
     save_as_csv: bool = False,
     overwrite: bool = False,
     teacher_scorer: str | None = None,
+    teacher_folder: str | Path | None = None,
     video_extensions: str | list[str] | None = None,
 ) -> str:
     """Combine already written predictions of each video by Ensemble Kalman Smoothing; returns the scorer.
 
-    ``members``: "teacher" (your DLC network's h5 beside the video; ``teacher_scorer`` picks one of
-    several) and student kinds ("leap", "convlstm_leap", "bidirectional_leap") of ``shuffle``, whose
+    ``members``: "teacher" (your DLC network's h5 beside the video, or in ``teacher_folder``;
+    ``teacher_scorer`` picks one of several) and student kinds ("leap", "convlstm_leap", "bidirectional_leap") of ``shuffle``, whose
     files ``dlc_recurrent.analyze_videos`` wrote to ``destfolder`` (default: beside the video).
     ``smooth_param``: EKS's s for every body part (smaller smooths more); None chooses each body
     part's by maximum likelihood. Writes ``<video stem><scorer>.h5`` (+ meta, + csv) in ``destfolder``.
@@ -95,7 +96,7 @@ def ensemble_videos(
                             "overwrite=True to redo it")
                 continue
         started = time.time()
-        files, predictions = _read_members(project, video, where, members, scorers, teacher_scorer)
+        files, predictions = _read_members(project, video, where, members, scorers, teacher_scorer, teacher_folder)
         combined, smoothed = smoothed_predictions(np.stack(predictions), likelihood_radius, smooth_param)
         info = read_video_info(video)
         metadata = {
@@ -136,12 +137,13 @@ def _check_members(members) -> tuple[str, ...]:
     return members
 
 
-def _read_members(project, video: Path, where: Path, members, scorers: dict, teacher_scorer) -> tuple[dict, list]:
+def _read_members(project, video: Path, where: Path, members, scorers: dict, teacher_scorer,
+                  teacher_folder) -> tuple[dict, list]:
     """Each member's (T, K, 3) predictions of the video and the file it came from; all the same length."""
     files, predictions = {}, []
     for member in members:
         if member == TEACHER:
-            path = find_teacher(video, teacher_scorer)
+            path = find_teacher(video, teacher_scorer, teacher_folder)
             teacher = read_teacher(path, project.bodyparts)
             points = np.concatenate([teacher.xy, teacher.likelihood[..., None]], -1)
         else:
@@ -150,11 +152,16 @@ def _read_members(project, video: Path, where: Path, members, scorers: dict, tea
                 raise ProjectError(f"{path}: no {member} predictions of {video.name}; run dlc_recurrent.analyze_videos("
                                    f"config, [{str(video)!r}], model={member!r}) first (same shuffle and destfolder)")
             table = pd.read_hdf(path)
+            missing = [part for part in project.bodyparts if (scorers[member], part, "x") not in table.columns]
+            if missing:
+                raise ProjectError(f"{path}: no predictions of {missing} (config.yaml's body parts changed since?); "
+                                   f"analyze {video.name} again with model={member!r}, overwrite=True")
             points = table[scorers[member]][project.bodyparts].to_numpy(float).reshape(len(table), -1, 3)
         files[member] = str(path)
         predictions.append(points)
-    lengths = {member: len(p) for member, p in zip(members, predictions)}
+    lengths = {Path(files[member]).name: len(p) for member, p in zip(members, predictions)}
     if len(set(lengths.values())) > 1:
-        raise ProjectError(f"{video}: the members' predictions have different frame counts {lengths}; analyze the "
-                           "video again with each (overwrite=True)")
+        raise ProjectError(f"{video}: its members' predictions cover different frame counts {lengths}; analyze the "
+                           "video again with the odd one (deeplabcut.analyze_videos for the teacher, "
+                           "dlc_recurrent.analyze_videos(..., overwrite=True) for a student)")
     return files, predictions

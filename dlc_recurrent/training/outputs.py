@@ -58,7 +58,8 @@ def write_dlc_model_files(project: Project, folder: Path, model: str, epochs: in
             "epochs": epochs,
             "weights": WEIGHTS_NAME,
             "config": CONFIG_NAME,
-            "note": "Not a DeepLabCut network: a dlc-recurrent student; use dlc_recurrent.analyze_videos.",
+            "note": "Not a DeepLabCut network: written by dlc-recurrent so that deeplabcut's tools find its "
+                    "predictions (a student: dlc_recurrent.analyze_videos; the ensemble: ensemble_videos).",
         }
     }
     torch.save(note, folder / f"snapshot-{epochs:03d}.pt")
