@@ -1,7 +1,9 @@
 """ensemble_videos on a trained synthetic project: an h5 deeplabcut's tools find and read, the members it
 came from in its meta, the teacher still found as the teacher, and clear errors."""
 
+import os
 import pickle
+from pathlib import Path
 
 import deeplabcut
 import numpy as np
@@ -12,7 +14,7 @@ from dlc_recurrent.ensemble import ensemble_kalman_smooth
 from dlc_recurrent.ensemble.videos import ensemble_videos
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.inference.analyze import analyze_videos
-from dlc_recurrent.project import find_teacher, load_project, read_teacher, teacher_candidates
+from dlc_recurrent.project import find_teacher, load_project, own_output_record, read_teacher, teacher_candidates
 from dlc_recurrent.training import deeplabcut_options
 
 
@@ -71,6 +73,18 @@ def test_ensemble_errors_and_reruns(trained_project, tmp_path, caplog):
     with caplog.at_level("INFO"):
         ensemble_videos(trained_project, [str(video)], members=("teacher",), destfolder=tmp_path)
     assert "already written" in caplog.text and h5.stat().st_mtime_ns == written
+    with pytest.raises(ProjectError, match=r"holds the ensemble of teacher, not of teacher, leap; pass overwrite"):
+        ensemble_videos(trained_project, [str(video)], members=("teacher", "leap"), destfolder=tmp_path)
+    teacher_h5 = Path(own_output_record(h5)["members"]["teacher"])
+    times = teacher_h5.stat()
+    os.utime(teacher_h5, ns=(times.st_atime_ns, written + 10**9))
+    try:
+        caplog.clear()
+        with caplog.at_level("INFO"):
+            ensemble_videos(trained_project, [str(video)], members=("teacher",), destfolder=tmp_path)
+    finally:
+        os.utime(teacher_h5, ns=(times.st_atime_ns, times.st_mtime_ns))
+    assert f"{teacher_h5.name} changed after it was written" in caplog.text and h5.stat().st_mtime_ns == written
     (tmp_path / (h5.stem + "_meta.pickle")).unlink()
     with pytest.raises(ProjectError, match="not written by dlc-recurrent"):
         ensemble_videos(trained_project, [str(video)], members=("teacher",), destfolder=tmp_path, overwrite=True)

@@ -91,9 +91,7 @@ def ensemble_videos(
             if record is None:
                 raise ProjectError(f"{h5_path}: exists and was not written by dlc-recurrent; refusing to overwrite it")
             if not overwrite:
-                earlier = ", ".join(record.get("members", {}))
-                logger.info(f"{video.name}: ensemble already written ({h5_path.name}, members: {earlier}); pass "
-                            "overwrite=True to redo it")
+                _check_earlier(h5_path, record.get("members", {}), members)
                 continue
         started = time.time()
         files, predictions = _read_members(project, video, where, members, scorers, teacher_scorer, teacher_folder)
@@ -116,6 +114,22 @@ def ensemble_videos(
         write_outputs(predictions_table(combined, scorer, project.bodyparts), metadata, h5_path, save_as_csv)
         logger.info(f"{video.name}: ensemble of {', '.join(files)} -> {h5_path}")
     return scorer
+
+
+def _check_earlier(h5_path: Path, earlier: dict, members) -> None:
+    """An ensemble already written is kept when it has the members asked for; a different set is an
+    error (one file per video and shuffle), a member written after it a warning."""
+    if set(earlier) != set(members):
+        raise ProjectError(f"{h5_path}: holds the ensemble of {', '.join(earlier)}, not of {', '.join(members)}; "
+                           "pass overwrite=True to replace it, or destfolder= to keep both")
+    newer = [Path(path).name for path in earlier.values()
+             if Path(path).is_file() and Path(path).stat().st_mtime > h5_path.stat().st_mtime]
+    if newer:
+        logger.warning(f"{h5_path.name}: kept, but {', '.join(newer)} changed after it was written; pass "
+                       "overwrite=True to combine the new predictions")
+    else:
+        logger.info(f"{h5_path.name}: ensemble of {', '.join(earlier)} already written; pass overwrite=True "
+                    "to redo it")
 
 
 def _cropping(files: dict, info) -> dict:
