@@ -71,7 +71,8 @@ def ensemble_videos(
     ``teacher_scorer`` picks one of several) and student kinds ("leap", "convlstm_leap", "bidirectional_leap") of ``shuffle``, whose
     files ``dlc_recurrent.analyze_videos`` wrote to ``destfolder`` (default: beside the video).
     ``smooth_param``: EKS's s for every body part (smaller smooths more); None chooses each body
-    part's by maximum likelihood. Writes ``<video stem><scorer>.h5`` (+ meta, + csv) in ``destfolder``.
+    part's by maximum likelihood. Writes ``<video stem><scorer>.h5`` (+ meta, + csv) in ``destfolder``;
+    one per video and shuffle, so a video whose ensemble of other members is there needs ``overwrite``.
     """
     project = load_project(config)
     members = _check_members(members)
