@@ -33,11 +33,15 @@ coordinates are unchanged and the maps are cropped back with ``maps[:height, :wi
 The last layer computes in float32 even under a mixed-precision policy, so the maps are float32.
 """
 
+import functools
+import logging
+
 import numpy as np
 
 from dlc_recurrent._tensorflow import keras, tf
 
 layers = keras.layers
+logger = logging.getLogger(__name__)
 
 SIZE_MULTIPLE = 4
 DEFAULT_FILTERS = (16, 32, 64, 32)
@@ -295,6 +299,18 @@ def split_bidirectional_model(model):
     return encoder, ConvLSTMRecurrence(both.forward_layer), ConvLSTMRecurrence(both.backward_layer), decoder
 
 
+@functools.lru_cache(maxsize=None)
+def xla_available() -> bool:
+    """Whether this TensorFlow build can XLA-compile (``jit_compile=True``) on its default device."""
+    try:
+        tf.function(lambda x: x + 1, jit_compile=True)(tf.constant(1.0))
+        return True
+    except Exception as error:  # a build without XLA: the plain ops, a little slower
+        logger.warning(f"TensorFlow cannot XLA-compile here ({type(error).__name__}); the ConvLSTM runs "
+                       "without it, a little slower, with the same results")
+        return False
+
+
 class ConvLSTMRecurrence:
     """A trained ConvLSTM2D layer as a function over one video's consecutive feature maps.
 
@@ -302,7 +318,8 @@ class ConvLSTMRecurrence:
     streaming and speed: each step is one convolution of ``concat([input, hidden])`` with the input and
     recurrent kernels stacked (half the calls of two), in the layer's compute dtype (bfloat16 or
     float16 under a mixed policy, as the rest of the network), between two small XLA-compiled pieces
-    that fuse the element-wise work (joining and casting; bias, gates and state update). The cell
+    that fuse the element-wise work (joining and casting; bias, gates and state update; plain ops
+    where TensorFlow has no XLA). The cell
     state and the returned hidden states stay float32. On a 2-core AMX CPU this took the recurrence
     from 4.1 to 1.3 ms per 336x280 frame in bfloat16 (RESULTS.md, "analysis speed").
     """
@@ -317,8 +334,8 @@ class ConvLSTMRecurrence:
         self.bias = tf.constant(weights[2] if layer.use_bias else np.zeros(4 * layer.filters, np.float32))
         self.activation = layer.activation
         self.recurrent_activation = layer.recurrent_activation
-        self._join = tf.function(self._join_inputs, jit_compile=True)
-        self._update = tf.function(self._update_state, jit_compile=True)
+        self._join = tf.function(self._join_inputs, jit_compile=xla_available())
+        self._update = tf.function(self._update_state, jit_compile=xla_available())
 
     def zero_state(self, features):
         """Zero hidden and cell states (H, W, filters) for features of shape (n, H, W, C)."""

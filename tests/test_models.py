@@ -167,6 +167,32 @@ def test_streaming_chunks_match_the_full_sequence(skip_connection):
     assert not np.allclose(fresh_start.numpy(), full[T:], rtol=1e-4, atol=1e-6 * np.abs(full).max())
 
 
+def test_the_recurrence_without_xla_gives_the_same_states(monkeypatch):
+    """Where TensorFlow cannot XLA-compile, the streamed ConvLSTM runs on plain ops with the same result."""
+    trained = _build("convlstm_leap")
+    features = tf.random.stateless_normal((2, 5, SIZE // 4, SIZE // 4, trained.get_layer("convlstm").input_shape[-1]),
+                                          seed=(1, 2))
+    compiled, _, _ = models.split_recurrent_model(trained)[1].run(features)
+    monkeypatch.setattr(models, "xla_available", lambda: False)
+    plain = models.split_recurrent_model(trained)[1]
+    assert plain._update._jit_compile is False and plain._join._jit_compile is False
+    np.testing.assert_allclose(plain.run(features)[0].numpy(), compiled.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_tensorflow_without_xla_is_found_and_said(monkeypatch, caplog):
+    real_function = tf.function
+
+    def function_without_xla(func=None, jit_compile=None, **options):
+        if jit_compile:
+            raise NotImplementedError("XLA is not in this build")
+        return real_function(func, **options)
+
+    monkeypatch.setattr(tf, "function", function_without_xla)
+    with caplog.at_level("WARNING"):
+        assert models.xla_available.__wrapped__() is False
+    assert "cannot XLA-compile here (NotImplementedError)" in caplog.text
+
+
 def _toy_scene(centres, sigma=4.0, peak=10.0, seed=0):
     """Frames with a dim disc on each keypoint and a brighter bar elsewhere, plus target maps.
 
