@@ -25,6 +25,10 @@
       ``--bridge-max`` unsure frames) and *body* (the part placed from two other parts the teacher is
       sure of, in their own frame of reference, with the offsets and the pair of parts chosen on the
       training part of the video; its own error is measured on the tail's sure points and reported).
+   d. Ensemble Kalman Smoothing (issue 23) of the teacher alone, the teacher + LEAP and the teacher +
+      LEAP + the recurrent student, on the hidden points of c. with both judges, each beside its
+      members alone and DLC's filter (``ensemble_pairs.csv``: does each member added help?). On sure
+      points they are only compared with the teacher, which they hold: how far they move it.
 4. With ``--long``: both students trained 4x as many steps as the default took (shuffle 2, same
    training set settings), to check that the default stopping point is within 10% of the error of a
    run 4x as long.
@@ -429,12 +433,42 @@ def body_judge(judges: dict, teacher_xy, sure, bodyparts) -> np.ndarray:
     return out
 
 
-def hidden_table(methods: dict[str, np.ndarray], judge_xy, hidden) -> pd.DataFrame:
+def hidden_table(methods: dict[str, np.ndarray], judge_xy, hidden, pcutoff: float) -> pd.DataFrame:
     """Each method's distance to a judge on the hidden points the judge covers (paired, vs the
-    recurrent student)."""
+    recurrent student), and the share of those points each method gives a likelihood >= pcutoff."""
     points = hidden & np.isfinite(judge_xy).all(-1)
     errors = {m: np.linalg.norm(p[..., :2] - judge_xy, axis=-1)[points] for m, p in methods.items()}
-    return pd.DataFrame(compare_methods(errors, reference="convlstm_leap"))
+    table = pd.DataFrame(compare_methods(errors, reference="convlstm_leap"))
+    table["over_pcutoff"] = [float(np.mean(methods[m][..., 2][points] >= pcutoff)) for m in table.method]
+    return table
+
+
+#: The ensemble's questions (issue 23), each a paired comparison on the same hidden points:
+#: (question, method, the method it is compared with).
+ENSEMBLE_QUESTIONS = (
+    ("EKS over the teacher alone", "teacher+EKS", "teacher (unsure)"),
+    ("adding LEAP to the teacher's EKS", "teacher+leap+EKS", "teacher+EKS"),
+    ("teacher + LEAP ensemble against LEAP", "teacher+leap+EKS", "leap"),
+    ("teacher + LEAP ensemble against DLC's filter", "teacher+leap+EKS", FILTERED),
+    ("adding the recurrent student to teacher + LEAP", "teacher+leap+convlstm_leap+EKS", "teacher+leap+EKS"),
+    ("three-member ensemble against the recurrent student", "teacher+leap+convlstm_leap+EKS", "convlstm_leap"),
+    ("three-member ensemble against DLC's filter", "teacher+leap+convlstm_leap+EKS", FILTERED),
+)
+
+
+def ensemble_pairs(methods: dict[str, np.ndarray], judges: dict[str, np.ndarray], hidden) -> pd.DataFrame:
+    """Per judge and question: mean px of both methods on the hidden points the judge covers, the
+    paired difference (method - other; negative = the method is closer) and its p."""
+    rows = []
+    for judge, judge_xy in judges.items():
+        points = hidden & np.isfinite(judge_xy).all(-1)
+        for question, method, other in ENSEMBLE_QUESTIONS:
+            a, b = (np.linalg.norm(methods[m][..., :2] - judge_xy, axis=-1)[points] for m in (method, other))
+            t, p, n = paired_ttest(a, b)
+            rows.append({"judge": judge, "question": question, "method": method, "other": other, "n": n,
+                         "method_mean_px": float(np.nanmean(a)), "other_mean_px": float(np.nanmean(b)),
+                         "difference_px": float(np.nanmean(a - b)), "p": p})
+    return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------------------------
@@ -642,12 +676,18 @@ def main() -> None:
                  "teacher+leap+convlstm_leap+EKS": [teacher_points, predictions["leap"], predictions["convlstm_leap"]]}
     with_teacher = {"teacher (unsure)": teacher_points, **predictions,
                     **{name: smoothed(members) for name, members in ensembles.items()}}
-    hidden_tables = {
-        "bridge": hidden_table(with_teacher, bridge_judge(teacher_xy, sure, args.bridge_max), hidden),
-        "body": hidden_table(with_teacher, body_xy, hidden),
-    }
+    judges_xy = {"bridge": bridge_judge(teacher_xy, sure, args.bridge_max), "body": body_xy}
+    hidden_tables = {name: hidden_table(with_teacher, judge_xy, hidden, pcutoff) for name, judge_xy in judges_xy.items()}
     for name, table in hidden_tables.items():
         table.to_csv(args.out / f"hidden_{name}.csv", index=False)
+    pairs = ensemble_pairs(with_teacher, judges_xy, hidden)
+    pairs.to_csv(args.out / "ensemble_pairs.csv", index=False)
+    # On the teacher's sure points the ensembles can only be compared with the teacher, which they
+    # hold: this says how far they move its sure points (and how many they keep over pcutoff), not
+    # how accurate they are.
+    moved = agreement({"leap": predictions["leap"], **{name: with_teacher[name] for name in ensembles}},
+                      teacher_xy, sure, bodyparts, pcutoff)
+    moved.to_csv(args.out / "ensembles_on_sure_points.csv", index=False)
 
     figure = plot_results(agree, occlusion, hidden_tables, args.out / "real_project.png")
 
@@ -705,6 +745,10 @@ def main() -> None:
         for name, table in hidden_tables.items():
             print(f"\n## c. naturally hidden points, judge: {name}")
             print(table.to_string(index=False))
+        print("\n## c2. the ensemble's questions on the same hidden points (difference = method - other)")
+        print(pairs.to_string(index=False))
+        print("\n## a3. the ensembles on the teacher's sure points (they hold the teacher: how far they move it)")
+        print(moved[moved.bodypart == "all"].to_string(index=False))
         print("(The bridge judge interpolates the teacher's sure points, as the filter baseline interpolates "
               "LEAP's: it favours that baseline. p-values treat points as independent; consecutive frames "
               "and overlapping windows are not, so they are optimistic.)")
