@@ -36,7 +36,8 @@ from dlc_recurrent.evaluation.stats import (
     significance_mark,
 )
 from dlc_recurrent.layout import RESULTS_NAME, evaluation_folder, model_folder, training_set_folder
-from dlc_recurrent.project import load_project, read_teacher
+from dlc_recurrent.ensemble import smoothed_predictions
+from dlc_recurrent.project import find_teacher, load_project, read_teacher
 from dlc_recurrent.synthetic import read_ground_truth
 
 OCCLUDER_SIZE = 12
@@ -365,8 +366,14 @@ def test_hidden_frame_errors_are_measured_against_the_synthetic_truth(evaluated)
     np.testing.assert_allclose(filtered[:, 0, 0], signal.medfilt(leap[:, 0, 0], 5))
     filled = fill_gaps(filtered[..., :2], filtered[..., 2], project.pcutoff)
 
+    # the teacher + LEAP ensemble, smoothed here from the two files the study read
+    teacher = read_teacher(find_teacher(project.videos[0]), project.bodyparts)
+    members = np.stack([np.concatenate([teacher.xy, teacher.likelihood[..., None]], -1), leap])
+    ensemble = smoothed_predictions(members, baselines.LIKELIHOOD_RADIUS)[0][..., :2]
+
     table = result["test_frames"].set_index(["reference", "bodypart", "method"])
-    for method, xy in ((LEAP, leap[..., :2]), (FILTERED, filled)):
+    assert ("teacher (confident)", "all", EKS_TEACHER_LEAP) not in table.index  # it holds the teacher
+    for method, xy in ((LEAP, leap[..., :2]), (FILTERED, filled), (EKS_TEACHER_LEAP, ensemble)):
         error = np.linalg.norm(xy - truth.xy, axis=-1)
         row = table.loc[("truth (hidden)", "all", method)]
         assert row.n == hidden.sum()
