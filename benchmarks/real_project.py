@@ -433,11 +433,16 @@ def body_judge(judges: dict, teacher_xy, sure, bodyparts) -> np.ndarray:
     return out
 
 
+def judged_errors(methods: dict[str, np.ndarray], judge_xy, hidden) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The hidden points a judge covers (n, K) and each method's distance to the judge on them."""
+    points = hidden & np.isfinite(judge_xy).all(-1)
+    return points, {m: np.linalg.norm(p[..., :2] - judge_xy, axis=-1)[points] for m, p in methods.items()}
+
+
 def hidden_table(methods: dict[str, np.ndarray], judge_xy, hidden, pcutoff: float) -> pd.DataFrame:
     """Each method's distance to a judge on the hidden points the judge covers (paired, vs the
     recurrent student), and the share of those points each method gives a likelihood >= pcutoff."""
-    points = hidden & np.isfinite(judge_xy).all(-1)
-    errors = {m: np.linalg.norm(p[..., :2] - judge_xy, axis=-1)[points] for m, p in methods.items()}
+    points, errors = judged_errors(methods, judge_xy, hidden)
     table = pd.DataFrame(compare_methods(errors, reference="convlstm_leap"))
     table["over_pcutoff"] = [float(np.mean(methods[m][..., 2][points] >= pcutoff)) for m in table.method]
     return table
@@ -461,9 +466,9 @@ def ensemble_pairs(methods: dict[str, np.ndarray], judges: dict[str, np.ndarray]
     paired difference (method - other; negative = the method is closer) and its p."""
     rows = []
     for judge, judge_xy in judges.items():
-        points = hidden & np.isfinite(judge_xy).all(-1)
+        _, errors = judged_errors(methods, judge_xy, hidden)
         for question, method, other in ENSEMBLE_QUESTIONS:
-            a, b = (np.linalg.norm(methods[m][..., :2] - judge_xy, axis=-1)[points] for m in (method, other))
+            a, b = errors[method], errors[other]
             t, p, n = paired_ttest(a, b)
             rows.append({"judge": judge, "question": question, "method": method, "other": other, "n": n,
                          "method_mean_px": float(np.nanmean(a)), "other_mean_px": float(np.nanmean(b)),

@@ -334,8 +334,9 @@ class ConvLSTMRecurrence:
         self.bias = tf.constant(weights[2] if layer.use_bias else np.zeros(4 * layer.filters, np.float32))
         self.activation = layer.activation
         self.recurrent_activation = layer.recurrent_activation
-        self._join = tf.function(self._join_inputs, jit_compile=xla_available())
-        self._update = tf.function(self._update_state, jit_compile=xla_available())
+        jit = xla_available()
+        self._join = tf.function(self._join_inputs, jit_compile=jit)
+        self._update = tf.function(self._update_state, jit_compile=jit)
 
     def zero_state(self, features):
         """Zero hidden and cell states (H, W, filters) for features of shape (n, H, W, C)."""
