@@ -21,7 +21,12 @@ Speed, on the same 336x280 grayscale synthetic video (``--frames`` long, default
                         and counted.
   fps is "inference fps": frames / the ``run_duration`` each tool records in its ``_meta.pickle``
   (decoding + network + peak finding, both libraries alike), with the end-to-end fps of the whole
-  call (model loading and h5 writing included) beside it. Ratios are taken between runs of this
+  call (model loading and h5 writing included) beside it. LEAP and the recurrent student also
+  analyze the ``--mem-short``-frame video: the difference of the two runs is their fps after start-up
+  (loading, tracing, oneDNN set-up, which a long video pays once), the rate to hold against the bare
+  rows. With ``--repeats N`` the bare, student and short rows run N times, interleaved, and each
+  ratio is taken within a round and reported per round and as the median (this machine's speed
+  drifts by up to a quarter between minutes). Ratios are taken between runs of this
   one invocation. Goals (issue 4): recurrent >= 0.8x LEAP, >= 10x naive windows, > DLC ResNet-50.
   The students are trained-folder students (1 training step each: weights do not change speed).
 
@@ -53,6 +58,7 @@ import json
 import os
 import pickle
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -74,6 +80,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--width", type=int, help="frame width of the speed video (default 336)")
     parser.add_argument("--height", type=int, help="frame height of the speed video (default 280)")
     parser.add_argument("--frames", type=int, help="frames of the speed video (default 2000)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="rounds of the bare, student and short-video speed rows, interleaved (default 1)")
     parser.add_argument("--render-frames", type=int, help="frames rendered; longer videos loop them")
     parser.add_argument("--windowed-frames", type=int, help="frames the naive windowed version analyzes")
     parser.add_argument("--dlc-frames", type=int, help="frames DeepLabCut's ResNet-50 analyzes")
@@ -396,6 +404,25 @@ WORKERS = {"bare": worker_bare, "student": worker_student, "windowed": worker_wi
 # --------------------------------------------------------------------------------------------
 
 
+def bare_ratios(one: dict) -> dict:
+    """Issue 21's ratios within one round of speed runs: analysis against the bare networks, and the
+    segments' cost against the carried state."""
+    bare, bare_recurrent = one["bare_leap"]["fps"], one["bare_recurrent"]["fps"]
+    return {
+        "LEAP/bare": one["leap"]["fps"] / bare,
+        "LEAP after start-up/bare": one["leap"]["fps_after_startup"] / bare,
+        "recurrent/bare LEAP": one["recurrent"]["fps"] / bare,
+        "recurrent after start-up/bare LEAP": one["recurrent"]["fps_after_startup"] / bare,
+        "recurrent after start-up/bare ConvLSTM-LEAP": one["recurrent"]["fps_after_startup"] / bare_recurrent,
+        "carried/bare LEAP": one["recurrent_sr0"]["fps"] / bare,
+        "segments' cost": one["recurrent_sr0"]["fps"] / one["recurrent"]["fps"] - 1,
+    }
+
+
+def show(name: str, value: float) -> str:
+    return f"{value:+.1%}" if name == "segments' cost" else f"{value:.2f}x"
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     if args.worker:
@@ -427,21 +454,42 @@ def main(argv=None) -> None:
 
     if "speed" in args.parts:
         print(f"\nSpeed: analyzing {videos['speed'].name} ...", flush=True)
+        speed_video = str(videos["speed"])
+        repeated = {
+            "bare_leap": ("bare LEAP network", {"kind": "bare", "video": speed_video, "model": "leap"}),
+            "bare_recurrent": ("bare ConvLSTM-LEAP", {"kind": "bare", "video": speed_video, "model": "convlstm_leap"}),
+            "leap": ("leap", {"kind": "student", "video": speed_video, "model": "leap", "state_reset": None}),
+            "recurrent": ("recurrent", {"kind": "student", "video": speed_video, "model": "convlstm_leap",
+                                        "state_reset": None}),
+            "recurrent_sr0": ("recurrent sr=0", {"kind": "student", "video": speed_video, "model": "convlstm_leap",
+                                                 "state_reset": 0}),
+            # the same analyses of a short video: the difference from the long ones is the start-up
+            "leap_short": ("leap short", {"kind": "student", "video": str(videos["short"]), "model": "leap",
+                                          "state_reset": None}),
+            "recurrent_short": ("recurrent short", {"kind": "student", "video": str(videos["short"]),
+                                                    "model": "convlstm_leap", "state_reset": None}),
+        }
+        rounds = []
+        for index in range(args.repeats):
+            tag = f" #{index + 1}" if args.repeats > 1 else ""
+            rounds.append({key: run(label + tag, task) for key, (label, task) in repeated.items()})
+        for one in rounds:
+            for name in ("leap", "recurrent"):
+                long, short = one[name], one[f"{name}_short"]
+                long["fps_after_startup"] = ((long["frames"] - short["frames"])
+                                             / (long["inference_s"] - short["inference_s"]))
+                long["startup_s"] = short["inference_s"] - short["frames"] / long["fps_after_startup"]
         speed = {
-            "bare_leap": run("bare LEAP network", {"kind": "bare", "video": str(videos["speed"]), "model": "leap"}),
-            "bare_recurrent": run("bare ConvLSTM-LEAP", {"kind": "bare", "video": str(videos["speed"]),
-                                                         "model": "convlstm_leap"}),
-            "leap": run("leap", {"kind": "student", "video": str(videos["speed"]), "model": "leap", "state_reset": None}),
-            "recurrent": run("recurrent", {"kind": "student", "video": str(videos["speed"]), "model": "convlstm_leap",
-                                           "state_reset": None}),
-            "recurrent_sr0": run("recurrent sr=0", {"kind": "student", "video": str(videos["speed"]),
-                                                    "model": "convlstm_leap", "state_reset": 0}),
+            **rounds[-1],
             "pair": run("two students", {"kind": "student", "video": str(videos["speed"]), "model": "convlstm_leap",
                                          "state_reset": None, "confident_shuffle": 2}),
             "naive": run("naive windows", {"kind": "windowed", "video": str(videos["windowed"])}),
             "dlc": run("DLC ResNet-50", {"kind": "dlc", "video": str(videos["dlc"])}),
         }
         leap_fps = speed["leap"]["fps"]
+        earlier = [result for one in rounds[:-1] for result in one.values()]
+        for result in earlier:
+            result["x_leap"], result["part"] = float("nan"), "speed"
         for key, result in speed.items():
             result["x_leap"] = result["fps"] / leap_fps
             result["part"] = "speed"
@@ -451,7 +499,7 @@ def main(argv=None) -> None:
         speed["recurrent"]["note"] = f"state_reset {speed['recurrent']['state_reset']}"
         speed["pair"]["note"] = f"{speed['pair']['fps'] / speed['recurrent']['fps']:.2f}x the recurrent student's fps"
         print()
-        _common.print_table(list(speed.values()), [
+        _common.print_table(earlier + list(speed.values()), [
             ("method", "method"), ("frames", "frames"), ("frame_size", "size"), ("inference_s", "inference s"),
             ("fps", "fps"), ("fps_end_to_end", "fps end-to-end"), ("x_leap", "x LEAP"), ("peak_rss_mb", "peak RSS MB"),
             ("note", "note")],
@@ -467,11 +515,16 @@ def main(argv=None) -> None:
                              for other, value, goal in checks)
             print(f"  {r['method']:15s} vs {text}")
             r["vs_leap"], r["vs_naive"], r["vs_dlc"] = (value for _, value, _ in checks)
-        bare = speed["bare_leap"]["fps"]
-        print(f"  vs the bare LEAP network (issue 21; goals: LEAP >= 0.95x, recurrent >= 0.9x): LEAP "
-              f"{speed['leap']['fps'] / bare:.2f}x, recurrent {speed['recurrent']['fps'] / bare:.2f}x, state carried "
-              f"{speed['recurrent_sr0']['fps'] / bare:.2f}x; segments cost "
-              f"{1 - speed['recurrent']['fps'] / speed['recurrent_sr0']['fps']:+.1%} against carried state")
+        print("  vs the bare networks (issue 21; goals: LEAP >= 0.95x, recurrent >= 0.9x bare LEAP, segments < 5%),"
+              " per round; 'after start-up' from the long and short runs' difference:")
+        ratios = [bare_ratios(one) for one in rounds]
+        for index, ratio in enumerate(ratios):
+            print(f"    round {index + 1}: " + ", ".join(f"{name} {show(name, value)}" for name, value in ratio.items()))
+        if len(ratios) > 1:
+            print("    median:  " + ", ".join(f"{name} {show(name, statistics.median(r[name] for r in ratios))}"
+                                          for name in ratios[0]))
+        print(f"  start-up (last round): LEAP {speed['leap']['startup_s']:.1f} s, recurrent "
+              f"{speed['recurrent']['startup_s']:.1f} s")
         pair = speed["pair"]
         print(f"  {pair['method']:15s} {pair['fps'] / speed['recurrent']['fps']:.2f}x the recurrent student, "
               f"{pair['fps'] / speed['dlc']['fps']:.2f}x DLC ResNet-50")
