@@ -4,8 +4,8 @@ Mixed precision keeps the weights (and the last layer, so the maps) in float32 a
 convolutions in 16 bits: float16 on a GPU (tensor cores), bfloat16 on CPUs with AMX or AVX512-BF16
 (oneDNN). Measured on a 2-core Xeon with AMX (benchmarks/RESULTS.md, "precision"): analysis 1.5-2.3x
 faster with the same student's points 0.02-0.03 px from float32's (so analysis uses it by default);
-training steps 2-2.6x faster, but students trained the same number of steps slightly less accurate
-(so training asks for it explicitly).
+training steps 2-2.6x faster, but students trained to convergence on the real project were not
+consistently as good as float32's (so training asks for it explicitly).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def cpu_supports_bfloat16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
 def keras_policy(precision: str, device_type: str, training: bool = False, bfloat16_cpu: bool | None = None) -> str:
     """The Keras dtype policy for ``precision`` on a device of ``device_type`` ("CPU" or "GPU"), for
     analysis or ``training``. "auto" does not train in bfloat16: at equal steps its students were less
-    accurate (RESULTS.md, "precision"), and their accuracy at convergence is not measured yet."""
+    accurate (RESULTS.md, "precision"), and at convergence on the real project not consistently as good."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     gpu = device_type.upper() == "GPU"

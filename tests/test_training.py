@@ -634,6 +634,25 @@ def test_train_says_where_it_runs_and_what_the_steps_will_cost(trainset_project,
         train(trainset_project, model="leap", **{**TINY, "epochs": 3})
     assert "Training leap on CPU:0 (float32): 2 frames of" in caplog.text  # "auto" trains in float32 on a CPU
     assert re.search(r"leap on CPU:0: [\d.]+ s per step; the 3 steps left take about \d+ s", caplog.text)
+    from dlc_recurrent.precision import cpu_supports_bfloat16
+
+    assert ('precision="bfloat16") takes steps' in caplog.text) == cpu_supports_bfloat16()
+
+
+def test_the_bfloat16_hint_only_where_float32_was_chosen_for_the_user_on_a_capable_cpu(monkeypatch):
+    from dlc_recurrent.training import run
+
+    auto = TrainingConfig(model="leap", bodyparts=["a"])
+    for capable in (True, False):
+        monkeypatch.setattr(run, "cpu_supports_bfloat16", lambda capable=capable: capable)
+        assert run.bfloat16_would_pay(auto, "float32", "CPU:0") is capable
+    monkeypatch.setattr(run, "cpu_supports_bfloat16", lambda: True)
+    assert not run.bfloat16_would_pay(auto, "mixed_float16", "GPU:0")
+    assert not run.bfloat16_would_pay(auto, "mixed_bfloat16", "CPU:0")  # asked for already
+    assert not run.bfloat16_would_pay(TrainingConfig(model="leap", bodyparts=["a"], precision="float32"),
+                                      "float32", "CPU:0")  # full precision asked for
+    assert not run.bfloat16_would_pay(TrainingConfig(model="leap", bodyparts=["a"], mixed_precision=False),
+                                      "float32", "CPU:0")
 
 
 def test_training_in_bfloat16_when_asked_and_the_weights_stay_float32(trainset_project, caplog):
@@ -641,11 +660,13 @@ def test_training_in_bfloat16_when_asked_and_the_weights_stay_float32(trainset_p
 
     from dlc_recurrent._tensorflow import keras
     from dlc_recurrent.precision import cpu_supports_bfloat16
+    from dlc_recurrent.training import read_training_summary
 
     with caplog.at_level(logging.INFO, logger="dlc_recurrent"):
         folder = train(trainset_project, model="leap", precision="bfloat16", **TINY)
     policy = "mixed_bfloat16" if cpu_supports_bfloat16() else "float32"
     assert f"Training leap on CPU:0 ({policy})" in caplog.text
+    assert read_training_summary(folder)["computed_in"] == policy
     network, config = load_student(folder)
     assert config.precision == "bfloat16"
     assert {w.dtype.name for w in network.weights} == {"float32"}

@@ -114,10 +114,11 @@ class TrainingConfig:
     #: The number format of the convolutions (weights and maps stay float32): "auto" is float16 on
     #: a GPU and float32 on a CPU; "bfloat16" (CPUs with AMX or AVX512-BF16, or a GPU) and "float16"
     #: (a GPU) ask for one, "float32" for full precision everywhere. On a 2-core AMX Xeon bfloat16
-    #: made a step 2-2.6x faster, but students trained the same number of steps were 0.07-0.16 px
-    #: worse on visible points (p < 0.001) and the recurrent one 0.5 px on hidden points, while at
-    #: equal time (twice the steps) they were far better (benchmarks/RESULTS.md, "precision");
-    #: converged accuracy is not measured yet, so on a CPU it is opt-in.
+    #: made a step 2.3-2.6x faster; students trained to convergence on the real project (one seed
+    #: each) differed from float32's either way: closer to the teacher's sure points by up to 0.75 px
+    #: or further by 0.35, and the recurrent one 2.5 px further from the bridge judge on hidden points
+    #: (benchmarks/RESULTS.md, "bfloat16 training to convergence"). Not consistently as good, so on
+    #: a CPU it is opt-in; training says so where the CPU has it.
     precision: str = "auto"
     #: Off forces float32 whatever ``precision`` says (the older switch, kept for saved configs).
     mixed_precision: bool = True

@@ -121,6 +121,7 @@ def write_summary(folder: Path, config: TrainingConfig, trainset: TrainingSet, s
         "steps": steps,
         "steps_per_epoch": steps_per_epoch,
         "minutes": round(minutes, 2),
+        "computed_in": keras.mixed_precision.global_policy().name,  # "float32", "mixed_bfloat16", ...
         "converged": bool(converged),
         "stop_reason": reason,
         "monitor": judged["monitor"],
