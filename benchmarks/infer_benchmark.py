@@ -23,7 +23,7 @@ Speed, on the same 336x280 grayscale synthetic video (``--frames`` long, default
   (decoding + network + peak finding, both libraries alike), with the end-to-end fps of the whole
   call (model loading and h5 writing included) beside it. LEAP and the recurrent student also
   analyze the ``--mem-short``-frame video: the difference of the two runs is their fps after start-up
-  (loading, tracing, oneDNN set-up, which a long video pays once), the rate to hold against the bare
+  (tracing and oneDNN set-up, which a long video pays once), the rate to hold against the bare
   rows. With ``--repeats N`` the bare, student and short rows run N times, interleaved, and each
   ratio is taken within a round and reported per round and as the median (this machine's speed
   drifts by up to a quarter between minutes). Ratios are taken between runs of this
@@ -42,7 +42,8 @@ Memory vs video length: the recurrent student (default ``state_reset``) analyzes
 Run (from the repository root, with the project's virtual environment active):
 
     python benchmarks/infer_benchmark.py --quick   # tiny sizes, a smoke test (~2-3 min)
-    python benchmarks/infer_benchmark.py           # the real measurement (~15-20 min on 2 idle CPU cores)
+    python benchmarks/infer_benchmark.py           # the real measurement (~15-20 min on 2 idle CPU cores;
+                                                   # each extra --repeats round ~4 min more)
     python benchmarks/infer_benchmark.py --frames 1000 --parts speed   # a shorter speed comparison
 
 ``--parts speed,memory`` picks parts; ``--help`` lists sizes. Results are printed as tables and
@@ -98,6 +99,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         if getattr(args, key) is None:
             setattr(args, key, value)
     args.small_size = tuple(int(v) for v in args.small_size.lower().split("x"))
+    if args.frames <= args.mem_short:
+        parser.error(f"--frames ({args.frames}) must exceed --mem-short ({args.mem_short}): the fps after "
+                     "start-up comes from the difference of the two")
     args.parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     return args
 
@@ -420,6 +424,7 @@ def bare_ratios(one: dict) -> dict:
 
 
 def show(name: str, value: float) -> str:
+    """A ratio as "0.93x", the segments' cost (extra time) as "+4.0%"."""
     return f"{value:+.1%}" if name == "segments' cost" else f"{value:.2f}x"
 
 
@@ -459,15 +464,15 @@ def main(argv=None) -> None:
             "bare_leap": ("bare LEAP network", {"kind": "bare", "video": speed_video, "model": "leap"}),
             "bare_recurrent": ("bare ConvLSTM-LEAP", {"kind": "bare", "video": speed_video, "model": "convlstm_leap"}),
             "leap": ("leap", {"kind": "student", "video": speed_video, "model": "leap", "state_reset": None}),
-            "recurrent": ("recurrent", {"kind": "student", "video": speed_video, "model": "convlstm_leap",
-                                        "state_reset": None}),
-            "recurrent_sr0": ("recurrent sr=0", {"kind": "student", "video": speed_video, "model": "convlstm_leap",
-                                                 "state_reset": 0}),
-            # the same analyses of a short video: the difference from the long ones is the start-up
+            # the same analyses of a short video, right after the long one: their difference is the start-up
             "leap_short": ("leap short", {"kind": "student", "video": str(videos["short"]), "model": "leap",
                                           "state_reset": None}),
+            "recurrent": ("recurrent", {"kind": "student", "video": speed_video, "model": "convlstm_leap",
+                                        "state_reset": None}),
             "recurrent_short": ("recurrent short", {"kind": "student", "video": str(videos["short"]),
                                                     "model": "convlstm_leap", "state_reset": None}),
+            "recurrent_sr0": ("recurrent sr=0", {"kind": "student", "video": speed_video, "model": "convlstm_leap",
+                                                 "state_reset": 0}),
         }
         rounds = []
         for index in range(args.repeats):
@@ -533,12 +538,14 @@ def main(argv=None) -> None:
               f"{d['network_attempts']}{' ' + str(d['network_attempt_list']) if d['network_attempts'] else ''}")
         print(f"  naive windows: timed on {speed['naive']['frames']} frames (each with a full window), "
               f"DLC on the first {d['frames']} frames; their fps are extrapolated to the whole video.\n")
-        rows += list(speed.values())
+        rows += earlier + list(speed.values())
+        rows += [{"part": "issue 21 ratios", "method": f"round {index + 1}", **ratio} for index, ratio in enumerate(ratios)]
 
     if "memory" in args.parts:
         print("Memory vs video length (recurrent student, default state_reset, one process each) ...", flush=True)
-        memory_rows = [run(f"recurrent {n}", {"kind": "student", "video": str(videos[n]), "model": "convlstm_leap",
-                                              "state_reset": None})
+        memory_rows = [dict(speed["recurrent_short"], method="recurrent short") if n == "short" and "speed" in args.parts
+                       else run(f"recurrent {n}", {"kind": "student", "video": str(videos[n]), "model": "convlstm_leap",
+                                                   "state_reset": None})
                        for n in ("short", "small_short", "small_long")]
         if "speed" in args.parts:
             long_full = dict(speed["recurrent"], method="recurrent speed run")
@@ -566,7 +573,8 @@ def main(argv=None) -> None:
             print(f"  The issue asks for 100k frames: --long-frames 100000 would take about {minutes:.0f} min "
                   f"at the {small_long['fps']:.0f} fps measured here ({small_long['frame_size']}).")
         print()
-        rows += [r for r in memory_rows if r is not long_full or "speed" not in args.parts]
+        rows += [r for r in memory_rows if "speed" not in args.parts or r["method"] not in ("recurrent speed run",
+                                                                                             "recurrent short")]
 
     _common.write_csv(args.out / "infer_benchmark.csv", rows, machine)
     print(f"Total {(time.time() - started) / 60:.1f} min; worker logs in {log}")

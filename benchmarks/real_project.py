@@ -29,7 +29,10 @@
       LEAP + the recurrent student, on the hidden points of c. with both judges, each beside its
       members alone and DLC's filter (``ensemble_pairs.csv``: does each member added help?). On sure
       points they are only compared with the teacher, which they hold: how far they move it.
-4. With ``--long``: both students trained 4x as many steps as the default took (shuffle 2, same
+4. With ``--candidates``: other students (``CANDIDATES``: a skip connection, bfloat16 training), each
+   on its own shuffle, in every table above, and paired with the default student of its model on the
+   same points (``candidate_pairs.csv``).
+5. With ``--long``: both students trained 4x as many steps as the default took (shuffle 2, same
    training set settings), to check that the default stopping point is within 10% of the error of a
    run 4x as long.
 
@@ -78,6 +81,9 @@ MODELS = ("leap", "convlstm_leap")
 #: beside the defaults with ``--candidates``: name -> (shuffle, model, training options).
 CANDIDATES = {
     "convlstm_leap+skip": (3, "convlstm_leap", {"skip_connection": True}),
+    # the same students trained in mixed bfloat16 (issue 21): same seed, data and schedule as the defaults
+    "leap+bfloat16": (4, "leap", {"precision": "bfloat16"}),
+    "convlstm_leap+bfloat16": (4, "convlstm_leap", {"precision": "bfloat16"}),
 }
 FILTERED = "leap+median filter+interpolation"
 LEAP_CAUSAL = "leap+interpolation (causal)"
@@ -476,6 +482,23 @@ def ensemble_pairs(methods: dict[str, np.ndarray], judges: dict[str, np.ndarray]
     return pd.DataFrame(rows)
 
 
+def twin_pairs(predictions: dict[str, np.ndarray], candidates: list[str], point_sets: dict) -> pd.DataFrame:
+    """Each candidate against its default twin (the default student of the same model) on the same
+    points: mean px of both, the paired difference (candidate - default) and its p. ``point_sets``:
+    name -> (target xy (n, K, 2), mask (n, K))."""
+    rows = []
+    for name in candidates:
+        twin = CANDIDATES[name][1]
+        for points, (target, mask) in point_sets.items():
+            mask = mask & np.isfinite(target).all(-1)
+            candidate, default = (np.linalg.norm(predictions[m][..., :2] - target, axis=-1)[mask] for m in (name, twin))
+            _, p, n = paired_ttest(candidate, default)
+            rows.append({"candidate": name, "default": twin, "points": points, "n": n,
+                         "default_mean_px": float(np.nanmean(default)), "candidate_mean_px": float(np.nanmean(candidate)),
+                         "difference_px": float(np.nanmean(candidate - default)), "p": p})
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------------------------
 # Figures
 # --------------------------------------------------------------------------------------------
@@ -695,6 +718,10 @@ def main() -> None:
     moved.to_csv(args.out / "ensembles_on_sure_points.csv", index=False)
 
     figure = plot_results(agree, occlusion, hidden_tables, args.out / "real_project.png")
+    twins = twin_pairs(predictions, args.candidates, {
+        "teacher's sure points": (teacher_xy, sure), "sure, away from the teacher's flips": (teacher_xy, sure & steady),
+        **{f"hidden, {name} judge": (judge_xy, hidden) for name, judge_xy in judges_xy.items()}})
+    twins.to_csv(args.out / "candidate_pairs.csv", index=False)
 
     long_runs = {}
     if args.long:
@@ -719,12 +746,13 @@ def main() -> None:
     height, width = frames.shape[1:3]
     gpu_tflops = 20.0  # effective rate assumed for small convolutions on a modern GPU (a guess, not measured)
     costs = {}
-    for model in MODELS:
-        config_m = students[model].config
+    for name in [*MODELS, *args.candidates]:
+        model = name if name in MODELS else CANDIDATES[name][1]
+        config_m = students[name].config
         flops = step_flops(model, height, width, config_m.resolved_batch_size, config_m.window_length, len(bodyparts),
                            config_m.channels)
-        summary = summaries[model]
-        costs[model] = {"steps": summary["steps"], "minutes": summary["minutes"],
+        summary = summaries[name]
+        costs[name] = {"steps": summary["steps"], "minutes": summary["minutes"],
                         "seconds_per_step": round(60 * summary["minutes"] / summary["steps"], 3),
                         "gflop_per_step": round(flops / 1e9, 1),
                         "cpu_gflops_achieved": round(flops * summary["steps"] / (60 * summary["minutes"]) / 1e9, 1),
@@ -752,6 +780,9 @@ def main() -> None:
             print(table.to_string(index=False))
         print("\n## c2. the ensemble's questions on the same hidden points (difference = method - other)")
         print(pairs.to_string(index=False))
+        if len(twins):
+            print("\n## each candidate against the default student of its model, same points (difference = candidate - default)")
+            print(twins.to_string(index=False))
         print("\n## a3. the ensembles on the teacher's sure points (they hold the teacher: how far they move it)")
         print(moved[moved.bodypart == "all"].to_string(index=False))
         print("(The bridge judge interpolates the teacher's sure points, as the filter baseline interpolates "
