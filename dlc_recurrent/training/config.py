@@ -114,7 +114,7 @@ class TrainingConfig:
     #: The number format of the convolutions (weights and maps stay float32): "auto" is float16 on
     #: a GPU and float32 on a CPU; "bfloat16" (CPUs with AMX or AVX512-BF16, or a GPU) and "float16"
     #: (a GPU) ask for one, "float32" for full precision everywhere. On a 2-core AMX Xeon bfloat16
-    #: made a step 2.3-2.6x faster; students trained to convergence on the real project (one seed
+    #: made a step 2-2.6x faster; students trained to convergence on the real project (one seed
     #: each) differed from float32's either way: closer to the teacher's sure points by up to 0.75 px
     #: or further by 0.35, and the recurrent one 2.5 px further from the bridge judge on hidden points
     #: (benchmarks/RESULTS.md, "bfloat16 training to convergence"). Not consistently as good, so on

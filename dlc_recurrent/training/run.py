@@ -201,7 +201,7 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
                     f"of {width}x{height} px per step and device")
         if bfloat16_would_pay(config, keras.mixed_precision.global_policy().name, where):
             logger.info("This CPU computes bfloat16 in hardware: train(..., precision=\"bfloat16\") takes steps "
-                        "2.3-2.6x shorter; float32 stays the default because, trained to convergence on a real "
+                        "2-2.6x shorter; float32 stays the default because, trained to convergence on a real "
                         "project, its students were not consistently as good (benchmarks/RESULTS.md)")
         if start_epoch:
             logger.info(f"Resuming {config.model} training from epoch {start_epoch} (step {start_epoch * steps}; "
