@@ -127,11 +127,12 @@ def test_bidirectional_chunks_equal_the_network_on_each_segment_with_its_context
     assert moved.mean() < 0.1
 
 
-@pytest.mark.parametrize("segment, per_step", [(5, 4), (5, 1), (5, 3), (6, 2), (2, 4)])
+@pytest.mark.parametrize("segment, per_step", [(5, 4), (5, 1), (5, 3), (6, 2), (2, 4), (1, 1), (2, 1)])
 def test_segments_run_side_by_side_equal_the_network_on_each_segment_with_its_burn_in(tmp_path, monkeypatch,
                                                                                       segment, per_step):
     """Segments batched together (the last one short) == the Keras network on [segment - burn-in, segment end),
-    and killed midway the run resumes to the same result."""
+    and killed midway the run resumes to the same result. Segments shorter than the batch (5) go side by
+    side up to a batch of frames whatever MAX_SEGMENTS_PER_STEP says."""
     from dlc_recurrent.inference import streams
 
     monkeypatch.setattr(streams, "MAX_SEGMENTS_PER_STEP", per_step)
@@ -141,7 +142,7 @@ def test_segments_run_side_by_side_equal_the_network_on_each_segment_with_its_bu
     tf.random.set_seed(5)
     network = models.build_model("convlstm_leap", 2, window_length=None)
     student = Student(config=config, folder=None, network=network, state_reset=segment)
-    assert streams.frames_per_step([student], 5, crop, 1.0) == segment * per_step
+    assert streams.frames_per_step([student], 5, crop, 1.0) == segment * max(per_step, -(-5 // segment))
     streamed = predict_video(student, info, crop, batch_size=5, progress=False)
 
     frames = np.concatenate(list(FrameReader(info, crop, 1.0, 1, 100)))

@@ -156,13 +156,16 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
 
 def frames_per_step(students: list[Student], batch_size: int, crop: Crop, scale: float) -> int:
     """Frames decoded and predicted per step: a batch for single-frame students; for a recurrent student
-    whole segments, as many as MAX_SEGMENTS_PER_STEP and SEGMENT_BATCH_BYTES allow (at least one)."""
+    whole segments, as many as MAX_SEGMENTS_PER_STEP and SEGMENT_BATCH_BYTES allow (at least one), and
+    segments shorter than a batch side by side up to a batch of frames (``state_reset=1``: 8 windows
+    in one ConvLSTM scan instead of 8 scans)."""
     recurrent = next((s for s in students if s.config.recurrent and s.state_reset > 0), None)
     if recurrent is None:
         return batch_size
     rows, columns = (-(-scaled_size(size, scale) // models.SIZE_MULTIPLE) for size in (crop.height, crop.width))
     segment_bytes = rows * columns * recurrent.feature_channels * 4 * (recurrent.state_reset + recurrent.window_length)
-    return recurrent.state_reset * max(1, min(MAX_SEGMENTS_PER_STEP, SEGMENT_BATCH_BYTES // segment_bytes))
+    wanted = max(MAX_SEGMENTS_PER_STEP, -(-batch_size // recurrent.state_reset))
+    return recurrent.state_reset * max(1, min(wanted, SEGMENT_BATCH_BYTES // segment_bytes))
 
 
 def make_stream(student: Student, batch_size: int):
