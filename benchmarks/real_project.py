@@ -487,11 +487,11 @@ def twin_pairs(predictions: dict[str, np.ndarray], candidates: list[str], point_
     points: mean px of both, the paired difference (candidate - default) and its p. ``point_sets``:
     name -> (target xy (n, K, 2), mask (n, K))."""
     rows = []
-    for name in candidates:
-        twin = CANDIDATES[name][1]
-        for points, (target, mask) in point_sets.items():
-            mask = mask & np.isfinite(target).all(-1)
-            candidate, default = (np.linalg.norm(predictions[m][..., :2] - target, axis=-1)[mask] for m in (name, twin))
+    for points, (target, mask) in point_sets.items():
+        _, errors = judged_errors(predictions, target, mask)
+        for name in candidates:
+            twin = CANDIDATES[name][1]
+            candidate, default = errors[name], errors[twin]
             _, p, n = paired_ttest(candidate, default)
             rows.append({"candidate": name, "default": twin, "points": points, "n": n,
                          "default_mean_px": float(np.nanmean(default)), "candidate_mean_px": float(np.nanmean(candidate)),

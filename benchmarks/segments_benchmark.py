@@ -43,11 +43,11 @@ from _common import machine_description, print_machine  # noqa: E402
 
 import dlc_recurrent  # noqa: E402  (torchvision before tensorflow)
 from dlc_recurrent.errors import ProjectError  # noqa: E402
-from dlc_recurrent.evaluation.stats import paired_ttest  # noqa: E402
+from dlc_recurrent.evaluation.stats import compare_methods  # noqa: E402
 from dlc_recurrent.inference.student import load_trained_student  # noqa: E402
 from dlc_recurrent.project import find_teacher, load_project, read_teacher  # noqa: E402
 from dlc_recurrent.synthetic import ground_truth_path, read_ground_truth  # noqa: E402
-from real_project import bridge_judge  # noqa: E402
+from real_project import bridge_judge, judged_errors  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -96,13 +96,13 @@ def judgements(video: Path, project, teacher_scorer: str | None, bridge_max: int
 
 
 def compare(errors: dict[int, np.ndarray], default: int, what: str) -> list[dict]:
-    """Mean error per state_reset on the same points, paired against the default."""
-    rows = []
-    for state_reset, error in errors.items():
-        _, p, n = paired_ttest(error, errors[default]) if state_reset != default else (np.nan, np.nan, len(error))
-        rows.append({"state_reset": state_reset, "measure": what, "n": n, "mean_px": float(np.nanmean(error)),
-                     "minus_default_px": float(np.nanmean(error - errors[default])), "p_vs_default": p})
-    return rows
+    """Mean error per state_reset on the same points (``compare_methods``, paired against the default),
+    with each value's difference from the default."""
+    rows = compare_methods({str(v): e for v, e in errors.items()}, reference=str(default))
+    mean_default = next(row["mean_px"] for row in rows if row["method"] == str(default))
+    return [{"state_reset": int(row["method"]), "measure": what, "n": row["n"], "mean_px": row["mean_px"],
+             "minus_default_px": row["mean_px"] - mean_default, "p_vs_default": row[f"p_{default}_vs_method"]}
+            for row in rows]
 
 
 def main(argv=None) -> None:
@@ -138,7 +138,7 @@ def main(argv=None) -> None:
                              "fps": fps[value]})
         for name, (target, mask) in judgements(video, project, args.teacher_scorer, args.bridge_max).items():
             m = min(n, len(target))
-            errors = {v: np.linalg.norm(p[:m, :, :2] - target[:m], axis=-1)[mask[:m]] for v, p in predictions.items()}
+            _, errors = judged_errors({v: p[:m] for v, p in predictions.items()}, target[:m], mask[:m])
             found += [dict(row, video=video.name) for row in compare(errors, default, name)]
         for row in found:
             row["fps"] = fps[row["state_reset"]]

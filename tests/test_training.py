@@ -640,13 +640,14 @@ def test_train_says_where_it_runs_and_what_the_steps_will_cost(trainset_project,
 
 
 def test_the_bfloat16_hint_only_where_float32_was_chosen_for_the_user_on_a_capable_cpu(monkeypatch):
+    from dlc_recurrent import precision
     from dlc_recurrent.training import run
 
     auto = TrainingConfig(model="leap", bodyparts=["a"])
     for capable in (True, False):
-        monkeypatch.setattr(run, "cpu_supports_bfloat16", lambda capable=capable: capable)
+        monkeypatch.setattr(precision, "cpu_supports_bfloat16", lambda capable=capable: capable)
         assert run.bfloat16_would_pay(auto, "float32", "CPU:0") is capable
-    monkeypatch.setattr(run, "cpu_supports_bfloat16", lambda: True)
+    monkeypatch.setattr(precision, "cpu_supports_bfloat16", lambda: True)
     assert not run.bfloat16_would_pay(auto, "mixed_float16", "GPU:0")
     assert not run.bfloat16_would_pay(auto, "mixed_bfloat16", "CPU:0")  # asked for already
     assert not run.bfloat16_would_pay(TrainingConfig(model="leap", bodyparts=["a"], precision="float32"),

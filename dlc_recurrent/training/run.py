@@ -42,7 +42,7 @@ from dlc_recurrent.layout import (
     trainer_lock_path,
 )
 from dlc_recurrent.locks import describe_holder, is_stale, try_lock
-from dlc_recurrent.precision import computing_in, cpu_supports_bfloat16, keras_policy
+from dlc_recurrent.precision import computing_in, keras_policy
 from dlc_recurrent.project import load_project
 from dlc_recurrent.training.callbacks import (
     EpochCheckpoint,
@@ -157,9 +157,11 @@ def _train_locked(where: ShuffleLayout, trainset: TrainingSet, train_config: Tra
 
 
 def bfloat16_would_pay(config: TrainingConfig, policy: str, where: str) -> bool:
-    """Whether a CPU run left in float32 by precision="auto" could train in hardware bfloat16."""
-    return (config.precision == "auto" and config.mixed_precision and policy == "float32" and "GPU" not in where
-            and cpu_supports_bfloat16())
+    """Whether a run left in float32 by precision="auto" on ``where`` ("CPU:0", "GPU:0, GPU:1") would get
+    bfloat16 if it asked for it (keras_policy's own rule: hardware bfloat16)."""
+    device_type = where.split(":")[0]
+    return (config.precision == "auto" and config.mixed_precision and policy == "float32"
+            and keras_policy("bfloat16", device_type, training=True) == "mixed_bfloat16")
 
 
 def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, shuffle: int = 1,
