@@ -3,3 +3,7 @@
 #: "leap": single frame, the control; "convlstm_leap": the paper's causal recurrent student;
 #: "bidirectional_leap": sees the frames after the current one too (not causal).
 MODEL_KINDS = ("leap", "convlstm_leap", "bidirectional_leap")
+
+#: How a recurrent student's weights start (``TrainingConfig.start_from``): from a random start, or
+#: from the trained LEAP control of the same training set.
+START_FROM = ("scratch", "leap")

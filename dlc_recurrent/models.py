@@ -161,7 +161,7 @@ def build_leap(n_keypoints, channels=1, filters=DEFAULT_FILTERS, mean=DEFAULT_ME
 
 def build_convlstm_leap(n_keypoints, window_length=15, channels=1, filters=DEFAULT_FILTERS,
                         convlstm_filters=32, mean=DEFAULT_MEAN, std=DEFAULT_STD,
-                        height=None, width=None, skip_connection=False):
+                        height=None, width=None, skip_connection=False, frame_dropout=0.0):
     """The seed paper's recurrent student: windows (B, T, H, W, C) -> maps (B, T, H, W, K).
 
     LEAP's layers wrapped in TimeDistributed, with ConvLSTM2D(`convlstm_filters`, 3,
@@ -170,11 +170,15 @@ def build_convlstm_leap(n_keypoints, window_length=15, channels=1, filters=DEFAU
     models that differ only in T (``model.set_weights(other.get_weights())``).
     With `skip_connection` (not in the paper) the decoder sees each frame's own encoder features
     beside the ConvLSTM's output (``concat([features, hidden])``), as LEAP's decoder does.
+    `frame_dropout` (not in the paper; training only) blanks a run of frames' features in that
+    share of windows (:class:`FrameDropout`).
     """
     encoder = build_encoder(channels, filters, mean, std, height, width)
     decoder = build_decoder(n_keypoints, convlstm_filters + skip_connection * filters[1], filters, height, width)
     frames = keras.Input((window_length, height, width, channels), name="frames")
     features = layers.TimeDistributed(encoder, name="encoder_td")(frames)
+    if frame_dropout:
+        features = FrameDropout(frame_dropout, name="frame_dropout")(features)
     x = layers.ConvLSTM2D(convlstm_filters, 3, padding="same", return_sequences=True,
                           name="convlstm")(features)
     if skip_connection:
@@ -185,19 +189,21 @@ def build_convlstm_leap(n_keypoints, window_length=15, channels=1, filters=DEFAU
 
 def build_bidirectional_leap(n_keypoints, window_length=15, channels=1, filters=DEFAULT_FILTERS,
                              convlstm_filters=32, mean=DEFAULT_MEAN, std=DEFAULT_STD,
-                             height=None, width=None, skip_connection=False):
+                             height=None, width=None, skip_connection=False, frame_dropout=0.0):
     """Offline student: like ConvLSTM-LEAP, with a forward and a backward ConvLSTM after pool2.
 
     Each frame's maps see the frames before it (forward) and after it (backward): an occluded
     paw lies between where it disappeared and where it reappears. The two hidden states are
     concatenated (2 x `convlstm_filters` channels) before the decoder, after the frame's own
-    encoder features with `skip_connection`.
+    encoder features with `skip_connection`. `frame_dropout` as in :func:`build_convlstm_leap`.
     """
     encoder = build_encoder(channels, filters, mean, std, height, width)
     decoder = build_decoder(n_keypoints, 2 * convlstm_filters + skip_connection * filters[1], filters,
                             height, width)
     frames = keras.Input((window_length, height, width, channels), name="frames")
     features = layers.TimeDistributed(encoder, name="encoder_td")(frames)
+    if frame_dropout:
+        features = FrameDropout(frame_dropout, name="frame_dropout")(features)
     x = layers.Bidirectional(layers.ConvLSTM2D(convlstm_filters, 3, padding="same", return_sequences=True),
                              merge_mode="concat", name="convlstm")(features)
     if skip_connection:
@@ -206,12 +212,14 @@ def build_bidirectional_leap(n_keypoints, window_length=15, channels=1, filters=
     return keras.Model(frames, maps, name="bidirectional_leap")
 
 
-def build_model(kind, n_keypoints, *, window_length=15, convlstm_filters=32, skip_connection=False, **kwargs):
+def build_model(kind, n_keypoints, *, window_length=15, convlstm_filters=32, skip_connection=False,
+                frame_dropout=0.0, **kwargs):
     """Build a "leap", "convlstm_leap" or "bidirectional_leap" network; the recurrent-only options are ignored for LEAP.
 
     Other keyword arguments (channels, filters, mean, std, height, width) go to the builder.
     """
-    recurrent = dict(window_length=window_length, convlstm_filters=convlstm_filters, skip_connection=skip_connection)
+    recurrent = dict(window_length=window_length, convlstm_filters=convlstm_filters, skip_connection=skip_connection,
+                     frame_dropout=frame_dropout)
     if kind == "leap":
         return build_leap(n_keypoints, **kwargs)
     if kind == "convlstm_leap":
@@ -219,6 +227,79 @@ def build_model(kind, n_keypoints, *, window_length=15, convlstm_filters=32, ski
     if kind == "bidirectional_leap":
         return build_bidirectional_leap(n_keypoints, **recurrent, **kwargs)
     raise ValueError(f"unknown model kind {kind!r}; choose one of {MODEL_KINDS}")
+
+
+@keras.saving.register_keras_serializable(package="dlc_recurrent")
+class FrameDropout(layers.Layer):
+    """Training only: in a share (`rate`) of the windows, blank the encoder features of a run of frames.
+
+    The run starts after the first frame and lasts 1 to T - 1 frames (uniformly), so some windows
+    end on blanked frames and some see the body parts again after them. Targets are unchanged: the
+    network must place a body part it does not see from what came before, which is what a hidden
+    part needs and what a student that starts as LEAP (a skip connection, see
+    :func:`warm_start_from_leap`) otherwise never has to learn. At inference it passes the features
+    through unchanged. Input and output (B, T, h, w, C).
+    """
+
+    def __init__(self, rate=0.5, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate <= 1:
+            raise ValueError(f"frame_dropout must be in [0, 1], got {rate}")
+        self.rate = float(rate)
+
+    def call(self, features, training=None):
+        if not training or not self.rate:
+            return features
+        shape = tf.shape(features)
+        batch, length = shape[0], shape[1]
+        lengths = tf.cast(length, tf.float32)
+        dropped = tf.random.uniform([batch]) < self.rate
+        first = 1 + tf.cast(tf.floor(tf.random.uniform([batch]) * (lengths - 1)), tf.int32)  # 1 .. T - 1
+        run = 1 + tf.cast(tf.floor(tf.random.uniform([batch]) * tf.cast(length - first, tf.float32)), tf.int32)
+        steps = tf.range(length)[tf.newaxis]
+        blank = (steps >= first[:, tf.newaxis]) & (steps < (first + run)[:, tf.newaxis]) & dropped[:, tf.newaxis]
+        keep = tf.cast(~blank, features.dtype)[:, :, tf.newaxis, tf.newaxis, tf.newaxis]
+        return features * keep
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate}
+
+
+def warm_start_from_leap(student, leap) -> None:
+    """Start a recurrent student (with a skip connection) as a trained LEAP: its maps then equal LEAP's.
+
+    The encoder and decoder take LEAP's weights; the decoder's first layer reads
+    ``concat([features, memory])``: its weights for the frame's own features are LEAP's, those for
+    the ConvLSTM's state start at zero. So at the first step every frame's maps are LEAP's (to float
+    rounding), and training adds to them only what the memory turns out to give. The ConvLSTM keeps
+    its random start: its output is read by zero weights until training moves them.
+
+    Args:
+        student: a ConvLSTM-LEAP or bidirectional student built with ``skip_connection=True``.
+        leap: a LEAP network of the same filters, channels and body parts (weights loaded).
+
+    Raises:
+        ValueError: the student has no skip connection, or the two networks do not match.
+    """
+    if not has_skip_connection(student):
+        raise ValueError("a warm start from LEAP needs a student with skip_connection=True")
+    student_encoder, student_decoder = student.get_layer("encoder_td").layer, student.get_layer("decoder_td").layer
+    leap_encoder, leap_decoder = leap.get_layer("encoder"), leap.get_layer("decoder")
+    try:
+        student_encoder.set_weights(leap_encoder.get_weights())
+    except ValueError as error:
+        raise ValueError(f"the LEAP network does not match the student's encoder: {error}") from None
+    for target in student_decoder.layers:
+        source_weights = leap_decoder.get_layer(target.name).get_weights() if target.weights else []
+        if target.name == "conv3_1":
+            kernel, bias = source_weights
+            wide = np.zeros(target.kernel.shape, np.float32)
+            wide[:, :, : kernel.shape[2]] = kernel  # the frame's own features come first in the concatenation
+            source_weights = [wide, bias]
+        if target.weights:
+            if [w.shape for w in source_weights] != [tuple(w.shape) for w in target.weights]:
+                raise ValueError(f"the LEAP network does not match the student's decoder at {target.name}")
+            target.set_weights(source_weights)
 
 
 def _check_sizes(height, width):

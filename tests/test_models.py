@@ -310,3 +310,50 @@ def test_bidirectional_student_layers_and_split(skip_connection):
     hidden = models.decoder_input(features, hidden, skip_connection)
     np.testing.assert_allclose(decoder(hidden).numpy(), full, rtol=1e-4, atol=1e-6 * np.abs(full).max())
     assert models.build_model("bidirectional_leap", K).name == "bidirectional_leap"
+
+
+@pytest.mark.parametrize("kind", ["convlstm_leap", "bidirectional_leap"])
+def test_a_student_started_from_leap_gives_leaps_maps_on_every_frame(kind):
+    keras.utils.set_random_seed(0)
+    leap = models.build_leap(3, channels=1)
+    rng = np.random.default_rng(0)
+    for weight in leap.weights:  # LEAP's weights anything but a fresh network's
+        weight.assign(weight.numpy() + rng.normal(0, 0.05, weight.shape).astype(np.float32))
+    student = models.build_model(kind, 3, window_length=None, channels=1, skip_connection=True)
+    frames = rng.integers(0, 256, (2, 6, 32, 40, 1)).astype(np.float32)
+    before = student(frames).numpy()
+    models.warm_start_from_leap(student, leap)
+    started = student(frames).numpy()
+    expected = leap(frames.reshape(-1, 32, 40, 1)).numpy().reshape(started.shape)
+    assert np.abs(before - expected).max() > 1e-2, "the student did not start as LEAP by chance"
+    np.testing.assert_allclose(started, expected, atol=1e-5)
+    # the memory is read by zero weights, not absent: the decoder's first layer is as wide as before
+    decoder = student.get_layer("decoder_td").layer
+    assert decoder.get_layer("conv3_1").kernel.shape[2] == 32 + (2 if kind == "bidirectional_leap" else 1) * 32
+    assert not decoder.get_layer("conv3_1").kernel.numpy()[:, :, 32:].any()
+
+
+def test_a_warm_start_needs_the_skip_connection_and_matching_networks():
+    leap = models.build_leap(3)
+    with pytest.raises(ValueError, match="skip_connection"):
+        models.warm_start_from_leap(models.build_convlstm_leap(3, window_length=None), leap)
+    with pytest.raises(ValueError, match="does not match"):
+        models.warm_start_from_leap(models.build_convlstm_leap(4, window_length=None, skip_connection=True), leap)
+
+
+def test_frame_dropout_blanks_a_run_of_frames_in_training_only():
+    layer = models.FrameDropout(1.0)
+    features = tf.ones((64, 15, 2, 3, 4))
+    np.testing.assert_array_equal(layer(features, training=False), features)
+    kept = layer(features, training=True).numpy()[:, :, 0, 0, 0]
+    assert (kept[:, 0] == 1).all(), "the first frame is always seen"
+    for row in kept:
+        blank = np.flatnonzero(row == 0)
+        assert len(blank) and (np.diff(blank) == 1).all(), "one run of consecutive frames"
+    ends = {np.flatnonzero(row == 0)[-1] for row in kept}
+    assert 14 in ends and min(ends) < 14, "some runs reach the window's end, some are seen again after"
+    assert (models.FrameDropout(0.0)(features, training=True).numpy() == 1).all()
+    student = models.build_convlstm_leap(2, window_length=None, skip_connection=True, frame_dropout=0.5)
+    assert student.get_layer("frame_dropout").rate == 0.5
+    with pytest.raises(ValueError, match="frame_dropout"):
+        models.FrameDropout(1.5)

@@ -21,6 +21,7 @@ from dlc_recurrent.training import (
     DLC_NET_TYPES,
     TrainingConfig,
     add_occluder,
+    add_part_occluder,
     augment_window,
     load_student,
     make_dataset,
@@ -123,6 +124,35 @@ def test_occluder_covers_one_run_of_frames_wherever_the_parts_are():
     assert max(lengths) >= 10 and min(lengths) == 1, "run lengths span 1 frame to most of the window"
     # Placement ignores the body parts (there are none here): centres spread over the whole frame.
     assert centres[:, 0].min() < 8 and centres[:, 0].max() > 36 and centres[:, 1].min() < 8 and centres[:, 1].max() > 28
+
+
+def test_a_part_occluder_hides_a_known_part_on_the_last_frames_under_the_frames_own_texture():
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (15, 40, 48, 1)).astype(np.uint8)
+    frames[:, 36:] = 0  # padding below the stored area
+    xy = np.stack([np.stack([np.linspace(10, 30, 15), np.full(15, 20.0)], -1),
+                   np.full((15, 2), 5.0)], axis=1)  # (T, 2 parts, 2)
+    weight = np.ones((15, 2), np.float32)
+    weight[10:, 1] = 0  # part 1 has no target on the last frames: part 0 is the one to hide there
+    config = TrainingConfig(occluder_size=(0.3, 0.4))
+    runs = []
+    for seed in range(100):
+        out, mask = add_part_occluder(frames, xy, weight, (36, 44), config, np.random.default_rng(seed))
+        covered = np.flatnonzero(mask.any(axis=(1, 2)))
+        assert len(covered) and covered[-1] == 14 and (np.diff(covered) == 1).all(), "the last frames, one run"
+        runs.append(len(covered))
+        np.testing.assert_array_equal(out[~mask], frames[~mask])
+        assert not mask[:, 36:].any() and not mask[:, :, 44:].any()
+        for t in covered:
+            hidden = [part for part in range(2) if mask[t, int(round(xy[t, part, 1])), int(round(xy[t, part, 0]))]]
+            assert 0 in hidden, "the occluder lies over the part with a target"
+            values = set(out[t][mask[t]].ravel()) - {0}
+            assert values <= set(frames[t, :36, :44].ravel()), "filled with the frame's own pixels"
+            assert not np.array_equal(out[t][mask[t]], frames[t][mask[t]]), "but not the pixels it covers"
+    assert max(runs) >= 10 and min(runs) == 1
+    none_known = np.zeros_like(weight)
+    out, mask = add_part_occluder(frames, xy, none_known, (36, 44), config, np.random.default_rng(0))
+    assert not mask.any() and np.array_equal(out, frames), "no part with a target: nothing to hide"
 
 
 def test_occluders_in_the_pipeline_leave_targets_alone(trainset_project):
@@ -262,6 +292,43 @@ def test_a_student_with_a_skip_connection_is_saved_and_rebuilt_with_it(trainset_
     assert train(trainset_project, model="convlstm_leap", skip_connection=True, **TINY) == folder  # finished: kept
     with pytest.raises(ValueError, match="skip_connection"):
         train(trainset_project, model="convlstm_leap", **TINY)  # another network: not resumed silently
+
+
+def test_a_student_started_from_leap_trains_leap_first_and_starts_with_its_maps(trainset_project, caplog,
+                                                                                 monkeypatch):
+    from dlc_recurrent.training import run
+    from dlc_recurrent.training.config import FINE_TUNE
+
+    real_train = run.train
+    leap_calls = []
+
+    def short_leap(config, *args, model="convlstm_leap", **options):  # the control, briefly
+        if model == "leap":
+            leap_calls.append(options)
+            options = {**options, **TINY}
+        return real_train(config, *args, model=model, **options)
+
+    monkeypatch.setattr(run, "train", short_leap)
+    caplog.set_level("INFO", logger="dlc_recurrent")
+    # learning rate ~0: after its steps the student still gives the maps it started with
+    folder = train(trainset_project, model="convlstm_leap", start_from="leap", schedule="fixed", epochs=1,
+                   steps_per_epoch=2, batch_size=2, sigma=3.0, learning_rate=1e-12, augment=False)
+    assert "training it first" in caplog.text and "starts from the trained LEAP control" in caplog.text
+    assert leap_calls == [{"gputouse": None, "devices": None, "device": None}], "LEAP with its own defaults"
+    leap_folder = model_folder(load_project(trainset_project), 1, 0, "leap") / "train"
+    leap, leap_config = load_student(leap_folder)
+    student, config = load_student(folder)
+    assert config.start_from == "leap" and config.skip_connection
+    assert config.patience == FINE_TUNE["patience"] and leap_config.learning_rate == TrainingConfig.learning_rate
+    frames = np.random.default_rng(0).integers(0, 256, (1, 6, 64, 64, 1)).astype(np.float32)
+    np.testing.assert_allclose(student(frames).numpy()[0], leap(frames[0]).numpy(), atol=1e-4)
+
+
+def test_a_warm_start_refuses_a_leap_control_of_another_training_set(trainset_project):
+    train(trainset_project, model="leap", **TINY)
+    create_training_set(trainset_project, window_length=5, windows_per_video=12, max_gap_fill=0, overwrite=True)
+    with pytest.raises(ProjectError, match="another training set"):
+        train(trainset_project, model="convlstm_leap", start_from="leap", **TINY)
 
 
 def _cut_short(path: Path) -> None:

@@ -17,6 +17,7 @@ from dlc_recurrent.training.callbacks import EpochCheckpoint
 from dlc_recurrent.training.config import TrainingConfig, set_arguments, steps_per_epoch, train_call
 from dlc_recurrent.training.data import (
     add_occluder,
+    add_part_occluder,
     augment_window,
     make_dataset,
     training_samples,
@@ -65,6 +66,7 @@ __all__ = [
     "train_call",
     "EpochCheckpoint",
     "add_occluder",
+    "add_part_occluder",
     "augment_window",
     "make_dataset",
     "training_samples",

@@ -12,9 +12,16 @@ from ruamel.yaml import YAML
 from dlc_recurrent import models
 from dlc_recurrent._tensorflow import keras
 from dlc_recurrent.fileio import atomic_yaml
+from dlc_recurrent.kinds import START_FROM
 from dlc_recurrent.precision import PRECISIONS
 
 SCHEDULES = ("converge", "fixed")
+OCCLUDER_TARGETS = ("anywhere", "parts")
+
+#: The schedule of a student that starts from its LEAP control (``start_from="leap"``), where the
+#: call does not set these: it starts where LEAP converged and only the memory is new, so it needs
+#: neither the plateau allowance of a fresh network (min_steps) nor its learning rate.
+FINE_TUNE = {"min_steps": 200, "patience": 300, "lr_patience": 150, "learning_rate": 3e-4, "warmup_steps": 50}
 
 
 #: The paper's length under ``schedule="fixed"`` when ``epochs`` is not given.
@@ -99,6 +106,18 @@ class TrainingConfig:
     #: the memory only has to fill in what the frame does not show. Costs a wider first decoder
     #: layer (+50% of its weights at the paper's widths).
     skip_connection: bool = False
+    #: Recurrent students only (not in the paper): "scratch" trains every weight from a random
+    #: start; "leap" starts from the trained LEAP control of the same training set (trained first
+    #: when it is missing): its encoder and decoder, with a skip connection whose weights for the
+    #: ConvLSTM's state start at zero, so the student starts with LEAP's maps and learns only what
+    #: the frames before add. Implies ``skip_connection=True``; unless given, the schedule is a
+    #: fine-tune's (``FINE_TUNE``). Costs a LEAP training first (none if it exists), then a fraction
+    #: of a from-scratch run.
+    start_from: str = "scratch"
+    #: Recurrent students only (not in the paper): the share of training windows in which a run of
+    #: frames (1 to T - 1, after the first) has its encoder features blanked, so the network must
+    #: place the body parts there from memory; 0 turns it off. Nothing changes at analysis.
+    frame_dropout: float = 0.0
     #: Width of the Gaussian confidence maps, in full-resolution pixels (the paper's 5).
     sigma: float = 5.0
     #: Peak height of the target maps (not in the paper: peak-1 maps sat on the "predict zeros"
@@ -151,6 +170,12 @@ class TrainingConfig:
     #: window); its side is ``occluder_size`` x the frame's smaller side. Targets are unchanged, so
     #: a covered part keeps the teacher's position. LEAP gets the same occluders on single frames.
     occluder_probability: float = 0.0
+    #: Where an occluder goes: "anywhere" (as above: independent of the body parts) or "parts":
+    #: over a body part the window has a target for, following it, on the last 1 to
+    #: ``occluder_max_run`` frames of the window (the paper's Figure 6 squares as training data),
+    #: filled with a patch of the same frame from elsewhere (the video's own texture), so the part
+    #: is hidden while its target stays known.
+    occluder_target: str = "anywhere"
     occluder_size: tuple[float, float] = (0.1, 0.3)
     occluder_max_run: int | None = None
     occluder_speed: float = 0.02
@@ -182,6 +207,14 @@ class TrainingConfig:
             )
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.start_from not in START_FROM:
+            raise ValueError(f"start_from must be one of {START_FROM}, got {self.start_from!r}")
+        if self.start_from == "leap" and self.recurrent:
+            self.skip_connection = True
+        if self.occluder_target not in OCCLUDER_TARGETS:
+            raise ValueError(f"occluder_target must be one of {OCCLUDER_TARGETS}, got {self.occluder_target!r}")
+        if not 0 <= self.frame_dropout <= 1:
+            raise ValueError(f"frame_dropout must be in [0, 1], got {self.frame_dropout}")
         if self.normalization not in ("paper", "dataset"):
             raise ValueError(f"normalization must be 'paper' or 'dataset', got {self.normalization!r}")
         self.filters = tuple(int(f) for f in self.filters)
@@ -244,6 +277,7 @@ class TrainingConfig:
             window_length=None,
             convlstm_filters=self.convlstm_filters,
             skip_connection=self.skip_connection,
+            frame_dropout=self.frame_dropout,
             channels=self.channels,
             filters=self.filters,
             mean=self.mean,

@@ -78,7 +78,10 @@ def make_dataset(
         if training and config.augment:
             frames, xy, weight = augment_window(frames, xy, weight, config, rng)
         if training and config.occluder_probability and rng.random() < config.occluder_probability:
-            frames, _ = add_occluder(frames, stored.shape[1:3], config, rng)
+            if config.occluder_target == "parts":
+                frames, _ = add_part_occluder(frames, xy, weight, stored.shape[1:3], config, rng)
+            else:
+                frames, _ = add_occluder(frames, stored.shape[1:3], config, rng)
         return frames, xy.astype(np.float32), weight.astype(np.float32)
 
     def load_tf(index, draw):
@@ -169,6 +172,56 @@ def add_occluder(frames: np.ndarray, area: tuple[int, int], config: TrainingConf
         values = np.full(frames.shape, level, np.uint8)
     frames = np.where(mask[..., None], values, frames)
     return frames, mask
+
+
+def add_part_occluder(frames: np.ndarray, xy: np.ndarray, weight: np.ndarray, area: tuple[int, int],
+                      config: TrainingConfig, rng: np.random.Generator):
+    """Hide one body part with a known target on the last frames of a window, under the video's own texture.
+
+    A run of the last 1 to ``occluder_max_run`` frames (the frame itself for LEAP) is chosen, then a
+    body part with a target on every frame of it; a rectangle or ellipse of side ``occluder_size`` x
+    the frame's smaller side follows that part (which sits anywhere in its inner half) and is filled
+    with the pixels of the same frame at a fixed random shift of at least its size, so it looks like
+    the rest of the video (fur, wheel, background), not like a flat square. Targets are unchanged.
+
+    Args:
+        frames: (T, H, W, C) uint8, the window after augmentation.
+        xy: (T, K, 2) targets in the frames' pixels; weight: (T, K), 0 where there is no target.
+        area: (height, width) of the stored frame inside the padded ``frames``.
+
+    Returns:
+        The frames with the part hidden, and the occluder's mask (T, H, W) bool (all False when no
+        part has a target on every frame of the run).
+    """
+    length, height, width, _ = frames.shape
+    area_height, area_width = area
+    longest = min(config.occluder_max_run or length, length)
+    run = int(rng.integers(1, longest + 1))
+    first = length - run
+    mask = np.zeros((length, height, width), bool)
+    known = np.flatnonzero((weight[first:] > 0).all(axis=0))
+    if not len(known):
+        return frames, mask
+    part = int(rng.choice(known))
+    side = rng.uniform(*config.occluder_size) * min(area_height, area_width)
+    half = side / 2 * rng.uniform(0.7, 1.3, 2)
+    offset = rng.uniform(-0.5, 0.5, 2) * half
+    ellipse = rng.random() < 0.5
+    while True:  # a source of texture at least one occluder away
+        shift = (rng.uniform(-0.5, 0.5, 2) * [area_width, area_height]).round().astype(int)
+        if np.abs(shift).max() >= side:
+            break
+    rows, columns = np.mgrid[:height, :width]
+    hidden = frames.copy()
+    for t in range(first, length):
+        centre = xy[t, part] + offset
+        dx, dy = (columns - centre[0]) / half[0], (rows - centre[1]) / half[1]
+        inside = dx**2 + dy**2 <= 1 if ellipse else (np.abs(dx) <= 1) & (np.abs(dy) <= 1)
+        mask[t] = inside & (rows < area_height) & (columns < area_width)
+        texture = np.roll(frames[t, :area_height, :area_width], tuple(shift[::-1]), axis=(0, 1))
+        inside_area = mask[t, :area_height, :area_width]
+        hidden[t, :area_height, :area_width][inside_area] = texture[inside_area]
+    return hidden, mask
 
 
 def dataset_statistics(trainset: TrainingSet, max_frames: int = 2000) -> tuple[float, float]:

@@ -25,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from ruamel.yaml import YAML
 
 from dlc_recurrent._tensorflow import keras, tf
 from dlc_recurrent.devices import default_device_type, device_names, refuse_multi_machine, select_device
-from dlc_recurrent.distill import TrainingSet, load_training_set
+from dlc_recurrent.distill import TrainingSet, load_training_set, training_set_fingerprint
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.fileio import check_free_space, explain_full_disk
 from dlc_recurrent.layout import (
@@ -36,12 +37,14 @@ from dlc_recurrent.layout import (
     CONFIG_NAME,
     HISTORY_NAME,
     TRAINING_SET_META,
+    TRAINING_SET_RECORD,
     WEIGHTS_NAME,
     ShuffleLayout,
     builder_lock_path,
     trainer_lock_path,
 )
 from dlc_recurrent.locks import describe_holder, is_stale, try_lock
+from dlc_recurrent.models import warm_start_from_leap
 from dlc_recurrent.precision import computing_in, keras_policy
 from dlc_recurrent.project import load_project
 from dlc_recurrent.training.callbacks import (
@@ -60,9 +63,9 @@ from dlc_recurrent.training.checkpoints import (
     restore_newest_readable,
     truncate_history,
 )
-from dlc_recurrent.training.config import COPIED_FIELDS, TrainingConfig, set_arguments, steps_per_epoch
+from dlc_recurrent.training.config import COPIED_FIELDS, FINE_TUNE, TrainingConfig, set_arguments, steps_per_epoch
 from dlc_recurrent.training.data import dataset_statistics, make_dataset, training_samples, validation_batch_size
-from dlc_recurrent.training.outputs import write_dlc_model_files, write_summary
+from dlc_recurrent.training.outputs import load_student, write_dlc_model_files, write_summary
 from dlc_recurrent.training.trainer import build_trainer
 
 logger = logging.getLogger(__name__)
@@ -104,6 +107,12 @@ def train(
     if not (set_folder / TRAINING_SET_META).is_file():
         raise ProjectError(f"{set_folder}: no training set here; make it first with "
                            f"dlc_recurrent.create_training_set(config, {set_arguments(shuffle, trainingsetindex)})")
+    if model != "leap" and options.get("start_from") == "leap":
+        options = {**FINE_TUNE, **options}
+        if not (where.train_folder("leap") / WEIGHTS_NAME).is_file():
+            logger.info(f"{model} starts from the LEAP control of this training set, which is not trained yet: "
+                        "training it first")
+            train(config, shuffle, trainingsetindex, model="leap", gputouse=gputouse, devices=devices, device=device)
     lock = try_lock(trainer_lock_path(set_folder, model))
     if lock is None:
         raise ProjectError(f"{where.model(model)}: "
@@ -151,7 +160,8 @@ def _train_locked(where: ShuffleLayout, trainset: TrainingSet, train_config: Tra
     policy = keras_policy(train_config.precision if train_config.mixed_precision else "float32", device_type,
                           training=True)
     with computing_in(policy):
-        epochs = _fit(trainset, train_config, folder, strategy, where.shuffle, where.trainingsetindex)
+        epochs = _fit(trainset, train_config, folder, strategy, where.shuffle, where.trainingsetindex,
+                      leap_folder=where.train_folder("leap"))
         write_dlc_model_files(where.project, folder, train_config.model, epochs)
     return folder
 
@@ -165,8 +175,11 @@ def bfloat16_would_pay(config: TrainingConfig, policy: str, where: str) -> bool:
 
 
 def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, shuffle: int = 1,
-         trainingsetindex: int = 0) -> int:
-    """Train (or resume) until the schedule ends; returns the number of evaluation periods trained."""
+         trainingsetindex: int = 0, leap_folder: Path | None = None) -> int:
+    """Train (or resume) until the schedule ends; returns the number of evaluation periods trained.
+
+    A fresh recurrent run with ``start_from="leap"`` starts from the LEAP control in ``leap_folder``.
+    """
     keras.utils.set_random_seed(config.seed)
     height, width = trainset.max_frame_shape()
     with strategy.scope():
@@ -183,6 +196,8 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
     manager = tf.train.CheckpointManager(checkpoint, str(folder / "checkpoints"), max_to_keep=2)
     restored = restore_newest_readable(manager, checkpoint)
     start_epoch = int(checkpoint.epoch.numpy())
+    if config.recurrent and config.start_from == "leap" and not restored:
+        _start_from_leap(network, config, trainset, leap_folder)
 
     batch = config.resolved_batch_size * strategy.num_replicas_in_sync
     where = device_names(strategy)
@@ -248,6 +263,27 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
                              trainingsetindex)
     logger.info(summary["verdict"])
     return trained_epochs
+
+
+def _start_from_leap(network, config: TrainingConfig, trainset: TrainingSet, leap_folder: Path) -> None:
+    """Give a fresh recurrent student the weights of the LEAP control trained on the same training set."""
+    if not (leap_folder / WEIGHTS_NAME).is_file():
+        raise ProjectError(f"{leap_folder}: no trained LEAP control to start from; train it first "
+                           "(dlc_recurrent.train(config, model='leap')) or pass start_from='scratch'")
+    leap, leap_config = load_student(leap_folder)
+    record = leap_folder / TRAINING_SET_RECORD
+    if (not record.is_file() or YAML(typ="safe").load(record.read_text()).get("fingerprint")
+            != training_set_fingerprint(trainset.folder)):
+        raise ProjectError(f"{leap_folder}: this LEAP control was trained on another training set than "
+                           f"{trainset.folder}; train it again (model='leap', overwrite=True) before starting from it")
+    differ = [name for name in ("filters", "channels", "mean", "std", "bodyparts")
+              if getattr(leap_config, name) != getattr(config, name)]
+    if differ:
+        raise ProjectError(f"{leap_folder}: the LEAP control differs from this student in {', '.join(differ)}; "
+                           "give both the same settings or pass start_from='scratch'")
+    warm_start_from_leap(network, leap)
+    logger.info(f"{config.model} starts from the trained LEAP control ({leap_folder}): its maps are LEAP's at "
+                "step 0, and training adds what the frames before give")
 
 
 def _schedule_done(config: TrainingConfig, state: ScheduleState, start_epoch: int, steps: int,

@@ -1,0 +1,275 @@
+"""Hidden paws on the seed paper's own kind of video, judged by the other view.
+
+The video is ``wheel-mouse-180607`` (``../shared/real/README.md``): a head-fixed mouse on a wheel seen
+from the side (``*_top``) and through a mirror from below (``*_bot``) in one frame, 250 fps; paws hide
+behind the tail, the body, each other and an obstacle bar. The teacher is a DLC network trained with
+deeplabcut on the 90 labelled frames of other sessions (``wheel_teacher.py``, its predictions cached
+in ``benchmarks/data/``).
+
+1. **The project.** ``deeplabcut.create_new_project`` on the first ``--train-frames`` frames (cut
+   losslessly); the remaining frames (the *tail*) are in no training window and are what is judged.
+   The teacher's rows are placed next to both cuts.
+2. **The students**, with the package's calls at ``--scale``: ``create_training_set``, the LEAP control
+   (``train(model="leap")``), and each recurrent variant of ``VARIANTS`` on its own shuffle (same
+   training-set settings; the warm-started ones start from the same LEAP, copied into their shuffle).
+3. **Judged on the tail**, paws only (the points Lightning Pose predicts):
+
+   a. *visible*: distance to the teacher where it is sure (likelihood >= pcutoff), paired with LEAP;
+   b. *hidden, other view*: a paw's x agrees between the two views up to a per-paw offset (the median
+      of x_top - x_bot over the training cut's frames where the teacher is sure in both). Where the
+      teacher is unsure of a paw in one view and sure of it in the other, the sure view's x plus the
+      offset is the judge of the hidden one's x; the error is horizontal (px). The judge's own spread
+      is reported: the same difference on the tail's frames where both views are sure.
+
+   Beside every student: the teacher, the teacher and LEAP through DLC's median filter (scipy's
+   medfilt, window 5, as ``deeplabcut.filterpredictions`` applies it; for LEAP through deeplabcut
+   itself) with unsure points interpolated, EKS(teacher + LEAP) (``dlc_recurrent.ensemble``), one
+   Lightning Pose network (rng0) and EKS over the five Lightning Pose networks.
+
+    python benchmarks/wheel_mouse.py                              # LEAP + VARIANTS, ~1.5 h on 2 cores
+    python benchmarks/wheel_mouse.py --variants warm,warm+dropout --keep   # reuse what is trained
+    python benchmarks/wheel_mouse.py --quick                      # minutes; numbers mean nothing
+
+Outputs (tables, results.json) go to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from _common import machine_description, print_machine  # noqa: E402
+from real_project import analyze_tail, cut_video, teacher_rows  # noqa: E402
+from wheel_teacher import PAWS, WHEEL  # noqa: E402
+
+import dlc_recurrent  # noqa: E402  (torchvision before tensorflow)
+from dlc_recurrent.evaluation.occlusion.baselines import interpolate_unsure, median_filtered_leap, smoothed  # noqa: E402
+from dlc_recurrent.evaluation.stats import compare_methods  # noqa: E402
+from dlc_recurrent.layout import model_folder  # noqa: E402
+from dlc_recurrent.project import load_project, read_teacher  # noqa: E402
+from dlc_recurrent.training import read_training_summary  # noqa: E402
+
+TEACHER_RECORD = HERE / "data" / "wheel_teacher.json"
+SOURCE_VIDEO = WHEEL / "videos" / "180607_004.mp4"
+LIGHTNING_POSE = WHEEL / "lightning-pose-predictions"
+#: Recurrent variants, each on its own shuffle: name -> (shuffle, model, training options).
+VARIANTS = {
+    "scratch": (2, "convlstm_leap", {}),
+    "warm": (3, "convlstm_leap", {"start_from": "leap"}),
+    "warm+dropout": (4, "convlstm_leap", {"start_from": "leap", "frame_dropout": 0.5}),
+    "warm+parts": (5, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
+                                        "occluder_target": "parts"}),
+    "warm+parts+dropout": (6, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
+                                                "occluder_target": "parts", "frame_dropout": 0.5}),
+    "bidirectional warm": (7, "bidirectional_leap", {"start_from": "leap"}),
+    "bidirectional warm+parts+dropout": (8, "bidirectional_leap", {
+        "start_from": "leap", "occluder_probability": 0.5, "occluder_target": "parts", "frame_dropout": 0.5}),
+}
+FILTER_WINDOW = 5
+
+
+def make_project(out: Path, train_frames: int) -> tuple[Path, Path, dict]:
+    """A new DLC project on the training cut, the tail beside it, the teacher's rows next to both."""
+    import deeplabcut
+    from deeplabcut.utils import auxiliaryfunctions
+
+    record = json.loads(TEACHER_RECORD.read_text())
+    cached = HERE / "data" / record["predictions"]
+    total = len(pd.read_hdf(cached))
+    cuts = out / "cuts"
+    cuts.mkdir(parents=True, exist_ok=True)
+    train_video = cut_video(SOURCE_VIDEO, cuts / "wheel_train.avi", 0, train_frames)
+    tail_video = cut_video(SOURCE_VIDEO, cuts / "wheel_tail.avi", train_frames, total - train_frames)
+    config = Path(deeplabcut.create_new_project("wheel", "rick", [str(train_video)], working_directory=str(out),
+                                                copy_videos=True, video_extensions=".avi"))
+    bodyparts = list(dict.fromkeys(pd.read_hdf(cached).columns.get_level_values("bodyparts")))
+    auxiliaryfunctions.edit_config(str(config), {"bodyparts": bodyparts, "pcutoff": record["pcutoff"],
+                                                 "TrainingFraction": [0.95], "dotsize": 3})
+    videos = config.parent / "videos"
+    shutil.copy2(tail_video, videos / tail_video.name)
+    teacher_rows(cached, videos / f"wheel_train{record['scorer']}.h5", 0, train_frames)
+    teacher_rows(cached, videos / f"wheel_tail{record['scorer']}.h5", train_frames, total - train_frames)
+    return config, videos / tail_video.name, record
+
+
+def train_students(config: Path, variants: list[str], scale: float, quick: bool) -> dict[str, dict]:
+    """The LEAP control on shuffle 1 and each variant on its own shuffle; their training summaries."""
+    caps = {"max_steps": 20} if quick else {}
+    project = load_project(config)
+    train_video = [str(config.parent / "videos" / "wheel_train.avi")]
+    dlc_recurrent.create_training_set(config, videos=train_video, scale=scale)
+    dlc_recurrent.train(config, model="leap", **caps)
+    leap = model_folder(project, 1, 0, "leap")
+    summaries = {"leap": read_training_summary(leap / "train")}
+    for name in variants:
+        shuffle, model, options = VARIANTS[name]
+        dlc_recurrent.create_training_set(config, videos=train_video, scale=scale, shuffle=shuffle)
+        if options.get("start_from") == "leap":  # the same control, not another one
+            target = model_folder(project, shuffle, 0, "leap")
+            if not target.exists():
+                shutil.copytree(leap, target)
+        dlc_recurrent.train(config, shuffle=shuffle, model=model, **options, **caps)
+        summaries[name] = read_training_summary(model_folder(project, shuffle, 0, model) / "train")
+    return summaries
+
+
+def dlc_median(predictions: np.ndarray, pcutoff: float) -> np.ndarray:
+    """deeplabcut.filterpredictions' median filter (scipy.signal.medfilt on x and y), unsure points then
+    interpolated: what a DLC user does with a single-frame network's output."""
+    from scipy import signal
+
+    out = np.array(predictions, float, copy=True)
+    for part in range(out.shape[1]):
+        for axis in range(2):
+            out[:, part, axis] = signal.medfilt(out[:, part, axis], FILTER_WINDOW)
+    return interpolate_unsure(out, pcutoff)
+
+
+def lightning_pose(first: int, count: int) -> list[np.ndarray]:
+    """The five Lightning Pose networks' paws (count, 8, 3) on frames [first, first + count)."""
+    members = []
+    for path in sorted(LIGHTNING_POSE.glob("*.rng*.csv")):
+        table = pd.read_csv(path, header=[0, 1, 2], index_col=0)
+        parts = table.columns.get_level_values(1)
+        columns = [(table.columns[0][0], paw, coord) for paw in PAWS for coord in ("x", "y", "likelihood")]
+        assert set(PAWS) <= set(parts), path
+        members.append(table[columns].to_numpy(float)[first:first + count].reshape(count, len(PAWS), 3))
+    return members
+
+
+def other_view_judge(train_teacher, teacher, pcutoff: float) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The other view's x for paws hidden in one view: (judge x (n, 8), hidden mask (n, 8), the judge's spread).
+
+    Offsets (x_top - x_bot per paw) are fitted on the training cut only.
+    """
+    def pair_columns(xy, likelihood):
+        return xy[..., 0], likelihood >= pcutoff
+
+    x_train, sure_train = pair_columns(train_teacher.xy, train_teacher.likelihood)
+    x, sure = pair_columns(teacher.xy, teacher.likelihood)
+    judge = np.full(x.shape, np.nan)
+    quality = {}
+    for i, paw in enumerate(PAWS[:4]):
+        top, bot = i, i + 4
+        both = sure_train[:, top] & sure_train[:, bot]
+        offset = float(np.median(x_train[both, top] - x_train[both, bot]))
+        tail_both = sure[:, top] & sure[:, bot]
+        residual = x[tail_both, top] - x[tail_both, bot] - offset
+        quality[paw.split("_")[0]] = {"offset_px": round(offset, 2), "fitted_on_frames": int(both.sum()),
+                                      "tail_frames_both_sure": int(tail_both.sum()),
+                                      "judge_median_abs_px": round(float(np.median(np.abs(residual))), 2),
+                                      "judge_sd_px": round(float(np.std(residual)), 2)}
+        hidden_top, hidden_bot = ~sure[:, top] & sure[:, bot], ~sure[:, bot] & sure[:, top]
+        judge[hidden_top, top] = x[hidden_top, bot] + offset
+        judge[hidden_bot, bot] = x[hidden_bot, top] - offset
+    return judge, np.isfinite(judge), quality
+
+
+def tables(methods: dict[str, np.ndarray], teacher, judge_x, hidden, pcutoff) -> dict[str, pd.DataFrame]:
+    """Visible (2-D px to the teacher's sure points) and hidden (horizontal px to the other view), paired
+    against LEAP on the same points, each method's share over pcutoff on the hidden points."""
+    sure = teacher.likelihood >= pcutoff
+    visible = {m: np.linalg.norm(p[..., :2] - teacher.xy, axis=-1)[sure] for m, p in methods.items()
+               if not m.startswith("teacher")}  # the teacher is the reference there
+    hidden_errors = {m: np.abs(p[..., 0] - judge_x)[hidden] for m, p in methods.items()}
+    out = {"visible": pd.DataFrame(compare_methods(visible, reference="leap")),
+           "hidden": pd.DataFrame(compare_methods(hidden_errors, reference="leap"))}
+    out["hidden"]["over_pcutoff"] = [float(np.mean(methods[m][..., 2][hidden] >= pcutoff)) for m in out["hidden"].method]
+    per_paw = []
+    for i, paw in enumerate(PAWS):
+        if hidden[:, i].sum() < 2:
+            continue
+        for row in compare_methods({m: np.abs(p[:, i, 0] - judge_x[:, i])[hidden[:, i]] for m, p in methods.items()},
+                                   reference="leap"):
+            per_paw.append({"paw": paw, **row})
+    out["hidden_per_paw"] = pd.DataFrame(per_paw)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=HERE / "out" / "wheel_mouse")
+    parser.add_argument("--train-frames", type=int, default=700)
+    parser.add_argument("--scale", type=float, default=0.25)
+    parser.add_argument("--variants", type=lambda text: [v for v in text.split(",") if v],
+                        default=[v for v in VARIANTS if v != "scratch"])
+    parser.add_argument("--keep", action="store_true", help="reuse the project and trained students in --out")
+    parser.add_argument("--quick", action="store_true", help="a pipeline check: few steps")
+    args = parser.parse_args()
+    unknown = set(args.variants) - set(VARIANTS)
+    if unknown:
+        raise SystemExit(f"unknown variants {sorted(unknown)}; choose from {list(VARIANTS)}")
+
+    info = machine_description()
+    print_machine(info)
+    if not args.keep and args.out.exists():
+        shutil.rmtree(args.out)
+    if args.keep and (found := sorted((args.out / "project").glob("*/config.yaml"))):
+        config, tail = found[0], found[0].parent / "videos" / "wheel_tail.avi"
+        record = json.loads(TEACHER_RECORD.read_text())
+    else:
+        (args.out / "project").mkdir(parents=True, exist_ok=True)
+        config, tail, record = make_project(args.out / "project", args.train_frames)
+    project = load_project(config)
+    pcutoff = project.pcutoff
+    tick = time.time()
+    summaries = train_students(config, args.variants, args.scale, args.quick)
+    print(f"trained in {(time.time() - tick) / 60:.1f} min")
+
+    paws = [project.bodyparts.index(p) for p in PAWS]
+    teacher = read_teacher(tail.parent / f"wheel_tail{record['scorer']}.h5", PAWS)
+    train_teacher = read_teacher(tail.parent / f"wheel_train{record['scorer']}.h5", PAWS)
+    n = len(teacher.xy)
+    predictions = analyze_tail(config, tail, 1, ["leap"])
+    for name in args.variants:
+        shuffle, model, _ = VARIANTS[name]
+        predictions[name] = analyze_tail(config, tail, shuffle, [model])[model]
+    _, leap_filtered = median_filtered_leap(config, [tail], args.out / "filter", progress=False)[str(tail)]
+    teacher_points = np.concatenate([teacher.xy, teacher.likelihood[..., None]], -1)
+    students = {"leap": predictions["leap"], "leap+median filter+interpolation": interpolate_unsure(leap_filtered, pcutoff),
+                **{name: predictions[name] for name in args.variants}}
+    students = {m: p[:n, paws] for m, p in students.items()}
+    members = lightning_pose(args.train_frames, n)
+    methods = {
+        "teacher": teacher_points,
+        "teacher+median filter+interpolation": dlc_median(teacher_points, pcutoff),
+        **students,
+        "teacher+leap+EKS": smoothed([teacher_points, students["leap"]]),
+        "lightning-pose rng0": members[0],
+        "lightning-pose x5+EKS": smoothed(members),
+    }
+    judge_x, hidden, judge_quality = other_view_judge(train_teacher, teacher, pcutoff)
+    results = tables(methods, teacher, judge_x, hidden, pcutoff)
+    for name, table in results.items():
+        table.to_csv(args.out / f"{name}.csv", index=False)
+        print(f"\n{name}\n{table.round(3).to_string(index=False)}")
+    summary = {
+        "machine": info, "command": " ".join(sys.argv), "scale": args.scale, "train_frames": args.train_frames,
+        "tail_frames": n, "pcutoff": pcutoff, "teacher": {k: record[k] for k in ("scorer", "unsure_share_per_paw")},
+        "tail_unsure_share_per_paw": {p: round(float(np.mean(teacher.likelihood[:, i] < pcutoff)), 3)
+                                      for i, p in enumerate(PAWS)},
+        "hidden_points_judged": {p: int(hidden[:, i].sum()) for i, p in enumerate(PAWS)},
+        "judge": judge_quality,
+        "training": {name: {k: s.get(k) for k in ("steps", "minutes", "converged", "verdict")}
+                     for name, s in summaries.items()},
+        "variants": {name: VARIANTS[name][2] | {"model": VARIANTS[name][1]} for name in args.variants},
+        **{name: table.to_dict(orient="records") for name, table in results.items() if name != "hidden_per_paw"},
+    }
+    (args.out / "results.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    print(json.dumps({k: summary[k] for k in ("judge", "hidden_points_judged", "training")}, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
