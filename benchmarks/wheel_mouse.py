@@ -104,17 +104,24 @@ def make_project(out: Path, train_frames: int) -> tuple[Path, Path, dict]:
     return config, videos / tail_video.name, record
 
 
-def train_students(config: Path, variants: list[str], scale: float, quick: bool) -> dict[str, dict]:
-    """The LEAP control on shuffle 1 and each variant on its own shuffle; their training summaries."""
+def shuffle_of(shuffle: int, seed: int) -> int:
+    """Training seed ``seed``'s students live on their own shuffles: 1, 2, ... for seed 0, 21, 22, ... for 1."""
+    return shuffle + 20 * seed
+
+
+def train_students(config: Path, variants: list[str], scale: float, quick: bool, seed: int = 0) -> dict[str, dict]:
+    """The LEAP control and each variant on its own shuffle, trained with ``seed``; their training summaries."""
     caps = {"max_steps": 20} if quick else {}
+    caps |= {"seed": seed} if seed else {}
     project = load_project(config)
     train_video = [str(config.parent / "videos" / "wheel_train.avi")]
-    dlc_recurrent.create_training_set(config, videos=train_video, scale=scale)
-    dlc_recurrent.train(config, model="leap", **caps)
-    leap = model_folder(project, 1, 0, "leap")
+    dlc_recurrent.create_training_set(config, videos=train_video, scale=scale, shuffle=shuffle_of(1, seed))
+    dlc_recurrent.train(config, model="leap", shuffle=shuffle_of(1, seed), **caps)
+    leap = model_folder(project, shuffle_of(1, seed), 0, "leap")
     summaries = {"leap": read_training_summary(leap / "train")}
     for name in variants:
         shuffle, model, options = VARIANTS[name]
+        shuffle = shuffle_of(shuffle, seed)
         dlc_recurrent.create_training_set(config, videos=train_video, scale=scale, shuffle=shuffle)
         if options.get("start_from") == "leap":  # the same control, not another one
             target = model_folder(project, shuffle, 0, "leap")
@@ -207,6 +214,7 @@ def main() -> None:
                         default=[v for v in VARIANTS if v != "scratch"])
     parser.add_argument("--keep", action="store_true", help="reuse the project and trained students in --out")
     parser.add_argument("--quick", action="store_true", help="a pipeline check: few steps")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (its students on shuffles +20 x seed)")
     args = parser.parse_args()
     unknown = set(args.variants) - set(VARIANTS)
     if unknown:
@@ -225,18 +233,19 @@ def main() -> None:
     project = load_project(config)
     pcutoff = project.pcutoff
     tick = time.time()
-    summaries = train_students(config, args.variants, args.scale, args.quick)
+    summaries = train_students(config, args.variants, args.scale, args.quick, args.seed)
     print(f"trained in {(time.time() - tick) / 60:.1f} min")
 
     paws = [project.bodyparts.index(p) for p in PAWS]
     teacher = read_teacher(tail.parent / f"wheel_tail{record['scorer']}.h5", PAWS)
     train_teacher = read_teacher(tail.parent / f"wheel_train{record['scorer']}.h5", PAWS)
     n = len(teacher.xy)
-    predictions = analyze_tail(config, tail, 1, ["leap"])
+    predictions = analyze_tail(config, tail, shuffle_of(1, args.seed), ["leap"])
     for name in args.variants:
         shuffle, model, _ = VARIANTS[name]
-        predictions[name] = analyze_tail(config, tail, shuffle, [model])[model]
-    _, leap_filtered = median_filtered_leap(config, [tail], args.out / "filter", progress=False)[str(tail)]
+        predictions[name] = analyze_tail(config, tail, shuffle_of(shuffle, args.seed), [model])[model]
+    _, leap_filtered = median_filtered_leap(config, [tail], args.out / "filter", shuffle_of(1, args.seed),
+                                            progress=False)[str(tail)]
     teacher_points = np.concatenate([teacher.xy, teacher.likelihood[..., None]], -1)
     students = {"leap": predictions["leap"], "leap+median filter+interpolation": interpolate_unsure(leap_filtered, pcutoff),
                 **{name: predictions[name] for name in args.variants}}
@@ -252,11 +261,13 @@ def main() -> None:
     }
     judge_x, hidden, judge_quality = other_view_judge(train_teacher, teacher, pcutoff)
     results = tables(methods, teacher, judge_x, hidden, pcutoff)
+    suffix = f"_seed{args.seed}" if args.seed else ""
     for name, table in results.items():
-        table.to_csv(args.out / f"{name}.csv", index=False)
+        table.to_csv(args.out / f"{name}{suffix}.csv", index=False)
         print(f"\n{name}\n{table.round(3).to_string(index=False)}")
     summary = {
         "machine": info, "command": " ".join(sys.argv), "scale": args.scale, "train_frames": args.train_frames,
+        "seed": args.seed,
         "tail_frames": n, "pcutoff": pcutoff, "teacher": {k: record[k] for k in ("scorer", "unsure_share_per_paw")},
         "tail_unsure_share_per_paw": {p: round(float(np.mean(teacher.likelihood[:, i] < pcutoff)), 3)
                                       for i, p in enumerate(PAWS)},
@@ -267,7 +278,7 @@ def main() -> None:
         "variants": {name: VARIANTS[name][2] | {"model": VARIANTS[name][1]} for name in args.variants},
         **{name: table.to_dict(orient="records") for name, table in results.items() if name != "hidden_per_paw"},
     }
-    (args.out / "results.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    (args.out / f"results{suffix}.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     print(json.dumps({k: summary[k] for k in ("judge", "hidden_points_judged", "training")}, indent=2, default=str))
 
 

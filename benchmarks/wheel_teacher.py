@@ -89,6 +89,13 @@ def make_project(out: Path) -> Path:
     return config
 
 
+def keep_last_snapshot(train: Path) -> None:
+    """Analyze with the last epoch's snapshot: deeplabcut keeps a "best" one chosen by test mAP, which
+    reaches 100 by epoch 30 here (5 test images), so its "best" is an early network."""
+    for path in train.glob("snapshot-best-*.pt"):
+        path.unlink()
+
+
 def unsure_shares(h5: Path, pcutoff: float) -> dict:
     """Per paw, the share of frames whose likelihood is under pcutoff."""
     import pandas as pd
@@ -106,6 +113,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--width", type=int, default=240)
     parser.add_argument("--height", type=int, default=246)
+    parser.add_argument("--reanalyze", action="store_true",
+                        help="evaluate and analyze the network trained by an earlier run in --out again")
     args = parser.parse_args()
 
     import deeplabcut
@@ -115,15 +124,24 @@ def main() -> None:
     torch.set_num_threads(os.cpu_count() or 1)
     info = machine_description()
     print_machine(info)
-    if args.out.exists():
-        shutil.rmtree(args.out)
-    args.out.mkdir(parents=True)
-    config = make_project(args.out)
-    train = make_shuffle(config, args.net, args.epochs, args.batch_size, args.width, args.height)
-
-    start = time.time()
-    deeplabcut.train_network(str(config), shuffle=1, device="cpu", snapshot_path=str(random_start(train)))
-    train_minutes = (time.time() - start) / 60
+    found = sorted(args.out.glob("wheel-*/config.yaml"))
+    if args.reanalyze and found:  # the trained network of an earlier run, evaluated and analyzed again
+        config = found[0]
+        train = next(config.parent.glob("dlc-models-pytorch/iteration-0/*/train"))
+        train_minutes = json.loads(RECORD.read_text())["train_minutes"] if RECORD.is_file() else None
+    else:
+        if args.out.exists():
+            shutil.rmtree(args.out)
+        args.out.mkdir(parents=True)
+        config = make_project(args.out)
+        train = make_shuffle(config, args.net, args.epochs, args.batch_size, args.width, args.height)
+        start = time.time()
+        deeplabcut.train_network(str(config), shuffle=1, device="cpu", snapshot_path=str(random_start(train)))
+        train_minutes = round((time.time() - start) / 60, 1)
+    keep_last_snapshot(train)
+    for old in args.out.glob(f"{Path(VIDEO_NAME).stem}DLC_*"):
+        old.unlink()
+    shutil.rmtree(config.parent / "evaluation-results-pytorch", ignore_errors=True)
     deeplabcut.evaluate_network(str(config), Shuffles=[1], device="cpu")
     errors = test_error(config)
 
@@ -143,7 +161,7 @@ def main() -> None:
         "resolution": [args.width, args.height],
         "epochs": args.epochs,
         "batch_size": args.batch_size,
-        "train_minutes": round(train_minutes, 1),
+        "train_minutes": train_minutes,
         "analyze_minutes": round(analyze_minutes, 1),
         "evaluate_network": errors,
         "test_images": test_images(config),
