@@ -74,6 +74,8 @@ VARIANTS = {
     "warm+parts+dropout": (6, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
                                                 "occluder_target": "parts", "frame_dropout": 0.5}),
     "bidirectional warm": (7, "bidirectional_leap", {"start_from": "leap"}),
+    "bidirectional warm+parts": (9, "bidirectional_leap", {"start_from": "leap", "occluder_probability": 0.5,
+                                                          "occluder_target": "parts"}),
     "bidirectional warm+parts+dropout": (8, "bidirectional_leap", {
         "start_from": "leap", "occluder_probability": 0.5, "occluder_target": "parts", "frame_dropout": 0.5}),
 }
