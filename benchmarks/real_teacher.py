@@ -152,6 +152,22 @@ def test_images(config: Path) -> dict:
             "median_of_images_px": round(float(np.median(per_image)), 2)}
 
 
+def evaluate_and_analyze(config: Path, video: Path, out: Path) -> tuple[dict, str, Path, float]:
+    """deeplabcut.evaluate_network on shuffle 1, then deeplabcut.analyze_videos of ``video`` into ``out``;
+    the predictions h5 is copied to ``benchmarks/data/``. Returns (errors, scorer, h5, analysis minutes)."""
+    import deeplabcut
+
+    deeplabcut.evaluate_network(str(config), Shuffles=[1], device="cpu")
+    errors = test_error(config)
+    start = time.time()
+    scorer = deeplabcut.analyze_videos(str(config), [str(video)], shuffle=1, device="cpu", destfolder=str(out))
+    analyze_minutes = (time.time() - start) / 60
+    h5 = out / f"{video.stem}{scorer}.h5"
+    DATA.mkdir(exist_ok=True)
+    shutil.copy2(h5, DATA / h5.name)
+    return errors, scorer, h5, analyze_minutes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=HERE / "out" / "real_teacher")
@@ -175,16 +191,7 @@ def main() -> None:
     start = time.time()
     deeplabcut.train_network(str(config), shuffle=1, device="cpu", snapshot_path=str(random_start(train)))
     train_minutes = (time.time() - start) / 60
-    deeplabcut.evaluate_network(str(config), Shuffles=[1], device="cpu")
-    errors = test_error(config)
-
-    video = config.parent / "videos" / VIDEO_NAME
-    start = time.time()
-    scorer = deeplabcut.analyze_videos(str(config), [str(video)], shuffle=1, device="cpu", destfolder=str(args.out))
-    analyze_minutes = (time.time() - start) / 60
-    h5 = args.out / f"{video.stem}{scorer}.h5"
-    DATA.mkdir(exist_ok=True)
-    shutil.copy2(h5, DATA / h5.name)
+    errors, scorer, h5, analyze_minutes = evaluate_and_analyze(config, config.parent / "videos" / VIDEO_NAME, args.out)
     record = {
         "machine": info,
         "command": " ".join(sys.argv),

@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _common import machine_description, print_machine  # noqa: E402
-from real_teacher import make_shuffle, random_start, test_error, test_images  # noqa: E402
+from real_teacher import evaluate_and_analyze, make_shuffle, random_start, test_images  # noqa: E402
 
 import dlc_recurrent  # noqa: E402,F401  (torchvision before tensorflow)
 
@@ -142,16 +142,7 @@ def main() -> None:
     for old in args.out.glob(f"{Path(VIDEO_NAME).stem}DLC_*"):
         old.unlink()
     shutil.rmtree(config.parent / "evaluation-results-pytorch", ignore_errors=True)
-    deeplabcut.evaluate_network(str(config), Shuffles=[1], device="cpu")
-    errors = test_error(config)
-
-    video = config.parent / "videos" / VIDEO_NAME
-    start = time.time()
-    scorer = deeplabcut.analyze_videos(str(config), [str(video)], shuffle=1, device="cpu", destfolder=str(args.out))
-    analyze_minutes = (time.time() - start) / 60
-    h5 = args.out / f"{video.stem}{scorer}.h5"
-    DATA.mkdir(exist_ok=True)
-    shutil.copy2(h5, DATA / h5.name)
+    errors, scorer, h5, analyze_minutes = evaluate_and_analyze(config, config.parent / "videos" / VIDEO_NAME, args.out)
     pcutoff = float(auxiliaryfunctions.read_config(str(config))["pcutoff"])
     record = {
         "machine": info,
