@@ -233,8 +233,10 @@ def build_model(kind, n_keypoints, *, window_length=15, convlstm_filters=32, ski
 class FrameDropout(layers.Layer):
     """Training only: in a share (`rate`) of the windows, blank the encoder features of a run of frames.
 
-    The run starts after the first frame and lasts 1 to T - 1 frames (uniformly), so some windows
-    end on blanked frames and some see the body parts again after them. Targets are unchanged: the
+    The run starts after the first frame (uniformly on frames 2..T) and lasts 1 frame up to the
+    window's end (uniformly), so some windows end on blanked frames and some see the body parts
+    again after them. The draws are TensorFlow's global random stream: a resumed training run blanks
+    other frames than an uninterrupted one would. Targets are unchanged: the
     network must place a body part it does not see from what came before, which is what a hidden
     part needs and what a student that starts as LEAP (a skip connection, see
     :func:`warm_start_from_leap`) otherwise never has to learn. At inference it passes the features
@@ -285,6 +287,10 @@ def warm_start_from_leap(student, leap) -> None:
         raise ValueError("a warm start from LEAP needs a student with skip_connection=True")
     student_encoder, student_decoder = student.get_layer("encoder_td").layer, student.get_layer("decoder_td").layer
     leap_encoder, leap_decoder = leap.get_layer("encoder"), leap.get_layer("decoder")
+    ours, theirs = student_encoder.get_layer("normalize"), leap_encoder.get_layer("normalize")
+    if (ours.mean, ours.std) != (theirs.mean, theirs.std):
+        raise ValueError(f"the LEAP network normalises with mean {theirs.mean}, std {theirs.std}; the student with "
+                         f"{ours.mean}, {ours.std}")
     try:
         student_encoder.set_weights(leap_encoder.get_weights())
     except ValueError as error:

@@ -339,6 +339,9 @@ def test_a_warm_start_needs_the_skip_connection_and_matching_networks():
         models.warm_start_from_leap(models.build_convlstm_leap(3, window_length=None), leap)
     with pytest.raises(ValueError, match="does not match"):
         models.warm_start_from_leap(models.build_convlstm_leap(4, window_length=None, skip_connection=True), leap)
+    with pytest.raises(ValueError, match="normalises"):
+        models.warm_start_from_leap(models.build_convlstm_leap(3, window_length=None, skip_connection=True, mean=0.5),
+                                    leap)
 
 
 def test_frame_dropout_blanks_a_run_of_frames_in_training_only():

@@ -28,6 +28,7 @@ from dlc_recurrent.training import (
     masked_mse,
     render_maps,
     train,
+    train_call,
     training_samples,
     validation_batch_size,
 )
@@ -127,9 +128,10 @@ def test_occluder_covers_one_run_of_frames_wherever_the_parts_are():
 
 
 def test_a_part_occluder_hides_a_known_part_on_the_last_frames_under_the_frames_own_texture():
-    rng = np.random.default_rng(0)
-    frames = rng.integers(0, 256, (15, 40, 48, 1)).astype(np.uint8)
+    columns = (5 * np.arange(48)) % 256
+    frames = np.broadcast_to(columns[None, None, :, None], (15, 40, 48, 1)).astype(np.uint8).copy()
     frames[:, 36:] = 0  # padding below the stored area
+    frames[:, :, 44:] = 0  # and right of it
     xy = np.stack([np.stack([np.linspace(10, 30, 15), np.full(15, 20.0)], -1),
                    np.full((15, 2), 5.0)], axis=1)  # (T, 2 parts, 2)
     weight = np.ones((15, 2), np.float32)
@@ -146,10 +148,15 @@ def test_a_part_occluder_hides_a_known_part_on_the_last_frames_under_the_frames_
         for t in covered:
             hidden = [part for part in range(2) if mask[t, int(round(xy[t, part, 1])), int(round(xy[t, part, 0]))]]
             assert 0 in hidden, "the occluder lies over the part with a target"
-            values = set(out[t][mask[t]].ravel()) - {0}
-            assert values <= set(frames[t, :36, :44].ravel()), "filled with the frame's own pixels"
-            assert not np.array_equal(out[t][mask[t]], frames[t][mask[t]]), "but not the pixels it covers"
+            _, covered_columns = np.nonzero(mask[t])
+            source_columns = out[t, ..., 0][mask[t]] // 5  # each column has its own grey level
+            shifts = set((covered_columns - source_columns) % 44)
+            assert len(shifts) == 1, "a copy of the stored frame at one shift (never the padding)"
+            if shifts != {0}:
+                assert not np.array_equal(out[t][mask[t]], frames[t][mask[t]]), "not the pixels it covers"
     assert max(runs) >= 10 and min(runs) == 1
+    big = TrainingConfig(occluder_size=(0.8, 0.9))  # no source a whole occluder away: still ends
+    assert add_part_occluder(frames, xy, weight, (36, 44), big, np.random.default_rng(1))[1].any()
     none_known = np.zeros_like(weight)
     out, mask = add_part_occluder(frames, xy, none_known, (36, 44), config, np.random.default_rng(0))
     assert not mask.any() and np.array_equal(out, frames), "no part with a target: nothing to hide"
@@ -314,7 +321,8 @@ def test_a_student_started_from_leap_trains_leap_first_and_starts_with_its_maps(
     folder = train(trainset_project, model="convlstm_leap", start_from="leap", schedule="fixed", epochs=1,
                    steps_per_epoch=2, batch_size=2, sigma=3.0, learning_rate=1e-12, augment=False)
     assert "training it first" in caplog.text and "starts from the trained LEAP control" in caplog.text
-    assert leap_calls == [{"gputouse": None, "devices": None, "device": None}], "LEAP with its own defaults"
+    # LEAP gets the student's maps (sigma), not its schedule (learning_rate, epochs, augment)
+    assert leap_calls == [{"gputouse": None, "devices": None, "device": None, "sigma": 3.0}]
     leap_folder = model_folder(load_project(trainset_project), 1, 0, "leap") / "train"
     leap, leap_config = load_student(leap_folder)
     student, config = load_student(folder)
@@ -322,6 +330,17 @@ def test_a_student_started_from_leap_trains_leap_first_and_starts_with_its_maps(
     assert config.patience == FINE_TUNE["patience"] and leap_config.learning_rate == TrainingConfig.learning_rate
     frames = np.random.default_rng(0).integers(0, 256, (1, 6, 64, 64, 1)).astype(np.float32)
     np.testing.assert_allclose(student(frames).numpy()[0], leap(frames[0]).numpy(), atol=1e-4)
+
+
+def test_a_fine_tunes_defaults_fit_a_short_run_and_its_resume_call_repeats_what_differs():
+    from dlc_recurrent.training.config import FINE_TUNE, fine_tune_defaults
+
+    assert fine_tune_defaults(100)["min_steps"] == 100 and fine_tune_defaults()["min_steps"] == FINE_TUNE["min_steps"]
+    config = TrainingConfig(start_from="leap", **{**fine_tune_defaults(), "learning_rate": 1e-3})
+    call = train_call(config)
+    assert "learning_rate=0.001" in call and "patience" not in call and "skip_connection" not in call
+    with pytest.raises(ValueError, match="recurrent students"):
+        TrainingConfig(model="leap", start_from="leap")
 
 
 def test_a_warm_start_refuses_a_leap_control_of_another_training_set(trainset_project):

@@ -23,6 +23,15 @@ OCCLUDER_TARGETS = ("anywhere", "parts")
 #: neither the plateau allowance of a fresh network (min_steps) nor its learning rate.
 FINE_TUNE = {"min_steps": 200, "patience": 300, "lr_patience": 150, "learning_rate": 3e-4, "warmup_steps": 50}
 
+#: Options of a student that start_from="leap" hands to the LEAP control it trains first: the network
+#: and its maps must be the same for the student to start as that LEAP.
+SHARED_WITH_LEAP = ("filters", "normalization", "mean", "std", "sigma", "map_amplitude", "precision", "seed")
+
+
+def fine_tune_defaults(max_steps: int | None = None) -> dict:
+    """FINE_TUNE, with min_steps no larger than a ``max_steps`` the call gives."""
+    return {**FINE_TUNE, "min_steps": min(FINE_TUNE["min_steps"], max_steps or FINE_TUNE["min_steps"])}
+
 
 #: The paper's length under ``schedule="fixed"`` when ``epochs`` is not given.
 PAPER_EPOCHS = 10
@@ -108,7 +117,7 @@ class TrainingConfig:
     skip_connection: bool = False
     #: Recurrent students only (not in the paper): "scratch" trains every weight from a random
     #: start; "leap" starts from the trained LEAP control of the same training set (trained first
-    #: when it is missing): its encoder and decoder, with a skip connection whose weights for the
+    #: when it is missing, with the student's ``SHARED_WITH_LEAP`` options): its encoder and decoder, with a skip connection whose weights for the
     #: ConvLSTM's state start at zero, so the student starts with LEAP's maps and learns only what
     #: the frames before add. Implies ``skip_connection=True``; unless given, the schedule is a
     #: fine-tune's (``FINE_TUNE``). Costs a LEAP training first (none if it exists), then a fraction
@@ -209,7 +218,9 @@ class TrainingConfig:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.start_from not in START_FROM:
             raise ValueError(f"start_from must be one of {START_FROM}, got {self.start_from!r}")
-        if self.start_from == "leap" and self.recurrent:
+        if self.start_from == "leap" and not self.recurrent:
+            raise ValueError("start_from='leap' applies to the recurrent students; LEAP is what they start from")
+        if self.start_from == "leap":
             self.skip_connection = True
         if self.occluder_target not in OCCLUDER_TARGETS:
             raise ValueError(f"occluder_target must be one of {OCCLUDER_TARGETS}, got {self.occluder_target!r}")
@@ -314,6 +325,8 @@ def train_call(config: TrainingConfig, shuffle: int = 1, trainingsetindex: int =
     """The ``dlc_recurrent.train`` call that trains this student on: its settings that differ from the
     defaults (a resumed run must repeat them), then ``changes``."""
     defaults = asdict(TrainingConfig())
+    if config.start_from == "leap":
+        defaults.update(fine_tune_defaults(config.max_steps), skip_connection=True)
     chosen = {name: value for name, value in asdict(config).items()
               if name not in COPIED_FIELDS and value != defaults[name]}
     chosen.update(changes)

@@ -207,9 +207,11 @@ def add_part_occluder(frames: np.ndarray, xy: np.ndarray, weight: np.ndarray, ar
     half = side / 2 * rng.uniform(0.7, 1.3, 2)
     offset = rng.uniform(-0.5, 0.5, 2) * half
     ellipse = rng.random() < 0.5
-    while True:  # a source of texture at least one occluder away
+    # a source of texture at least one occluder away where the frame allows it (at most half the frame away)
+    reach = min(side, max(area_width, area_height) / 2)
+    for _ in range(100):
         shift = (rng.uniform(-0.5, 0.5, 2) * [area_width, area_height]).round().astype(int)
-        if np.abs(shift).max() >= side:
+        if np.abs(shift).max() >= reach:
             break
     rows, columns = np.mgrid[:height, :width]
     hidden = frames.copy()

@@ -63,7 +63,14 @@ from dlc_recurrent.training.checkpoints import (
     restore_newest_readable,
     truncate_history,
 )
-from dlc_recurrent.training.config import COPIED_FIELDS, FINE_TUNE, TrainingConfig, set_arguments, steps_per_epoch
+from dlc_recurrent.training.config import (
+    COPIED_FIELDS,
+    SHARED_WITH_LEAP,
+    TrainingConfig,
+    fine_tune_defaults,
+    set_arguments,
+    steps_per_epoch,
+)
 from dlc_recurrent.training.data import dataset_statistics, make_dataset, training_samples, validation_batch_size
 from dlc_recurrent.training.outputs import load_student, write_dlc_model_files, write_summary
 from dlc_recurrent.training.trainer import build_trainer
@@ -107,12 +114,16 @@ def train(
     if not (set_folder / TRAINING_SET_META).is_file():
         raise ProjectError(f"{set_folder}: no training set here; make it first with "
                            f"dlc_recurrent.create_training_set(config, {set_arguments(shuffle, trainingsetindex)})")
-    if model != "leap" and options.get("start_from") == "leap":
-        options = {**FINE_TUNE, **options}
+    if options.get("start_from") == "leap":
+        if model == "leap":
+            raise ValueError("start_from='leap' applies to the recurrent students; LEAP is what they start from")
+        options = {**fine_tune_defaults(options.get("max_steps")), **options}
         if not (where.train_folder("leap") / WEIGHTS_NAME).is_file():
             logger.info(f"{model} starts from the LEAP control of this training set, which is not trained yet: "
                         "training it first")
-            train(config, shuffle, trainingsetindex, model="leap", gputouse=gputouse, devices=devices, device=device)
+            shared = {name: options[name] for name in SHARED_WITH_LEAP if name in options}
+            train(config, shuffle, trainingsetindex, model="leap", gputouse=gputouse, devices=devices, device=device,
+                  **shared)
     lock = try_lock(trainer_lock_path(set_folder, model))
     if lock is None:
         raise ProjectError(f"{where.model(model)}: "
@@ -276,7 +287,7 @@ def _start_from_leap(network, config: TrainingConfig, trainset: TrainingSet, lea
             != training_set_fingerprint(trainset.folder)):
         raise ProjectError(f"{leap_folder}: this LEAP control was trained on another training set than "
                            f"{trainset.folder}; train it again (model='leap', overwrite=True) before starting from it")
-    differ = [name for name in ("filters", "channels", "mean", "std", "bodyparts")
+    differ = [name for name in ("filters", "channels", "mean", "std", "bodyparts", "sigma", "map_amplitude")
               if getattr(leap_config, name) != getattr(config, name)]
     if differ:
         raise ProjectError(f"{leap_folder}: the LEAP control differs from this student in {', '.join(differ)}; "
