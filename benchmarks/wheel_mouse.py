@@ -72,7 +72,7 @@ VARIANTS = {
     "warm+parts": (5, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
                                         "occluder_target": "parts"}),
     # the same with a fine-tune that cannot stop before step 500 (a diagnosis of seed 1's stop at step 100)
-    "warm+parts, min 500 steps": (10, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
+    "warm+parts+min500": (10, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
                                                         "occluder_target": "parts", "min_steps": 500}),
     "warm+parts+dropout": (6, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
                                                 "occluder_target": "parts", "frame_dropout": 0.5}),
