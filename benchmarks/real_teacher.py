@@ -168,6 +168,28 @@ def evaluate_and_analyze(config: Path, video: Path, out: Path) -> tuple[dict, st
     return errors, scorer, h5, analyze_minutes
 
 
+def teacher_record(info: dict, args, train_minutes: float | None, analyze_minutes: float, errors: dict, config: Path,
+                   scorer: str, h5: Path, train: Path, **more) -> dict:
+    """How a cached teacher was made (the json beside its h5): machine, command, network, times, errors."""
+    return {
+        "machine": info,
+        "command": " ".join(sys.argv),
+        "net_type": args.net,
+        "pretrained": False,
+        "resolution": [args.width, args.height],
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "train_minutes": train_minutes,
+        "analyze_minutes": round(analyze_minutes, 1),
+        "evaluate_network": errors,
+        "test_images": test_images(config),
+        **more,
+        "scorer": scorer,
+        "predictions": h5.name,
+        "model_folder": str(train.relative_to(config.parent)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=HERE / "out" / "real_teacher")
@@ -192,22 +214,7 @@ def main() -> None:
     deeplabcut.train_network(str(config), shuffle=1, device="cpu", snapshot_path=str(random_start(train)))
     train_minutes = (time.time() - start) / 60
     errors, scorer, h5, analyze_minutes = evaluate_and_analyze(config, config.parent / "videos" / VIDEO_NAME, args.out)
-    record = {
-        "machine": info,
-        "command": " ".join(sys.argv),
-        "net_type": args.net,
-        "pretrained": False,
-        "resolution": [args.width, args.height],
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "train_minutes": round(train_minutes, 1),
-        "analyze_minutes": round(analyze_minutes, 1),
-        "evaluate_network": errors,
-        "test_images": test_images(config),
-        "scorer": scorer,
-        "predictions": h5.name,
-        "model_folder": str(train.relative_to(config.parent)),
-    }
+    record = teacher_record(info, args, round(train_minutes, 1), analyze_minutes, errors, config, scorer, h5, train)
     RECORD.write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(record, indent=2))
 

@@ -166,11 +166,8 @@ def other_view_judge(train_teacher, teacher, pcutoff: float) -> tuple[np.ndarray
 
     Offsets (x_top - x_bot per paw) are fitted on the training cut only.
     """
-    def pair_columns(xy, likelihood):
-        return xy[..., 0], likelihood >= pcutoff
-
-    x_train, sure_train = pair_columns(train_teacher.xy, train_teacher.likelihood)
-    x, sure = pair_columns(teacher.xy, teacher.likelihood)
+    x_train, sure_train = train_teacher.xy[..., 0], train_teacher.likelihood >= pcutoff
+    x, sure = teacher.xy[..., 0], teacher.likelihood >= pcutoff
     judge = np.full(x.shape, np.nan)
     quality = {}
     for i, paw in enumerate(PAWS[:4]):
@@ -195,16 +192,15 @@ def tables(methods: dict[str, np.ndarray], teacher, judge_x, hidden, pcutoff) ->
     sure = teacher.likelihood >= pcutoff
     visible = {m: np.linalg.norm(p[..., :2] - teacher.xy, axis=-1)[sure] for m, p in methods.items()
                if not m.startswith("teacher")}  # the teacher is the reference there
-    hidden_errors = {m: np.abs(p[..., 0] - judge_x)[hidden] for m, p in methods.items()}
+    horizontal = {m: np.abs(p[..., 0] - judge_x) for m, p in methods.items()}  # (n, 8), NaN where no judge
     out = {"visible": pd.DataFrame(compare_methods(visible, reference="leap")),
-           "hidden": pd.DataFrame(compare_methods(hidden_errors, reference="leap"))}
+           "hidden": pd.DataFrame(compare_methods({m: e[hidden] for m, e in horizontal.items()}, reference="leap"))}
     out["hidden"]["over_pcutoff"] = [float(np.mean(methods[m][..., 2][hidden] >= pcutoff)) for m in out["hidden"].method]
     per_paw = []
     for i, paw in enumerate(PAWS):
         if hidden[:, i].sum() < 2:
             continue
-        for row in compare_methods({m: np.abs(p[:, i, 0] - judge_x[:, i])[hidden[:, i]] for m, p in methods.items()},
-                                   reference="leap"):
+        for row in compare_methods({m: e[hidden[:, i], i] for m, e in horizontal.items()}, reference="leap"):
             per_paw.append({"paw": paw, **row})
     out["hidden_per_paw"] = pd.DataFrame(per_paw)
     return out

@@ -17,7 +17,7 @@ in Lightning Pose's csv layout. This script
    copied to ``benchmarks/data/`` for ``wheel_mouse.py``, with a record of how it was made and how
    often the teacher is unsure (likelihood < pcutoff) of each paw.
 
-    python benchmarks/wheel_teacher.py                 # ~40 min on 2 CPU cores
+    python benchmarks/wheel_teacher.py                 # ~25 min on 2 CPU cores
     python benchmarks/wheel_teacher.py --epochs 3      # a quick look at the pipeline
 """
 
@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _common import machine_description, print_machine  # noqa: E402
-from real_teacher import evaluate_and_analyze, make_shuffle, random_start, test_images  # noqa: E402
+from real_teacher import evaluate_and_analyze, make_shuffle, random_start, teacher_record  # noqa: E402
 
 import dlc_recurrent  # noqa: E402,F401  (torchvision before tensorflow)
 
@@ -144,24 +144,8 @@ def main() -> None:
     shutil.rmtree(config.parent / "evaluation-results-pytorch", ignore_errors=True)
     errors, scorer, h5, analyze_minutes = evaluate_and_analyze(config, config.parent / "videos" / VIDEO_NAME, args.out)
     pcutoff = float(auxiliaryfunctions.read_config(str(config))["pcutoff"])
-    record = {
-        "machine": info,
-        "command": " ".join(sys.argv),
-        "net_type": args.net,
-        "pretrained": False,
-        "resolution": [args.width, args.height],
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "train_minutes": train_minutes,
-        "analyze_minutes": round(analyze_minutes, 1),
-        "evaluate_network": errors,
-        "test_images": test_images(config),
-        "pcutoff": pcutoff,
-        "unsure_share_per_paw": unsure_shares(h5, pcutoff),
-        "scorer": scorer,
-        "predictions": h5.name,
-        "model_folder": str(train.relative_to(config.parent)),
-    }
+    record = teacher_record(info, args, train_minutes, analyze_minutes, errors, config, scorer, h5, train,
+                            pcutoff=pcutoff, unsure_share_per_paw=unsure_shares(h5, pcutoff))
     RECORD.write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(record, indent=2))
 

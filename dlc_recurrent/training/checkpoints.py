@@ -46,11 +46,17 @@ def check_same_config(folder: Path, config: TrainingConfig) -> None:
         )
 
 
+def trained_on(folder: Path) -> str | None:
+    """The fingerprint of the training set the student in ``folder`` was trained on (None before any)."""
+    path = folder / TRAINING_SET_RECORD
+    return YAML(typ="safe").load(path.read_text()).get("fingerprint") if path.is_file() else None
+
+
 def check_same_training_set(folder: Path, trainset: TrainingSet) -> None:
     """Refuse to resume or extend a student on a training set rebuilt with other data since it started."""
     path = folder / TRAINING_SET_RECORD
     current = training_set_fingerprint(trainset.folder)
-    if path.is_file() and YAML(typ="safe").load(path.read_text()).get("fingerprint") != current:
+    if trained_on(folder) not in (None, current):
         raise ProjectError(
             f"{folder}: this student was trained on a training set since rebuilt with other data "
             f"({trainset.folder}); pass overwrite=True to train it again on the new one"

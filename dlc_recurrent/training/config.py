@@ -117,9 +117,9 @@ class TrainingConfig:
     skip_connection: bool = False
     #: Recurrent students only (not in the paper): "scratch" trains every weight from a random
     #: start; "leap" starts from the trained LEAP control of the same training set (trained first
-    #: when it is missing, with the student's ``SHARED_WITH_LEAP`` options): its encoder and decoder, with a skip connection whose weights for the
-    #: ConvLSTM's state start at zero, so the student starts with LEAP's maps and learns only what
-    #: the frames before add. Implies ``skip_connection=True``; unless given, the schedule is a
+    #: when it is missing, with the student's ``SHARED_WITH_LEAP`` options): its encoder and decoder,
+    #: with a skip connection whose weights for the ConvLSTM's state start at zero, so the student
+    #: starts with LEAP's maps and learns only what the frames before add. Implies ``skip_connection=True``; unless given, the schedule is a
     #: fine-tune's (``FINE_TUNE``). Costs a LEAP training first (none if it exists), then a fraction
     #: of a from-scratch run.
     start_from: str = "scratch"

@@ -161,8 +161,7 @@ def add_occluder(frames: np.ndarray, area: tuple[int, int], config: TrainingConf
     rows, columns = np.mgrid[:height, :width]
     mask = np.zeros((length, height, width), bool)
     for step, t in enumerate(range(first, first + run)):
-        dx, dy = (columns - centre[0] - step * velocity[0]) / half[0], (rows - centre[1] - step * velocity[1]) / half[1]
-        inside = dx**2 + dy**2 <= 1 if shape == "ellipse" else (np.abs(dx) <= 1) & (np.abs(dy) <= 1)
+        inside = _inside(rows, columns, centre + step * velocity, half, shape == "ellipse")
         mask[t] = inside & (rows < area_height) & (columns < area_width)
     fill = OCCLUDER_FILLS[rng.integers(len(OCCLUDER_FILLS))]
     if fill == "noise":
@@ -172,6 +171,12 @@ def add_occluder(frames: np.ndarray, area: tuple[int, int], config: TrainingConf
         values = np.full(frames.shape, level, np.uint8)
     frames = np.where(mask[..., None], values, frames)
     return frames, mask
+
+
+def _inside(rows: np.ndarray, columns: np.ndarray, centre, half, ellipse: bool) -> np.ndarray:
+    """Pixels (rows, columns grids) inside an ellipse or rectangle of half-sides ``half`` (x, y) at ``centre``."""
+    dx, dy = (columns - centre[0]) / half[0], (rows - centre[1]) / half[1]
+    return dx**2 + dy**2 <= 1 if ellipse else (np.abs(dx) <= 1) & (np.abs(dy) <= 1)
 
 
 def add_part_occluder(frames: np.ndarray, xy: np.ndarray, weight: np.ndarray, area: tuple[int, int],
@@ -216,10 +221,8 @@ def add_part_occluder(frames: np.ndarray, xy: np.ndarray, weight: np.ndarray, ar
     rows, columns = np.mgrid[:height, :width]
     hidden = frames.copy()
     for t in range(first, length):
-        centre = xy[t, part] + offset
-        dx, dy = (columns - centre[0]) / half[0], (rows - centre[1]) / half[1]
-        inside = dx**2 + dy**2 <= 1 if ellipse else (np.abs(dx) <= 1) & (np.abs(dy) <= 1)
-        mask[t] = inside & (rows < area_height) & (columns < area_width)
+        mask[t] = _inside(rows, columns, xy[t, part] + offset, half, ellipse) & (rows < area_height) & (
+            columns < area_width)
         texture = np.roll(frames[t, :area_height, :area_width], tuple(shift[::-1]), axis=(0, 1))
         inside_area = mask[t, :area_height, :area_width]
         hidden[t, :area_height, :area_width][inside_area] = texture[inside_area]

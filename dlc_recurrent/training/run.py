@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ruamel.yaml import YAML
 
 from dlc_recurrent._tensorflow import keras, tf
 from dlc_recurrent.devices import default_device_type, device_names, refuse_multi_machine, select_device
@@ -37,7 +36,6 @@ from dlc_recurrent.layout import (
     CONFIG_NAME,
     HISTORY_NAME,
     TRAINING_SET_META,
-    TRAINING_SET_RECORD,
     WEIGHTS_NAME,
     ShuffleLayout,
     builder_lock_path,
@@ -61,6 +59,7 @@ from dlc_recurrent.training.checkpoints import (
     check_same_training_set,
     repair_checkpoint_state,
     restore_newest_readable,
+    trained_on,
     truncate_history,
 )
 from dlc_recurrent.training.config import (
@@ -282,9 +281,7 @@ def _start_from_leap(network, config: TrainingConfig, trainset: TrainingSet, lea
         raise ProjectError(f"{leap_folder}: no trained LEAP control to start from; train it first "
                            "(dlc_recurrent.train(config, model='leap')) or pass start_from='scratch'")
     leap, leap_config = load_student(leap_folder)
-    record = leap_folder / TRAINING_SET_RECORD
-    if (not record.is_file() or YAML(typ="safe").load(record.read_text()).get("fingerprint")
-            != training_set_fingerprint(trainset.folder)):
+    if trained_on(leap_folder) != training_set_fingerprint(trainset.folder):
         raise ProjectError(f"{leap_folder}: this LEAP control was trained on another training set than "
                            f"{trainset.folder}; train it again (model='leap', overwrite=True) before starting from it")
     differ = [name for name in ("filters", "channels", "mean", "std", "bodyparts", "sigma", "map_amplitude")
