@@ -74,6 +74,21 @@ VARIANTS = {
     # the same with a fine-tune that cannot stop before step 500 (a diagnosis of seed 1's stop at step 100)
     "warm+parts+min500": (10, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
                                                         "occluder_target": "parts", "min_steps": 500}),
+    # warm+parts after the test windows were also scored under part occluders (val_hidden_loss), which
+    # the schedule now judges beside the test loss; warm+parts and +min500 above ran before that
+    "warm+parts+hidden-test": (11, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
+                                                     "occluder_target": "parts", "max_steps": 1500}),
+    # candidates, ranked on the training cut's test windows (val_hidden_loss), not on the judged tail
+    "warm+parts x10": (12, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
+                                             "occluder_target": "parts", "occluded_weight": 10.0, "max_steps": 800}),
+    "warm+parts x10 lr1e-3": (13, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
+                                                    "occluder_target": "parts", "occluded_weight": 10.0,
+                                                    "learning_rate": 1e-3, "max_steps": 800}),
+    # wider maps for the hidden points (the two above left val_hidden_loss where LEAP has it)
+    "warm+parts wide2": (15, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
+                                               "occluder_target": "parts", "occluded_sigma": 2.0, "max_steps": 800}),
+    "warm+parts wide3": (16, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
+                                               "occluder_target": "parts", "occluded_sigma": 3.0, "max_steps": 800}),
     "warm+parts+dropout": (6, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
                                                 "occluder_target": "parts", "frame_dropout": 0.5}),
     "bidirectional warm": (7, "bidirectional_leap", {"start_from": "leap"}),
@@ -135,6 +150,15 @@ def train_students(config: Path, variants: list[str], scale: float, quick: bool,
         dlc_recurrent.train(config, shuffle=shuffle, model=model, **options, **caps)
         summaries[name] = read_training_summary(model_folder(project, shuffle, 0, model) / "train")
     return summaries
+
+
+def print_histories(config: Path, variants: list[str], seed: int) -> None:
+    """Each variant's history.csv: its test losses, for choosing among candidates on the training cut."""
+    project = load_project(config)
+    for name in variants:
+        shuffle, model, _ = VARIANTS[name]
+        history = pd.read_csv(model_folder(project, shuffle_of(shuffle, seed), 0, model) / "train" / "history.csv")
+        print(f"\n{name}\n{history.drop(columns=['epoch']).round(5).to_string(index=False)}")
 
 
 def dlc_median(predictions: np.ndarray, pcutoff: float) -> np.ndarray:
@@ -216,6 +240,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="reuse the project and trained students in --out")
     parser.add_argument("--quick", action="store_true", help="a pipeline check: few steps")
     parser.add_argument("--seed", type=int, default=0, help="training seed (its students on shuffles +20 x seed)")
+    parser.add_argument("--train-only", action="store_true",
+                        help="train, print each student's test losses (history.csv), judge nothing")
     args = parser.parse_args()
     unknown = set(args.variants) - set(VARIANTS)
     if unknown:
@@ -236,6 +262,9 @@ def main() -> None:
     tick = time.time()
     summaries = train_students(config, args.variants, args.scale, args.quick, args.seed)
     print(f"trained in {(time.time() - tick) / 60:.1f} min")
+    if args.train_only:
+        print_histories(config, args.variants, args.seed)
+        return
 
     paws = [project.bodyparts.index(p) for p in PAWS]
     teacher = read_teacher(tail.parent / f"wheel_tail{record['scorer']}.h5", PAWS)

@@ -17,6 +17,7 @@ from dlc_recurrent.distill import GAP_FILLED, MASKED, create_training_set, load_
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.layout import CONFIG_NAME, HISTORY_NAME, WEIGHTS_NAME, model_folder
 from dlc_recurrent.project import load_project
+from dlc_recurrent.training.data import HIDDEN_COPIES, hidden_points, hidden_test_samples
 from dlc_recurrent.training import (
     DLC_NET_TYPES,
     TrainingConfig,
@@ -25,6 +26,7 @@ from dlc_recurrent.training import (
     augment_window,
     load_student,
     make_dataset,
+    read_training_summary,
     masked_mse,
     render_maps,
     train,
@@ -176,6 +178,81 @@ def test_occluders_in_the_pipeline_leave_targets_alone(trainset_project):
     assert not changed.all(), "but not every frame"
     test_batches = [next(iter(make_dataset(trainset, "test", c, 8, (64, 64), training=False)[0])) for c in (plain, occluded)]
     np.testing.assert_array_equal(test_batches[0]["frames"], test_batches[1]["frames"])
+
+
+def test_hidden_points_are_the_points_under_the_occluder():
+    mask = np.zeros((2, 10, 12), bool)
+    mask[1, 2:5, 3:7] = True
+    xy = np.array([[[4.0, 3.0], [4.0, 3.0], [11.6, 9.0]],
+                   [[4.2, 3.4], [8.0, 3.0], [-3.0, 40.0]]])  # (T, K, 2): under, beside, outside the frame
+    np.testing.assert_array_equal(hidden_points(mask, xy), [[False, False, False], [True, False, False]])
+
+
+def test_points_a_part_occluder_hides_get_their_own_loss_weight(trainset_project):
+    trainset = load_training_set(
+        next((load_project(trainset_project).project_path / "dlc-recurrent" / "training-sets").rglob("trainingset.yaml")).parent
+    )
+    options = dict(bodyparts=trainset.bodyparts, window_length=5, augment=False, occluder_probability=1.0,
+                   occluder_target="parts")
+    configs = [TrainingConfig(**options), TrainingConfig(**options, occluded_weight=10.0, occluded_sigma=3.0),
+               TrainingConfig(**{**options, "occluder_probability": 0.0})]
+    batches = [next(iter(make_dataset(trainset, "train", config, 16, (64, 64), training=True)[0])) for config in configs]
+    np.testing.assert_array_equal(batches[0]["frames"], batches[1]["frames"])  # the same occluders
+    plain, weighted = batches[0]["weight"].numpy(), batches[1]["weight"].numpy()
+    raised = weighted != plain
+    assert raised.any() and np.allclose(weighted[raised], 10 * plain[raised])
+    changed = (batches[0]["frames"] != batches[2]["frames"]).numpy().any(axis=(2, 3, 4))
+    assert not raised.any(axis=2)[~changed].any(), "only on frames an occluder covers"
+    np.testing.assert_array_equal(batches[1]["spread"], np.where(raised, 3.0, 1.0))  # their maps 3x as wide
+    np.testing.assert_array_equal(batches[0]["spread"], 1.0)
+    for bad in ({"occluded_weight": -1}, {"occluded_sigma": 0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            TrainingConfig(**bad)
+
+
+def test_maps_of_their_own_width_per_point():
+    xy = tf.constant([[[8.0, 8.0], [20.0, 20.0]]])  # (1, K=2, 2)
+    maps = render_maps(xy, 32, 32, tf.constant([[1.0, 3.0]]), 1.0).numpy()[0]
+    assert maps[8, 8, 0] == pytest.approx(1) and maps[20, 20, 1] == pytest.approx(1)
+    assert maps[..., 1].sum() == pytest.approx(9 * maps[..., 0].sum(), rel=1e-3)  # the area goes as sigma^2
+    np.testing.assert_allclose(maps[..., 0], render_maps(xy, 32, 32, 1.0, 1.0).numpy()[0, ..., 0], atol=1e-7)
+
+
+def test_hidden_test_windows_are_drawn_once_and_scored_only_where_a_part_is_hidden(trainset_project):
+    trainset = load_training_set(
+        next((load_project(trainset_project).project_path / "dlc-recurrent" / "training-sets").rglob("trainingset.yaml")).parent
+    )
+    config = TrainingConfig(bodyparts=trainset.bodyparts, window_length=5, occluder_probability=0.5,
+                            occluder_target="parts")
+    assert config.tests_hidden_parts and not TrainingConfig(occluder_target="parts").tests_hidden_parts
+    samples = hidden_test_samples(trainset)
+    assert len(samples) == HIDDEN_COPIES * len(training_samples(trainset, "test", recurrent=True)) > 0
+    clean = next(iter(make_dataset(trainset, "test", config, len(samples), (64, 64), training=False,
+                                   samples=samples)[0]))
+    hidden = [next(iter(make_dataset(trainset, "test", config, len(samples), (64, 64), training=False,
+                                     samples=samples, hide_parts=True)[0])) for _ in range(2)]
+    for key in ("frames", "xy", "weight"):  # the same occluders at every evaluation
+        np.testing.assert_array_equal(hidden[0][key], hidden[1][key])
+    np.testing.assert_array_equal(hidden[0]["xy"], clean["xy"])
+    weight, changed = hidden[0]["weight"].numpy(), (hidden[0]["frames"] != clean["frames"]).numpy().any(axis=(2, 3, 4))
+    assert (weight <= clean["weight"].numpy()).all() and weight.any(axis=(1, 2)).mean() > 0.5
+    assert not weight[~changed].any(), "only points on frames an occluder changed are scored"
+    runs = changed.sum(axis=1)
+    np.testing.assert_array_equal(changed, np.arange(5)[None] >= 5 - runs[:, None])  # the last frames
+    assert len(set(runs)) > 1
+
+
+def test_a_student_trained_under_part_occluders_is_judged_on_hidden_test_windows_too(trainset_project):
+    folder = train(trainset_project, model="convlstm_leap", schedule="converge", max_steps=6, steps_per_epoch=3,
+                   batch_size=2, sigma=3.0, occluder_probability=0.5, occluder_target="parts")
+    history = pd.read_csv(folder / HISTORY_NAME)
+    assert len(history) == 2 and np.isfinite(history.val_hidden_loss).all()
+    assert (history.val_hidden_loss != history.val_loss).all()
+    summary = read_training_summary(folder)
+    assert summary["monitor"] == "geometric mean of the test loss and the hidden-part test loss"
+    monitored = np.sqrt(history.val_loss * history.val_hidden_loss)
+    assert summary["kept_loss"] == pytest.approx(monitored.iloc[summary["kept_step"] // 3 - 1])
+    assert summary["kept_loss"] == pytest.approx(monitored.min())
 
 
 def test_gap_filled_targets_get_their_own_loss_weight(project_copy):

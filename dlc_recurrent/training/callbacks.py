@@ -24,6 +24,39 @@ logger = logging.getLogger(__name__)
 SMOOTHING = 3
 
 
+def monitored_loss(logs):
+    """The loss schedule="converge" judges, from one epoch's logs (a dict) or from history.csv (a
+    DataFrame, giving a Series): the test loss, or where the student has a hidden-part test loss
+    (``HiddenTestLoss``) the geometric mean of the two, so that each counts by its relative change
+    (the hidden one, on wider maps, is many times larger); the training loss when there are no test
+    windows."""
+    if "val_hidden_loss" in logs:
+        return (logs["val_loss"] * logs["val_hidden_loss"]) ** 0.5
+    return logs["val_loss"] if "val_loss" in logs else logs["loss"]
+
+
+def monitor_name(logs) -> str:
+    """What monitored_loss returns, in words for the summary."""
+    if "val_hidden_loss" in logs:
+        return "geometric mean of the test loss and the hidden-part test loss"
+    return "test_loss" if "val_loss" in logs else "train_loss"
+
+
+class HiddenTestLoss(keras.callbacks.Callback):
+    """Adds ``val_hidden_loss`` to each epoch's logs: the loss on the points that part occluders hide
+    in the test windows (``make_dataset(hide_parts=True)``), which the ordinary test loss cannot see:
+    a student started as LEAP already fits every visible point, and what its memory adds shows only
+    where the frame does not show the part. Must come before the callbacks that read it."""
+
+    def __init__(self, dataset: tf.data.Dataset):
+        super().__init__()
+        self.dataset = dataset
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["val_hidden_loss"] = float(self.model.evaluate(self.dataset, verbose=0, return_dict=True)["loss"])
+
+
 class ScheduleState(tf.Module):
     """What the schedule knows, checkpointed with the weights so a resumed run decides as the
     uninterrupted one would have."""
@@ -115,8 +148,8 @@ def _duration(seconds: float) -> str:
 class Schedule(keras.callbacks.Callback):
     """schedule="converge": warm-up, the learning rate lowered on plateaus, early stopping, best weights.
 
-    The monitored loss is the test-block loss (the training loss when there is no test window);
-    plateaus and the stop are judged on the mean of its last SMOOTHING evaluations, the best weights
+    The monitored loss is ``monitored_loss``: the test-block loss (with the hidden-part test loss
+    where there is one; the training loss when there is no test window); plateaus and the stop are judged on the mean of its last SMOOTHING evaluations, the best weights
     on single evaluations. Every value it decides on lives in a :class:`ScheduleState` that the
     checkpoint saves.
     """
@@ -144,7 +177,7 @@ class Schedule(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
         state, config = self.state, self.config
-        loss = float(logs.get("val_loss", logs.get("loss", math.nan)))
+        loss = float(monitored_loss(logs)) if logs else math.nan
         if not np.isfinite(loss):
             self.model.stop_training = True
             return
@@ -209,5 +242,6 @@ class TqdmProgress(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if "val_loss" in logs:
-            self.bar.set_postfix(loss=f"{logs['loss']:.4g}", test_loss=f"{logs['val_loss']:.4g}")
+            hidden = {"hidden_test_loss": f"{logs['val_hidden_loss']:.4g}"} if "val_hidden_loss" in logs else {}
+            self.bar.set_postfix(loss=f"{logs['loss']:.4g}", test_loss=f"{logs['val_loss']:.4g}", **hidden)
         self.bar.close()

@@ -183,8 +183,22 @@ class TrainingConfig:
     #: over a body part the window has a target for, following it, on the last 1 to
     #: ``occluder_max_run`` frames of the window (the paper's Figure 6 squares as training data),
     #: filled with a patch of the same frame from elsewhere (the video's own texture), so the part
-    #: is hidden while its target stays known.
+    #: is hidden while its target stays known. A recurrent student trained so is tested so too: each
+    #: test window, ``HIDDEN_COPIES`` times, with a part occluder drawn once (the same at every
+    #: evaluation), scored on the points it hides only (``val_hidden_loss`` in history.csv); the
+    #: schedule judges convergence and keeps the weights by the geometric mean of that loss and the
+    #: ordinary test loss, which alone cannot see what the memory adds. Costs one more evaluation of about
+    #: four times the test windows per period.
     occluder_target: str = "anywhere"
+    #: occluder_target="parts" only: the loss weight of the points a part occluder hides, relative to
+    #: every other target's 1. They are a few of a window's K x T points (one part on a few frames),
+    #: yet the only ones whose loss the memory can lower: at 1 their share of the loss is about 2%.
+    occluded_weight: float = 1.0
+    #: occluder_target="parts" only: the width of the target maps of the points a part occluder hides,
+    #: as a multiple of ``sigma``. A paw hidden for a few frames has moved since it was last seen, and a
+    #: map of the usual width rewards only a guess within about sigma of it (a roughly right guess
+    #: scores as badly as no guess); a wider map rewards it, so the memory has something to learn.
+    occluded_sigma: float = 1.0
     occluder_size: tuple[float, float] = (0.1, 0.3)
     occluder_max_run: int | None = None
     occluder_speed: float = 0.02
@@ -224,6 +238,10 @@ class TrainingConfig:
             self.skip_connection = True
         if self.occluder_target not in OCCLUDER_TARGETS:
             raise ValueError(f"occluder_target must be one of {OCCLUDER_TARGETS}, got {self.occluder_target!r}")
+        if self.occluded_sigma <= 0:
+            raise ValueError(f"occluded_sigma must be > 0, got {self.occluded_sigma}")
+        if self.occluded_weight < 0:
+            raise ValueError(f"occluded_weight must be >= 0, got {self.occluded_weight}")
         if not 0 <= self.frame_dropout <= 1:
             raise ValueError(f"frame_dropout must be in [0, 1], got {self.frame_dropout}")
         if self.normalization not in ("paper", "dataset"):
@@ -255,6 +273,11 @@ class TrainingConfig:
     @property
     def recurrent(self) -> bool:
         return self.model != "leap"
+
+    @property
+    def tests_hidden_parts(self) -> bool:
+        """Whether the test windows are scored with part occluders too (see ``occluder_target``)."""
+        return self.recurrent and self.occluder_target == "parts" and self.occluder_probability > 0
 
     @property
     def converge(self) -> bool:

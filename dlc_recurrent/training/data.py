@@ -42,6 +42,16 @@ def training_samples(trainset: TrainingSet, split: str, recurrent: bool) -> np.n
     return np.array(sorted(rows), dtype=np.int64).reshape(-1, 2)
 
 
+#: Each test window is scored this many times with a part occluder (``hidden_test_samples``): about
+#: as many hidden runs as a training period's windows see, from a dozen test windows.
+HIDDEN_COPIES = 4
+
+
+def hidden_test_samples(trainset: TrainingSet) -> np.ndarray:
+    """(video, first_row) of the test windows, each HIDDEN_COPIES times (each copy hides its own part)."""
+    return np.repeat(training_samples(trainset, "test", recurrent=True), HIDDEN_COPIES, axis=0)
+
+
 def make_dataset(
     trainset: TrainingSet,
     split: str,
@@ -51,12 +61,18 @@ def make_dataset(
     training: bool,
     skip: int = 0,
     samples: np.ndarray | None = None,
+    hide_parts: bool = False,
 ) -> tuple[tf.data.Dataset, int]:
-    """A tf.data pipeline of {frames (uint8), xy, weight} batches for ``split``, and its sample count.
+    """A tf.data pipeline of {frames (uint8), xy, weight, spread} batches for ``split``, and its sample
+    count; ``spread`` is each target map's width in units of sigma (``occluded_sigma`` where a part
+    occluder hides the point, 1 elsewhere).
 
     ``skip`` samples of the (seeded) stream are passed over before the first batch: a resumed run
     starts where the interrupted one stopped. ``samples``: ``training_samples`` of the split, if
-    the caller has them already.
+    the caller has them already. ``hide_parts`` (test windows, see ``hidden_test_samples``): every
+    sample gets a part occluder drawn from its index alone, the same at every evaluation, and only
+    the points it hides keep their weight, so the loss says how well the student places what the
+    frame does not show.
     """
     if samples is None:
         samples = training_samples(trainset, split, config.recurrent)
@@ -75,23 +91,34 @@ def make_dataset(
         weight = trainset.targets[video].weight[rows].copy()
         weight[trainset.targets[video].source[rows] == GAP_FILLED] *= config.gap_filled_weight
         rng = np.random.default_rng([seed, int(draw)])
+        hidden = np.zeros(weight.shape, bool)
+        if hide_parts:
+            frames, mask = add_part_occluder(frames, xy, weight, stored.shape[1:3], config,
+                                             np.random.default_rng([seed, int(index)]))
+            hidden = hidden_points(mask, xy)
+            weight = weight * hidden
         if training and config.augment:
             frames, xy, weight = augment_window(frames, xy, weight, config, rng)
         if training and config.occluder_probability and rng.random() < config.occluder_probability:
             if config.occluder_target == "parts":
-                frames, _ = add_part_occluder(frames, xy, weight, stored.shape[1:3], config, rng)
+                frames, mask = add_part_occluder(frames, xy, weight, stored.shape[1:3], config, rng)
+                hidden = hidden_points(mask, xy)
+                weight = weight * np.where(hidden, config.occluded_weight, 1.0)
             else:
                 frames, _ = add_occluder(frames, stored.shape[1:3], config, rng)
-        return frames, xy.astype(np.float32), weight.astype(np.float32)
+        spread = np.where(hidden, config.occluded_sigma, 1.0)
+        return frames, xy.astype(np.float32), weight.astype(np.float32), spread.astype(np.float32)
 
     def load_tf(index, draw):
-        frames, xy, weight = tf.numpy_function(load, [index, draw], [tf.uint8, tf.float32, tf.float32])
+        frames, xy, weight, spread = tf.numpy_function(load, [index, draw],
+                                                       [tf.uint8, tf.float32, tf.float32, tf.float32])
         frames.set_shape((length, height, width, trainset.channels))
         xy.set_shape((length, n_parts, 2))
         weight.set_shape((length, n_parts))
+        spread.set_shape((length, n_parts))
         if not config.recurrent:
-            frames, xy, weight = frames[0], xy[0], weight[0]
-        return {"frames": frames, "xy": xy, "weight": weight}
+            frames, xy, weight, spread = frames[0], xy[0], weight[0], spread[0]
+        return {"frames": frames, "xy": xy, "weight": weight, "spread": spread}
 
     indices = tf.data.Dataset.range(len(samples))
     if training:
@@ -227,6 +254,18 @@ def add_part_occluder(frames: np.ndarray, xy: np.ndarray, weight: np.ndarray, ar
         inside_area = mask[t, :area_height, :area_width]
         hidden[t, :area_height, :area_width][inside_area] = texture[inside_area]
     return hidden, mask
+
+
+def hidden_points(mask: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Which points an occluder covers: (T, K) bool, True where point k's pixel lies under ``mask`` (T, H, W)."""
+    length, height, width = mask.shape
+    column = np.clip(np.round(xy[..., 0]), -1, width).astype(int)
+    row = np.clip(np.round(xy[..., 1]), -1, height).astype(int)
+    inside = (column >= 0) & (column < width) & (row >= 0) & (row < height)
+    frame = np.broadcast_to(np.arange(length)[:, None], inside.shape)
+    covered = np.zeros(inside.shape, bool)
+    covered[inside] = mask[frame[inside], row[inside], column[inside]]
+    return covered
 
 
 def dataset_statistics(trainset: TrainingSet, max_frames: int = 2000) -> tuple[float, float]:

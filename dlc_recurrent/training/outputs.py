@@ -18,7 +18,7 @@ from dlc_recurrent.fileio import atomic_yaml
 from dlc_recurrent.layout import CONFIG_NAME, SUMMARY_NAME, WEIGHTS_NAME, modelprefix
 from dlc_recurrent.precision import computing_in
 from dlc_recurrent.project import Project
-from dlc_recurrent.training.callbacks import SMOOTHING, ScheduleState
+from dlc_recurrent.training.callbacks import SMOOTHING, ScheduleState, monitor_name, monitored_loss
 from dlc_recurrent.training.config import TrainingConfig, train_call
 
 #: deeplabcut's post-processing tools rebuild the scorer from a pytorch_config.yaml whose net_type
@@ -69,9 +69,8 @@ def convergence(history: pd.DataFrame, config: TrainingConfig, steps_per_epoch: 
     """Whether the monitored loss had stopped improving when training ended, by the converge rule
     (for either schedule): its mean over the last SMOOTHING evaluations fell by less than
     ``min_improvement`` over the last ``patience`` steps."""
-    column = "val_loss" if "val_loss" in history else "loss"
-    monitor = "test_loss" if column == "val_loss" else "train_loss"
-    losses = history[column].to_numpy(float) if column in history else np.zeros(0)
+    monitor = monitor_name(history)
+    losses = monitored_loss(history).to_numpy(float) if "loss" in history else np.zeros(0)
     if not len(losses):
         return {"monitor": monitor, "converged": False, "recent_improvement": float("nan")}
     smoothed = pd.Series(losses).rolling(SMOOTHING, min_periods=1).mean().to_numpy()
@@ -90,7 +89,6 @@ def write_summary(folder: Path, config: TrainingConfig, trainset: TrainingSet, s
     with the call that trains it on when it did not)."""
     steps = epochs * steps_per_epoch
     judged = convergence(history, config, steps_per_epoch)
-    column = "val_loss" if "val_loss" in history else "loss"
     if config.converge and bool(state.stopped.numpy()):
         converged, reason = True, f"no {config.min_improvement:.0%} improvement of the {judged['monitor']} " \
                                   f"over {config.patience} steps"
@@ -132,8 +130,10 @@ def write_summary(folder: Path, config: TrainingConfig, trainset: TrainingSet, s
         "teachers": sorted({v["teacher_scorer"] for v in trainset.videos}),
         "final_train_loss": float(history["loss"].iloc[-1]) if "loss" in history else None,
         "final_test_loss": float(history["val_loss"].iloc[-1]) if "val_loss" in history else None,
-        "kept_loss": float(history[column].iloc[best_epoch - 1]) if column in history and best_epoch <= len(history)
+        "final_hidden_test_loss": float(history["val_hidden_loss"].iloc[-1]) if "val_hidden_loss" in history
         else None,
+        "kept_loss": float(monitored_loss(history).iloc[best_epoch - 1]) if "loss" in history
+        and best_epoch <= len(history) else None,
     }
     atomic_yaml(folder / SUMMARY_NAME, summary)
     return summary

@@ -48,6 +48,7 @@ from dlc_recurrent.project import load_project
 from dlc_recurrent.training.callbacks import (
     EpochCheckpoint,
     Forecast,
+    HiddenTestLoss,
     Schedule,
     ScheduleState,
     StepLog,
@@ -70,7 +71,13 @@ from dlc_recurrent.training.config import (
     set_arguments,
     steps_per_epoch,
 )
-from dlc_recurrent.training.data import dataset_statistics, make_dataset, training_samples, validation_batch_size
+from dlc_recurrent.training.data import (
+    dataset_statistics,
+    hidden_test_samples,
+    make_dataset,
+    training_samples,
+    validation_batch_size,
+)
 from dlc_recurrent.training.outputs import load_student, write_dlc_model_files, write_summary
 from dlc_recurrent.training.trainer import build_trainer
 
@@ -241,11 +248,16 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
         train_data, _ = make_dataset(trainset, "train", config, batch, (height, width), training=True,
                                      skip=int(checkpoint.samples.numpy()), samples=samples)
         test_data, n_test = _test_data(trainset, config, batch, (height, width), strategy.num_replicas_in_sync)
+        hidden_data = None
+        if n_test and config.tests_hidden_parts:
+            hidden_data, _ = _test_data(trainset, config, batch, (height, width), strategy.num_replicas_in_sync,
+                                        hide_parts=True)
         if not n_test and config.converge and start_epoch == 0:
             logger.warning("No test windows: convergence is judged on the training loss, which keeps falling as a "
                            "student overfits; a TrainingFraction below 1 keeps test blocks apart for this.")
         truncate_history(folder / HISTORY_NAME, start_epoch)
         callbacks = [
+            HiddenTestLoss(hidden_data) if hidden_data is not None else None,  # before those that read it
             StepLog(steps, optimizer),
             Schedule(state, config, network, folder, steps, optimizer) if config.converge else None,
             Stopwatch(state),
@@ -314,12 +326,14 @@ def _log_finished(folder: Path, config: TrainingConfig, state: ScheduleState, tr
                 "train it on, or overwrite=True to train again.")
 
 
-def _test_data(trainset: TrainingSet, config: TrainingConfig, batch: int, shape: tuple[int, int], replicas: int):
-    """The test blocks' samples in batches every device gets a share of; (dataset, n samples), 0 without."""
-    test_samples = training_samples(trainset, "test", config.recurrent)
+def _test_data(trainset: TrainingSet, config: TrainingConfig, batch: int, shape: tuple[int, int], replicas: int,
+               hide_parts: bool = False):
+    """The test blocks' samples in batches every device gets a share of; (dataset, n samples), 0 without.
+    ``hide_parts``: each window HIDDEN_COPIES times under part occluders, scored on what they hide."""
+    test_samples = hidden_test_samples(trainset) if hide_parts else training_samples(trainset, "test", config.recurrent)
     test_batch = validation_batch_size(len(test_samples), batch, replicas)
     test_data, n_test = make_dataset(trainset, "test", config, max(test_batch, 1), shape, training=False,
-                                     samples=test_samples)
+                                     samples=test_samples, hide_parts=hide_parts)
     if not test_batch and n_test:
         logger.warning(f"{n_test} test windows cannot be shared among {replicas} devices; no test loss this run")
         n_test = 0

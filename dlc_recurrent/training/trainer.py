@@ -19,9 +19,13 @@ def build_trainer(config: TrainingConfig, height: int, width: int):
     return network, trainer, optimizer
 
 
-def render_maps(xy: tf.Tensor, height: int, width: int, sigma: float, amplitude: float) -> tf.Tensor:
-    """Gaussian confidence maps (..., H, W, K) for points xy (..., K, 2), in pixel-centre coordinates."""
+def render_maps(xy: tf.Tensor, height: int, width: int, sigma, amplitude: float) -> tf.Tensor:
+    """Gaussian confidence maps (..., H, W, K) for points xy (..., K, 2), in pixel-centre coordinates;
+    ``sigma`` one width for all, or one per point (..., K)."""
     xy = tf.cast(xy, tf.float32)
+    sigma = tf.cast(sigma, tf.float32)
+    if sigma.shape.rank:
+        sigma = sigma[..., None]  # (..., K, 1), beside xy[..., 0:1]
     columns = tf.range(width, dtype=tf.float32)
     rows = tf.range(height, dtype=tf.float32)
     gx = tf.exp(-tf.square(columns - xy[..., 0:1]) / (2 * sigma**2))
@@ -60,15 +64,17 @@ class HeatmapTrainer(keras.Model):
     def call(self, frames, training=False):
         return self.network(frames, training=training)
 
-    def _loss(self, frames, xy, weight, training):
+    def _loss(self, data, training):
+        """The masked loss of one batch; a point's map is ``spread`` times as wide where data has it."""
+        frames = data["frames"]
         predicted = self.network(frames, training=training)
-        target = render_maps(xy, tf.shape(frames)[-3], tf.shape(frames)[-2], self.sigma, self.amplitude)
-        return masked_mse(target, predicted, weight)
+        sigma = self.sigma * data["spread"] if "spread" in data else self.sigma
+        target = render_maps(data["xy"], tf.shape(frames)[-3], tf.shape(frames)[-2], sigma, self.amplitude)
+        return masked_mse(target, predicted, data["weight"])
 
     def train_step(self, data):
-        frames, xy, weight = data["frames"], data["xy"], data["weight"]
         with tf.GradientTape() as tape:
-            loss = self._loss(frames, xy, weight, training=True)
+            loss = self._loss(data, training=True)
             scaled = self.optimizer.get_scaled_loss(loss) if hasattr(self.optimizer, "get_scaled_loss") else loss
         gradients = tape.gradient(scaled, self.network.trainable_variables)
         if hasattr(self.optimizer, "get_unscaled_gradients"):
@@ -78,6 +84,5 @@ class HeatmapTrainer(keras.Model):
         return {"loss": self.loss_tracker.result()}
 
     def test_step(self, data):
-        frames, xy, weight = data["frames"], data["xy"], data["weight"]
-        self.loss_tracker.update_state(self._loss(frames, xy, weight, training=False))
+        self.loss_tracker.update_state(self._loss(data, training=False))
         return {"loss": self.loss_tracker.result()}
