@@ -87,6 +87,13 @@ VARIANTS = {
     # wider maps for the hidden points (the two above left val_hidden_loss where LEAP has it)
     "warm+parts wide2": (15, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
                                                "occluder_target": "parts", "occluded_sigma": 2.0, "max_steps": 800}),
+    "warm+parts wide2 x10 lr1e-3": (17, "convlstm_leap", {
+        "start_from": "leap", "occluder_probability": 0.5, "occluder_target": "parts", "occluded_sigma": 2.0,
+        "occluded_weight": 10.0, "learning_rate": 1e-3, "min_steps": 1000, "max_steps": 1500}),
+    # the same with the memory over LEAP's maps (memory="maps")
+    "warm+parts maps wide2 x10 lr1e-3": (18, "convlstm_leap", {
+        "start_from": "leap", "memory": "maps", "occluder_probability": 0.5, "occluder_target": "parts",
+        "occluded_sigma": 2.0, "occluded_weight": 10.0, "learning_rate": 1e-3, "min_steps": 1000, "max_steps": 1500}),
     "warm+parts wide3": (16, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
                                                "occluder_target": "parts", "occluded_sigma": 3.0, "max_steps": 800}),
     "warm+parts+dropout": (6, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,

@@ -159,9 +159,47 @@ def build_leap(n_keypoints, channels=1, filters=DEFAULT_FILTERS, mean=DEFAULT_ME
     return keras.Model(frames, maps, name="leap")
 
 
+#: What a recurrent student's ConvLSTM reads: "features" (the paper's) or "maps" (see build_map_memory)
+MEMORIES = ("features", "maps")
+
+
+def build_map_memory(n_keypoints, channels=1, filters=DEFAULT_FILTERS, convlstm_filters=32, mean=DEFAULT_MEAN,
+                     std=DEFAULT_STD, height=None, width=None, map_scale=0.1):
+    """The per-frame halves of a student whose memory reads LEAP's own maps: (reader, writer).
+
+    ``reader``: frame (H, W, C) -> concat([features, maps]) at 1/4 size: LEAP's encoder features
+    beside LEAP's maps of the frame, max-pooled 4x and scaled by ``map_scale`` (1 / the maps'
+    amplitude), so the ConvLSTM sees which body part is where, one channel each.
+    ``writer``: concat([that, ConvLSTM state]) -> maps (H, W, K): LEAP's maps of the frame plus a
+    correction read from the state (conv(convlstm_filters), a conv to K channels whose weights start
+    at zero, bilinear 4x upsampling): at the first step the maps are LEAP's exactly, and what the
+    memory adds is written in map space, per body part, where a roughly remembered position is
+    already a usable answer. Both halves share one LEAP encoder and decoder (named "encoder" and
+    "decoder", as in LEAP, so a trained LEAP's weights load into them).
+    """
+    encoder = build_encoder(channels, filters, mean, std, height, width)
+    decoder = build_decoder(n_keypoints, filters[1], filters, height, width)
+    frame = keras.Input((height, width, channels), name="frame")
+    features = encoder(frame)
+    seen = layers.MaxPooling2D(SIZE_MULTIPLE, name="pool_maps")(decoder(features))
+    seen = layers.Rescaling(map_scale, name="scale_maps")(seen)
+    reader = keras.Model(frame, layers.Concatenate(name="features_and_maps")([features, seen]), name="reader")
+    feature_size = [None if s is None else s // SIZE_MULTIPLE for s in (height, width)]
+    joined = keras.Input((*feature_size, filters[1] + n_keypoints + convlstm_filters), name="joined")
+    own_features = layers.Lambda(lambda x: x[..., : filters[1]], name="own_features")(joined)
+    memory = layers.Lambda(lambda x: x[..., filters[1] + n_keypoints:], name="memory")(joined)
+    x = _conv(convlstm_filters, "memory_conv")(memory)
+    x = layers.Conv2D(n_keypoints, 3, padding="same", kernel_initializer="zeros", name="memory_maps")(x)
+    correction = layers.UpSampling2D(SIZE_MULTIPLE, interpolation="bilinear", dtype="float32",
+                                     name="memory_upsample")(x)
+    maps = layers.Add(dtype="float32", name="maps_plus_memory")([decoder(own_features), correction])
+    return reader, keras.Model(joined, maps, name="writer")
+
+
 def build_convlstm_leap(n_keypoints, window_length=15, channels=1, filters=DEFAULT_FILTERS,
                         convlstm_filters=32, mean=DEFAULT_MEAN, std=DEFAULT_STD,
-                        height=None, width=None, skip_connection=False, frame_dropout=0.0):
+                        height=None, width=None, skip_connection=False, frame_dropout=0.0,
+                        memory="features", map_scale=0.1):
     """The seed paper's recurrent student: windows (B, T, H, W, C) -> maps (B, T, H, W, K).
 
     LEAP's layers wrapped in TimeDistributed, with ConvLSTM2D(`convlstm_filters`, 3,
@@ -171,10 +209,21 @@ def build_convlstm_leap(n_keypoints, window_length=15, channels=1, filters=DEFAU
     With `skip_connection` (not in the paper) the decoder sees each frame's own encoder features
     beside the ConvLSTM's output (``concat([features, hidden])``), as LEAP's decoder does.
     `frame_dropout` (not in the paper; training only) blanks a run of frames' features in that
-    share of windows (:class:`FrameDropout`).
+    share of windows (:class:`FrameDropout`). ``memory="maps"`` (not in the paper; implies the skip
+    connection): the ConvLSTM reads LEAP's maps beside the features and writes a correction to
+    LEAP's maps (:func:`build_map_memory`); the per-frame halves keep their names ("encoder_td",
+    "decoder_td"), so streaming inference takes the model apart alike.
     """
-    encoder = build_encoder(channels, filters, mean, std, height, width)
-    decoder = build_decoder(n_keypoints, convlstm_filters + skip_connection * filters[1], filters, height, width)
+    if memory not in MEMORIES:
+        raise ValueError(f"memory must be one of {MEMORIES}, got {memory!r}")
+    if memory == "maps":
+        skip_connection = True
+        encoder, decoder = build_map_memory(n_keypoints, channels, filters, convlstm_filters, mean, std, height,
+                                            width, map_scale)
+    else:
+        encoder = build_encoder(channels, filters, mean, std, height, width)
+        decoder = build_decoder(n_keypoints, convlstm_filters + skip_connection * filters[1], filters, height,
+                                width)
     frames = keras.Input((window_length, height, width, channels), name="frames")
     features = layers.TimeDistributed(encoder, name="encoder_td")(frames)
     if frame_dropout:
@@ -213,17 +262,20 @@ def build_bidirectional_leap(n_keypoints, window_length=15, channels=1, filters=
 
 
 def build_model(kind, n_keypoints, *, window_length=15, convlstm_filters=32, skip_connection=False,
-                frame_dropout=0.0, **kwargs):
+                frame_dropout=0.0, memory="features", map_scale=0.1, **kwargs):
     """Build a "leap", "convlstm_leap" or "bidirectional_leap" network; the recurrent-only options are ignored for LEAP.
 
     Other keyword arguments (channels, filters, mean, std, height, width) go to the builder.
+    ``memory="maps"`` is built for "convlstm_leap" only.
     """
     recurrent = dict(window_length=window_length, convlstm_filters=convlstm_filters, skip_connection=skip_connection,
                      frame_dropout=frame_dropout)
     if kind == "leap":
         return build_leap(n_keypoints, **kwargs)
     if kind == "convlstm_leap":
-        return build_convlstm_leap(n_keypoints, **recurrent, **kwargs)
+        return build_convlstm_leap(n_keypoints, **recurrent, memory=memory, map_scale=map_scale, **kwargs)
+    if memory != "features":
+        raise ValueError(f"memory={memory!r} is built for convlstm_leap only, not {kind}")
     if kind == "bidirectional_leap":
         return build_bidirectional_leap(n_keypoints, **recurrent, **kwargs)
     raise ValueError(f"unknown model kind {kind!r}; choose one of {MODEL_KINDS}")
@@ -287,6 +339,8 @@ def warm_start_from_leap(student, leap) -> None:
         raise ValueError("a warm start from LEAP needs a student with skip_connection=True")
     student_encoder, student_decoder = student.get_layer("encoder_td").layer, student.get_layer("decoder_td").layer
     leap_encoder, leap_decoder = leap.get_layer("encoder"), leap.get_layer("decoder")
+    if student_encoder.name == "reader":  # memory="maps": LEAP itself inside; the correction starts at zero
+        student_encoder, student_decoder = student_encoder.get_layer("encoder"), student_encoder.get_layer("decoder")
     ours, theirs = student_encoder.get_layer("normalize"), leap_encoder.get_layer("normalize")
     if (ours.mean, ours.std) != (theirs.mean, theirs.std):
         raise ValueError(f"the LEAP network normalises with mean {theirs.mean}, std {theirs.std}; the student with "

@@ -181,16 +181,19 @@ def test_segments_run_side_by_side_equal_the_network_on_each_segment_with_its_bu
     np.testing.assert_allclose(resumed, streamed, atol=1e-5)
 
 
-@pytest.mark.parametrize("segment", [0, 1])
-def test_a_student_with_a_skip_connection_streams_what_its_network_computes(tmp_path, segment):
-    """ConvLSTM-LEAP with the skip connection: carried state == the network on the whole video,
-    one-frame segments == each frame's own window, and the evaluation's last-frame peaks == the
-    network's last map."""
+@pytest.mark.parametrize("segment, memory", [(0, "features"), (1, "features"), (0, "maps"), (1, "maps")])
+def test_a_student_with_a_skip_connection_streams_what_its_network_computes(tmp_path, segment, memory):
+    """ConvLSTM-LEAP with the skip connection (and with a memory of maps): carried state == the
+    network on the whole video, one-frame segments == each frame's own window, and the evaluation's
+    last-frame peaks == the network's last map."""
     info, crop = wandering_blob_video(tmp_path / "blob.mp4", 19, seed=3)
     config = TrainingConfig(model="convlstm_leap", bodyparts=["a", "b"], window_length=4, map_amplitude=0.01,
-                            skip_connection=True)
+                            skip_connection=True, memory=memory)
     tf.random.set_seed(6)
     network = config.build_model()
+    if memory == "maps":  # a memory that writes something (its last layer starts at zero)
+        written = network.get_layer("decoder_td").layer.get_layer("memory_maps")
+        written.set_weights([np.full(w.shape, 0.01, np.float32) for w in written.get_weights()])
     assert models.has_skip_connection(network)
     student = Student(config=config, folder=None, network=network, state_reset=segment)
     streamed = predict_video(student, info, crop, batch_size=5, progress=False)

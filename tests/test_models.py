@@ -128,16 +128,20 @@ def test_normalisation_is_the_first_layer():
     np.testing.assert_allclose(normalize(white), 2.0, rtol=1e-6)
 
 
-@pytest.mark.parametrize("skip_connection", [False, True])
-def test_streaming_chunks_match_the_full_sequence(skip_connection):
+@pytest.mark.parametrize("skip_connection, memory", [(False, "features"), (True, "features"), (True, "maps")])
+def test_streaming_chunks_match_the_full_sequence(skip_connection, memory):
     """Chunks of T frames with carried ConvLSTM state give the maps of one 2T-frame pass."""
-    trained = _build("convlstm_leap", skip_connection=skip_connection)
+    trained = _build("convlstm_leap", skip_connection=skip_connection, memory=memory)
     assert models.has_skip_connection(trained) == skip_connection
     convlstm = trained.get_layer("convlstm")
     kernel, recurrent_kernel, bias = convlstm.get_weights()
     bias = np.random.default_rng(3).normal(0, 0.5, bias.shape).astype("float32")
     convlstm.set_weights([kernel, recurrent_kernel * 3, bias])  # a recurrence that matters, all gates biased
-    any_length = models.build_convlstm_leap(K, window_length=None, skip_connection=skip_connection)
+    if memory == "maps":  # a memory that writes something (its last layer starts at zero)
+        written = trained.get_layer("decoder_td").layer.get_layer("memory_maps")
+        written.set_weights([np.random.default_rng(4).normal(0, 0.3, w.shape).astype("float32")
+                             for w in written.get_weights()])
+    any_length = models.build_convlstm_leap(K, window_length=None, skip_connection=skip_connection, memory=memory)
     any_length.set_weights(trained.get_weights())
     video = _random_frames((2 * T, SIZE, SIZE, 1))
     full = any_length(video[np.newaxis])[0].numpy()
@@ -312,14 +316,15 @@ def test_bidirectional_student_layers_and_split(skip_connection):
     assert models.build_model("bidirectional_leap", K).name == "bidirectional_leap"
 
 
-@pytest.mark.parametrize("kind", ["convlstm_leap", "bidirectional_leap"])
-def test_a_student_started_from_leap_gives_leaps_maps_on_every_frame(kind):
+@pytest.mark.parametrize("kind, memory", [("convlstm_leap", "features"), ("bidirectional_leap", "features"),
+                                          ("convlstm_leap", "maps")])
+def test_a_student_started_from_leap_gives_leaps_maps_on_every_frame(kind, memory):
     keras.utils.set_random_seed(0)
     leap = models.build_leap(3, channels=1)
     rng = np.random.default_rng(0)
     for weight in leap.weights:  # LEAP's weights anything but a fresh network's
         weight.assign(weight.numpy() + rng.normal(0, 0.05, weight.shape).astype(np.float32))
-    student = models.build_model(kind, 3, window_length=None, channels=1, skip_connection=True)
+    student = models.build_model(kind, 3, window_length=None, channels=1, skip_connection=True, memory=memory)
     frames = rng.integers(0, 256, (2, 6, 32, 40, 1)).astype(np.float32)
     before = student(frames).numpy()
     models.warm_start_from_leap(student, leap)
@@ -327,10 +332,23 @@ def test_a_student_started_from_leap_gives_leaps_maps_on_every_frame(kind):
     expected = leap(frames.reshape(-1, 32, 40, 1)).numpy().reshape(started.shape)
     assert np.abs(before - expected).max() > 1e-2, "the student did not start as LEAP by chance"
     np.testing.assert_allclose(started, expected, atol=1e-5)
+    if memory == "maps":  # LEAP inside, read by the ConvLSTM; the correction's weights start at zero
+        writer = student.get_layer("decoder_td").layer
+        assert student.get_layer("convlstm").input_shape[-1] == 32 + 3
+        assert not writer.get_layer("memory_maps").kernel.numpy().any()
+        return
     # the memory is read by zero weights, not absent: the decoder's first layer is as wide as before
     decoder = student.get_layer("decoder_td").layer
     assert decoder.get_layer("conv3_1").kernel.shape[2] == 32 + (2 if kind == "bidirectional_leap" else 1) * 32
     assert not decoder.get_layer("conv3_1").kernel.numpy()[:, :, 32:].any()
+
+
+def test_a_memory_of_maps_is_a_convlstm_leap_option():
+    with pytest.raises(ValueError, match="convlstm_leap only"):
+        models.build_model("bidirectional_leap", 3, memory="maps")
+    with pytest.raises(ValueError, match="memory must be"):
+        models.build_model("convlstm_leap", 3, memory="pixels")
+    assert models.has_skip_connection(models.build_model("convlstm_leap", 3, memory="maps"))
 
 
 def test_a_warm_start_needs_the_skip_connection_and_matching_networks():

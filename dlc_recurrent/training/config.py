@@ -123,6 +123,13 @@ class TrainingConfig:
     #: fine-tune's (``FINE_TUNE``). Costs a LEAP training first (none if it exists), then a fraction
     #: of a from-scratch run.
     start_from: str = "scratch"
+    #: ConvLSTM-LEAP only: what its ConvLSTM reads. "features" (the paper's): the encoder's features,
+    #: its state read by the decoder. "maps" (not in the paper): LEAP's own maps of each frame (pooled
+    #: to the features' size, one channel per body part) beside the features, its state read into a
+    #: correction added to LEAP's maps, which starts at zero; so a remembered position is written
+    #: where it is meant, per body part. Implies ``skip_connection``; costs LEAP's decoder once more
+    #: per frame, in training and analysis.
+    memory: str = "features"
     #: Recurrent students only (not in the paper): the share of training windows in which a run of
     #: frames (1 to T - 1, after the first) has its encoder features blanked, so the network must
     #: place the body parts there from memory; 0 turns it off. Nothing changes at analysis.
@@ -234,7 +241,11 @@ class TrainingConfig:
             raise ValueError(f"start_from must be one of {START_FROM}, got {self.start_from!r}")
         if self.start_from == "leap" and not self.recurrent:
             raise ValueError("start_from='leap' applies to the recurrent students; LEAP is what they start from")
-        if self.start_from == "leap":
+        if self.memory not in models.MEMORIES:
+            raise ValueError(f"memory must be one of {models.MEMORIES}, got {self.memory!r}")
+        if self.memory == "maps" and self.model != "convlstm_leap":
+            raise ValueError(f"memory='maps' is built for convlstm_leap only, not {self.model}")
+        if self.start_from == "leap" or self.memory == "maps":
             self.skip_connection = True
         if self.occluder_target not in OCCLUDER_TARGETS:
             raise ValueError(f"occluder_target must be one of {OCCLUDER_TARGETS}, got {self.occluder_target!r}")
@@ -312,6 +323,8 @@ class TrainingConfig:
             convlstm_filters=self.convlstm_filters,
             skip_connection=self.skip_connection,
             frame_dropout=self.frame_dropout,
+            memory=self.memory,
+            map_scale=1 / self.map_amplitude,
             channels=self.channels,
             filters=self.filters,
             mean=self.mean,
@@ -349,7 +362,9 @@ def train_call(config: TrainingConfig, shuffle: int = 1, trainingsetindex: int =
     defaults (a resumed run must repeat them), then ``changes``."""
     defaults = asdict(TrainingConfig())
     if config.start_from == "leap":
-        defaults.update(fine_tune_defaults(config.max_steps), skip_connection=True)
+        defaults.update(fine_tune_defaults(config.max_steps))
+    if config.start_from == "leap" or config.memory == "maps":
+        defaults["skip_connection"] = True
     chosen = {name: value for name, value in asdict(config).items()
               if name not in COPIED_FIELDS and value != defaults[name]}
     chosen.update(changes)
