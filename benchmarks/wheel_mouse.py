@@ -94,6 +94,11 @@ VARIANTS = {
     "warm+parts maps wide2 x10 lr1e-3": (18, "convlstm_leap", {
         "start_from": "leap", "memory": "maps", "occluder_probability": 0.5, "occluder_target": "parts",
         "occluded_sigma": 2.0, "occluded_weight": 10.0, "learning_rate": 1e-3, "min_steps": 1000, "max_steps": 1500}),
+    # the pick of the candidates above (by val_hidden_loss on the training cut), stopped by the
+    # fine-tune rule: judged on the tail, both seeds
+    "warm maps": (19, "convlstm_leap", {
+        "start_from": "leap", "memory": "maps", "occluder_probability": 0.5, "occluder_target": "parts",
+        "occluded_sigma": 2.0, "occluded_weight": 10.0, "learning_rate": 1e-3, "max_steps": 1500}),
     "warm+parts wide3": (16, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
                                                "occluder_target": "parts", "occluded_sigma": 3.0, "max_steps": 800}),
     "warm+parts+dropout": (6, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,

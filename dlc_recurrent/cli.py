@@ -13,7 +13,7 @@ from dlc_recurrent._logging import LOGGER_NAME, VERBOSE_VARIABLE
 from dlc_recurrent._version import __version__
 from dlc_recurrent.distill import TrainingSetSpec
 from dlc_recurrent.errors import ProjectError
-from dlc_recurrent.kinds import MODEL_KINDS, START_FROM
+from dlc_recurrent.kinds import MEMORIES, MODEL_KINDS, START_FROM
 from dlc_recurrent.precision import PRECISIONS
 from dlc_recurrent.synthetic import OCCLUSION_PHASES, PRESETS
 
@@ -54,7 +54,7 @@ def _train(args) -> None:
     chosen = (("schedule", args.schedule), ("epochs", args.epochs), ("min_steps", args.min_steps),
               ("max_steps", args.max_steps), ("batch_size", args.batch_size),
               ("skip_connection", args.skip_connection or None), ("precision", args.precision),
-              ("start_from", args.start_from))
+              ("start_from", args.start_from), ("memory", args.memory))
     options = {k: v for k, v in chosen if v is not None}
     folder = train(
         args.config,
@@ -215,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--start-from", choices=START_FROM, default=None,
                           help="recurrent students: scratch (default) or leap: start as the trained LEAP control of "
                                "this training set (trained first when missing) and fine-tune")
+    training.add_argument("--memory", choices=MEMORIES, default=None,
+                          help="convlstm_leap: what its ConvLSTM reads: features (default, the paper's) or maps: "
+                               "LEAP's own maps, its state adding a correction to them")
     training.add_argument("--gputouse", type=int, default=None, help="GPU index (default: the first GPU, or the CPU)")
     training.add_argument("--device", default=None, help="DLC 3's way: cpu, cuda:0, cuda:1, ...")
     training.add_argument("--precision", choices=PRECISIONS, default=None,

@@ -47,7 +47,7 @@ SIZE_MULTIPLE = 4
 DEFAULT_FILTERS = (16, 32, 64, 32)
 DEFAULT_MEAN = 0.257
 DEFAULT_STD = 0.288
-from dlc_recurrent.kinds import MODEL_KINDS  # noqa: E402  (re-exported: models.MODEL_KINDS)
+from dlc_recurrent.kinds import MEMORIES, MODEL_KINDS  # noqa: E402  (re-exported: models.MODEL_KINDS)
 
 
 def pad_to_multiple(height, width, multiple=SIZE_MULTIPLE):
@@ -157,10 +157,6 @@ def build_leap(n_keypoints, channels=1, filters=DEFAULT_FILTERS, mean=DEFAULT_ME
     frames = keras.Input((height, width, channels), name="frames")
     maps = decoder(encoder(frames))
     return keras.Model(frames, maps, name="leap")
-
-
-#: What a recurrent student's ConvLSTM reads: "features" (the paper's) or "maps" (see build_map_memory)
-MEMORIES = ("features", "maps")
 
 
 def build_map_memory(n_keypoints, channels=1, filters=DEFAULT_FILTERS, convlstm_filters=32, mean=DEFAULT_MEAN,

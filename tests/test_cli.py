@@ -38,12 +38,12 @@ def test_create_training_set_and_train_commands(project_copy, capsys):
     assert main(["train", str(project_copy), "--model", "leap", "--schedule", "fixed", "--epochs", "1", "--batch-size", "4"]) == 0
     folder = Path(capsys.readouterr().out.strip().splitlines()[-1])
     assert (folder / WEIGHTS_NAME).is_file()
-    assert main(["train", str(project_copy), "--start-from", "leap", "--schedule", "fixed", "--epochs", "1",
-                 "--batch-size", "2"]) == 0
+    assert main(["train", str(project_copy), "--start-from", "leap", "--memory", "maps", "--schedule", "fixed",
+                 "--epochs", "1", "--batch-size", "2"]) == 0
     from dlc_recurrent.training import load_student
 
     _, config = load_student(Path(capsys.readouterr().out.strip().splitlines()[-1]))
-    assert config.start_from == "leap" and config.skip_connection
+    assert config.start_from == "leap" and config.skip_connection and config.memory == "maps"
 
 
 def test_public_train_is_the_function_not_the_module():

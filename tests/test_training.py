@@ -229,9 +229,10 @@ def test_hidden_test_windows_are_drawn_once_and_scored_only_where_a_part_is_hidd
     assert len(samples) == HIDDEN_COPIES * len(training_samples(trainset, "test", recurrent=True)) > 0
     clean = next(iter(make_dataset(trainset, "test", config, len(samples), (64, 64), training=False,
                                    samples=samples)[0]))
-    hidden = [next(iter(make_dataset(trainset, "test", config, len(samples), (64, 64), training=False,
-                                     samples=samples, hide_parts=True)[0])) for _ in range(2)]
-    for key in ("frames", "xy", "weight"):  # the same occluders at every evaluation
+    other_seed = TrainingConfig(**{**config.__dict__, "seed": 1})
+    hidden = [next(iter(make_dataset(trainset, "test", c, len(samples), (64, 64), training=False,
+                                     samples=samples, hide_parts=True)[0])) for c in (config, other_seed)]
+    for key in ("frames", "xy", "weight"):  # the same occluders at every evaluation and for every seed
         np.testing.assert_array_equal(hidden[0][key], hidden[1][key])
     np.testing.assert_array_equal(hidden[0]["xy"], clean["xy"])
     weight, changed = hidden[0]["weight"].numpy(), (hidden[0]["frames"] != clean["frames"]).numpy().any(axis=(2, 3, 4))
@@ -253,6 +254,7 @@ def test_a_student_trained_under_part_occluders_is_judged_on_hidden_test_windows
     monitored = np.sqrt(history.val_loss * history.val_hidden_loss)
     assert summary["kept_loss"] == pytest.approx(monitored.iloc[summary["kept_step"] // 3 - 1])
     assert summary["kept_loss"] == pytest.approx(monitored.min())
+    assert f"{history.val_hidden_loss.iloc[0]:.4g} at step 3" in summary["verdict"]
 
 
 def test_gap_filled_targets_get_their_own_loss_weight(project_copy):

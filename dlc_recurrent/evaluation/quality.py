@@ -291,6 +291,8 @@ def plot_quality(table: pd.DataFrame, history_path: Path, training: dict | None,
         curves.plot(steps, history["loss"], label="train loss", color="tab:gray")
         if "val_loss" in history:
             curves.plot(steps, history["val_loss"], label="test loss", color="tab:blue")
+        if "val_hidden_loss" in history:  # the test windows under part occluders (occluder_target="parts")
+            curves.plot(steps, history["val_hidden_loss"], label="test loss, parts hidden", color="tab:orange")
         if training and training.get("kept_step"):
             curves.axvline(training["kept_step"], color="tab:green", linestyle=":", label="weights kept")
         curves.set_yscale("log")

@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 from dlc_recurrent import models
 from dlc_recurrent._tensorflow import keras
 from dlc_recurrent.fileio import atomic_yaml
-from dlc_recurrent.kinds import START_FROM
+from dlc_recurrent.kinds import MEMORIES, START_FROM
 from dlc_recurrent.precision import PRECISIONS
 
 SCHEDULES = ("converge", "fixed")
@@ -241,8 +241,8 @@ class TrainingConfig:
             raise ValueError(f"start_from must be one of {START_FROM}, got {self.start_from!r}")
         if self.start_from == "leap" and not self.recurrent:
             raise ValueError("start_from='leap' applies to the recurrent students; LEAP is what they start from")
-        if self.memory not in models.MEMORIES:
-            raise ValueError(f"memory must be one of {models.MEMORIES}, got {self.memory!r}")
+        if self.memory not in MEMORIES:
+            raise ValueError(f"memory must be one of {MEMORIES}, got {self.memory!r}")
         if self.memory == "maps" and self.model != "convlstm_leap":
             raise ValueError(f"memory='maps' is built for convlstm_leap only, not {self.model}")
         if self.start_from == "leap" or self.memory == "maps":

@@ -45,6 +45,9 @@ def training_samples(trainset: TrainingSet, split: str, recurrent: bool) -> np.n
 #: Each test window is scored this many times with a part occluder (``hidden_test_samples``): about
 #: as many hidden runs as a training period's windows see, from a dozen test windows.
 HIDDEN_COPIES = 4
+#: The hidden test windows' occluders are drawn from this seed and the sample's index, whatever the
+#: training seed: students of different seeds are scored on the same hidden windows.
+HIDDEN_TEST_SEED = 0
 
 
 def hidden_test_samples(trainset: TrainingSet) -> np.ndarray:
@@ -70,7 +73,8 @@ def make_dataset(
     ``skip`` samples of the (seeded) stream are passed over before the first batch: a resumed run
     starts where the interrupted one stopped. ``samples``: ``training_samples`` of the split, if
     the caller has them already. ``hide_parts`` (test windows, see ``hidden_test_samples``): every
-    sample gets a part occluder drawn from its index alone, the same at every evaluation, and only
+    sample gets a part occluder drawn from its index alone (HIDDEN_TEST_SEED), the same at every
+    evaluation and for every training seed, and only
     the points it hides keep their weight, so the loss says how well the student places what the
     frame does not show.
     """
@@ -94,7 +98,7 @@ def make_dataset(
         hidden = np.zeros(weight.shape, bool)
         if hide_parts:
             frames, mask = add_part_occluder(frames, xy, weight, stored.shape[1:3], config,
-                                             np.random.default_rng([seed, int(index)]))
+                                             np.random.default_rng([HIDDEN_TEST_SEED, int(index)]))
             hidden = hidden_points(mask, xy)
             weight = weight * hidden
         if training and config.augment:

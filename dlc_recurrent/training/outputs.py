@@ -111,6 +111,10 @@ def write_summary(folder: Path, config: TrainingConfig, trainset: TrainingSet, s
                    f"{min(config.patience, steps)} steps): train it on with {fix}")
         if not config.converge:
             verdict += ", or train until it converges (the default schedule) with overwrite=True"
+    if "val_hidden_loss" in history and 0 < best_epoch <= len(history):
+        verdict += (f". Test loss where a part is hidden: {history['val_hidden_loss'].iloc[0]:.4g} at step "
+                    f"{steps_per_epoch}, {history['val_hidden_loss'].iloc[best_epoch - 1]:.4g} at the kept step "
+                    "(lower: the memory places what the frame does not show)")
     summary = {
         "finished": datetime.datetime.now().isoformat(timespec="seconds"),
         "model": config.model,
