@@ -39,6 +39,7 @@ def machine_description() -> dict:
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "memory_gb": round(_meminfo_kb("MemTotal") / 2**20, 1) if _meminfo_kb("MemTotal") else None,
@@ -62,6 +63,17 @@ def machine_description() -> dict:
     except Exception:  # pragma: no cover
         pass
     return info
+
+
+def _cpu_model() -> str | None:
+    """The CPU's name as Linux gives it (timings from two CPUs are not comparable); None elsewhere."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:  # not Linux
+        pass
+    return None
 
 
 def print_machine(info: dict) -> None:
