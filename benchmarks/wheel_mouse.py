@@ -99,6 +99,10 @@ VARIANTS = {
     "warm maps": (19, "convlstm_leap", {
         "start_from": "leap", "memory": "maps", "occluder_probability": 0.5, "occluder_target": "parts",
         "occluded_sigma": 2.0, "occluded_weight": 10.0, "learning_rate": 1e-3, "max_steps": 1500}),
+    # after "warm maps" (synthetic occlusions learned, not transferred): the teacher's real gaps as the
+    # memory's lesson, their interpolated targets on maps twice as wide, no synthetic occluders
+    "warm maps gapwide": (20, "convlstm_leap", {
+        "start_from": "leap", "memory": "maps", "gap_filled_sigma": 2.0, "learning_rate": 1e-3, "max_steps": 1000}),
     "warm+parts wide3": (16, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
                                                "occluder_target": "parts", "occluded_sigma": 3.0, "max_steps": 800}),
     "warm+parts+dropout": (6, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,

@@ -257,7 +257,7 @@ def test_a_student_trained_under_part_occluders_is_judged_on_hidden_test_windows
     assert f"{history.val_hidden_loss.iloc[0]:.4g} at step 3" in summary["verdict"]
 
 
-def test_gap_filled_targets_get_their_own_loss_weight(project_copy):
+def test_gap_filled_targets_get_their_own_loss_weight_and_map_width(project_copy):
     create_training_set(project_copy, window_length=5, windows_per_video=20, max_gap_fill=12)
     trainset = load_training_set(
         next((load_project(project_copy).project_path / "dlc-recurrent" / "training-sets").rglob("trainingset.yaml")).parent
@@ -265,11 +265,15 @@ def test_gap_filled_targets_get_their_own_loss_weight(project_copy):
     samples = training_samples(trainset, "train", recurrent=True)
     source = np.stack([trainset.targets[video].source[first:first + 5] for video, first in samples])
     assert (source == GAP_FILLED).any(), "the project must have teacher gaps for this test to mean anything"
-    weights = {}
+    weights, spreads = {}, {}
     for weight in (1.0, 0.25):
-        config = TrainingConfig(bodyparts=trainset.bodyparts, window_length=5, augment=False, gap_filled_weight=weight)
+        config = TrainingConfig(bodyparts=trainset.bodyparts, window_length=5, augment=False, gap_filled_weight=weight,
+                                gap_filled_sigma=1 / weight)
         data, count = make_dataset(trainset, "train", config, len(samples), (64, 64), training=False)
-        weights[weight] = next(iter(data))["weight"].numpy()
+        batch = next(iter(data))
+        weights[weight], spreads[weight] = batch["weight"].numpy(), batch["spread"].numpy()
+    np.testing.assert_array_equal(spreads[0.25], np.where(source == GAP_FILLED, 4.0, 1.0))
+    np.testing.assert_array_equal(spreads[1.0], 1.0)
     np.testing.assert_array_equal(weights[0.25], np.where(source == GAP_FILLED, 0.25 * weights[1.0], weights[1.0]))
     assert (weights[1.0][source == GAP_FILLED] == 1).all() and (weights[1.0][source == MASKED] == 0).all()
     with pytest.raises(ValueError, match="gap_filled_weight"):

@@ -213,6 +213,10 @@ class TrainingConfig:
     #: ``max_gap_fill``), relative to the teacher's and the hand labels' 1; lower trusts the
     #: straight line less (half was worse on hidden points over three seeds: RESULTS.md).
     gap_filled_weight: float = 1.0
+    #: The width of the target maps of those interpolated points, as a multiple of ``sigma``: where the
+    #: teacher lost a part, a straight line between where it was seen is a rough answer, and a wider
+    #: map says so (and rewards a roughly right guess, see ``occluded_sigma``).
+    gap_filled_sigma: float = 1.0
 
     # --- Copied from the training set (not chosen here: rebuild the set to change them) -------
     #: Frames per training window (TrainingSetSpec.window_length); analysis gives each frame this
@@ -249,8 +253,9 @@ class TrainingConfig:
             self.skip_connection = True
         if self.occluder_target not in OCCLUDER_TARGETS:
             raise ValueError(f"occluder_target must be one of {OCCLUDER_TARGETS}, got {self.occluder_target!r}")
-        if self.occluded_sigma <= 0:
-            raise ValueError(f"occluded_sigma must be > 0, got {self.occluded_sigma}")
+        if self.occluded_sigma <= 0 or self.gap_filled_sigma <= 0:
+            raise ValueError(f"occluded_sigma and gap_filled_sigma must be > 0, got {self.occluded_sigma}, "
+                             f"{self.gap_filled_sigma}")
         if self.occluded_weight < 0:
             raise ValueError(f"occluded_weight must be >= 0, got {self.occluded_weight}")
         if not 0 <= self.frame_dropout <= 1:

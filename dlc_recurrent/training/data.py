@@ -68,7 +68,8 @@ def make_dataset(
 ) -> tuple[tf.data.Dataset, int]:
     """A tf.data pipeline of {frames (uint8), xy, weight, spread} batches for ``split``, and its sample
     count; ``spread`` is each target map's width in units of sigma (``occluded_sigma`` where a part
-    occluder hides the point, 1 elsewhere).
+    occluder hides the point, ``gap_filled_sigma`` on targets interpolated across a teacher's gap, 1
+    elsewhere).
 
     ``skip`` samples of the (seeded) stream are passed over before the first batch: a resumed run
     starts where the interrupted one stopped. ``samples``: ``training_samples`` of the split, if
@@ -110,7 +111,8 @@ def make_dataset(
                 weight = weight * np.where(hidden, config.occluded_weight, 1.0)
             else:
                 frames, _ = add_occluder(frames, stored.shape[1:3], config, rng)
-        spread = np.where(hidden, config.occluded_sigma, 1.0)
+        gap_filled = trainset.targets[video].source[rows] == GAP_FILLED
+        spread = np.where(hidden, config.occluded_sigma, np.where(gap_filled, config.gap_filled_sigma, 1.0))
         return frames, xy.astype(np.float32), weight.astype(np.float32), spread.astype(np.float32)
 
     def load_tf(index, draw):
