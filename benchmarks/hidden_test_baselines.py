@@ -15,29 +15,35 @@ A student's val_hidden_loss between LEAP's and copy-last's means its memory plac
 LEAP's, it does not. Run on a project that ``wheel_mouse.py`` made (``--keep`` keeps it):
 
     python benchmarks/hidden_test_baselines.py --training-set <.../training-sets/iteration-0/<set>> \
-        --leap <.../leap/.../train>
+        --leap <.../leap/.../train> [--student <.../convlstm_leap/.../train>]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 
 import dlc_recurrent  # noqa: F401  (torchvision before tensorflow)
 from dlc_recurrent._tensorflow import tf
 from dlc_recurrent.distill import load_training_set
+from dlc_recurrent.layout import CONFIG_NAME
 from dlc_recurrent.training import TrainingConfig, load_student, make_dataset, masked_mse, render_maps
 from dlc_recurrent.training.data import hidden_test_samples
 
 
-def baselines(training_set: str, leap_folder: str, widths=(1.0, 2.0, 3.0)) -> list[dict]:
-    """The hidden-part test loss of LEAP, zeros, copy-last and see-through for each map width."""
+def baselines(training_set: str, leap_folder: str, student: str | None = None, widths=(1.0, 2.0, 3.0)) -> list[dict]:
+    """The hidden-part test loss of LEAP, zeros, copy-last and see-through for each map width, on the
+    hidden windows of ``student`` (a train folder: its occluder sizes and runs), or of the defaults."""
     trainset = load_training_set(training_set)
     leap, leap_config = load_student(leap_folder)
+    drawn = TrainingConfig.load(Path(student) / CONFIG_NAME) if student else TrainingConfig()
     config = TrainingConfig(bodyparts=trainset.bodyparts, window_length=trainset.window_length,
                             scale=trainset.spec.scale, occluder_probability=1.0, occluder_target="parts",
+                            occluder_size=drawn.occluder_size, occluder_max_run=drawn.occluder_max_run,
+                            gap_filled_weight=drawn.gap_filled_weight,
                             sigma=leap_config.sigma, map_amplitude=leap_config.map_amplitude)
     samples = hidden_test_samples(trainset)
     height, width = trainset.max_frame_shape()
@@ -73,8 +79,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--training-set", required=True)
     parser.add_argument("--leap", required=True, help="the LEAP control's train folder")
+    parser.add_argument("--student", default=None, help="a student's train folder: its occluders (default: the defaults)")
     args = parser.parse_args()
-    for row in baselines(args.training_set, args.leap):
+    for row in baselines(args.training_set, args.leap, args.student):
         print(json.dumps({k: round(v, 4) for k, v in row.items()}))
 
 

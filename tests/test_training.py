@@ -674,6 +674,29 @@ def test_schedule_keeps_the_best_weights_lowers_the_rate_on_plateaus_and_stops(t
     assert network.get_weights()[-1] == pytest.approx(3.0), "the weights of the best single evaluation"
 
 
+def test_a_run_begun_without_hidden_test_windows_continues_without_them(trainset_project):
+    options = dict(TINY, model="convlstm_leap", occluder_probability=0.5, occluder_target="parts")
+    folder = train(trainset_project, **options)
+    history = pd.read_csv(folder / HISTORY_NAME)
+    assert "val_hidden_loss" in history
+    history.drop(columns="val_hidden_loss").to_csv(folder / HISTORY_NAME, index=False)  # as an earlier build wrote it
+    train(trainset_project, **{**options, "epochs": 2})
+    history = pd.read_csv(folder / HISTORY_NAME)
+    assert list(history.epoch) == [0, 1] and "val_hidden_loss" not in history
+
+
+def test_schedule_keeps_the_weights_of_the_best_geometric_mean_with_a_hidden_part_test_loss(tmp_path):
+    schedule, state, network, optimizer = _schedule(tmp_path, min_steps=1000, patience=500, warmup_steps=0)
+    # the test loss alone is lowest at epoch 0; with the hidden-part loss the product is lowest at epoch 2
+    logs = [{"val_loss": 0.010, "val_hidden_loss": 0.20}, {"val_loss": 0.011, "val_hidden_loss": 0.15},
+            {"val_loss": 0.012, "val_hidden_loss": 0.10}, {"val_loss": 0.011, "val_hidden_loss": 0.19}]
+    for epoch, log in enumerate(logs):
+        schedule.on_epoch_begin(epoch)
+        schedule.on_epoch_end(epoch, {"loss": 9.0, **log})
+    assert int(state.best_epoch.numpy()) == 3
+    assert float(state.best_loss.numpy()) == pytest.approx((0.012 * 0.10) ** 0.5)
+
+
 def test_schedule_never_stops_before_min_steps_and_warms_up(tmp_path):
     schedule, state, network, optimizer = _schedule(tmp_path, min_steps=100, patience=10, lr_patience=1000,
                                                     warmup_steps=20, learning_rate=1e-3)

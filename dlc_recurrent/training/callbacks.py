@@ -149,9 +149,9 @@ class Schedule(keras.callbacks.Callback):
     """schedule="converge": warm-up, the learning rate lowered on plateaus, early stopping, best weights.
 
     The monitored loss is ``monitored_loss``: the test-block loss (with the hidden-part test loss
-    where there is one; the training loss when there is no test window); plateaus and the stop are judged on the mean of its last SMOOTHING evaluations, the best weights
-    on single evaluations. Every value it decides on lives in a :class:`ScheduleState` that the
-    checkpoint saves.
+    where there is one; the training loss when there is no test window); plateaus and the stop are
+    judged on the mean of its last SMOOTHING evaluations, the best weights on single evaluations.
+    Every value it decides on lives in a :class:`ScheduleState` that the checkpoint saves.
     """
 
     def __init__(self, state: ScheduleState, config: TrainingConfig, network: keras.Model, folder: Path,

@@ -256,6 +256,8 @@ class TrainingConfig:
         if self.occluded_sigma <= 0 or self.gap_filled_sigma <= 0:
             raise ValueError(f"occluded_sigma and gap_filled_sigma must be > 0, got {self.occluded_sigma}, "
                              f"{self.gap_filled_sigma}")
+        if (self.occluded_weight, self.occluded_sigma) != (1.0, 1.0) and self.occluder_target != "parts":
+            raise ValueError("occluded_weight and occluded_sigma apply to occluder_target='parts'")
         if self.occluded_weight < 0:
             raise ValueError(f"occluded_weight must be >= 0, got {self.occluded_weight}")
         if not 0 <= self.frame_dropout <= 1:

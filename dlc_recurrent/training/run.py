@@ -249,9 +249,12 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
                                      skip=int(checkpoint.samples.numpy()), samples=samples)
         test_data, n_test = _test_data(trainset, config, batch, (height, width), strategy.num_replicas_in_sync)
         hidden_data = None
-        if n_test and config.tests_hidden_parts:
+        if n_test and config.tests_hidden_parts and _hidden_test_continues(folder, start_epoch):
             hidden_data, _ = _test_data(trainset, config, batch, (height, width), strategy.num_replicas_in_sync,
                                         hide_parts=True)
+            if not sum(float(tf.reduce_sum(b["weight"])) for b in hidden_data):
+                logger.warning("No test window has a part with a target to hide: no hidden-part test loss")
+                hidden_data = None
         if not n_test and config.converge and start_epoch == 0:
             logger.warning("No test windows: convergence is judged on the training loss, which keeps falling as a "
                            "student overfits; a TrainingFraction below 1 keeps test blocks apart for this.")
@@ -306,6 +309,15 @@ def _start_from_leap(network, config: TrainingConfig, trainset: TrainingSet, lea
                 "step 0, and training adds what the frames before give")
 
 
+def _hidden_test_continues(folder: Path, start_epoch: int) -> bool:
+    """Whether this run scores hidden test windows: a fresh run does, a resumed one only if it did from
+    the start (a run begun without them keeps its history's columns and its schedule's loss)."""
+    if not start_epoch:
+        return True
+    history = folder / HISTORY_NAME
+    return history.is_file() and "val_hidden_loss" in history.read_text().partition("\n")[0].split(",")
+
+
 def _schedule_done(config: TrainingConfig, state: ScheduleState, start_epoch: int, steps: int,
                    total_epochs: int) -> bool:
     """Whether the checkpoint already reached the schedule's end (all epochs, or converged past min_steps)."""
@@ -342,9 +354,10 @@ def _test_data(trainset: TrainingSet, config: TrainingConfig, batch: int, shape:
 
 def _check_finite(history: pd.DataFrame, folder: Path, trained_steps: int) -> None:
     """A loss that became NaN or infinite ends training with the fix, not with a useless student."""
-    for column in ("loss", "val_loss"):
+    names = {"loss": "training", "val_loss": "test", "val_hidden_loss": "hidden-part test"}
+    for column, name in names.items():
         if column in history and len(history) and not np.isfinite(history[column].iloc[-1]):
-            raise ProjectError(f"{folder}: the {'test' if column == 'val_loss' else 'training'} loss became "
+            raise ProjectError(f"{folder}: the {name} loss became "
                                f"{history[column].iloc[-1]} at step {trained_steps}; train again with a lower "
                                "learning_rate (overwrite=True)")
 

@@ -44,7 +44,7 @@ def masked_mse(target: tf.Tensor, predicted: tf.Tensor, weight: tf.Tensor) -> tf
 
 
 class HeatmapTrainer(keras.Model):
-    """Wraps a student so batches of (frames, xy, weight) train it on rendered, masked maps."""
+    """Wraps a student so batches of {frames, xy, weight, spread} train it on rendered, masked maps."""
 
     def __init__(self, network: keras.Model, config: TrainingConfig):
         super().__init__()
@@ -84,5 +84,8 @@ class HeatmapTrainer(keras.Model):
         return {"loss": self.loss_tracker.result()}
 
     def test_step(self, data):
-        self.loss_tracker.update_state(self._loss(data, training=False))
+        # weighted by the batch's targets: the mean over all test points, whatever the batches hold
+        # (a batch without targets adds nothing, rather than a zero)
+        weight = tf.reduce_sum(tf.cast(data["weight"], tf.float32))
+        self.loss_tracker.update_state(self._loss(data, training=False), sample_weight=weight)
         return {"loss": self.loss_tracker.result()}
