@@ -103,6 +103,12 @@ VARIANTS = {
     # memory's lesson, their interpolated targets on maps twice as wide, no synthetic occluders
     "warm maps gapwide": (20, "convlstm_leap", {
         "start_from": "leap", "memory": "maps", "gap_filled_sigma": 2.0, "learning_rate": 1e-3, "max_steps": 1000}),
+    # both memories of maps cost ~0.4 px on visible paws: LEAP kept as trained, only the memory learns,
+    # from both lessons (part occluders and the teacher's real gaps)
+    "warm maps frozen": (41, "convlstm_leap", {
+        "start_from": "leap", "memory": "maps", "freeze_leap": True, "occluder_probability": 0.5,
+        "occluder_target": "parts", "occluded_sigma": 2.0, "gap_filled_sigma": 2.0, "learning_rate": 1e-3,
+        "max_steps": 1000}),
     "warm+parts wide3": (16, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
                                                "occluder_target": "parts", "occluded_sigma": 3.0, "max_steps": 800}),
     "warm+parts+dropout": (6, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,

@@ -401,6 +401,15 @@ def count_layers(model):
     return counts
 
 
+def leap_weights(student) -> list:
+    """The weights of the LEAP inside a ``memory="maps"`` student (its encoder and decoder): what
+    ``freeze_leap`` keeps as trained. Left trainable in Keras' sense, so the saved weights keep one order."""
+    reader = student.get_layer("encoder_td").layer
+    if reader.name != "reader":
+        raise ValueError("only a student with memory='maps' holds a whole LEAP to keep")
+    return [*reader.get_layer("encoder").weights, *reader.get_layer("decoder").weights]
+
+
 def has_skip_connection(model) -> bool:
     """Whether a recurrent student's decoder also sees the encoder features (``skip_connection``)."""
     return any(layer.name == "skip" for layer in model.layers)

@@ -415,6 +415,23 @@ def test_a_student_started_from_leap_trains_leap_first_and_starts_with_its_maps(
     np.testing.assert_allclose(student(frames).numpy()[0], leap(frames[0]).numpy(), atol=1e-4)
 
 
+def test_a_memory_of_maps_trained_with_leap_frozen_keeps_leaps_weights(trainset_project):
+    leap_folder = train(trainset_project, model="leap", **TINY)
+    folder = train(trainset_project, model="convlstm_leap", start_from="leap", memory="maps", freeze_leap=True,
+                   schedule="fixed", epochs=1, steps_per_epoch=3, batch_size=2, sigma=TINY["sigma"],
+                   learning_rate=1e-2, occluder_probability=1.0, occluder_target="parts")
+    leap, _ = load_student(leap_folder)
+    student, config = load_student(folder)
+    assert config.freeze_leap and config.memory == "maps"
+    reader = student.get_layer("encoder_td").layer
+    for name in ("encoder", "decoder"):
+        for kept, trained in zip(leap.get_layer(name).get_weights(), reader.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(kept, trained)
+    assert student.get_layer("decoder_td").layer.get_layer("memory_maps").kernel.numpy().any(), "the memory trained"
+    with pytest.raises(ValueError, match="freeze_leap"):
+        TrainingConfig(memory="maps", freeze_leap=True)
+
+
 def test_a_fine_tunes_defaults_fit_a_short_run_and_its_resume_call_repeats_what_differs():
     from dlc_recurrent.training.config import FINE_TUNE, fine_tune_defaults
 

@@ -130,6 +130,10 @@ class TrainingConfig:
     #: where it is meant, per body part. Implies ``skip_connection``; costs LEAP's decoder once more
     #: per frame, in training and analysis.
     memory: str = "features"
+    #: With ``memory="maps"`` and ``start_from="leap"`` (not in the paper): keep LEAP's weights as trained
+    #: and train only the memory (the ConvLSTM and the correction it writes), so a visible part keeps
+    #: LEAP's map but for what the memory adds, and a step computes no gradient through LEAP.
+    freeze_leap: bool = False
     #: Recurrent students only (not in the paper): the share of training windows in which a run of
     #: frames (1 to T - 1, after the first) has its encoder features blanked, so the network must
     #: place the body parts there from memory; 0 turns it off. Nothing changes at analysis.
@@ -249,6 +253,8 @@ class TrainingConfig:
             raise ValueError(f"memory must be one of {MEMORIES}, got {self.memory!r}")
         if self.memory == "maps" and self.model != "convlstm_leap":
             raise ValueError(f"memory='maps' is built for convlstm_leap only, not {self.model}")
+        if self.freeze_leap and (self.memory != "maps" or self.start_from != "leap"):
+            raise ValueError("freeze_leap needs memory='maps' and start_from='leap' (LEAP's trained weights to keep)")
         if self.start_from == "leap" or self.memory == "maps":
             self.skip_connection = True
         if self.occluder_target not in OCCLUDER_TARGETS:

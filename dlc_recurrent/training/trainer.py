@@ -3,6 +3,7 @@ device and takes the masked mean squared error (points without a target do not c
 
 from __future__ import annotations
 
+from dlc_recurrent import models
 from dlc_recurrent._tensorflow import keras, tf
 from dlc_recurrent.training.config import TrainingConfig
 
@@ -49,6 +50,8 @@ class HeatmapTrainer(keras.Model):
     def __init__(self, network: keras.Model, config: TrainingConfig):
         super().__init__()
         self.network = network
+        #: weights the optimizer leaves as they are (freeze_leap: the LEAP inside the student)
+        self.kept = {id(weight) for weight in models.leap_weights(network)} if config.freeze_leap else set()
         self.sigma = config.map_sigma
         self.amplitude = config.map_amplitude
         self.loss_tracker = keras.metrics.Mean(name="loss")
@@ -76,10 +79,11 @@ class HeatmapTrainer(keras.Model):
         with tf.GradientTape() as tape:
             loss = self._loss(data, training=True)
             scaled = self.optimizer.get_scaled_loss(loss) if hasattr(self.optimizer, "get_scaled_loss") else loss
-        gradients = tape.gradient(scaled, self.network.trainable_variables)
+        trained = [weight for weight in self.network.trainable_variables if id(weight) not in self.kept]
+        gradients = tape.gradient(scaled, trained)
         if hasattr(self.optimizer, "get_unscaled_gradients"):
             gradients = self.optimizer.get_unscaled_gradients(gradients)
-        self.optimizer.apply_gradients(zip(gradients, self.network.trainable_variables))
+        self.optimizer.apply_gradients(zip(gradients, trained))
         self.loss_tracker.update_state(loss)
         return {"loss": self.loss_tracker.result()}
 
