@@ -186,6 +186,8 @@ def test_hidden_points_are_the_points_under_the_occluder():
     xy = np.array([[[4.0, 3.0], [4.0, 3.0], [11.6, 9.0]],
                    [[4.2, 3.4], [8.0, 3.0], [-3.0, 40.0]]])  # (T, K, 2): under, beside, outside the frame
     np.testing.assert_array_equal(hidden_points(mask, xy), [[False, False, False], [True, False, False]])
+    xy[1, 0] = np.nan  # a masked point
+    assert not hidden_points(mask, xy)[1, 0]
 
 
 def test_points_a_part_occluder_hides_get_their_own_loss_weight(trainset_project):
@@ -203,7 +205,8 @@ def test_points_a_part_occluder_hides_get_their_own_loss_weight(trainset_project
     assert raised.any() and np.allclose(weighted[raised], 10 * plain[raised])
     changed = (batches[0]["frames"] != batches[2]["frames"]).numpy().any(axis=(2, 3, 4))
     assert not raised.any(axis=2)[~changed].any(), "only on frames an occluder covers"
-    np.testing.assert_array_equal(batches[1]["spread"], np.where(raised, 3.0, 1.0))  # their maps 3x as wide
+    targets = plain > 0  # (a hidden point without a target gets the wide map too; it weighs nothing)
+    np.testing.assert_array_equal(np.where(targets, batches[1]["spread"], 1.0), np.where(raised, 3.0, 1.0))
     np.testing.assert_array_equal(batches[0]["spread"], 1.0)
     for bad in ({"occluded_weight": -1}, {"occluded_sigma": 0}):
         with pytest.raises(ValueError, match=next(iter(bad))):

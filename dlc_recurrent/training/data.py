@@ -265,9 +265,10 @@ def add_part_occluder(frames: np.ndarray, xy: np.ndarray, weight: np.ndarray, ar
 def hidden_points(mask: np.ndarray, xy: np.ndarray) -> np.ndarray:
     """Which points an occluder covers: (T, K) bool, True where point k's pixel lies under ``mask`` (T, H, W)."""
     length, height, width = mask.shape
-    column = np.clip(np.round(xy[..., 0]), -1, width).astype(int)
-    row = np.clip(np.round(xy[..., 1]), -1, height).astype(int)
-    inside = (column >= 0) & (column < width) & (row >= 0) & (row < height)
+    known = np.isfinite(xy).all(axis=-1)  # a masked point's xy may be NaN
+    column = np.clip(np.round(np.nan_to_num(xy[..., 0], nan=-1)), -1, width).astype(int)
+    row = np.clip(np.round(np.nan_to_num(xy[..., 1], nan=-1)), -1, height).astype(int)
+    inside = known & (column >= 0) & (column < width) & (row >= 0) & (row < height)
     frame = np.broadcast_to(np.arange(length)[:, None], inside.shape)
     covered = np.zeros(inside.shape, bool)
     covered[inside] = mask[frame[inside], row[inside], column[inside]]
