@@ -335,7 +335,7 @@ def warm_start_from_leap(student, leap) -> None:
         raise ValueError("a warm start from LEAP needs a student with skip_connection=True")
     student_encoder, student_decoder = student.get_layer("encoder_td").layer, student.get_layer("decoder_td").layer
     leap_encoder, leap_decoder = leap.get_layer("encoder"), leap.get_layer("decoder")
-    if student_encoder.name == "reader":  # memory="maps": LEAP itself inside; the correction starts at zero
+    if has_map_memory(student):  # LEAP itself inside; the correction starts at zero
         student_encoder, student_decoder = student_encoder.get_layer("encoder"), student_encoder.get_layer("decoder")
     ours, theirs = student_encoder.get_layer("normalize"), leap_encoder.get_layer("normalize")
     if (ours.mean, ours.std) != (theirs.mean, theirs.std):
@@ -404,10 +404,15 @@ def count_layers(model):
 def leap_weights(student) -> list:
     """The weights of the LEAP inside a ``memory="maps"`` student (its encoder and decoder): what
     ``freeze_leap`` keeps as trained. Left trainable in Keras' sense, so the saved weights keep one order."""
-    reader = student.get_layer("encoder_td").layer
-    if reader.name != "reader":
+    if not has_map_memory(student):
         raise ValueError("only a student with memory='maps' holds a whole LEAP to keep")
+    reader = student.get_layer("encoder_td").layer
     return [*reader.get_layer("encoder").weights, *reader.get_layer("decoder").weights]
+
+
+def has_map_memory(model) -> bool:
+    """Whether a recurrent student's memory reads LEAP's maps (``memory="maps"``, :func:`build_map_memory`)."""
+    return any(layer.name == "encoder_td" and layer.layer.name == "reader" for layer in model.layers)
 
 
 def has_skip_connection(model) -> bool:

@@ -348,7 +348,11 @@ def test_a_memory_of_maps_is_a_convlstm_leap_option():
         models.build_model("bidirectional_leap", 3, memory="maps")
     with pytest.raises(ValueError, match="memory must be"):
         models.build_model("convlstm_leap", 3, memory="pixels")
-    assert models.has_skip_connection(models.build_model("convlstm_leap", 3, memory="maps"))
+    maps = models.build_model("convlstm_leap", 3, memory="maps")
+    assert models.has_skip_connection(maps) and models.has_map_memory(maps)
+    assert not models.has_map_memory(models.build_model("convlstm_leap", 3, skip_connection=True))
+    with pytest.raises(ValueError, match="memory='maps'"):
+        models.leap_weights(models.build_model("convlstm_leap", 3, skip_connection=True))
 
 
 def test_a_warm_start_needs_the_skip_connection_and_matching_networks():

@@ -255,7 +255,7 @@ class TrainingConfig:
             raise ValueError(f"memory='maps' is built for convlstm_leap only, not {self.model}")
         if self.freeze_leap and (self.memory != "maps" or self.start_from != "leap"):
             raise ValueError("freeze_leap needs memory='maps' and start_from='leap' (LEAP's trained weights to keep)")
-        if self.start_from == "leap" or self.memory == "maps":
+        if self.implies_skip_connection:
             self.skip_connection = True
         if self.occluder_target not in OCCLUDER_TARGETS:
             raise ValueError(f"occluder_target must be one of {OCCLUDER_TARGETS}, got {self.occluder_target!r}")
@@ -297,6 +297,11 @@ class TrainingConfig:
     @property
     def recurrent(self) -> bool:
         return self.model != "leap"
+
+    @property
+    def implies_skip_connection(self) -> bool:
+        """Whether other settings need the skip connection (a warm start from LEAP, a memory of maps)."""
+        return self.start_from == "leap" or self.memory == "maps"
 
     @property
     def tests_hidden_parts(self) -> bool:
@@ -376,7 +381,7 @@ def train_call(config: TrainingConfig, shuffle: int = 1, trainingsetindex: int =
     defaults = asdict(TrainingConfig())
     if config.start_from == "leap":
         defaults.update(fine_tune_defaults(config.max_steps))
-    if config.start_from == "leap" or config.memory == "maps":
+    if config.implies_skip_connection:
         defaults["skip_connection"] = True
     chosen = {name: value for name, value in asdict(config).items()
               if name not in COPIED_FIELDS and value != defaults[name]}

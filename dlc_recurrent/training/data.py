@@ -94,7 +94,8 @@ def make_dataset(
         frames[:, : stored.shape[1], : stored.shape[2]] = stored
         xy = trainset.targets[video].xy[rows].copy()
         weight = trainset.targets[video].weight[rows].copy()
-        weight[trainset.targets[video].source[rows] == GAP_FILLED] *= config.gap_filled_weight
+        gap_filled = trainset.targets[video].source[rows] == GAP_FILLED
+        weight[gap_filled] *= config.gap_filled_weight
         rng = np.random.default_rng([seed, int(draw)])
         hidden = np.zeros(weight.shape, bool)
         if hide_parts:
@@ -111,7 +112,6 @@ def make_dataset(
                 weight = weight * np.where(hidden, config.occluded_weight, 1.0)
             else:
                 frames, _ = add_occluder(frames, stored.shape[1:3], config, rng)
-        gap_filled = trainset.targets[video].source[rows] == GAP_FILLED
         spread = np.where(hidden, config.occluded_sigma, np.where(gap_filled, config.gap_filled_sigma, 1.0))
         return frames, xy.astype(np.float32), weight.astype(np.float32), spread.astype(np.float32)
 
