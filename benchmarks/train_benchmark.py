@@ -213,7 +213,7 @@ def worker_steps(task: dict) -> dict:
         config = TrainingConfig(model=task["model"], window_length=trainset.window_length, scale=trainset.spec.scale,
                                 bodyparts=trainset.bodyparts, channels=trainset.channels)
         gpu = bool(tf.config.list_physical_devices("GPU"))
-        if gpu and config.mixed_precision:  # as train() does
+        if gpu and config.precision == "auto":  # as train() does
             keras.mixed_precision.set_global_policy("mixed_float16")
         height, width = trainset.max_frame_shape()
         network, trainer, _ = build_trainer(config, height, width)

@@ -11,7 +11,6 @@ from dlc_recurrent._logging import install_default_handler
 load_torchvision_first()
 install_default_handler()
 
-from dlc_recurrent._deprecated import forwarder  # noqa: E402
 from dlc_recurrent._version import __version__  # noqa: E402
 from dlc_recurrent.distill import TrainingSetSpec, create_training_set  # noqa: E402
 from dlc_recurrent.errors import ProjectError  # noqa: E402
@@ -100,27 +99,13 @@ def evaluate_occlusion(config, shuffle=1, trainingsetindex=0, **options):
     return _evaluate_occlusion(config, shuffle=shuffle, trainingsetindex=trainingsetindex, **options)
 
 
-#: Readers once exported here; internals now, still importable from their modules.
-_forward = forwarder(__name__, {
-    "find_teacher": "dlc_recurrent.project",
-    "read_hand_labels": "dlc_recurrent.project",
-    "read_teacher": "dlc_recurrent.project",
-    "video_crop": "dlc_recurrent.project",
-    "read_video_info": "dlc_recurrent.frames",
-    "load_training_set": "dlc_recurrent.distill",
-})
-
-
 def __getattr__(name: str):
-    """``TrainingConfig`` comes with TensorFlow, so it loads on first use; old names are forwarded."""
+    """``TrainingConfig`` comes with TensorFlow, so it loads on first use."""
     if name == "TrainingConfig":
         from dlc_recurrent.training import TrainingConfig
 
         return TrainingConfig
-    return _forward(name)
-
-
-__getattr__.moved = _forward.moved
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dlc_recurrent._deprecated import forwarder
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.frames import Crop, VideoInfo, count_decodable_frames
 
@@ -412,16 +411,3 @@ def read_teacher(path: str | Path, bodyparts: list[str], n_frames: int | None = 
         )
     likelihood = np.where(np.isnan(xy).any(axis=2), 0.0, np.nan_to_num(likelihood, nan=0.0))
     return TeacherPredictions(path=path, scorer=scorer, bodyparts=list(bodyparts), xy=xy, likelihood=likelihood)
-
-
-__getattr__ = forwarder(__name__, {
-    "read_video_info": "dlc_recurrent.frames",
-    "atomic_write": "dlc_recurrent.fileio",
-    "is_full_disk": "dlc_recurrent.fileio",
-    "free_bytes": "dlc_recurrent.fileio",
-    "human_bytes": "dlc_recurrent.fileio",
-    "check_free_space": "dlc_recurrent.fileio",
-    "explain_full_disk": "dlc_recurrent.fileio",
-    "remove_interrupted_writes": "dlc_recurrent.fileio",
-    "DiskFull": "dlc_recurrent.errors",
-})

@@ -69,48 +69,8 @@ def test_the_public_train_reports_on_the_device_it_trained_on(monkeypatch):
     assert calls["device"] == "cpu" and calls["gputouse"] is None
 
 
-@pytest.mark.parametrize("old, new", [
-    ("dlc_recurrent.infer:analyze_videos", "dlc_recurrent.inference:analyze_videos"),
-    ("dlc_recurrent.infer:load_trained_student", "dlc_recurrent.inference:load_trained_student"),
-    ("dlc_recurrent.project:atomic_write", "dlc_recurrent.fileio:atomic_write"),
-    ("dlc_recurrent.distill:to_full_frame", "dlc_recurrent.frames:to_full_frame"),
-    ("dlc_recurrent.distill:PACKAGE_FOLDER", "dlc_recurrent.layout:PACKAGE_FOLDER"),
-    ("dlc_recurrent.report:TEXT_NAME", "dlc_recurrent.layout:QUALITY_TEXT_NAME"),
-    ("dlc_recurrent.report:quality_table", "dlc_recurrent.evaluation.quality:quality_table"),
-    ("dlc_recurrent.evaluation:fill_gaps", "dlc_recurrent.evaluation.occlusion:fill_gaps"),
-    ("dlc_recurrent.occlusion:evaluate_occlusion", "dlc_recurrent.evaluation.occlusion:evaluate_occlusion"),
-    ("dlc_recurrent:read_teacher", "dlc_recurrent.project:read_teacher"),
-])
-def test_old_import_paths_still_work_with_a_deprecation_warning(old, new):
-    import importlib
-
-    (old_module, old_name), (new_module, new_name) = (path.split(":") for path in (old, new))
-    with pytest.warns(DeprecationWarning, match=f"{old_module}.{old_name} moved to {new_module}.{new_name}"):
-        found = getattr(importlib.import_module(old_module), old_name)
-    assert found is getattr(importlib.import_module(new_module), new_name)
-    with pytest.raises(AttributeError, match="no_such_name"):
-        getattr(importlib.import_module(old_module), "no_such_name")
-
-
 def test_the_public_face_is_small_and_every_name_in_it_is_there():
     assert set(dlc_recurrent.__all__) >= {"create_training_set", "train", "analyze_videos", "TrainingConfig",
                                           "TrainingSetSpec", "Project", "ProjectError"}
     for name in dlc_recurrent.__all__:
         assert getattr(dlc_recurrent, name) is not None, name
-
-
-def test_every_forwarded_name_is_gone_from_its_old_module_and_found_in_its_new_one():
-    """A moved name still imported in its old module would never warn; one missing in its new module
-    would fail only when a user reaches for it."""
-    import importlib
-    import pkgutil
-
-    modules = [importlib.import_module(m.name) for m in pkgutil.walk_packages(dlc_recurrent.__path__, "dlc_recurrent.")
-               if m.name != "dlc_recurrent.__main__"] + [dlc_recurrent]
-    forwarding = [m for m in modules if hasattr(getattr(m, "__getattr__", None), "moved")]
-    assert {m.__name__ for m in forwarding} >= {"dlc_recurrent.infer", "dlc_recurrent.project", "dlc_recurrent"}
-    for module in forwarding:
-        for old, new in module.__getattr__.moved.items():
-            assert old not in vars(module), f"{module.__name__}.{old} is still there: it never warns"
-            new_module, _, new_name = new.partition(":")
-            assert hasattr(importlib.import_module(new_module), new_name or old), f"{new} is missing"

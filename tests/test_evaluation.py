@@ -579,18 +579,3 @@ def test_a_video_that_decodes_fewer_frames_than_its_teacher_has_rows_is_refused(
     with pytest.raises(ProjectError, match="9 frames decode but the teacher has 10 rows"):
         baselines.whole_video_predictions(SimpleNamespace(config_path=None), {"convlstm_leap": None}, [video],
                                             tmp_path, 1, 0, 0.6, 5, False, study.Study())
-
-
-def test_the_occlusion_study_is_still_reachable_from_its_old_modules():
-    with pytest.warns(DeprecationWarning, match="dlc_recurrent.evaluation.calibration_table moved to "
-                                                "dlc_recurrent.evaluation.occlusion.calibration_table"):
-        from dlc_recurrent.evaluation import calibration_table as old_calibration_table
-    with pytest.warns(DeprecationWarning, match="dlc_recurrent.occlusion.evaluate_occlusion moved to "
-                                                "dlc_recurrent.evaluation.occlusion.evaluate_occlusion"):
-        from dlc_recurrent.occlusion import evaluate_occlusion as old_evaluate_occlusion
-
-    assert old_evaluate_occlusion is evaluate_occlusion and old_calibration_table is calibration_table
-    import dlc_recurrent.evaluation
-
-    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        dlc_recurrent.evaluation.nothing

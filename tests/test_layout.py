@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "dlc_recurrent"
 
 #: Floors, bottom up: shared ground, then the stages in the order the data flows, then the front.
 FLOORS = [
-    ["_version", "_logging", "_import_order", "_deprecated", "kinds", "errors"],
+    ["_version", "_logging", "_import_order", "kinds", "errors"],
     ["fileio", "frames", "locks", "_tensorflow", "devices", "precision"],
     ["project"],
     ["layout", "synthetic"],
@@ -21,8 +21,6 @@ FLOORS = [
     ["ensemble"],
     ["evaluation"],
     ["cli", "demo", "__init__", "__main__"],
-    # the forwarders of moved names import nothing but _deprecated (their targets load lazily)
-    ["infer", "occlusion", "occlusion_figures", "report"],
 ]
 FLOOR = {name: level for level, names in enumerate(FLOORS) for name in names}
 

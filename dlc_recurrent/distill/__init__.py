@@ -23,7 +23,6 @@ Layout of a training set folder::
     video000_targets.npz        frame (rows,), xy (rows, K, 2), weight (rows, K), source (rows, K)
 """
 
-from dlc_recurrent._deprecated import forwarder
 from dlc_recurrent.distill.build import create_training_set, live_trainer_locks
 from dlc_recurrent.distill.records import built_with, training_set_fingerprint
 from dlc_recurrent.distill.spec import (
@@ -39,23 +38,6 @@ from dlc_recurrent.distill.spec import (
 from dlc_recurrent.distill.targets import combine_targets, short_gaps, to_stored_coordinates
 from dlc_recurrent.distill.windows import sample_windows
 
-#: Names the distill module had before it became this package (or before the shared ground).
-__getattr__ = forwarder(__name__, {
-    "PACKAGE_FOLDER": "dlc_recurrent.layout",
-    "SEEK_GAP": "dlc_recurrent.frames",
-    "training_set_folder": "dlc_recurrent.layout",
-    "training_fraction": "dlc_recurrent.layout",
-    "trainer_lock_path": "dlc_recurrent.layout",
-    "builder_lock_path": "dlc_recurrent.layout",
-    "ADDED_LATER": "dlc_recurrent.distill.spec",
-    "to_full_frame": "dlc_recurrent.frames",
-    "to_stored_frame": "dlc_recurrent.frames",
-    "axis_scales": "dlc_recurrent.frames",
-    "to_scaled": "dlc_recurrent.frames",
-    "from_scaled": "dlc_recurrent.frames",
-    "prepare_frame": "dlc_recurrent.frames",
-    "read_frames": "dlc_recurrent.frames",
-})
 
 __all__ = [
     "create_training_set",

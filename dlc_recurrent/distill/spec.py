@@ -149,12 +149,7 @@ def load_training_set(folder: str | Path) -> TrainingSet:
         ) from None
 
 
-#: Spec fields added after the first training sets were written, with the value that reproduces
-#: what those sets were built with (not necessarily today's default).
-ADDED_LATER = {"max_gap_fill": 0}
-
-
 def saved_spec(spec: dict) -> dict:
-    """A stored spec with every field: later-added ones as the sets before them were built."""
+    """A stored spec with every field (one it lacks takes its default)."""
     known = {f.name for f in fields(TrainingSetSpec)}
-    return {**asdict(TrainingSetSpec()), **ADDED_LATER, **{k: v for k, v in spec.items() if k in known}}
+    return {**asdict(TrainingSetSpec()), **{k: v for k, v in spec.items() if k in known}}

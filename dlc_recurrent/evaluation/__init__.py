@@ -9,7 +9,6 @@
 Importing this package loads TensorFlow.
 """
 
-from dlc_recurrent._deprecated import forwarder
 from dlc_recurrent.evaluation.occlusion import evaluate_occlusion
 from dlc_recurrent.evaluation.pixel import evaluate
 from dlc_recurrent.evaluation.quality import QualityReport, quality_report
@@ -25,23 +24,6 @@ from dlc_recurrent.evaluation.stats import (
     significance_mark,
 )
 
-#: Names of the occlusion study that once lived in this module, and the results folder's.
-__getattr__ = forwarder(__name__, {
-    "occlude_window": "dlc_recurrent.evaluation.occlusion",
-    "occluder_side": "dlc_recurrent.evaluation.occlusion",
-    "select_occlusion_windows": "dlc_recurrent.evaluation.occlusion",
-    "fill_gaps": "dlc_recurrent.evaluation.occlusion",
-    "interpolate_unsure": "dlc_recurrent.evaluation.occlusion",
-    "median_filtered_leap": "dlc_recurrent.evaluation.occlusion",
-    "frames_in_blocks": "dlc_recurrent.evaluation.occlusion",
-    "calibration_table": "dlc_recurrent.evaluation.occlusion",
-    "pcutoff_use": "dlc_recurrent.evaluation.occlusion",
-    "find_natural_events": "dlc_recurrent.evaluation.occlusion",
-    "METHODS": "dlc_recurrent.evaluation.occlusion",
-    "OCCLUSION_METHODS": "dlc_recurrent.evaluation.occlusion",
-    "DEFAULT_SEED": "dlc_recurrent.evaluation.occlusion",
-    "evaluation_folder": "dlc_recurrent.layout",
-})
 
 __all__ = [
     "evaluate",

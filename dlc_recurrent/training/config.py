@@ -11,6 +11,7 @@ from ruamel.yaml import YAML
 
 from dlc_recurrent import models
 from dlc_recurrent._tensorflow import keras
+from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.fileio import atomic_yaml
 from dlc_recurrent.kinds import MEMORIES, START_FROM
 from dlc_recurrent.precision import PRECISIONS
@@ -159,8 +160,6 @@ class TrainingConfig:
     #: (benchmarks/RESULTS.md, "bfloat16 training to convergence"). Not consistently as good, so on
     #: a CPU it is opt-in; training says so where the CPU has it.
     precision: str = "auto"
-    #: Off forces float32 whatever ``precision`` says (the older switch, kept for saved configs).
-    mixed_precision: bool = True
     #: Seeds the network's initial weights and the order and augmentation of the samples.
     seed: int = 0
 
@@ -359,15 +358,15 @@ class TrainingConfig:
 
     @classmethod
     def load(cls, path: Path) -> "TrainingConfig":
+        """The settings saved beside a student; a field the file lacks takes its default. One that no
+        longer validates (written by an earlier build, or damaged) is a one-line ProjectError."""
         data = YAML(typ="safe").load(Path(path).read_text())
         known = {f.name for f in fields(cls)}
-        return cls(**{**ADDED_LATER, **{k: v for k, v in data.items() if k in known}})
-
-
-#: Fields added after the first students were trained, with the value that reproduces how those
-#: were trained (not today's default), so an old dlc_recurrent.yaml loads as what it was.
-ADDED_LATER = {"schedule": "fixed", "rotation": 0.0, "zoom": (1.0, 1.0), "blur_probability": 0.0, "noise": 0.0,
-               "precision": "float16"}
+        try:
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except (TypeError, ValueError) as error:
+            raise ProjectError(f"{path}: settings this version cannot use ({error}); written by an earlier "
+                               "dlc-recurrent or damaged: train this student again with overwrite=True") from None
 
 
 def set_arguments(shuffle: int, trainingsetindex: int = 0) -> str:

@@ -174,8 +174,7 @@ def _train_locked(where: ShuffleLayout, trainset: TrainingSet, train_config: Tra
 
     strategy = _strategy(devices, chosen)
     device_type = tf.DeviceSpec.from_string(chosen or devices[0]).device_type or "CPU"
-    policy = keras_policy(train_config.precision if train_config.mixed_precision else "float32", device_type,
-                          training=True)
+    policy = keras_policy(train_config.precision, device_type, training=True)
     with computing_in(policy):
         epochs = _fit(trainset, train_config, folder, strategy, where.shuffle, where.trainingsetindex,
                       leap_folder=where.train_folder("leap"))
@@ -187,7 +186,7 @@ def bfloat16_would_pay(config: TrainingConfig, policy: str, where: str) -> bool:
     """Whether a run left in float32 by precision="auto" on ``where`` ("CPU:0", "GPU:0, GPU:1") would get
     bfloat16 if it asked for it (keras_policy's own rule: hardware bfloat16)."""
     device_type = where.split(":")[0]
-    return (config.precision == "auto" and config.mixed_precision and policy == "float32"
+    return (config.precision == "auto" and policy == "float32"
             and keras_policy("bfloat16", device_type, training=True) == "mixed_bfloat16")
 
 
