@@ -28,9 +28,10 @@ import numpy as np
 
 import dlc_recurrent  # noqa: F401  (torchvision before tensorflow)
 from dlc_recurrent._tensorflow import tf
+from dlc_recurrent.config import TrainingConfig
 from dlc_recurrent.distill import load_training_set
 from dlc_recurrent.layout import CONFIG_NAME
-from dlc_recurrent.training import TrainingConfig, load_student, make_dataset, masked_mse, render_maps
+from dlc_recurrent.training import load_student, make_dataset, masked_mse, render_maps
 from dlc_recurrent.training.data import hidden_test_samples
 
 

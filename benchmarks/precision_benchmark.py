@@ -43,9 +43,10 @@ POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
 
 def step_times(size: tuple[int, int], steps: int) -> list[dict]:
     """Seconds per training step of each model in each policy, on random frames."""
+    from dlc_recurrent import models
     from dlc_recurrent._tensorflow import keras, tf
+    from dlc_recurrent.config import TrainingConfig
     from dlc_recurrent.precision import computing_in
-    from dlc_recurrent.training import TrainingConfig
     from dlc_recurrent.training.trainer import HeatmapTrainer
 
     height, width = size
@@ -55,7 +56,7 @@ def step_times(size: tuple[int, int], steps: int) -> list[dict]:
             with computing_in(policy):
                 keras.utils.set_random_seed(0)
                 config = TrainingConfig(model=model, bodyparts=[f"p{i}" for i in range(6)], augment=False)
-                trainer = HeatmapTrainer(config.build_model(), config)
+                trainer = HeatmapTrainer(models.build_student(config), config)
                 trainer.compile(optimizer=keras.optimizers.Adam(1e-3))
                 trainer.build_for(height, width, config)
                 batch = config.resolved_batch_size

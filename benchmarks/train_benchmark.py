@@ -206,7 +206,8 @@ def worker_steps(task: dict) -> dict:
         import tf_keras as keras
 
         from dlc_recurrent.distill import load_training_set
-        from dlc_recurrent.training import TrainingConfig, build_trainer, make_dataset
+        from dlc_recurrent.config import TrainingConfig
+        from dlc_recurrent.training import build_trainer, make_dataset
 
         baseline_mb = memory.current_mb()
         trainset = load_training_set(task["trainset"])
@@ -280,6 +281,7 @@ def worker_learn(task: dict) -> dict:
     import pandas as pd
     import tensorflow as tf
 
+    from dlc_recurrent import models
     from dlc_recurrent.distill import load_training_set
     from dlc_recurrent.frames import read_video_info
     from dlc_recurrent.inference.streams import predict_video
@@ -329,7 +331,7 @@ def worker_learn(task: dict) -> dict:
         history = pd.read_csv(folder / HISTORY_NAME)
         trained = load_trained_student(project, task["shuffle"], 0, model)
         tf.random.set_seed(0)
-        untrained = Student(config=trained.config, folder=None, network=trained.config.build_model(),
+        untrained = Student(config=trained.config, folder=None, network=models.build_student(trained.config),
                             state_reset=trained.state_reset)
         before, after = errors(student_predictions(untrained)), errors(student_predictions(trained))
         rows.append({"model": f"{model} untrained", **before})

@@ -12,7 +12,8 @@ load_torchvision_first()
 install_default_handler()
 
 from dlc_recurrent._version import __version__  # noqa: E402
-from dlc_recurrent.distill import TrainingSetSpec, create_training_set  # noqa: E402
+from dlc_recurrent.config import TrainingSetSpec  # noqa: E402
+from dlc_recurrent.distill import create_training_set  # noqa: E402
 from dlc_recurrent.errors import ProjectError  # noqa: E402
 from dlc_recurrent.project import Project, load_project  # noqa: E402
 from dlc_recurrent.synthetic import make_synthetic_project, read_ground_truth  # noqa: E402
@@ -102,7 +103,7 @@ def evaluate_occlusion(config, shuffle=1, trainingsetindex=0, **options):
 def __getattr__(name: str):
     """``TrainingConfig`` comes with TensorFlow, so it loads on first use."""
     if name == "TrainingConfig":
-        from dlc_recurrent.training import TrainingConfig
+        from dlc_recurrent.config import TrainingConfig
 
         return TrainingConfig
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

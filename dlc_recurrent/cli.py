@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dlc_recurrent._logging import LOGGER_NAME, VERBOSE_VARIABLE
 from dlc_recurrent._version import __version__
-from dlc_recurrent.distill import TrainingSetSpec
+from dlc_recurrent.config import DEFAULT_MIN_STEPS, PAPER_EPOCHS, SCHEDULES, TrainingConfig, TrainingSetSpec
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.kinds import MEMORIES, MODEL_KINDS, START_FROM
 from dlc_recurrent.precision import PRECISIONS
@@ -184,10 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     trainset = commands.add_parser("create-training-set", help="sample teacher-labelled windows")
     _add_project_arguments(trainset)
-    trainset.add_argument("--window-length", type=int, default=15, help="frames per training window (the paper's 15)")
-    trainset.add_argument("--windows-per-video", type=int, default=250,
+    trainset.add_argument("--window-length", type=int, default=TrainingSetSpec.window_length,
+                          help="frames per training window (the paper's 15)")
+    trainset.add_argument("--windows-per-video", type=int, default=TrainingSetSpec.windows_per_video,
                           help="windows drawn per video (plus those holding hand-labelled frames)")
-    trainset.add_argument("--scale", type=float, default=1.0,
+    trainset.add_argument("--scale", type=float, default=TrainingSetSpec.scale,
                           help="resize the stored frames (0.5: half width and height, steps about 4x faster)")
     trainset.add_argument("--teacher-scorer", default=None,
                           help="the teacher's scorer, when several teachers' files lie next to a video")
@@ -195,19 +196,22 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the DLC shuffle whose analyze_videos output is the teacher (instead of --teacher-scorer)")
     trainset.add_argument("--teacher-snapshot-index", type=int, default=None,
                           help="that shuffle's snapshot (default: the config's snapshotindex)")
-    trainset.add_argument("--seed", type=int, default=0, help="which windows are drawn")
+    trainset.add_argument("--seed", type=int, default=TrainingSetSpec.seed, help="which windows are drawn")
     trainset.add_argument("--max-gap-fill", type=int, default=TrainingSetSpec.max_gap_fill,
                           help="interpolate teacher gaps of at most this many frames (0: mask them, the paper)")
     trainset.set_defaults(run=_create_training_set)
 
     training = commands.add_parser("train", help="train a student on the training set")
     _add_project_arguments(training)
-    training.add_argument("--model", choices=MODEL_KINDS, default="convlstm_leap")
-    training.add_argument("--schedule", choices=["converge", "fixed"], default=None,
+    training.add_argument("--model", choices=MODEL_KINDS, default=TrainingConfig.model)
+    training.add_argument("--schedule", choices=SCHEDULES, default=None,
                           help="converge (default): until the test loss stops improving; fixed: --epochs (the paper)")
-    training.add_argument("--min-steps", type=int, default=None, help="never stop before (default 1000)")
-    training.add_argument("--max-steps", type=int, default=None, help="stop here even if not converged (default 20000)")
-    training.add_argument("--epochs", type=int, default=None, help="with --schedule fixed: passes over the set (10)")
+    training.add_argument("--min-steps", type=int, default=None,
+                          help=f"never stop before (default {DEFAULT_MIN_STEPS})")
+    training.add_argument("--max-steps", type=int, default=None,
+                          help=f"stop here even if not converged (default {TrainingConfig.max_steps})")
+    training.add_argument("--epochs", type=int, default=None,
+                          help=f"with --schedule fixed: passes over the set ({PAPER_EPOCHS})")
     training.add_argument("--batch-size", type=int, default=None,
                           help="windows (recurrent) or frames (LEAP) per step (default 8 or 32)")
     training.add_argument("--skip-connection", action="store_true",

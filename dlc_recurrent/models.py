@@ -39,15 +39,19 @@ import logging
 import numpy as np
 
 from dlc_recurrent._tensorflow import keras, tf
+from dlc_recurrent.config import TrainingConfig
+from dlc_recurrent.kinds import (  # MODEL_KINDS also read as models.MODEL_KINDS
+    DEFAULT_FILTERS,
+    DEFAULT_MEAN,
+    DEFAULT_STD,
+    MEMORIES,
+    MODEL_KINDS,
+)
 
 layers = keras.layers
 logger = logging.getLogger(__name__)
 
 SIZE_MULTIPLE = 4
-DEFAULT_FILTERS = (16, 32, 64, 32)
-DEFAULT_MEAN = 0.257
-DEFAULT_STD = 0.288
-from dlc_recurrent.kinds import MEMORIES, MODEL_KINDS  # noqa: E402  (re-exported: models.MODEL_KINDS)
 
 
 def pad_to_multiple(height, width, multiple=SIZE_MULTIPLE):
@@ -275,6 +279,24 @@ def build_model(kind, n_keypoints, *, window_length=15, convlstm_filters=32, ski
     if kind == "bidirectional_leap":
         return build_bidirectional_leap(n_keypoints, **recurrent, **kwargs)
     raise ValueError(f"unknown model kind {kind!r}; choose one of {MODEL_KINDS}")
+
+
+def build_student(config: TrainingConfig, height=None, width=None):
+    """The network a :class:`~dlc_recurrent.config.TrainingConfig` describes, for windows of any length.
+
+    Args:
+        config: the student's settings (its model kind, widths, memory, normalisation, body parts).
+        height, width: the frame size it is built for (None: any size that is a multiple of 4).
+
+    Returns:
+        A Keras model: frames (B, H, W, C) -> maps (B, H, W, K) for LEAP, windows (B, T, H, W, C) ->
+        maps (B, T, H, W, K) for the recurrent students, K = ``len(config.bodyparts)``.
+    """
+    return build_model(config.model, len(config.bodyparts), window_length=None,
+                       convlstm_filters=config.convlstm_filters, skip_connection=config.skip_connection,
+                       frame_dropout=config.frame_dropout, memory=config.memory, map_scale=1 / config.map_amplitude,
+                       channels=config.channels, filters=config.filters, mean=config.mean, std=config.std,
+                       height=height, width=width)
 
 
 @keras.saving.register_keras_serializable(package="dlc_recurrent")

@@ -13,13 +13,13 @@ from dlc_recurrent.distill import (
     HAND_LABEL,
     MASKED,
     TEACHER,
-    TrainingSetSpec,
     combine_targets,
     create_training_set,
     load_training_set,
     sample_windows,
     short_gaps,
 )
+from dlc_recurrent.config import TrainingSetSpec
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.frames import Crop, from_scaled, prepare_frame, to_full_frame, to_scaled, to_stored_frame
 from dlc_recurrent.layout import training_set_folder
@@ -207,24 +207,6 @@ def test_a_rerun_after_refined_labels_or_another_pcutoff_needs_overwrite(project
         yaml.dump(config, handle)
     with pytest.raises(ProjectError, match="pcutoff changed"):
         small_set(project_copy, max_gap_fill=0)
-
-
-def test_older_training_set_without_newer_options_reads_as_built(project_copy):
-    from ruamel.yaml import YAML
-
-    folder = small_set(project_copy, max_gap_fill=0)
-    yaml = YAML(typ="safe")
-    record = yaml.load((folder / "trainingset.yaml").read_text())
-    del record["request"]["spec"]["max_gap_fill"]  # as written before that option existed (gaps masked)
-    del record["inputs"]  # and before the input files were recorded
-    with (folder / "trainingset.yaml").open("w") as handle:
-        yaml.dump(record, handle)
-    stamp = (folder / "trainingset.yaml").stat().st_mtime_ns
-    assert load_training_set(folder).spec.max_gap_fill == 0
-    assert small_set(project_copy, max_gap_fill=0) == folder
-    assert (folder / "trainingset.yaml").stat().st_mtime_ns == stamp
-    with pytest.raises(ProjectError, match="overwrite=True"):
-        small_set(project_copy, max_gap_fill=7)
 
 
 def test_gap_filled_training_set(project_copy):

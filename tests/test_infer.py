@@ -29,7 +29,7 @@ from dlc_recurrent.inference.reader import FrameReader
 from dlc_recurrent.inference.streams import predict_video, predict_windowed_reference
 from dlc_recurrent.inference.student import Student, find_peaks, load_trained_student
 from dlc_recurrent.project import find_teacher, load_project, teacher_candidates
-from dlc_recurrent.training import TrainingConfig
+from dlc_recurrent.config import TrainingConfig
 
 
 def gaussian_maps(centres, height, width, sigma, amplitude):
@@ -190,7 +190,7 @@ def test_a_student_with_a_skip_connection_streams_what_its_network_computes(tmp_
     config = TrainingConfig(model="convlstm_leap", bodyparts=["a", "b"], window_length=4, map_amplitude=0.01,
                             skip_connection=True, memory=memory)
     tf.random.set_seed(6)
-    network = config.build_model()
+    network = models.build_student(config)
     if memory == "maps":  # a memory that writes something (its last layer starts at zero)
         written = network.get_layer("decoder_td").layer.get_layer("memory_maps")
         written.set_weights([np.full(w.shape, 0.01, np.float32) for w in written.get_weights()])

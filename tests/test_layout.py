@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "dlc_recurrent"
 FLOORS = [
     ["_version", "_logging", "_import_order", "kinds", "errors"],
     ["fileio", "frames", "locks", "_tensorflow", "devices", "precision"],
-    ["project"],
+    ["project", "config"],
     ["layout", "synthetic"],
     ["distill"],
     ["models"],

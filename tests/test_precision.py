@@ -10,7 +10,7 @@ from dlc_recurrent.frames import read_video_info
 from dlc_recurrent.inference import analyze_videos, load_trained_student, predict_video
 from dlc_recurrent.precision import computing_in, cpu_supports_bfloat16, keras_policy
 from dlc_recurrent.project import load_project, video_crop
-from dlc_recurrent.training import TrainingConfig
+from dlc_recurrent.config import TrainingConfig
 
 
 @pytest.mark.parametrize("precision, device, bf16_cpu, policy, training_policy", [
@@ -54,15 +54,6 @@ def test_computing_in_restores_the_callers_policy_even_after_an_error():
             assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
             raise RuntimeError
     assert keras.mixed_precision.global_policy().name == "float32"
-
-
-def test_a_saved_config_from_before_the_precision_option_loads_as_it_was_trained(tmp_path):
-    config = TrainingConfig(bodyparts=["a"])
-    config.save(tmp_path / "dlc_recurrent.yaml")
-    text = (tmp_path / "dlc_recurrent.yaml").read_text()
-    (tmp_path / "dlc_recurrent.yaml").write_text("\n".join(line for line in text.splitlines()
-                                                           if not line.startswith("precision:")))
-    assert TrainingConfig.load(tmp_path / "dlc_recurrent.yaml").precision == "float16"  # float32 on a CPU
 
 
 def test_bfloat16_moves_a_trained_students_points_by_a_fraction_of_a_pixel(trained_project, tmp_path):

@@ -26,7 +26,7 @@ from dlc_recurrent.layout import (
     training_set_folder,
 )
 from dlc_recurrent.project import load_project, read_hand_labels, read_teacher, video_crop
-from dlc_recurrent.training import TrainingConfig
+from dlc_recurrent.config import TrainingConfig
 
 
 def _independent_points(config, model):

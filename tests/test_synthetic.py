@@ -265,7 +265,7 @@ def test_rejects_an_unknown_occlusion_phase(tmp_path):
 def test_the_long_hidden_preset_hides_paws_longer_than_gap_filling_reaches(dlc, tmp_path):
     """The conditions under which, on real video, the recurrent student fell behind LEAP: paws hidden
     for longer than max_gap_fill, with the teacher on a look-alike or the occluder meanwhile."""
-    from dlc_recurrent.distill import TrainingSetSpec
+    from dlc_recurrent.config import TrainingSetSpec
     from dlc_recurrent.synthetic import PRESETS
 
     config = make_synthetic_project(tmp_path, n_frames=400, width=64, height=64, n_labeled_frames=4, seed=2,

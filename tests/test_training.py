@@ -14,13 +14,14 @@ import tf_keras as keras
 
 import dlc_recurrent  # noqa: F401  (torchvision before tensorflow)
 from dlc_recurrent.distill import GAP_FILLED, MASKED, create_training_set, load_training_set
+from dlc_recurrent import models
+from dlc_recurrent.config import TrainingConfig, train_call
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.layout import CONFIG_NAME, HISTORY_NAME, WEIGHTS_NAME, model_folder
 from dlc_recurrent.project import load_project
 from dlc_recurrent.training.data import HIDDEN_COPIES, hidden_points, hidden_test_samples
 from dlc_recurrent.training import (
     DLC_NET_TYPES,
-    TrainingConfig,
     add_occluder,
     add_part_occluder,
     augment_window,
@@ -30,7 +31,6 @@ from dlc_recurrent.training import (
     masked_mse,
     render_maps,
     train,
-    train_call,
     training_samples,
     validation_batch_size,
 )
@@ -356,7 +356,7 @@ def test_training_moves_peaks_towards_the_targets(trainset_project, model):
         next((project.project_path / "dlc-recurrent" / "training-sets").rglob("trainingset.yaml")).parent
     )
     network, config = load_student(folder)
-    untrained = config.build_model()
+    untrained = models.build_student(config)
     history = pd.read_csv(folder / HISTORY_NAME)
     assert list(history.epoch) == [0, 1, 2, 3]
     assert history.loss.iloc[-1] < history.loss.iloc[0]
@@ -390,7 +390,7 @@ def test_a_student_with_a_skip_connection_is_saved_and_rebuilt_with_it(trainset_
 def test_a_student_started_from_leap_trains_leap_first_and_starts_with_its_maps(trainset_project, caplog,
                                                                                  monkeypatch):
     from dlc_recurrent.training import run
-    from dlc_recurrent.training.config import FINE_TUNE
+    from dlc_recurrent.config import FINE_TUNE
 
     real_train = run.train
     leap_calls = []
@@ -436,7 +436,7 @@ def test_a_memory_of_maps_trained_with_leap_frozen_keeps_leaps_weights(trainset_
 
 
 def test_a_fine_tunes_defaults_fit_a_short_run_and_its_resume_call_repeats_what_differs():
-    from dlc_recurrent.training.config import FINE_TUNE, fine_tune_defaults
+    from dlc_recurrent.config import FINE_TUNE, fine_tune_defaults
 
     assert fine_tune_defaults(100)["min_steps"] == 100 and fine_tune_defaults()["min_steps"] == FINE_TUNE["min_steps"]
     config = TrainingConfig(start_from="leap", **{**fine_tune_defaults(), "learning_rate": 1e-3})
@@ -661,7 +661,7 @@ def _schedule(tmp_path, **options):
     from dlc_recurrent.training.callbacks import Schedule, ScheduleState
 
     config = TrainingConfig(model="leap", bodyparts=["a"], filters=(2, 2, 2, 2), **options)
-    network = config.build_model()
+    network = models.build_student(config)
     network(tf.zeros((1, 8, 8, 1)))
     optimizer = keras.optimizers.Adam(config.learning_rate)
     state = ScheduleState()
@@ -773,7 +773,7 @@ def test_a_converged_student_is_kept_and_reports_it(trainset_project, capsys):
 
 
 def test_evaluation_period_of_each_schedule():
-    from dlc_recurrent.training import steps_per_epoch
+    from dlc_recurrent.config import steps_per_epoch
 
     assert steps_per_epoch(TrainingConfig(), n_samples=1000, batch=8) == 50
     assert steps_per_epoch(TrainingConfig(min_steps=6, max_steps=6), n_samples=1000, batch=8) == 6

@@ -9,7 +9,7 @@ interpolated (``max_gap_fill=0`` masks them all, as the paper did).
 Frames are read once, cropped (and optionally scaled), and stored as uint8 ``.npy`` files that
 training memory-maps; confidence maps are rendered during training, never stored.
 
-    spec.py      TrainingSetSpec, the targets and TrainingSet, load_training_set
+    spec.py      the targets and TrainingSet, load_training_set (the spec: dlc_recurrent.config)
     targets.py   teacher + hand labels -> targets, gap filling, stored coordinates
     windows.py   windows sampled in whole train or test blocks
     records.py   what a set was built from, to skip or explain rebuilds
@@ -31,7 +31,6 @@ from dlc_recurrent.distill.spec import (
     MASKED,
     TEACHER,
     TrainingSet,
-    TrainingSetSpec,
     VideoTargets,
     load_training_set,
 )
@@ -49,7 +48,6 @@ __all__ = [
     "MASKED",
     "TEACHER",
     "TrainingSet",
-    "TrainingSetSpec",
     "VideoTargets",
     "load_training_set",
     "combine_targets",

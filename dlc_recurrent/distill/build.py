@@ -23,7 +23,8 @@ from dlc_recurrent.distill.records import (
     saved_request,
     video_inputs,
 )
-from dlc_recurrent.distill.spec import TrainingSetSpec, VideoTargets
+from dlc_recurrent.config import TrainingSetSpec
+from dlc_recurrent.distill.spec import VideoTargets
 from dlc_recurrent.distill.targets import combine_targets, to_stored_coordinates
 from dlc_recurrent.distill.windows import sample_windows, test_block_ranges
 from dlc_recurrent.errors import ProjectError
@@ -100,7 +101,6 @@ def create_training_set(
         teacher_scorer=teacher_scorer,
         **spec_options,
     )
-    spec.validate()
     fraction = training_fraction(project, trainingsetindex)
     videos = [Path(v) for v in (videos if videos is not None else project.videos)]
     if not videos:

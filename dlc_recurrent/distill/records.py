@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dlc_recurrent.distill.spec import TrainingSetSpec, saved_spec
+from dlc_recurrent.config import TrainingSetSpec
+from dlc_recurrent.distill.spec import saved_spec
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.fileio import read_yaml
 from dlc_recurrent.layout import TRAINING_SET_META, training_set_folder

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlc_recurrent.distill.spec import TrainingSetSpec
+from dlc_recurrent.config import TrainingSetSpec
 
 
 def sample_windows(

@@ -37,7 +37,8 @@ from dlc_recurrent.inference.streams import predict_frames
 from dlc_recurrent.inference.student import Student, load_trained_student
 from dlc_recurrent.layout import HISTORY_NAME, QUALITY_FIGURE_NAME, QUALITY_TABLE_NAME, QUALITY_TEXT_NAME, ShuffleLayout
 from dlc_recurrent.project import load_project, read_teacher
-from dlc_recurrent.training import TrainingConfig, read_training_summary, train_call
+from dlc_recurrent.config import TrainingConfig, train_call
+from dlc_recurrent.training import read_training_summary
 
 logger = logging.getLogger(__name__)
 

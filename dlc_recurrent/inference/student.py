@@ -14,7 +14,8 @@ from dlc_recurrent._tensorflow import tf
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.layout import WEIGHTS_NAME, ShuffleLayout
 from dlc_recurrent.project import Project
-from dlc_recurrent.training import TrainingConfig, load_student, set_arguments
+from dlc_recurrent.config import TrainingConfig, set_arguments
+from dlc_recurrent.training import load_student
 
 #: frames per network call on a GPU (and the default where the device is not known)
 DEFAULT_BATCH_SIZE = 32

@@ -13,8 +13,8 @@ import numpy as np
 from tqdm import tqdm
 
 from dlc_recurrent._tensorflow import keras, tf
+from dlc_recurrent.config import TrainingConfig
 from dlc_recurrent.layout import BEST_WEIGHTS_NAME
-from dlc_recurrent.training.config import TrainingConfig
 
 logger = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ import pandas as pd
 from ruamel.yaml import YAML
 
 from dlc_recurrent._tensorflow import tf
+from dlc_recurrent.config import TrainingConfig
 from dlc_recurrent.distill import TrainingSet, training_set_fingerprint
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.fileio import atomic_write, atomic_yaml
 from dlc_recurrent.layout import CONFIG_NAME, TRAINING_SET_RECORD
-from dlc_recurrent.training.config import TrainingConfig
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 
 from dlc_recurrent._tensorflow import tf
+from dlc_recurrent.config import TrainingConfig
 from dlc_recurrent.distill import GAP_FILLED, TrainingSet
-from dlc_recurrent.training.config import TrainingConfig
 
 
 def validation_batch_size(n_samples: int, batch_size: int, replicas: int) -> int:

@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 from ruamel.yaml import YAML
 
+from dlc_recurrent import models
 from dlc_recurrent._tensorflow import keras
+from dlc_recurrent.config import TrainingConfig, train_call
 from dlc_recurrent.distill import TrainingSet
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.fileio import atomic_yaml
@@ -19,7 +21,6 @@ from dlc_recurrent.layout import CONFIG_NAME, SUMMARY_NAME, WEIGHTS_NAME, modelp
 from dlc_recurrent.precision import computing_in
 from dlc_recurrent.project import Project
 from dlc_recurrent.training.callbacks import SMOOTHING, ScheduleState, monitor_name, monitored_loss
-from dlc_recurrent.training.config import TrainingConfig, train_call
 
 #: deeplabcut's post-processing tools rebuild the scorer from a pytorch_config.yaml whose net_type
 #: must be one of DLC's own; these borrowed names only make the students findable (and keep the
@@ -158,11 +159,13 @@ def load_student(train_folder: str | Path, policy: str = "float32") -> tuple[ker
         raise ProjectError(f"{folder}: no trained student here ({WEIGHTS_NAME}); run dlc_recurrent.train(config)")
     try:
         config = TrainingConfig.load(folder / CONFIG_NAME)
+    except ProjectError:  # settings this version cannot use: says so itself
+        raise
     except Exception as error:  # garbled or cut short
         raise ProjectError(f"{folder / CONFIG_NAME}: damaged ({type(error).__name__}); retrain the student with "
                            "dlc_recurrent.train(config, ..., overwrite=True)") from None
     with computing_in(policy):
-        network = config.build_model()
+        network = models.build_student(config)
     try:
         network.load_weights(str(weights))
     except Exception as error:

@@ -27,6 +27,14 @@ import numpy as np
 import pandas as pd
 
 from dlc_recurrent._tensorflow import keras, tf
+from dlc_recurrent.config import (
+    COPIED_FIELDS,
+    SHARED_WITH_LEAP,
+    TrainingConfig,
+    fine_tune_defaults,
+    set_arguments,
+    steps_per_epoch,
+)
 from dlc_recurrent.devices import default_device_type, device_names, refuse_multi_machine, select_device
 from dlc_recurrent.distill import TrainingSet, load_training_set, training_set_fingerprint
 from dlc_recurrent.errors import ProjectError
@@ -62,14 +70,6 @@ from dlc_recurrent.training.checkpoints import (
     restore_newest_readable,
     trained_on,
     truncate_history,
-)
-from dlc_recurrent.training.config import (
-    COPIED_FIELDS,
-    SHARED_WITH_LEAP,
-    TrainingConfig,
-    fine_tune_defaults,
-    set_arguments,
-    steps_per_epoch,
 )
 from dlc_recurrent.training.data import (
     dataset_statistics,

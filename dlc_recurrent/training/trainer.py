@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dlc_recurrent import models
 from dlc_recurrent._tensorflow import keras, tf
-from dlc_recurrent.training.config import TrainingConfig
+from dlc_recurrent.config import TrainingConfig
 
 
 def build_trainer(config: TrainingConfig, height: int, width: int):
     """A fresh student, its HeatmapTrainer and Adam (loss-scaled under mixed precision), built for H x W."""
-    network = config.build_model()
+    network = models.build_student(config)
     trainer = HeatmapTrainer(network, config)
     optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate, amsgrad=False)
     if keras.mixed_precision.global_policy().name == "mixed_float16":
