@@ -164,6 +164,33 @@ def test_a_part_occluder_hides_a_known_part_on_the_last_frames_under_the_frames_
     assert not mask.any() and np.array_equal(out, frames), "no part with a target: nothing to hide"
 
 
+def test_a_swap_moves_the_hidden_parts_own_pixels_to_where_its_cover_came_from():
+    """occluder_target="swaps": the part is covered by texture from a shift away, and its own pixels
+    appear at that shift (a decoy); the returned mask covers both patches."""
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (15, 40, 48, 1)).astype(np.uint8)
+    xy = np.stack([np.stack([np.linspace(10, 30, 15), np.full(15, 20.0)], -1), np.full((15, 2), 5.0)], axis=1)
+    weight = np.ones((15, 2), np.float32)
+    config = TrainingConfig(occluder_size=(0.2, 0.25), occluder_target="swaps")
+    plain = TrainingConfig(occluder_size=(0.2, 0.25), occluder_target="parts")
+    for seed in range(5):
+        out, mask = add_part_occluder(frames, xy, weight, (40, 48), config, np.random.default_rng(seed))
+        _, cover = add_part_occluder(frames, xy, weight, (40, 48), plain, np.random.default_rng(seed))
+        decoy = mask & ~cover
+        assert cover.any() and decoy.any() and not (decoy & cover).any()
+        np.testing.assert_array_equal(out[~mask], frames[~mask])
+        for t in np.flatnonzero(decoy.any(axis=(1, 2))):
+            rows, columns = np.nonzero(cover[t])
+            # the decoy patch holds the covered patch's own pixels, at one shift
+            found = {(dr, dc) for dr in range(-40, 41) for dc in range(-48, 49)
+                     if np.array_equal(out[t][np.roll(cover[t], (dr, dc), axis=(0, 1)) & decoy[t]],
+                                       np.roll(frames[t], (dr, dc), axis=(0, 1))[np.roll(cover[t], (dr, dc), axis=(0, 1))
+                                                                                 & decoy[t]])
+                     and (np.roll(cover[t], (dr, dc), axis=(0, 1)) & decoy[t]).sum() == decoy[t].sum()}
+            assert found, "the decoy is the hidden patch moved"
+            break
+
+
 def test_occluders_in_the_pipeline_leave_targets_alone(trainset_project):
     trainset = load_training_set(
         next((load_project(trainset_project).project_path / "dlc-recurrent" / "training-sets").rglob("trainingset.yaml")).parent

@@ -16,6 +16,7 @@ from dlc_recurrent.config.training import (
     NORMALIZATIONS,
     OCCLUDER_TARGETS,
     PAPER_EPOCHS,
+    PART_TARGETS,
     SCHEDULES,
     SHARED_WITH_LEAP,
     TrainingConfig,
@@ -44,6 +45,7 @@ __all__ = [
     "NORMALIZATIONS",
     "OCCLUDER_TARGETS",
     "PAPER_EPOCHS",
+    "PART_TARGETS",
     "SCHEDULES",
     "SHARED_WITH_LEAP",
 ]

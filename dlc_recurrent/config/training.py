@@ -22,7 +22,9 @@ from dlc_recurrent.kinds import DEFAULT_FILTERS, DEFAULT_MEAN, DEFAULT_STD, MEMO
 from dlc_recurrent.precision import PRECISIONS
 
 SCHEDULES = ("converge", "fixed")
-OCCLUDER_TARGETS = ("anywhere", "parts")
+OCCLUDER_TARGETS = ("anywhere", "parts", "swaps")
+#: The occluder targets that hide a body part with a known target (see ``occluder_target``).
+PART_TARGETS = ("parts", "swaps")
 NORMALIZATIONS = ("paper", "dataset")
 
 #: The schedule of a student that starts from its LEAP control (``start_from="leap"``), where the
@@ -281,13 +283,16 @@ class Occluders:
     #: evaluation), scored on the points it hides only (``val_hidden_loss`` in history.csv); the
     #: schedule judges convergence and keeps the weights by the geometric mean of that loss and the
     #: ordinary test loss, which alone cannot see what the memory adds. Costs one more evaluation of about
-    #: four times the test windows per period.
+    #: four times the test windows per period. "swaps": as "parts", and the hidden part's own pixels
+    #: are moved to where the texture came from, so the part is seen where it is not (a decoy, as when a
+    #: network takes another paw for it) while its target stays where it is: the memory must overrule a
+    #: confident single-frame answer, not only fill in a missing one.
     occluder_target: str = choice("anywhere", OCCLUDER_TARGETS)
-    #: occluder_target="parts" only: the loss weight of the points a part occluder hides, relative to
+    #: occluder_target "parts" or "swaps" only: the loss weight of the points a part occluder hides, relative to
     #: every other target's 1. They are a few of a window's K x T points (one part on a few frames),
     #: yet the only ones whose loss the memory can lower: at 1 their share of the loss is about 2%.
     occluded_weight: float = number(1.0, 0)
-    #: occluder_target="parts" only: the width of the target maps of the points a part occluder hides,
+    #: occluder_target "parts" or "swaps" only: the width of the target maps of the points a part occluder hides,
     #: as a multiple of ``sigma``. A paw hidden for a few frames has moved since it was last seen, and a
     #: map of the usual width rewards only a guess within about sigma of it (a roughly right guess
     #: scores as badly as no guess); a wider map rewards it, so the memory has something to learn.
@@ -298,8 +303,8 @@ class Occluders:
 
     def check_occluders(self) -> None:
         _ordered_pair("occluder_size", self.occluder_size, "fractions")
-        if (self.occluded_weight, self.occluded_sigma) != (1.0, 1.0) and self.occluder_target != "parts":
-            raise ValueError("occluded_weight and occluded_sigma apply to occluder_target='parts'")
+        if (self.occluded_weight, self.occluded_sigma) != (1.0, 1.0) and self.occluder_target not in PART_TARGETS:
+            raise ValueError(f"occluded_weight and occluded_sigma apply to occluder_target in {PART_TARGETS}")
 
 
 @dataclass
@@ -339,7 +344,7 @@ class TrainingConfig(FromTrainingSet, Occluders, Augmentation, Targets, Network,
     @property
     def tests_hidden_parts(self) -> bool:
         """Whether the test windows are scored with part occluders too (see ``occluder_target``)."""
-        return self.recurrent and self.occluder_target == "parts" and self.occluder_probability > 0
+        return self.recurrent and self.occluder_target in PART_TARGETS and self.occluder_probability > 0
 
     @property
     def resolved_batch_size(self) -> int:

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from dlc_recurrent._tensorflow import tf
-from dlc_recurrent.config import TrainingConfig
+from dlc_recurrent.config import PART_TARGETS, TrainingConfig
 from dlc_recurrent.distill import GAP_FILLED, TrainingSet
 
 
@@ -106,7 +106,7 @@ def make_dataset(
         if training and config.augment:
             frames, xy, weight = augment_window(frames, xy, weight, config, rng)
         if training and config.occluder_probability and rng.random() < config.occluder_probability:
-            if config.occluder_target == "parts":
+            if config.occluder_target in PART_TARGETS:
                 frames, mask = add_part_occluder(frames, xy, weight, stored.shape[1:3], config, rng)
                 hidden = hidden_points(mask, xy)
                 weight = weight * np.where(hidden, config.occluded_weight, 1.0)
@@ -221,6 +221,8 @@ def add_part_occluder(frames: np.ndarray, xy: np.ndarray, weight: np.ndarray, ar
     the frame's smaller side follows that part (which sits anywhere in its inner half) and is filled
     with the pixels of the same frame at a fixed random shift of at least its size, so it looks like
     the rest of the video (fur, wheel, background), not like a flat square. Targets are unchanged.
+    With ``occluder_target="swaps"`` the two patches trade places: the part's own pixels go where the
+    texture came from, a decoy of the part where it is not.
 
     Args:
         frames: (T, H, W, C) uint8, the window after augmentation.
@@ -229,7 +231,7 @@ def add_part_occluder(frames: np.ndarray, xy: np.ndarray, weight: np.ndarray, ar
 
     Returns:
         The frames with the part hidden, and the occluder's mask (T, H, W) bool (all False when no
-        part has a target on every frame of the run).
+        part has a target on every frame of the run), the decoy's patch included.
     """
     length, height, width, _ = frames.shape
     area_height, area_width = area
@@ -259,6 +261,11 @@ def add_part_occluder(frames: np.ndarray, xy: np.ndarray, weight: np.ndarray, ar
         texture = np.roll(frames[t, :area_height, :area_width], tuple(shift[::-1]), axis=(0, 1))
         inside_area = mask[t, :area_height, :area_width]
         hidden[t, :area_height, :area_width][inside_area] = texture[inside_area]
+        if config.occluder_target == "swaps":  # the part where its texture came from
+            decoy = np.roll(inside_area, tuple(-shift[::-1]), axis=(0, 1)) & ~inside_area
+            moved = np.roll(frames[t, :area_height, :area_width], tuple(-shift[::-1]), axis=(0, 1))
+            hidden[t, :area_height, :area_width][decoy] = moved[decoy]
+            mask[t, :area_height, :area_width] |= decoy
     return hidden, mask
 
 
