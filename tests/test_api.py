@@ -1,32 +1,38 @@
-"""The package's public calls: the signatures help() shows are those of the functions they call."""
+"""The package's public calls: each is the function that does the work (one signature, one docstring),
+imported on first use, and ``train`` adds only ``report`` to training's own signature."""
 
+import importlib
 import inspect
+import subprocess
+import sys
 
 import pytest
 
 import dlc_recurrent
 
 
-def _parameters(function):
-    return {name: p.default for name, p in inspect.signature(function).parameters.items()
-            if p.kind is not p.VAR_KEYWORD}
+@pytest.mark.parametrize("name", sorted(dlc_recurrent.LAZY_EXPORTS))
+def test_each_public_call_is_the_function_of_its_module(name):
+    home = importlib.import_module(dlc_recurrent.LAZY_EXPORTS[name])
+    assert getattr(dlc_recurrent, name) is getattr(home, name)
+    assert getattr(dlc_recurrent, name).__doc__
+    assert name in dlc_recurrent.__all__ and name in dir(dlc_recurrent)
 
 
-@pytest.mark.parametrize("name, module, wrapper_only", [
-    ("train", "training", {"report"}),
-    ("analyze_videos", "inference", set()),
-    ("evaluate", "evaluation", set()),
-    ("quality_report", "evaluation", set()),
-    ("ensemble_videos", "ensemble.videos", set()),
-])
-def test_public_calls_show_the_real_signature(name, module, wrapper_only):
-    import importlib
+def test_importing_the_package_does_not_load_tensorflow_until_a_call_needs_it():
+    code = ("import sys, dlc_recurrent; assert 'tensorflow' not in sys.modules, 'loaded at import'; "
+            "dlc_recurrent.analyze_videos; assert 'tensorflow' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
-    real = getattr(importlib.import_module(f"dlc_recurrent.{module}"), name)
-    wrapper = getattr(dlc_recurrent, name)
-    shown = {k: v for k, v in _parameters(wrapper).items() if k not in wrapper_only}
-    assert shown == _parameters(real), f"dlc_recurrent.{name} differs from dlc_recurrent.{module}.{name}"
-    assert wrapper.__doc__
+
+def test_train_shows_trainings_signature_with_report():
+    from dlc_recurrent.training import train as train_student
+
+    shown = inspect.signature(dlc_recurrent.train).parameters
+    real = inspect.signature(train_student).parameters
+    assert [p for p in shown if p != "report"] == list(real)
+    assert all(shown[p].default == real[p].default for p in real)
+    assert shown["report"].default is True
 
 
 def test_deeplabcut_3_names_are_accepted_by_the_public_calls():
@@ -35,38 +41,27 @@ def test_deeplabcut_3_names_are_accepted_by_the_public_calls():
         assert expected <= set(inspect.signature(getattr(dlc_recurrent, name)).parameters), name
 
 
-@pytest.mark.parametrize("name, module", [("train", "training"), ("analyze_videos", "inference"),
-                                          ("evaluate", "evaluation"), ("quality_report", "evaluation"),
-                                          ("ensemble_videos", "ensemble.videos")])
-def test_public_calls_pass_every_argument_on(name, module, monkeypatch):
-    """Each argument given to the public call reaches the function that does the work, unchanged."""
-    import importlib
+def test_train_passes_every_argument_on_and_reports_on_the_device_it_trained_on(monkeypatch):
+    from dlc_recurrent import pipeline
 
-    real_module = importlib.import_module(f"dlc_recurrent.{module}")
-    signature = inspect.signature(getattr(real_module, name))
-    received = {}
+    trained, judged = {}, {}
+    signature = inspect.signature(pipeline.train_student)
 
     def record(*args, **kwargs):
-        arguments = signature.bind(*args, **kwargs).arguments
-        received.update({**arguments.pop("options", {}), **arguments})
+        trained.update(signature.bind(*args, **kwargs).arguments)
         return "folder"
 
-    monkeypatch.setattr(real_module, name, record)
-    wrapper = getattr(dlc_recurrent, name)
-    given = {k: f"value-of-{k}" for k in _parameters(wrapper) if k not in {"report", "devices"}}
-    if name == "train":
-        given["report"] = False
-    wrapper(**given)
-    given.pop("report", None)
-    assert {k: received.get(k) for k in given} == given
-
-
-def test_the_public_train_reports_on_the_device_it_trained_on(monkeypatch):
-    calls = {}
-    monkeypatch.setattr("dlc_recurrent.training.train", lambda *a, **k: "folder")
-    monkeypatch.setattr("dlc_recurrent.evaluation.quality_report", lambda *a, **k: calls.update(k))
-    dlc_recurrent.train("config.yaml", device="cpu")
-    assert calls["device"] == "cpu" and calls["gputouse"] is None
+    monkeypatch.setattr(pipeline, "train_student", record)
+    monkeypatch.setattr(pipeline, "quality_report", lambda *args, **kwargs: judged.update(kwargs))
+    assert dlc_recurrent.train("config.yaml", 3, model="leap", device="cpu", max_steps=10) == "folder"
+    assert trained["shuffle"] == 3 and trained["model"] == "leap" and trained["options"] == {"max_steps": 10}
+    assert judged == {"shuffle": 3, "trainingsetindex": 0, "model": "leap", "device": "cpu", "gputouse": None}
+    judged.clear()
+    dlc_recurrent.train("config.yaml", devices=["/CPU:0"], report=True)
+    assert judged["device"] is None and judged["gputouse"] is None  # data-parallel: the default device
+    judged.clear()
+    dlc_recurrent.train("config.yaml", report=False)
+    assert not judged
 
 
 def test_the_public_face_is_small_and_every_name_in_it_is_there():
@@ -74,3 +69,5 @@ def test_the_public_face_is_small_and_every_name_in_it_is_there():
                                           "TrainingSetSpec", "Project", "ProjectError"}
     for name in dlc_recurrent.__all__:
         assert getattr(dlc_recurrent, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        dlc_recurrent.nothing

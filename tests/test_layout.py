@@ -20,7 +20,7 @@ FLOORS = [
     ["inference"],
     ["ensemble"],
     ["evaluation"],
-    ["cli", "demo", "__init__", "__main__"],
+    ["cli", "demo", "pipeline", "__init__", "__main__"],
 ]
 FLOOR = {name: level for level, names in enumerate(FLOORS) for name in names}
 
