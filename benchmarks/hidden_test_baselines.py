@@ -80,7 +80,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--training-set", required=True)
     parser.add_argument("--leap", required=True, help="the LEAP control's train folder")
-    parser.add_argument("--student", default=None, help="a student's train folder: its occluders (default: the defaults)")
+    parser.add_argument("--student", default=None,
+                        help="a student's train folder: its occluders (default: the defaults)")
     args = parser.parse_args()
     for row in baselines(args.training_set, args.leap, args.student):
         print(json.dumps({k: round(v, 4) for k, v in row.items()}))

@@ -77,7 +77,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test of the script (~2 min)")
     parser.add_argument("--out", type=Path, default=SCRIPT.parent / "out", help="folder for CSV, log, work files")
     parser.add_argument("--parts", default="speed,memory", help="comma-separated: speed, memory")
-    parser.add_argument("--keep", action="store_true", help="reuse the project, students and videos in <out>/infer_work")
+    parser.add_argument("--keep", action="store_true",
+                        help="reuse the project, students and videos in <out>/infer_work")
     parser.add_argument("--width", type=int, help="frame width of the speed video (default 336)")
     parser.add_argument("--height", type=int, help="frame height of the speed video (default 280)")
     parser.add_argument("--frames", type=int, help="frames of the speed video (default 2000)")
@@ -135,7 +136,8 @@ def prepare(args) -> dict:
     for model, batch in (("leap", 4), ("convlstm_leap", 1)):
         train(config, model=model, schedule="fixed", epochs=1, steps_per_epoch=1, batch_size=batch, augment=False)
     create_training_set(config, shuffle=2, windows_per_video=16, scale=1.0, max_gap_fill=0)  # the confident student
-    train(config, shuffle=2, model="convlstm_leap", schedule="fixed", epochs=1, steps_per_epoch=1, batch_size=1, augment=False)
+    train(config, shuffle=2, model="convlstm_leap", schedule="fixed", epochs=1, steps_per_epoch=1, batch_size=1,
+          augment=False)
     (work / "settings.json").write_text(json.dumps(stamp))
     print(f"Project {config.parent} with its students ready in {time.time() - started:.0f} s", flush=True)
 
@@ -237,7 +239,8 @@ def worker_student(task: dict) -> dict:
     frames = meta["nframes"]
     state_reset = meta["dlc_recurrent"]["state_reset"] if "dlc_recurrent" in meta else None
     return {"frames": frames, "frame_size": _video_size(task["video"]), "wall_s": wall_s,
-            "inference_s": meta["run_duration"], "fps": frames / meta["run_duration"], "fps_end_to_end": frames / wall_s,
+            "inference_s": meta["run_duration"], "fps": frames / meta["run_duration"],
+            "fps_end_to_end": frames / wall_s,
             "state_reset": state_reset, "rss_after_imports_mb": round(baseline_mb, 1),
             "rss_growth_late_mb": memory.growth_mb(*spans[0], settle=0.5), **memory.report()}
 
@@ -279,7 +282,8 @@ def install_network_guard() -> list:
         attempts.append(what)
         raise OSError(f"benchmark: network access blocked ({what})")
 
-    real_connect, real_connect_ex, real_getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
 
     def connect(self, address):
         if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in local:
@@ -345,7 +349,8 @@ def _fresh_dlc_shuffle(config: Path, cfg: dict, auxiliaryfunctions, deeplabcut):
         shuffle = int(marker.read_text())
     else:
         shuffle = 2
-        while (config.parent / auxiliaryfunctions.get_model_folder(fraction, shuffle, cfg, engine=Engine.PYTORCH)).exists():
+        while (config.parent
+               / auxiliaryfunctions.get_model_folder(fraction, shuffle, cfg, engine=Engine.PYTORCH)).exists():
             shuffle += 1
         deeplabcut.create_training_dataset(str(config), Shuffles=[shuffle], net_type="resnet_50",
                                            engine=Engine.PYTORCH, userfeedback=False)
@@ -428,6 +433,190 @@ def show(name: str, value: float) -> str:
     return f"{value:+.1%}" if name == "segments' cost" else f"{value:.2f}x"
 
 
+def make_runner(config: str, dest: Path, log: Path):
+    """``run(label, task)``: one worker subprocess on ``task``, its result printed and labelled ``label``."""
+
+    def run(label, task):
+        task = {"config": config, "dest": str(dest / label.replace(" ", "_").replace("=", "")), **task}
+        result = _common.run_worker(SCRIPT, task, log)
+        result["method"] = label
+        print(f"  {label:22s} {result['frames']:>7} frames {result['frame_size']:>8}: {result['fps']:.2f} fps, "
+              f"peak RSS {result['peak_rss_mb']:.0f} MB ({result['worker_wall_s']:.0f} s)", flush=True)
+        return result
+
+    return run
+
+
+def repeated_speed_tasks(videos: dict) -> dict:
+    """The speed rows every round runs: key -> (label, worker task)."""
+    speed_video = str(videos["speed"])
+    return {
+        "bare_leap": ("bare LEAP network", {"kind": "bare", "video": speed_video, "model": "leap"}),
+        "bare_recurrent": ("bare ConvLSTM-LEAP", {"kind": "bare", "video": speed_video, "model": "convlstm_leap"}),
+        "leap": ("leap", {"kind": "student", "video": speed_video, "model": "leap", "state_reset": None}),
+        # the same analyses of a short video, right after the long one: their difference is the start-up
+        "leap_short": ("leap short", {"kind": "student", "video": str(videos["short"]), "model": "leap",
+                                      "state_reset": None}),
+        "recurrent": ("recurrent", {"kind": "student", "video": speed_video, "model": "convlstm_leap",
+                                    "state_reset": None}),
+        "recurrent_short": ("recurrent short", {"kind": "student", "video": str(videos["short"]),
+                                                "model": "convlstm_leap", "state_reset": None}),
+        "recurrent_sr0": ("recurrent sr=0", {"kind": "student", "video": speed_video, "model": "convlstm_leap",
+                                             "state_reset": 0}),
+    }
+
+
+def add_startup(rounds: list[dict]) -> None:
+    """Add LEAP's and the recurrent student's fps after start-up and start-up seconds to each round,
+    from the difference of its long and short runs."""
+    for one in rounds:
+        for name in ("leap", "recurrent"):
+            long, short = one[name], one[f"{name}_short"]
+            long["fps_after_startup"] = ((long["frames"] - short["frames"])
+                                         / (long["inference_s"] - short["inference_s"]))
+            long["startup_s"] = short["inference_s"] - short["frames"] / long["fps_after_startup"]
+
+
+def measure_speed(args, videos: dict, run) -> tuple[list[dict], dict]:
+    """Run the speed rows: ``--repeats`` rounds of the repeated rows, then the two students, the naive
+    windows and DeepLabCut once; the rounds, and the last round with the single rows."""
+    print(f"\nSpeed: analyzing {videos['speed'].name} ...", flush=True)
+    repeated = repeated_speed_tasks(videos)
+    rounds = []
+    for index in range(args.repeats):
+        tag = f" #{index + 1}" if args.repeats > 1 else ""
+        rounds.append({key: run(label + tag, task) for key, (label, task) in repeated.items()})
+    add_startup(rounds)
+    speed = {
+        **rounds[-1],
+        "pair": run("two students", {"kind": "student", "video": str(videos["speed"]), "model": "convlstm_leap",
+                                     "state_reset": None, "confident_shuffle": 2}),
+        "naive": run("naive windows", {"kind": "windowed", "video": str(videos["windowed"])}),
+        "dlc": run("DLC ResNet-50", {"kind": "dlc", "video": str(videos["dlc"])}),
+    }
+    return rounds, speed
+
+
+def annotate_speed(rounds: list[dict], speed: dict) -> list[dict]:
+    """Add the x-LEAP ratio, part and notes to the speed rows; the rows of the earlier rounds."""
+    leap_fps = speed["leap"]["fps"]
+    earlier = [result for one in rounds[:-1] for result in one.values()]
+    for result in earlier:
+        result["x_leap"], result["part"] = float("nan"), "speed"
+    for key, result in speed.items():
+        result["x_leap"] = result["fps"] / leap_fps
+        result["part"] = "speed"
+    speed["naive"]["note"] = f"{speed['naive']['frames']} frames, fps extrapolated"
+    speed["dlc"]["note"] = (f"first {speed['dlc']['frames']} frames, batch {speed['dlc']['batch_size']}, "
+                            f"{speed['dlc']['torch_threads']} torch threads")
+    speed["recurrent"]["note"] = f"state_reset {speed['recurrent']['state_reset']}"
+    speed["pair"]["note"] = f"{speed['pair']['fps'] / speed['recurrent']['fps']:.2f}x the recurrent student's fps"
+    return earlier
+
+
+def print_goal_checks(speed: dict) -> None:
+    """Print the recurrent rows against the goals (LEAP, naive windows, DLC) and store the ratios in them."""
+    leap_fps = speed["leap"]["fps"]
+    for name in ("recurrent", "recurrent_sr0"):
+        r = speed[name]
+        checks = [("LEAP", r["fps"] / leap_fps, GOALS["leap"]),
+                  ("naive windows", r["fps"] / speed["naive"]["fps"], GOALS["naive"]),
+                  ("DLC ResNet-50", r["fps"] / speed["dlc"]["fps"], GOALS["dlc"])]
+        text = ", ".join(f"{value:.2f}x {other} [{'>=' if goal != 1 else '>'} {goal:g}: "
+                         f"{'met' if (value >= goal if goal != 1 else value > goal) else 'NOT met'}]"
+                         for other, value, goal in checks)
+        print(f"  {r['method']:15s} vs {text}")
+        r["vs_leap"], r["vs_naive"], r["vs_dlc"] = (value for _, value, _ in checks)
+
+
+def print_bare_ratios(rounds: list[dict]) -> list[dict]:
+    """Print each round's ratios against the bare networks (and their median); the ratios, one dict a round."""
+    print("  vs the bare networks (issue 21; goals: LEAP >= 0.95x, recurrent >= 0.9x bare LEAP, segments < 5%),"
+          " per round; 'after start-up' from the long and short runs' difference:")
+    ratios = [bare_ratios(one) for one in rounds]
+    for index, ratio in enumerate(ratios):
+        print(f"    round {index + 1}: "
+              + ", ".join(f"{name} {show(name, value)}" for name, value in ratio.items()))
+    if len(ratios) > 1:
+        print("    median:  " + ", ".join(f"{name} {show(name, statistics.median(r[name] for r in ratios))}"
+                                      for name in ratios[0]))
+    return ratios
+
+
+def speed_part(args, videos: dict, run) -> tuple[dict, list[dict]]:
+    """The speed comparison, measured and printed; the last round's rows by key, and the CSV rows."""
+    rounds, speed = measure_speed(args, videos, run)
+    earlier = annotate_speed(rounds, speed)
+    print()
+    _common.print_table(earlier + list(speed.values()), [
+        ("method", "method"), ("frames", "frames"), ("frame_size", "size"), ("inference_s", "inference s"),
+        ("fps", "fps"), ("fps_end_to_end", "fps end-to-end"), ("x_leap", "x LEAP"), ("peak_rss_mb", "peak RSS MB"),
+        ("note", "note")],
+        "Analysis speed (fps = frames / run_duration of the _meta.pickle; end-to-end = whole analyze call)")
+    print("Ratios measured in this run (goal in brackets):")
+    print_goal_checks(speed)
+    ratios = print_bare_ratios(rounds)
+    print(f"  start-up (last round): LEAP {speed['leap']['startup_s']:.1f} s, recurrent "
+          f"{speed['recurrent']['startup_s']:.1f} s")
+    pair = speed["pair"]
+    print(f"  {pair['method']:15s} {pair['fps'] / speed['recurrent']['fps']:.2f}x the recurrent student, "
+          f"{pair['fps'] / speed['dlc']['fps']:.2f}x DLC ResNet-50")
+    d = speed["dlc"]
+    print(f"  DeepLabCut ran with HF_HUB_OFFLINE={d['hf_hub_offline']}; outside network attempts blocked: "
+          f"{d['network_attempts']}{' ' + str(d['network_attempt_list']) if d['network_attempts'] else ''}")
+    print(f"  naive windows: timed on {speed['naive']['frames']} frames (each with a full window), "
+          f"DLC on the first {d['frames']} frames; their fps are extrapolated to the whole video.\n")
+    rows = earlier + list(speed.values())
+    rows += [{"part": "issue 21 ratios", "method": f"round {index + 1}", **ratio}
+             for index, ratio in enumerate(ratios)]
+    return speed, rows
+
+
+def print_memory(memory_rows: list[dict]) -> None:
+    """Print the memory table and each short-vs-long comparison (and the 100k-frame time estimate)."""
+    print()
+    _common.print_table(memory_rows, [
+        ("method", "run"), ("frame_size", "size"), ("frames", "frames"), ("fps", "fps"),
+        ("rss_after_imports_mb", "RSS imports MB"), ("peak_rss_mb", "peak RSS MB"), ("peak_anon_mb", "peak anon MB"),
+        ("rss_growth_late_mb", "2nd-half growth MB")],
+        "Peak host memory vs video length (2nd-half growth: RSS at the end of the streaming loop, predict_video,\n"
+        "minus its highest RSS in the loop's first half, when tracing is over; ~0 for a long video = flat memory)")
+    for short, long in ((memory_rows[0], memory_rows[1]), (memory_rows[2], memory_rows[3])):
+        print(f"  {short['frame_size']}: {short['frames']} -> {long['frames']} frames "
+              f"(x{long['frames'] / short['frames']:.0f}):"
+              f" peak RSS {short['peak_rss_mb']:.0f} -> {long['peak_rss_mb']:.0f} MB "
+              f"({long['peak_rss_mb'] - short['peak_rss_mb']:+.0f} MB), anonymous "
+              f"{short['peak_anon_mb']:.0f} -> {long['peak_anon_mb']:.0f} MB")
+    small_long = memory_rows[3]
+    if small_long["frames"] < 100000:
+        minutes = 100000 / small_long["fps"] / 60
+        print(f"  The issue asks for 100k frames: --long-frames 100000 would take about {minutes:.0f} min "
+              f"at the {small_long['fps']:.0f} fps measured here ({small_long['frame_size']}).")
+    print()
+
+
+def memory_part(args, videos: dict, run, speed: dict | None) -> list[dict]:
+    """Peak memory of the recurrent student vs video length, measured (reusing the speed runs when the
+    speed part ran) and printed; the CSV rows not already among the speed rows."""
+    print("Memory vs video length (recurrent student, default state_reset, one process each) ...", flush=True)
+    memory_rows = [dict(speed["recurrent_short"], method="recurrent short")
+                   if n == "short" and "speed" in args.parts
+                   else run(f"recurrent {n}", {"kind": "student", "video": str(videos[n]), "model": "convlstm_leap",
+                                               "state_reset": None})
+                   for n in ("short", "small_short", "small_long")]
+    if "speed" in args.parts:
+        long_full = dict(speed["recurrent"], method="recurrent speed run")
+    else:
+        long_full = run("recurrent speed", {"kind": "student", "video": str(videos["speed"]),
+                                            "model": "convlstm_leap", "state_reset": None})
+    memory_rows.insert(1, long_full)
+    for r in memory_rows:
+        r["part"] = "memory"
+    print_memory(memory_rows)
+    return [r for r in memory_rows if "speed" not in args.parts or r["method"] not in ("recurrent speed run",
+                                                                                      "recurrent short")]
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     if args.worker:
@@ -445,136 +634,14 @@ def main(argv=None) -> None:
     log = args.out / "infer_benchmark.log"
     log.write_text("")
     setup = prepare(args)
-    config, videos = str(setup["config"]), setup["videos"]
-    dest = args.out / "infer_work" / "analyzed"
-    rows = []
-
-    def run(label, task):
-        task = {"config": config, "dest": str(dest / label.replace(" ", "_").replace("=", "")), **task}
-        result = _common.run_worker(SCRIPT, task, log)
-        result["method"] = label
-        print(f"  {label:22s} {result['frames']:>7} frames {result['frame_size']:>8}: {result['fps']:.2f} fps, "
-              f"peak RSS {result['peak_rss_mb']:.0f} MB ({result['worker_wall_s']:.0f} s)", flush=True)
-        return result
-
+    videos = setup["videos"]
+    run = make_runner(str(setup["config"]), args.out / "infer_work" / "analyzed", log)
+    rows, speed = [], None
     if "speed" in args.parts:
-        print(f"\nSpeed: analyzing {videos['speed'].name} ...", flush=True)
-        speed_video = str(videos["speed"])
-        repeated = {
-            "bare_leap": ("bare LEAP network", {"kind": "bare", "video": speed_video, "model": "leap"}),
-            "bare_recurrent": ("bare ConvLSTM-LEAP", {"kind": "bare", "video": speed_video, "model": "convlstm_leap"}),
-            "leap": ("leap", {"kind": "student", "video": speed_video, "model": "leap", "state_reset": None}),
-            # the same analyses of a short video, right after the long one: their difference is the start-up
-            "leap_short": ("leap short", {"kind": "student", "video": str(videos["short"]), "model": "leap",
-                                          "state_reset": None}),
-            "recurrent": ("recurrent", {"kind": "student", "video": speed_video, "model": "convlstm_leap",
-                                        "state_reset": None}),
-            "recurrent_short": ("recurrent short", {"kind": "student", "video": str(videos["short"]),
-                                                    "model": "convlstm_leap", "state_reset": None}),
-            "recurrent_sr0": ("recurrent sr=0", {"kind": "student", "video": speed_video, "model": "convlstm_leap",
-                                                 "state_reset": 0}),
-        }
-        rounds = []
-        for index in range(args.repeats):
-            tag = f" #{index + 1}" if args.repeats > 1 else ""
-            rounds.append({key: run(label + tag, task) for key, (label, task) in repeated.items()})
-        for one in rounds:
-            for name in ("leap", "recurrent"):
-                long, short = one[name], one[f"{name}_short"]
-                long["fps_after_startup"] = ((long["frames"] - short["frames"])
-                                             / (long["inference_s"] - short["inference_s"]))
-                long["startup_s"] = short["inference_s"] - short["frames"] / long["fps_after_startup"]
-        speed = {
-            **rounds[-1],
-            "pair": run("two students", {"kind": "student", "video": str(videos["speed"]), "model": "convlstm_leap",
-                                         "state_reset": None, "confident_shuffle": 2}),
-            "naive": run("naive windows", {"kind": "windowed", "video": str(videos["windowed"])}),
-            "dlc": run("DLC ResNet-50", {"kind": "dlc", "video": str(videos["dlc"])}),
-        }
-        leap_fps = speed["leap"]["fps"]
-        earlier = [result for one in rounds[:-1] for result in one.values()]
-        for result in earlier:
-            result["x_leap"], result["part"] = float("nan"), "speed"
-        for key, result in speed.items():
-            result["x_leap"] = result["fps"] / leap_fps
-            result["part"] = "speed"
-        speed["naive"]["note"] = f"{speed['naive']['frames']} frames, fps extrapolated"
-        speed["dlc"]["note"] = (f"first {speed['dlc']['frames']} frames, batch {speed['dlc']['batch_size']}, "
-                                f"{speed['dlc']['torch_threads']} torch threads")
-        speed["recurrent"]["note"] = f"state_reset {speed['recurrent']['state_reset']}"
-        speed["pair"]["note"] = f"{speed['pair']['fps'] / speed['recurrent']['fps']:.2f}x the recurrent student's fps"
-        print()
-        _common.print_table(earlier + list(speed.values()), [
-            ("method", "method"), ("frames", "frames"), ("frame_size", "size"), ("inference_s", "inference s"),
-            ("fps", "fps"), ("fps_end_to_end", "fps end-to-end"), ("x_leap", "x LEAP"), ("peak_rss_mb", "peak RSS MB"),
-            ("note", "note")],
-            "Analysis speed (fps = frames / run_duration of the _meta.pickle; end-to-end = whole analyze call)")
-        print("Ratios measured in this run (goal in brackets):")
-        for name in ("recurrent", "recurrent_sr0"):
-            r = speed[name]
-            checks = [("LEAP", r["fps"] / leap_fps, GOALS["leap"]),
-                      ("naive windows", r["fps"] / speed["naive"]["fps"], GOALS["naive"]),
-                      ("DLC ResNet-50", r["fps"] / speed["dlc"]["fps"], GOALS["dlc"])]
-            text = ", ".join(f"{value:.2f}x {other} [{'>=' if goal != 1 else '>'} {goal:g}: "
-                             f"{'met' if (value >= goal if goal != 1 else value > goal) else 'NOT met'}]"
-                             for other, value, goal in checks)
-            print(f"  {r['method']:15s} vs {text}")
-            r["vs_leap"], r["vs_naive"], r["vs_dlc"] = (value for _, value, _ in checks)
-        print("  vs the bare networks (issue 21; goals: LEAP >= 0.95x, recurrent >= 0.9x bare LEAP, segments < 5%),"
-              " per round; 'after start-up' from the long and short runs' difference:")
-        ratios = [bare_ratios(one) for one in rounds]
-        for index, ratio in enumerate(ratios):
-            print(f"    round {index + 1}: " + ", ".join(f"{name} {show(name, value)}" for name, value in ratio.items()))
-        if len(ratios) > 1:
-            print("    median:  " + ", ".join(f"{name} {show(name, statistics.median(r[name] for r in ratios))}"
-                                          for name in ratios[0]))
-        print(f"  start-up (last round): LEAP {speed['leap']['startup_s']:.1f} s, recurrent "
-              f"{speed['recurrent']['startup_s']:.1f} s")
-        pair = speed["pair"]
-        print(f"  {pair['method']:15s} {pair['fps'] / speed['recurrent']['fps']:.2f}x the recurrent student, "
-              f"{pair['fps'] / speed['dlc']['fps']:.2f}x DLC ResNet-50")
-        d = speed["dlc"]
-        print(f"  DeepLabCut ran with HF_HUB_OFFLINE={d['hf_hub_offline']}; outside network attempts blocked: "
-              f"{d['network_attempts']}{' ' + str(d['network_attempt_list']) if d['network_attempts'] else ''}")
-        print(f"  naive windows: timed on {speed['naive']['frames']} frames (each with a full window), "
-              f"DLC on the first {d['frames']} frames; their fps are extrapolated to the whole video.\n")
-        rows += earlier + list(speed.values())
-        rows += [{"part": "issue 21 ratios", "method": f"round {index + 1}", **ratio} for index, ratio in enumerate(ratios)]
-
+        speed, speed_rows = speed_part(args, videos, run)
+        rows += speed_rows
     if "memory" in args.parts:
-        print("Memory vs video length (recurrent student, default state_reset, one process each) ...", flush=True)
-        memory_rows = [dict(speed["recurrent_short"], method="recurrent short") if n == "short" and "speed" in args.parts
-                       else run(f"recurrent {n}", {"kind": "student", "video": str(videos[n]), "model": "convlstm_leap",
-                                                   "state_reset": None})
-                       for n in ("short", "small_short", "small_long")]
-        if "speed" in args.parts:
-            long_full = dict(speed["recurrent"], method="recurrent speed run")
-        else:
-            long_full = run("recurrent speed", {"kind": "student", "video": str(videos["speed"]),
-                                                "model": "convlstm_leap", "state_reset": None})
-        memory_rows.insert(1, long_full)
-        for r in memory_rows:
-            r["part"] = "memory"
-        print()
-        _common.print_table(memory_rows, [
-            ("method", "run"), ("frame_size", "size"), ("frames", "frames"), ("fps", "fps"),
-            ("rss_after_imports_mb", "RSS imports MB"), ("peak_rss_mb", "peak RSS MB"), ("peak_anon_mb", "peak anon MB"),
-            ("rss_growth_late_mb", "2nd-half growth MB")],
-            "Peak host memory vs video length (2nd-half growth: RSS at the end of the streaming loop, predict_video,\n"
-            "minus its highest RSS in the loop's first half, when tracing is over; ~0 for a long video = flat memory)")
-        for short, long in ((memory_rows[0], memory_rows[1]), (memory_rows[2], memory_rows[3])):
-            print(f"  {short['frame_size']}: {short['frames']} -> {long['frames']} frames (x{long['frames'] / short['frames']:.0f}):"
-                  f" peak RSS {short['peak_rss_mb']:.0f} -> {long['peak_rss_mb']:.0f} MB "
-                  f"({long['peak_rss_mb'] - short['peak_rss_mb']:+.0f} MB), anonymous "
-                  f"{short['peak_anon_mb']:.0f} -> {long['peak_anon_mb']:.0f} MB")
-        small_long = memory_rows[3]
-        if small_long["frames"] < 100000:
-            minutes = 100000 / small_long["fps"] / 60
-            print(f"  The issue asks for 100k frames: --long-frames 100000 would take about {minutes:.0f} min "
-                  f"at the {small_long['fps']:.0f} fps measured here ({small_long['frame_size']}).")
-        print()
-        rows += [r for r in memory_rows if "speed" not in args.parts or r["method"] not in ("recurrent speed run",
-                                                                                             "recurrent short")]
+        rows += memory_part(args, videos, run, speed)
 
     _common.write_csv(args.out / "infer_benchmark.csv", rows, machine)
     print(f"Total {(time.time() - started) / 60:.1f} min; worker logs in {log}")

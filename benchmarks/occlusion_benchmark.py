@@ -1,4 +1,4 @@
-"""Occlusion benchmark (issue 6): which training recipe tracks hidden body parts, judged without leaks.
+r"""Occlusion benchmark (issue 6): which training recipe tracks hidden body parts, judged without leaks.
 
 One synthetic project (true positions known on every frame, including frames where the tail or a
 bar hides a paw) with two training videos and a third video that no variant ever trains on. Every
@@ -58,9 +58,11 @@ Run (from the repository root, with the project's virtual environment active):
     python benchmarks/occlusion_benchmark.py --train-seed 1 --out benchmarks/out/train-seed1
                                                        # the same project, students trained from another
                                                        # seed: how much of a difference is run-to-run spread
-    python benchmarks/occlusion_benchmark.py --spread benchmarks/out,benchmarks/out/train-seed1 --out benchmarks/out/spread
+    python benchmarks/occlusion_benchmark.py --spread benchmarks/out,benchmarks/out/train-seed1 \
+        --out benchmarks/out/spread
                                                        # errors per training seed, mean and sd over them
-    python benchmarks/occlusion_benchmark.py --pair-sweep benchmarks/out,benchmarks/out/train-seed1 --out benchmarks/out/handoff
+    python benchmarks/occlusion_benchmark.py --pair-sweep benchmarks/out,benchmarks/out/train-seed1 \
+        --out benchmarks/out/handoff
                                                        # the two students' errors per handoff and per bridge setting,
                                                        # on the held-out video and on the training videos' frames no
                                                        # student trained on
@@ -196,7 +198,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help=f"{PAIRED}'s bridge reach in multiples of the students' median disagreement "
                              "(default: the package's BRIDGE_TOLERANCE)")
     parser.add_argument("--bridge-weight", type=float, default=None,
-                        help=f"how far {PAIRED} moves a bridged point to the line (default: the package's BRIDGE_WEIGHT)")
+                        help=f"how far {PAIRED} moves a bridged point to the line "
+                             "(default: the package's BRIDGE_WEIGHT)")
     parser.add_argument("--pair-sweep", "--handoff-sweep", type=lambda text: [Path(p) for p in text.split(",")],
                         help=f"comma-separated --out folders holding {PAIR[0]} and {PAIR[1]}: {PAIRED}'s errors per "
                              "handoff and per bridge setting, on the held-out video and on the training videos' "
@@ -447,7 +450,8 @@ def _plot(wide, calibration, path: Path) -> None:
     for name, part in hidden.groupby("variant", sort=False):
         centre = (part.likelihood_from + part.likelihood_to) / 2
         right.plot(centre, part["fraction_within_5px"], marker="o", label=name, color=colours[name])
-    right.set(xlabel="likelihood", ylabel="fraction within 5 px", title="Calibration on hidden points (bins with >= 10 points)", ylim=(0, 1))
+    right.set(xlabel="likelihood", ylabel="fraction within 5 px",
+              title="Calibration on hidden points (bins with >= 10 points)", ylim=(0, 1))
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
@@ -542,7 +546,8 @@ def training_spread(folders: list[Path], args, log: Path) -> None:
                 differences = paired[f"{key}_x"] - paired[f"{key}_y"]
                 row[f"{key}_minus_{REFERENCE}"] = differences.mean()
                 row[f"{key}_minus_{REFERENCE}_per_seed"] = " ".join(f"{d:+.3f}" for d in differences)
-                row[f"{key}_p_over_seeds"] = stats.ttest_1samp(differences, 0).pvalue if len(differences) > 1 else np.nan
+                row[f"{key}_p_over_seeds"] = (stats.ttest_1samp(differences, 0).pvalue if len(differences) > 1
+                                              else np.nan)
         summary.append(row)
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "occlusion_training_seeds.csv", index=False)
@@ -579,10 +584,10 @@ def pair_combination(main, confident, args, **setting):
 
 def pair_sweep(folders: list[Path], args, log: Path) -> None:
     """The two students' errors per handoff (no bridges), then per bridge tolerance, weight and longest
-    bridged run (each with the others at their defaults), on two sets of frames: the held-out video (the benchmark's judge) and the
-    frames of the training videos that lie in test blocks (``test_blocks``) of both students' training
-    sets (never trained on; the fair place to choose settings). The latter are analyzed here with the
-    trained students."""
+    bridged run (each with the others at their defaults), on two sets of frames: the held-out video (the
+    benchmark's judge) and the frames of the training videos that lie in test blocks (``test_blocks``) of
+    both students' training sets (never trained on; the fair place to choose settings). The latter are
+    analyzed here with the trained students."""
     import numpy as np
     import pandas as pd
 
@@ -656,44 +661,32 @@ def saved_settings(work: Path) -> dict | None:
     return {**SETTINGS_BEFORE, "train_seed": saved["seed"], **saved}
 
 
-def collect(work: Path, args, log: Path, train: bool):
-    """Predictions of every variant on the held-out video of the project in ``work`` (training the
-    missing ones when ``train``), with its ground truth, pcutoff and the training timings."""
+def prepare_work(work: Path, args) -> None:
+    """Make ``work`` ready to train in: kept when ``--keep`` and its settings match (or only its epochs are
+    fewer: its predictions are then archived and training resumes), emptied otherwise; settings saved."""
+    stamp = {k: getattr(args, k) for k in SETTINGS}
+    saved = saved_settings(work)
+    only_epochs_differ = bool(saved) and {**saved, "epochs": 0} == {**stamp, "epochs": 0}
+    if args.keep and only_epochs_differ and saved["epochs"] > args.epochs:
+        raise SystemExit(f"{work}: its variants are trained for {saved['epochs']} epochs; --keep cannot "
+                         f"go back to {args.epochs} (drop --keep to start again, or use another --out)")
+    if args.keep and only_epochs_differ and saved["epochs"] < args.epochs:
+        archive = work / f"epochs-{saved['epochs']}"  # train() resumes every kept variant to args.epochs
+        archive.mkdir(exist_ok=True)
+        for path in work.glob("predictions_*.npy"):
+            path.replace(archive / path.name)
+        print(f"Continuing {work} from {saved['epochs']} to {args.epochs} epochs; earlier predictions in {archive}")
+    elif work.exists() and not (args.keep and saved == stamp):
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "settings.json").write_text(json.dumps(stamp))
+
+
+def variant_predictions(work: Path, args, log: Path, train: bool, config: Path, held_out: Path,
+                        train_videos: list[str]) -> tuple[dict, list[dict]]:
+    """The trained variants' predictions on the held-out video (each trained in a worker first when
+    ``train`` and its predictions are missing), and the training timings of those trained now."""
     import numpy as np
-
-    from dlc_recurrent.evaluation.occlusion.baselines import interpolate_unsure, smoothed
-    from dlc_recurrent.project import find_teacher, load_project, read_teacher
-    from dlc_recurrent.synthetic import make_synthetic_project, open_synthetic_project, read_ground_truth
-
-    if train:
-        stamp = {k: getattr(args, k) for k in SETTINGS}
-        saved = saved_settings(work)
-        only_epochs_differ = bool(saved) and {**saved, "epochs": 0} == {**stamp, "epochs": 0}
-        if args.keep and only_epochs_differ and saved["epochs"] > args.epochs:
-            raise SystemExit(f"{work}: its variants are trained for {saved['epochs']} epochs; --keep cannot "
-                             f"go back to {args.epochs} (drop --keep to start again, or use another --out)")
-        if args.keep and only_epochs_differ and saved["epochs"] < args.epochs:
-            archive = work / f"epochs-{saved['epochs']}"  # train() resumes every kept variant to args.epochs
-            archive.mkdir(exist_ok=True)
-            for path in work.glob("predictions_*.npy"):
-                path.replace(archive / path.name)
-            print(f"Continuing {work} from {saved['epochs']} to {args.epochs} epochs; earlier predictions in {archive}")
-        elif work.exists() and not (args.keep and saved == stamp):
-            shutil.rmtree(work)
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "settings.json").write_text(json.dumps(stamp))
-    configs = list(work.glob("*/config.yaml"))
-    if not configs and not train:
-        raise SystemExit(f"{work}: no benchmark project here to pool")
-    config = configs[0] if configs else make_synthetic_project(
-        work, n_videos=3, n_frames=args.frames, width=args.width, height=args.height, seed=args.seed + 7,
-        stride_hz=args.stride_hz, **{"occlusions_during": args.occlusions_during, **PRESETS[args.preset]})
-    synthetic = open_synthetic_project(config)
-    train_videos, held_out = [str(v) for v in synthetic.videos[:2]], synthetic.videos[2]
-    truth = read_ground_truth(held_out)
-    pcutoff = load_project(config).pcutoff
-    print(f"Project {config.parent}; held-out video {held_out.name}: {truth.visible.size} points, "
-          f"{(~truth.visible).sum()} hidden")
 
     predictions, timings = {}, []
     for name in args.variants:
@@ -711,6 +704,18 @@ def collect(work: Path, args, log: Path, train: bool):
             print(f"  {name}: trained {result.get('steps')} steps in {result['train_min']} min (converged: "
                   f"{result.get('converged')}), analyzes {result['analyze_fps']} fps", flush=True)
         predictions[name] = np.load(path)
+    return predictions, timings
+
+
+def add_derived_predictions(predictions: dict, work: Path, args, train: bool, config: Path, held_out: Path,
+                            pcutoff: float) -> None:
+    """Add the methods built from the variants' predictions: LEAP filtered, the two-student pair, the
+    interpolated students, the teacher and its ensembles."""
+    import numpy as np
+
+    from dlc_recurrent.evaluation.occlusion.baselines import interpolate_unsure, smoothed
+    from dlc_recurrent.project import find_teacher, load_project, read_teacher
+
     if FILTER in args.variants and "leap" in predictions:
         path = work / f"predictions_{FILTER}.npy"
         if train or not path.is_file():
@@ -731,6 +736,34 @@ def collect(work: Path, args, log: Path, train: bool):
         for name in [n for n in args.variants if n.startswith("convlstm") and n in predictions]:
             predictions[f"teacher+leap+{name}+EKS"] = smoothed([predictions["teacher"], predictions["leap"],
                                                                 predictions[name]])
+
+
+def collect(work: Path, args, log: Path, train: bool):
+    """Predictions of every variant on the held-out video of the project in ``work`` (training the
+    missing ones when ``train``), with its ground truth, pcutoff and the training timings."""
+    import numpy as np
+
+    from dlc_recurrent.evaluation.occlusion.baselines import interpolate_unsure
+    from dlc_recurrent.project import load_project
+    from dlc_recurrent.synthetic import make_synthetic_project, open_synthetic_project, read_ground_truth
+
+    if train:
+        prepare_work(work, args)
+    configs = list(work.glob("*/config.yaml"))
+    if not configs and not train:
+        raise SystemExit(f"{work}: no benchmark project here to pool")
+    config = configs[0] if configs else make_synthetic_project(
+        work, n_videos=3, n_frames=args.frames, width=args.width, height=args.height, seed=args.seed + 7,
+        stride_hz=args.stride_hz, **{"occlusions_during": args.occlusions_during, **PRESETS[args.preset]})
+    synthetic = open_synthetic_project(config)
+    train_videos, held_out = [str(v) for v in synthetic.videos[:2]], synthetic.videos[2]
+    truth = read_ground_truth(held_out)
+    pcutoff = load_project(config).pcutoff
+    print(f"Project {config.parent}; held-out video {held_out.name}: {truth.visible.size} points, "
+          f"{(~truth.visible).sum()} hidden")
+
+    predictions, timings = variant_predictions(work, args, log, train, config, held_out, train_videos)
+    add_derived_predictions(predictions, work, args, train, config, held_out, pcutoff)
     # The floor of any interpolation: the true positions, interpolated across every hidden run.
     oracle = np.concatenate([truth.xy, truth.visible[..., None].astype(float)], axis=2)
     predictions[ORACLE] = interpolate_unsure(oracle, 0.5)

@@ -60,7 +60,8 @@ def step_times(size: tuple[int, int], steps: int) -> list[dict]:
                 trainer.compile(optimizer=keras.optimizers.Adam(1e-3))
                 trainer.build_for(height, width, config)
                 batch = config.resolved_batch_size
-                shape = (batch, config.window_length, height, width, 1) if config.recurrent else (batch, height, width, 1)
+                shape = ((batch, config.window_length, height, width, 1) if config.recurrent
+                         else (batch, height, width, 1))
                 rng = np.random.default_rng(0)
                 sample = {"frames": rng.integers(0, 255, shape).astype(np.uint8),
                           "xy": rng.uniform(0, min(size), shape[:-3] + (6, 2)).astype(np.float32),
@@ -82,6 +83,7 @@ def errors(predictions: np.ndarray, truth) -> np.ndarray:
 
 def trained_students(out: Path, args) -> tuple[list[dict], dict]:
     """Train both students in both precisions on one project; judge them on the held-out video."""
+    from ruamel.yaml import YAML
     from scipy import stats
 
     from dlc_recurrent import train
@@ -91,7 +93,6 @@ def trained_students(out: Path, args) -> tuple[list[dict], dict]:
     from dlc_recurrent.layout import SUMMARY_NAME, model_folder
     from dlc_recurrent.project import load_project, video_crop
     from dlc_recurrent.synthetic import make_synthetic_project, read_ground_truth
-    from ruamel.yaml import YAML
 
     work = out / "precision_work"
     configs = sorted(work.glob("*/config.yaml")) if args.keep else []
@@ -112,7 +113,8 @@ def trained_students(out: Path, args) -> tuple[list[dict], dict]:
             epochs = args.bfloat16_epochs if precision == "bfloat16" and args.bfloat16_epochs else args.epochs
             train(config, shuffle=shuffle, model=model, precision=precision, report=False,
                   **{**options, "epochs": epochs})
-            summary = YAML(typ="safe").load((model_folder(project, shuffle, 0, model) / "train" / SUMMARY_NAME).read_text())
+            summary_path = model_folder(project, shuffle, 0, model) / "train" / SUMMARY_NAME
+            summary = YAML(typ="safe").load(summary_path.read_text())
             student = load_trained_student(project, shuffle, 0, model)
             predictions = predict_video(student, info, crop, progress=False)
             students[model, precision] = predictions

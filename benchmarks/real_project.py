@@ -352,7 +352,8 @@ def occluded_windows(students, frames, teacher_xy, sure, scale, crop, lengths, n
                 for method, predicted in points.items():
                     row[method] = float(np.linalg.norm(predicted[-1, part, :2] - teacher_xy[end, part]))
                 for method, predicted in clean_points.items():
-                    row[f"{method} (no occluder)"] = float(np.linalg.norm(predicted[-1, part, :2] - teacher_xy[end, part]))
+                    row[f"{method} (no occluder)"] = float(np.linalg.norm(predicted[-1, part, :2]
+                                                                          - teacher_xy[end, part]))
                 rows.append(row)
     return pd.DataFrame(rows)
 
@@ -494,7 +495,8 @@ def twin_pairs(predictions: dict[str, np.ndarray], candidates: list[str], point_
             candidate, default = errors[name], errors[twin]
             _, p, n = paired_ttest(candidate, default)
             rows.append({"candidate": name, "default": twin, "points": points, "n": n,
-                         "default_mean_px": float(np.nanmean(default)), "candidate_mean_px": float(np.nanmean(candidate)),
+                         "default_mean_px": float(np.nanmean(default)),
+                         "candidate_mean_px": float(np.nanmean(candidate)),
                          "difference_px": float(np.nanmean(candidate - default)), "p": p})
     return pd.DataFrame(rows)
 
@@ -574,7 +576,8 @@ def step_flops(model: str, height: int, width: int, batch: int, window: int, par
 # --------------------------------------------------------------------------------------------
 
 
-def main() -> None:
+def parse_args() -> tuple[argparse.Namespace, dict]:
+    """The command line, checked; with the training options it implies (``--quick``'s short schedule)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=HERE / "out" / "real_project")
     parser.add_argument("--train-frames", type=int, default=1800)
@@ -599,10 +602,12 @@ def main() -> None:
     if args.quick:
         args.train_frames, args.tail_frames, args.windows = 300, 120, 10
         training = dict(min_steps=20, max_steps=40, steps_per_epoch=10)
+    return args, training
 
-    info = machine_description()
-    print_machine(info)
-    started = time.time()
+
+def open_project(args) -> tuple[Path, Path, dict]:
+    """The project in ``--out`` (kept with ``--keep``, made afresh otherwise): its config, tail video and
+    the teacher's record."""
     if not args.keep and args.out.exists():
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -613,22 +618,20 @@ def main() -> None:
         teacher_record = json.loads(TEACHER_RECORD.read_text())
     else:
         config, tail, teacher_record = make_project(args.out, args.train_frames, args.tail_frames)
-    project = load_project(config)
-    pcutoff, bodyparts = project.pcutoff, project.bodyparts
-    print(f"Project {config}; teacher {teacher_record['scorer']} (deeplabcut evaluate_network: "
-          f"{teacher_record['evaluate_network']})")
+    return config, tail, teacher_record
 
-    timings = {}
-    # the training cut only: deeplabcut's extract_outlier_frames (below) adds the tail to video_sets
-    own_videos = [str(config.parent / "videos" / "openfield_train.avi")]
+
+def train_students(config: Path, project, own_videos: list[str], args, training: dict, timings: dict) -> dict:
+    """Train both students (and the ``--candidates``), adding their minutes to ``timings``; their
+    training summaries by model or candidate name."""
+    from dlc_recurrent.layout import model_folder
+    from dlc_recurrent.training import read_training_summary
+
     dlc_recurrent.create_training_set(config, videos=own_videos, scale=args.scale)
     for model in MODELS:
         tick = time.time()
         dlc_recurrent.train(config, model=model, **training)
         timings[f"train {model}"] = round((time.time() - tick) / 60, 1)
-    from dlc_recurrent.layout import model_folder
-    from dlc_recurrent.training import read_training_summary
-
     summaries = {m: read_training_summary(model_folder(project, 1, 0, m) / "train") for m in MODELS}
     for name in args.candidates:
         shuffle, model, options = CANDIDATES[name]
@@ -638,6 +641,100 @@ def main() -> None:
         dlc_recurrent.train(config, shuffle=shuffle, model=model, **{**training, **cap, **options})
         timings[f"train {name}"] = round((time.time() - tick) / 60, 1)
         summaries[name] = read_training_summary(model_folder(project, shuffle, 0, model) / "train")
+    return summaries
+
+
+def long_run_check(config: Path, tail: Path, own_videos: list[str], args, training: dict, summaries: dict,
+                   timings: dict, agree: pd.DataFrame, teacher_xy, sure, bodyparts, pcutoff) -> dict:
+    """``--long``: both students trained 4x as many steps (shuffle 2) and their agreement with the
+    teacher set against the default run's, per model."""
+    long_runs = {}
+    dlc_recurrent.create_training_set(config, videos=own_videos, shuffle=2, scale=args.scale)
+    for model in MODELS:
+        steps = 4 * summaries[model]["steps"]
+        tick = time.time()
+        dlc_recurrent.train(config, shuffle=2, model=model, **{**training, "min_steps": steps, "max_steps": steps})
+        timings[f"train {model} 4x"] = round((time.time() - tick) / 60, 1)
+    long_predictions = analyze_tail(config, tail, 2)
+    long_agree = agreement({**long_predictions}, teacher_xy, sure, bodyparts, pcutoff)
+    long_agree.to_csv(args.out / "agreement_4x.csv", index=False)
+    for model in MODELS:
+        short = agree[(agree.method == model) & (agree.bodypart == "all")].iloc[0]
+        long = long_agree[(long_agree.method == model) & (long_agree.bodypart == "all")].iloc[0]
+        long_runs[model] = {"default_steps": summaries[model]["steps"], "long_steps": 4 * summaries[model]["steps"],
+                            "default_mean_px": short.mean_px, "long_mean_px": long.mean_px,
+                            "default_median_px": short.median_px, "long_median_px": long.median_px,
+                            "mean_ratio": short.mean_px / long.mean_px,
+                            "median_ratio": short.median_px / long.median_px}
+    return long_runs
+
+
+def training_costs(names: list[str], students: dict, summaries: dict, frame_shape: tuple[int, int],
+                   n_bodyparts: int) -> dict:
+    """Each student's training cost: steps, minutes, GFLOP per step, the CPU rate achieved and a GPU
+    estimate."""
+    height, width = frame_shape
+    gpu_tflops = 20.0  # effective rate assumed for small convolutions on a modern GPU (a guess, not measured)
+    costs = {}
+    for name in names:
+        model = name if name in MODELS else CANDIDATES[name][1]
+        config_m = students[name].config
+        flops = step_flops(model, height, width, config_m.resolved_batch_size, config_m.window_length, n_bodyparts,
+                           config_m.channels)
+        summary = summaries[name]
+        costs[name] = {"steps": summary["steps"], "minutes": summary["minutes"],
+                       "seconds_per_step": round(60 * summary["minutes"] / summary["steps"], 3),
+                       "gflop_per_step": round(flops / 1e9, 1),
+                       "cpu_gflops_achieved": round(flops * summary["steps"] / (60 * summary["minutes"]) / 1e9, 1),
+                       "gpu_minutes_estimate": round(flops * summary["steps"] / (gpu_tflops * 1e12) / 60, 2)}
+    return costs
+
+
+def print_report(results: dict, agree, agree_steady, occlusion, hidden_tables: dict, pairs, twins, moved) -> None:
+    """Print every table of the run, and the body judges, training costs and 4x runs from ``results``."""
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 3):
+        print("\n## a. agreement with the teacher on the tail (sure points)")
+        print(agree.to_string(index=False))
+        print(f"\n## a2. the same, more than {FLIP_MARGIN} frames from a teacher flip (teacher flips at frames "
+              f"{results['teacher_flips']}; students' flips: {results['student_flips']})")
+        print(agree_steady.to_string(index=False))
+        print("\n## b. occluders placed independently of the body parts")
+        print(occlusion.to_string(index=False))
+        for name, table in hidden_tables.items():
+            print(f"\n## c. naturally hidden points, judge: {name}")
+            print(table.to_string(index=False))
+        print("\n## c2. the ensemble's questions on the same hidden points (difference = method - other)")
+        print(pairs.to_string(index=False))
+        if len(twins):
+            print("\n## each candidate against the default student of its model, same points "
+                  "(difference = candidate - default)")
+            print(twins.to_string(index=False))
+        print("\n## a3. the ensembles on the teacher's sure points (they hold the teacher: how far they move it)")
+        print(moved[moved.bodypart == "all"].to_string(index=False))
+        print("(The bridge judge interpolates the teacher's sure points, as the filter baseline interpolates "
+              "LEAP's: it favours that baseline. p-values treat points as independent; consecutive frames "
+              "and overlapping windows are not, so they are optimistic.)")
+        print("\nbody judges:", json.dumps(results["body_judges"], indent=2))
+        print("\ntraining:", json.dumps(results["costs"], indent=2))
+        if results["long_runs"]:
+            print("\n4x as long:", json.dumps(results["long_runs"], indent=2))
+
+
+def main() -> None:
+    args, training = parse_args()
+    info = machine_description()
+    print_machine(info)
+    started = time.time()
+    config, tail, teacher_record = open_project(args)
+    project = load_project(config)
+    pcutoff, bodyparts = project.pcutoff, project.bodyparts
+    print(f"Project {config}; teacher {teacher_record['scorer']} (deeplabcut evaluate_network: "
+          f"{teacher_record['evaluate_network']})")
+
+    timings = {}
+    # the training cut only: deeplabcut's extract_outlier_frames (below) adds the tail to video_sets
+    own_videos = [str(config.parent / "videos" / "openfield_train.avi")]
+    summaries = train_students(config, project, own_videos, args, training, timings)
 
     tick = time.time()
     predictions = analyze_tail(config, tail, 1)
@@ -705,7 +802,8 @@ def main() -> None:
     with_teacher = {"teacher (unsure)": teacher_points, **predictions,
                     **{name: smoothed(members) for name, members in ensembles.items()}}
     judges_xy = {"bridge": bridge_judge(teacher_xy, sure, args.bridge_max), "body": body_xy}
-    hidden_tables = {name: hidden_table(with_teacher, judge_xy, hidden, pcutoff) for name, judge_xy in judges_xy.items()}
+    hidden_tables = {name: hidden_table(with_teacher, judge_xy, hidden, pcutoff)
+                     for name, judge_xy in judges_xy.items()}
     for name, table in hidden_tables.items():
         table.to_csv(args.out / f"hidden_{name}.csv", index=False)
     pairs = ensemble_pairs(with_teacher, judges_xy, hidden)
@@ -725,38 +823,9 @@ def main() -> None:
 
     long_runs = {}
     if args.long:
-        dlc_recurrent.create_training_set(config, videos=own_videos, shuffle=2, scale=args.scale)
-        for model in MODELS:
-            steps = 4 * summaries[model]["steps"]
-            tick = time.time()
-            dlc_recurrent.train(config, shuffle=2, model=model, **{**training, "min_steps": steps, "max_steps": steps})
-            timings[f"train {model} 4x"] = round((time.time() - tick) / 60, 1)
-        long_predictions = analyze_tail(config, tail, 2)
-        long_agree = agreement({**long_predictions}, teacher_xy, sure, bodyparts, pcutoff)
-        long_agree.to_csv(args.out / "agreement_4x.csv", index=False)
-        for model in MODELS:
-            short = agree[(agree.method == model) & (agree.bodypart == "all")].iloc[0]
-            long = long_agree[(long_agree.method == model) & (long_agree.bodypart == "all")].iloc[0]
-            long_runs[model] = {"default_steps": summaries[model]["steps"], "long_steps": 4 * summaries[model]["steps"],
-                                "default_mean_px": short.mean_px, "long_mean_px": long.mean_px,
-                                "default_median_px": short.median_px, "long_median_px": long.median_px,
-                                "mean_ratio": short.mean_px / long.mean_px,
-                                "median_ratio": short.median_px / long.median_px}
-
-    height, width = frames.shape[1:3]
-    gpu_tflops = 20.0  # effective rate assumed for small convolutions on a modern GPU (a guess, not measured)
-    costs = {}
-    for name in [*MODELS, *args.candidates]:
-        model = name if name in MODELS else CANDIDATES[name][1]
-        config_m = students[name].config
-        flops = step_flops(model, height, width, config_m.resolved_batch_size, config_m.window_length, len(bodyparts),
-                           config_m.channels)
-        summary = summaries[name]
-        costs[name] = {"steps": summary["steps"], "minutes": summary["minutes"],
-                        "seconds_per_step": round(60 * summary["minutes"] / summary["steps"], 3),
-                        "gflop_per_step": round(flops / 1e9, 1),
-                        "cpu_gflops_achieved": round(flops * summary["steps"] / (60 * summary["minutes"]) / 1e9, 1),
-                        "gpu_minutes_estimate": round(flops * summary["steps"] / (gpu_tflops * 1e12) / 60, 2)}
+        long_runs = long_run_check(config, tail, own_videos, args, training, summaries, timings, agree, teacher_xy,
+                                   sure, bodyparts, pcutoff)
+    costs = training_costs([*MODELS, *args.candidates], students, summaries, frames.shape[1:3], len(bodyparts))
 
     results = {
         "machine": info, "args": {k: str(v) for k, v in vars(args).items()}, "teacher": teacher_record,
@@ -767,31 +836,7 @@ def main() -> None:
         "minutes": round((time.time() - started) / 60, 1),
     }
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
-    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 3):
-        print("\n## a. agreement with the teacher on the tail (sure points)")
-        print(agree.to_string(index=False))
-        print(f"\n## a2. the same, more than {FLIP_MARGIN} frames from a teacher flip (teacher flips at frames "
-              f"{flips.tolist()}; students' flips: {student_flips})")
-        print(agree_steady.to_string(index=False))
-        print("\n## b. occluders placed independently of the body parts")
-        print(occlusion.to_string(index=False))
-        for name, table in hidden_tables.items():
-            print(f"\n## c. naturally hidden points, judge: {name}")
-            print(table.to_string(index=False))
-        print("\n## c2. the ensemble's questions on the same hidden points (difference = method - other)")
-        print(pairs.to_string(index=False))
-        if len(twins):
-            print("\n## each candidate against the default student of its model, same points (difference = candidate - default)")
-            print(twins.to_string(index=False))
-        print("\n## a3. the ensembles on the teacher's sure points (they hold the teacher: how far they move it)")
-        print(moved[moved.bodypart == "all"].to_string(index=False))
-        print("(The bridge judge interpolates the teacher's sure points, as the filter baseline interpolates "
-              "LEAP's: it favours that baseline. p-values treat points as independent; consecutive frames "
-              "and overlapping windows are not, so they are optimistic.)")
-        print("\nbody judges:", json.dumps(judge_quality, indent=2))
-        print("\ntraining:", json.dumps(costs, indent=2))
-        if long_runs:
-            print("\n4x as long:", json.dumps(long_runs, indent=2))
+    print_report(results, agree, agree_steady, occlusion, hidden_tables, pairs, twins, moved)
     print(f"\nDone in {results['minutes']} min; {args.out / 'results.json'}")
 
 

@@ -47,6 +47,9 @@ from dlc_recurrent.evaluation.stats import compare_methods  # noqa: E402
 from dlc_recurrent.inference.student import load_trained_student  # noqa: E402
 from dlc_recurrent.project import find_teacher, load_project, read_teacher  # noqa: E402
 from dlc_recurrent.synthetic import ground_truth_path, read_ground_truth  # noqa: E402
+
+# isort: split
+# after dlc_recurrent (which loads torchvision before anything imports tensorflow)
 from real_project import bridge_judge, judged_errors  # noqa: E402
 
 
@@ -66,7 +69,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def analyze(config: Path, video: Path, shuffle: int, model: str, state_reset: int, dest: Path) -> tuple[np.ndarray, float]:
+def analyze(config: Path, video: Path, shuffle: int, model: str, state_reset: int,
+            dest: Path) -> tuple[np.ndarray, float]:
     """Predictions (n, K, 3) of one video at one state_reset, and its analysis fps (run_duration)."""
     scorer = dlc_recurrent.analyze_videos(str(config), [str(video)], shuffle=shuffle, model=model,
                                           state_reset=state_reset, destfolder=str(dest), overwrite=True,

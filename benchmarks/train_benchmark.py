@@ -177,10 +177,11 @@ def make_video_copies(synthetic, videos: list[Path], count: int) -> list[Path]:
             paths.append(source)
             continue
         target = source.with_name(f"copy{i:02d}.mp4")
+        teacher_h5, scorer = synthetic.teacher_h5(source), synthetic.teacher_scorer
         for src, dst in ((source, target),
-                         (synthetic.teacher_h5(source), target.with_name(target.stem + synthetic.teacher_scorer + ".h5")),
-                         (synthetic.teacher_h5(source).with_name(source.stem + synthetic.teacher_scorer + "_meta.pickle"),
-                          target.with_name(target.stem + synthetic.teacher_scorer + "_meta.pickle"))):
+                         (teacher_h5, target.with_name(target.stem + scorer + ".h5")),
+                         (teacher_h5.with_name(source.stem + scorer + "_meta.pickle"),
+                          target.with_name(target.stem + scorer + "_meta.pickle"))):
             if not dst.exists():
                 try:
                     os.link(src, dst)
@@ -205,8 +206,8 @@ def worker_steps(task: dict) -> dict:
         import tensorflow as tf
         import tf_keras as keras
 
-        from dlc_recurrent.distill import load_training_set
         from dlc_recurrent.config import TrainingConfig
+        from dlc_recurrent.distill import load_training_set
         from dlc_recurrent.training import build_trainer, make_dataset
 
         baseline_mb = memory.current_mb()
@@ -325,8 +326,9 @@ def worker_learn(task: dict) -> dict:
     rows.append({"model": "teacher (simulated)", **teacher})
     for model in MODELS:
         started = time.perf_counter()
-        folder = train(config, shuffle=task["shuffle"], model=model, overwrite=True, schedule="fixed", epochs=task["epochs"],
-                       steps_per_epoch=task["steps"][model], sigma=task["sigma"], learning_rate=task["lr"])
+        folder = train(config, shuffle=task["shuffle"], model=model, overwrite=True, schedule="fixed",
+                       epochs=task["epochs"], steps_per_epoch=task["steps"][model], sigma=task["sigma"],
+                       learning_rate=task["lr"])
         train_s = time.perf_counter() - started
         history = pd.read_csv(folder / HISTORY_NAME)
         trained = load_trained_student(project, task["shuffle"], 0, model)

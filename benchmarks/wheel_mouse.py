@@ -252,7 +252,8 @@ def tables(methods: dict[str, np.ndarray], teacher, judge_x, hidden, pcutoff) ->
     horizontal = {m: np.abs(p[..., 0] - judge_x) for m, p in methods.items()}  # (n, 8), NaN where no judge
     out = {"visible": pd.DataFrame(compare_methods(visible, reference="leap")),
            "hidden": pd.DataFrame(compare_methods({m: e[hidden] for m, e in horizontal.items()}, reference="leap"))}
-    out["hidden"]["over_pcutoff"] = [float(np.mean(methods[m][..., 2][hidden] >= pcutoff)) for m in out["hidden"].method]
+    out["hidden"]["over_pcutoff"] = [float(np.mean(methods[m][..., 2][hidden] >= pcutoff))
+                                     for m in out["hidden"].method]
     per_paw = []
     for i, paw in enumerate(PAWS):
         if hidden[:, i].sum() < 2:
@@ -310,7 +311,8 @@ def main() -> None:
     _, leap_filtered = median_filtered_leap(config, [tail], args.out / "filter", shuffle_of(1, args.seed),
                                             progress=False)[str(tail)]
     teacher_points = np.concatenate([teacher.xy, teacher.likelihood[..., None]], -1)
-    students = {"leap": predictions["leap"], "leap+median filter+interpolation": interpolate_unsure(leap_filtered, pcutoff),
+    students = {"leap": predictions["leap"],
+                "leap+median filter+interpolation": interpolate_unsure(leap_filtered, pcutoff),
                 **{name: predictions[name] for name in args.variants}}
     students = {m: p[:n, paws] for m, p in students.items()}
     members = lightning_pose(args.train_frames, n)

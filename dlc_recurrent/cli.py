@@ -151,6 +151,11 @@ def _add_project_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``dlc-recurrent`` parser: one sub-command per pipeline step, defaults read from the configs.
+
+    Returns:
+        The parser; each sub-command's namespace carries ``run``, the function that runs it.
+    """
     parser = argparse.ArgumentParser(
         prog="dlc-recurrent",
         description="Temporal (ConvLSTM-LEAP) students for DeepLabCut projects.",
@@ -193,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     trainset.add_argument("--teacher-scorer", default=None,
                           help="the teacher's scorer, when several teachers' files lie next to a video")
     trainset.add_argument("--teacher-shuffle", type=int, default=None,
-                          help="the DLC shuffle whose analyze_videos output is the teacher (instead of --teacher-scorer)")
+                          help="the DLC shuffle whose analyze_videos output is the teacher "
+                               "(instead of --teacher-scorer)")
     trainset.add_argument("--teacher-snapshot-index", type=int, default=None,
                           help="that shuffle's snapshot (default: the config's snapshotindex)")
     trainset.add_argument("--seed", type=int, default=TrainingSetSpec.seed, help="which windows are drawn")
@@ -236,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--model", choices=MODEL_KINDS, default="convlstm_leap")
     analyze.add_argument("--save-as-csv", action="store_true", help="a .csv beside each .h5")
     analyze.add_argument("--destfolder", default=None)
-    analyze.add_argument("--batch-size", type=int, default=None, help="frames per network call (default 8 on a CPU, 32 on a GPU)")
+    analyze.add_argument("--batch-size", type=int, default=None,
+                         help="frames per network call (default 8 on a CPU, 32 on a GPU)")
     analyze.add_argument("--gputouse", type=int, default=None, help="GPU index (default: the first GPU, or the CPU)")
     analyze.add_argument("--device", default=None, help="DLC 3's way: cpu, cuda:0, cuda:1, ...")
     analyze.add_argument("--shard", default=None, metavar="I/N",

@@ -36,6 +36,7 @@ class DemoScale:
     training: dict = field(default_factory=dict)
 
     def training_options(self) -> dict:
+        """The TrainingConfig fields to train both students with (a copy)."""
         return dict(self.training)
 
 

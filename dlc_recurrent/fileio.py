@@ -61,6 +61,14 @@ def free_bytes(folder: str | Path) -> int:
 
 
 def human_bytes(n: float) -> str:
+    """A byte count as messages give it ("512 bytes", "1.5 GB"), in powers of 1000.
+
+    Args:
+        n: a number of bytes.
+
+    Returns:
+        The count in bytes, KB, MB or GB (the largest unit used), with one decimal above bytes.
+    """
     for unit in ("bytes", "KB", "MB", "GB"):
         if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"

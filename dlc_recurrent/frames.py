@@ -27,10 +27,12 @@ class Crop:
 
     @property
     def width(self) -> int:
+        """Columns the crop spans."""
         return self.x2 - self.x1
 
     @property
     def height(self) -> int:
+        """Rows the crop spans."""
         return self.y2 - self.y1
 
     @classmethod
@@ -152,6 +154,16 @@ def from_scaled(coordinate: np.ndarray, scale: float) -> np.ndarray:
 
 
 def scaled_size(size: int, scale: float) -> int:
+    """The stored length of a side ``size`` pixels long resized by ``scale``: what frames, maps and
+    coordinates all agree on.
+
+    Args:
+        size: the side in full-frame pixels (a crop's width or height).
+        scale: the resize factor.
+
+    Returns:
+        ``size * scale`` rounded to whole pixels, at least 1.
+    """
     return max(1, int(round(size * scale)))
 
 

@@ -116,6 +116,7 @@ class ShuffleLayout:
 
     @classmethod
     def resolve(cls, project: Project, shuffle: int = 1, trainingsetindex: int = 0) -> "ShuffleLayout":
+        """The layout of ``shuffle`` and ``trainingsetindex`` in ``project``, its folders derived once."""
         return cls(project, shuffle, trainingsetindex, training_set_folder(project, shuffle, trainingsetindex),
                    evaluation_folder(project, shuffle, trainingsetindex))
 

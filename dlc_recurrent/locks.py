@@ -166,5 +166,13 @@ def _move_aside(path: Path, seen: str) -> bool:
 
 
 def describe_holder(path: Path) -> str:
+    """Who holds a lock, in words for messages that say why a call must wait.
+
+    Args:
+        path: the lock file.
+
+    Returns:
+        ``"process <pid> on <machine>"``, or ``"unknown process"`` when the lock cannot be read.
+    """
     holder = read_holder(path)
     return "unknown process" if holder is None else f"process {holder[1]} on {holder[0]}"

@@ -101,11 +101,13 @@ class Normalize(layers.Layer):
             raise ValueError(f"{message} (got {height}x{width})")
 
     def call(self, images):
+        """Normalised images, in the layer's compute dtype."""
         self._check_size(images)
         x = tf.cast(images, self.compute_dtype)
         return (x / 255.0 - self.mean) / self.std
 
     def get_config(self):
+        """The layer's settings, saved with the model."""
         return {**super().get_config(), "mean": self.mean, "std": self.std, "multiple": self.multiple}
 
 
@@ -115,7 +117,19 @@ def _conv(filters, name):
 
 def build_encoder(channels=1, filters=DEFAULT_FILTERS, mean=DEFAULT_MEAN, std=DEFAULT_STD,
                   height=None, width=None):
-    """The first half of LEAP: one frame (H, W, C) -> features (H/4, W/4, filters[1])."""
+    """The first half of LEAP: one frame (H, W, C) -> features (H/4, W/4, filters[1]).
+
+    Args:
+        channels: C, 1 for grey video, 3 for colour.
+        filters: the widths of LEAP's four sets of layers; the encoder uses the first two.
+        mean: the normalisation's mean (0-1 grey levels).
+        std: the normalisation's standard deviation.
+        height: H, a multiple of 4, or None for any.
+        width: W, a multiple of 4, or None for any.
+
+    Returns:
+        A Keras model "encoder": frames (B, H, W, C), 0-255 pixel values -> features (B, H/4, W/4, filters[1]).
+    """
     _check_sizes(height, width)
     frame = keras.Input((height, width, channels), name="frame")
     x = Normalize(mean, std, name="normalize")(frame)
@@ -131,7 +145,16 @@ def build_encoder(channels=1, filters=DEFAULT_FILTERS, mean=DEFAULT_MEAN, std=DE
 def build_decoder(n_keypoints, in_channels, filters=DEFAULT_FILTERS, height=None, width=None):
     """The second half of LEAP: features (H/4, W/4, in_channels) -> K maps (H, W, K), float32.
 
-    `height` and `width` are the full image size (or None), not the feature size.
+    Args:
+        n_keypoints: K, maps (body parts) out.
+        in_channels: channels of the features in (wider than the encoder's with a skip connection or
+            a memory).
+        filters: the widths of LEAP's four sets of layers; the decoder uses the last two.
+        height: the full image height (not the feature size), a multiple of 4, or None for any.
+        width: the full image width, likewise.
+
+    Returns:
+        A Keras model "decoder": features (B, H/4, W/4, in_channels) -> maps (B, H, W, K) float32.
     """
     _check_sizes(height, width)
     feature_size = [None if s is None else s // SIZE_MULTIPLE for s in (height, width)]
@@ -152,9 +175,19 @@ def build_leap(n_keypoints, channels=1, filters=DEFAULT_FILTERS, mean=DEFAULT_ME
                std=DEFAULT_STD, height=None, width=None):
     """The seed paper's single-frame LEAP: frames (B, H, W, C) -> maps (B, H, W, K).
 
-    11 convolutions, 2 max-pools, 2 transposed convolutions. `filters` gives the widths of
-    the four sets of layers (16, 32, 64, 32 in the paper). Height and width default to None
-    (any multiple of 4).
+    11 convolutions, 2 max-pools, 2 transposed convolutions.
+
+    Args:
+        n_keypoints: K, maps (body parts) out.
+        channels: C, 1 for grey video, 3 for colour.
+        filters: the widths of the four sets of layers (16, 32, 64, 32 in the paper).
+        mean: the normalisation's mean (0-1 grey levels).
+        std: the normalisation's standard deviation.
+        height: H, a multiple of 4, or None (the default) for any.
+        width: W, a multiple of 4, or None (the default) for any.
+
+    Returns:
+        A Keras model "leap": frames (B, H, W, C), 0-255 pixel values -> maps (B, H, W, K) float32.
     """
     encoder = build_encoder(channels, filters, mean, std, height, width)
     decoder = build_decoder(n_keypoints, filters[1], filters, height, width)
@@ -176,6 +209,21 @@ def build_map_memory(n_keypoints, channels=1, filters=DEFAULT_FILTERS, convlstm_
     memory adds is written in map space, per body part, where a roughly remembered position is
     already a usable answer. Both halves share one LEAP encoder and decoder (named "encoder" and
     "decoder", as in LEAP, so a trained LEAP's weights load into them).
+
+    Args:
+        n_keypoints: K, maps (body parts) out.
+        channels: C, 1 for grey video, 3 for colour.
+        filters: the widths of LEAP's four sets of layers.
+        convlstm_filters: the ConvLSTM's width (its state's channels).
+        mean: the normalisation's mean (0-1 grey levels).
+        std: the normalisation's standard deviation.
+        height: H, a multiple of 4, or None for any.
+        width: W, a multiple of 4, or None for any.
+        map_scale: the factor LEAP's pooled maps are scaled by before the ConvLSTM reads them.
+
+    Returns:
+        (reader, writer): Keras models; reader: frames (B, H, W, C) -> (B, H/4, W/4, filters[1] + K);
+        writer: (B, H/4, W/4, filters[1] + K + convlstm_filters) -> maps (B, H, W, K) float32.
     """
     encoder = build_encoder(channels, filters, mean, std, height, width)
     decoder = build_decoder(n_keypoints, filters[1], filters, height, width)
@@ -213,6 +261,29 @@ def build_convlstm_leap(n_keypoints, window_length=15, channels=1, filters=DEFAU
     connection): the ConvLSTM reads LEAP's maps beside the features and writes a correction to
     LEAP's maps (:func:`build_map_memory`); the per-frame halves keep their names ("encoder_td",
     "decoder_td"), so streaming inference takes the model apart alike.
+
+    Args:
+        n_keypoints: K, maps (body parts) out.
+        window_length: T, or None for sequences of any length.
+        channels: C, 1 for grey video, 3 for colour.
+        filters: the widths of LEAP's four sets of layers.
+        convlstm_filters: the ConvLSTM's width.
+        mean: the normalisation's mean (0-1 grey levels).
+        std: the normalisation's standard deviation.
+        height: H, a multiple of 4, or None for any.
+        width: W, a multiple of 4, or None for any.
+        skip_connection: the decoder also sees each frame's own encoder features.
+        frame_dropout: the share of training windows with a run of frames' features blanked; 0: none.
+        memory: "features" (the paper's) or "maps".
+        map_scale: with ``memory="maps"``, the factor LEAP's pooled maps are scaled by (1 / the maps'
+            amplitude).
+
+    Returns:
+        A Keras model "convlstm_leap": windows (B, T, H, W, C), 0-255 pixel values -> maps
+        (B, T, H, W, K) float32.
+
+    Raises:
+        ValueError: an unknown ``memory``, or a height or width not a multiple of 4.
     """
     if memory not in MEMORIES:
         raise ValueError(f"memory must be one of {MEMORIES}, got {memory!r}")
@@ -244,7 +315,23 @@ def build_bidirectional_leap(n_keypoints, window_length=15, channels=1, filters=
     Each frame's maps see the frames before it (forward) and after it (backward): an occluded
     paw lies between where it disappeared and where it reappears. The two hidden states are
     concatenated (2 x `convlstm_filters` channels) before the decoder, after the frame's own
-    encoder features with `skip_connection`. `frame_dropout` as in :func:`build_convlstm_leap`.
+    encoder features with `skip_connection`. Not causal: it cannot stream a video as it comes.
+
+    Args:
+        n_keypoints: K, maps (body parts) out.
+        window_length: T, or None for sequences of any length.
+        channels: C, 1 for grey video, 3 for colour.
+        filters: the widths of LEAP's four sets of layers.
+        convlstm_filters: the width of each direction's ConvLSTM.
+        mean: the normalisation's mean (0-1 grey levels).
+        std: the normalisation's standard deviation.
+        height: H, a multiple of 4, or None for any.
+        width: W, a multiple of 4, or None for any.
+        skip_connection: the decoder also sees each frame's own encoder features.
+        frame_dropout: as in :func:`build_convlstm_leap`.
+
+    Returns:
+        A Keras model "bidirectional_leap": windows (B, T, H, W, C) -> maps (B, T, H, W, K) float32.
     """
     encoder = build_encoder(channels, filters, mean, std, height, width)
     decoder = build_decoder(n_keypoints, 2 * convlstm_filters + skip_connection * filters[1], filters,
@@ -263,10 +350,25 @@ def build_bidirectional_leap(n_keypoints, window_length=15, channels=1, filters=
 
 def build_model(kind, n_keypoints, *, window_length=15, convlstm_filters=32, skip_connection=False,
                 frame_dropout=0.0, memory="features", map_scale=0.1, **kwargs):
-    """Build a "leap", "convlstm_leap" or "bidirectional_leap" network; the recurrent-only options are ignored for LEAP.
+    """Build a "leap", "convlstm_leap" or "bidirectional_leap" network by name.
 
-    Other keyword arguments (channels, filters, mean, std, height, width) go to the builder.
-    ``memory="maps"`` is built for "convlstm_leap" only.
+    Args:
+        kind: one of ``MODEL_KINDS``.
+        n_keypoints: K, maps (body parts) out.
+        window_length: T of the recurrent students (None: any); ignored for LEAP.
+        convlstm_filters: the ConvLSTM's width; ignored for LEAP.
+        skip_connection: see :func:`build_convlstm_leap`; ignored for LEAP.
+        frame_dropout: see :func:`build_convlstm_leap`; ignored for LEAP.
+        memory: "features" or "maps" ("maps" is built for "convlstm_leap" only).
+        map_scale: see :func:`build_convlstm_leap`; "convlstm_leap" only.
+        **kwargs: channels, filters, mean, std, height, width, passed to the builder.
+
+    Returns:
+        The Keras model: frames (B, H, W, C) -> maps (B, H, W, K) for LEAP, windows (B, T, H, W, C) ->
+        maps (B, T, H, W, K) for the recurrent students.
+
+    Raises:
+        ValueError: an unknown kind, or ``memory="maps"`` for another kind than "convlstm_leap".
     """
     recurrent = dict(window_length=window_length, convlstm_filters=convlstm_filters, skip_connection=skip_connection,
                      frame_dropout=frame_dropout)
@@ -286,7 +388,8 @@ def build_student(config: TrainingConfig, height=None, width=None):
 
     Args:
         config: the student's settings (its model kind, widths, memory, normalisation, body parts).
-        height, width: the frame size it is built for (None: any size that is a multiple of 4).
+        height: the frame height it is built for (None: any multiple of 4).
+        width: the frame width it is built for (None: any multiple of 4).
 
     Returns:
         A Keras model: frames (B, H, W, C) -> maps (B, H, W, K) for LEAP, windows (B, T, H, W, C) ->
@@ -320,6 +423,7 @@ class FrameDropout(layers.Layer):
         self.rate = float(rate)
 
     def call(self, features, training=None):
+        """The features with some windows' runs of frames blanked in training; unchanged otherwise."""
         if not training or not self.rate:
             return features
         shape = tf.shape(features)
@@ -334,6 +438,7 @@ class FrameDropout(layers.Layer):
         return features * keep
 
     def get_config(self):
+        """The layer's settings, saved with the model."""
         return {**super().get_config(), "rate": self.rate}
 
 
@@ -492,9 +597,8 @@ class ConvLSTMRecurrence:
     recurrent kernels stacked (half the calls of two), in the layer's compute dtype (bfloat16 or
     float16 under a mixed policy, as the rest of the network), between two small XLA-compiled pieces
     that fuse the element-wise work (joining and casting; bias, gates and state update; plain ops
-    where TensorFlow has no XLA). The cell
-    state and the returned hidden states stay float32. On a 2-core AMX CPU this took the recurrence
-    from 4.1 to 1.3 ms per 336x280 frame in bfloat16 (RESULTS.md, "analysis speed").
+    where TensorFlow has no XLA). The cell state and the returned hidden states stay float32. What
+    this arrangement saves on a CPU is measured in benchmarks/RESULTS.md ("analysis speed").
     """
 
     def __init__(self, layer):
@@ -503,7 +607,8 @@ class ConvLSTMRecurrence:
         weights = [np.asarray(w, np.float32) for w in layer.get_weights()]
         self.filters = layer.filters
         self.dtype = tf.as_dtype(getattr(layer, "compute_dtype", None) or "float32")
-        self.kernel = tf.constant(np.concatenate(weights[:2], axis=2), dtype=self.dtype)  # (3, 3, C + filters, 4 filters)
+        # (3, 3, C + filters, 4 filters)
+        self.kernel = tf.constant(np.concatenate(weights[:2], axis=2), dtype=self.dtype)
         self.bias = tf.constant(weights[2] if layer.use_bias else np.zeros(4 * layer.filters, np.float32))
         self.activation = layer.activation
         self.recurrent_activation = layer.recurrent_activation

@@ -48,6 +48,7 @@ class Project:
 
     @property
     def videos(self) -> list[Path]:
+        """The videos of config.yaml's video_sets, resolved, in the config's order."""
         return list(self.video_sets)
 
     def crop_for(self, video: str | Path) -> Crop | None:
@@ -59,11 +60,22 @@ class Project:
         return None
 
     def labeled_data_folder(self, video: str | Path) -> Path:
+        """The ``labeled-data/<video stem>`` folder that holds ``video``'s hand labels."""
         return self.project_path / "labeled-data" / Path(video).stem
 
 
 def load_project(config: str | Path) -> Project:
-    """Read ``config.yaml`` with deeplabcut's own schema and return the project's description."""
+    """Read ``config.yaml`` with deeplabcut's own schema and return the project's description.
+
+    Args:
+        config: the project's config.yaml, or the project folder holding it.
+
+    Returns:
+        The project: paths, body parts, videos with their crops, pcutoff and the whole config.
+
+    Raises:
+        ProjectError: the file is missing or invalid, or the project is multi-animal or has no body parts.
+    """
     from deeplabcut.core.config.project_config import ProjectConfig
     from pydantic import ValidationError
 
@@ -126,7 +138,18 @@ def _parse_video_sets(video_sets: dict, project_path: Path, config_path: Path) -
 
 
 def video_crop(project: Project, info: VideoInfo) -> Crop:
-    """The region of ``info``'s video the student sees: the config's crop, checked, or the full frame."""
+    """The region of ``info``'s video the student sees: the config's crop, checked, or the full frame.
+
+    Args:
+        project: the project whose video_sets may crop the video.
+        info: the video (its path picks the crop by file stem; its size bounds it).
+
+    Returns:
+        The crop in full-frame pixels.
+
+    Raises:
+        ProjectError: the config's crop reaches outside the video.
+    """
     crop = project.crop_for(info.path)
     if crop is None:
         return Crop(0, info.width, 0, info.height)
@@ -135,7 +158,17 @@ def video_crop(project: Project, info: VideoInfo) -> Crop:
 
 
 def frame_number_from_image_name(name: str) -> int:
-    """The video frame of a labeled image: ``img0050.png`` -> 50, as deeplabcut's extract_frames names them."""
+    """The video frame of a labeled image: ``img0050.png`` -> 50, as deeplabcut's extract_frames names them.
+
+    Args:
+        name: the image's file name or path; the last number in its stem is the frame.
+
+    Returns:
+        The frame index.
+
+    Raises:
+        ProjectError: the name holds no number.
+    """
     match = re.search(r"(\d+)\D*$", Path(name).stem)
     if match is None:
         raise ProjectError(
@@ -146,10 +179,23 @@ def frame_number_from_image_name(name: str) -> int:
 
 
 def read_hand_labels(project: Project, video: str | Path) -> pd.DataFrame | None:
-    """Hand labels of ``video`` indexed by frame number, columns (bodyparts, x|y); None when unlabeled.
+    """Hand labels of ``video``, in full-frame pixels (labels of images extracted cropped get the crop's
+    offset back).
 
     Reads ``labeled-data/<stem>/CollectedData_<scorer>.h5`` (any HDF key: DLC's ``df_with_missing``
     or napari-deeplabcut's ``keypoints``), or the ``.csv`` when no h5 exists.
+
+    Args:
+        project: the project (its scorer names the file, its body parts order the columns).
+        video: the video whose ``labeled-data`` folder is read.
+
+    Returns:
+        A float table indexed by frame number (sorted, one row per labelled frame), columns
+        (bodyparts, x|y) in the config's body-part order, NaN where a part is not labelled; None when
+        the video has no labels.
+
+    Raises:
+        ProjectError: the file cannot be read, is not a single-animal DLC labels table, or lacks body parts.
     """
     from deeplabcut.utils.conversioncode import guarantee_multiindex_rows
 
@@ -225,7 +271,14 @@ def _read_labels_csv(path: Path) -> pd.DataFrame:
 
 
 def meta_path(h5_path: Path) -> Path:
-    """The ``_meta.pickle`` that deeplabcut (and this package) writes beside a predictions h5."""
+    """The ``_meta.pickle`` that deeplabcut (and this package) writes beside a predictions h5.
+
+    Args:
+        h5_path: the predictions file.
+
+    Returns:
+        ``<h5 stem>_meta.pickle`` in the same folder (it may not exist).
+    """
     return h5_path.with_name(h5_path.stem + "_meta.pickle")
 
 
@@ -240,7 +293,15 @@ def _load_meta(h5_path: Path):
 
 
 def own_output_record(h5_path: Path) -> dict | None:
-    """What this package recorded in a prediction file's ``_meta.pickle``; None for other files."""
+    """What this package recorded in a prediction file's ``_meta.pickle``; None for other files.
+
+    Args:
+        h5_path: the predictions file.
+
+    Returns:
+        The record under ``OWN_OUTPUT_KEY``; None when the meta is missing, unreadable or not this
+        package's.
+    """
     try:
         return (_load_meta(h5_path) or {}).get("data", {}).get(OWN_OUTPUT_KEY)
     except Exception:
@@ -248,7 +309,14 @@ def own_output_record(h5_path: Path) -> dict | None:
 
 
 def meta_is_damaged(h5_path: Path) -> bool:
-    """True when a prediction file's ``_meta.pickle`` exists but cannot be read (cut short, garbled)."""
+    """True when a prediction file's ``_meta.pickle`` exists but cannot be read (cut short, garbled).
+
+    Args:
+        h5_path: the predictions file.
+
+    Returns:
+        Whether unpickling its meta fails (False when there is no meta).
+    """
     try:
         _load_meta(h5_path)
     except Exception:
@@ -257,12 +325,27 @@ def meta_is_damaged(h5_path: Path) -> bool:
 
 
 def is_own_output(h5_path: Path) -> bool:
-    """True for prediction files written by this package (marked in their ``_meta.pickle``)."""
+    """True for prediction files written by this package (marked in their ``_meta.pickle``).
+
+    Args:
+        h5_path: the predictions file.
+
+    Returns:
+        Whether its meta carries this package's record.
+    """
     return own_output_record(h5_path) is not None
 
 
 def teacher_candidates(video: str | Path, folder: str | Path | None = None) -> dict[str, Path]:
-    """Teacher prediction files for ``video``, keyed by scorer: ``<stem>DLC*.h5`` minus derived files."""
+    """Teacher prediction files for ``video``: ``<stem>DLC*.h5`` minus derived files and this package's own.
+
+    Args:
+        video: the video the predictions are of.
+        folder: where to look; default the video's folder.
+
+    Returns:
+        The files by scorer (the name after the video stem), in sorted path order.
+    """
     video = Path(video)
     folder = Path(folder) if folder is not None else video.parent
     found = {}
@@ -277,16 +360,43 @@ def teacher_candidates(video: str | Path, folder: str | Path | None = None) -> d
 
 
 def is_derived(name: str) -> bool:
-    """Whether a prediction file's name ends in deeplabcut's derived-file suffixes (``_el_filtered``...)."""
+    """Whether a prediction file's name ends in deeplabcut's derived-file suffixes (``_el_filtered``...).
+
+    Args:
+        name: the file's stem, or its scorer part.
+
+    Returns:
+        Whether it ends in one of ``DERIVED_MARKERS``.
+    """
     return name.endswith(DERIVED_MARKERS)
 
 
 def glob_escape(text: str) -> str:
+    """``text`` with glob's special characters (``[``, ``]``, ``*``, ``?``) escaped, to match itself only.
+
+    Args:
+        text: a literal piece of a file name (a video stem, a folder name).
+
+    Returns:
+        The pattern that matches exactly ``text``.
+    """
     return re.sub(r"([\[\]*?])", r"[\1]", text)
 
 
 def find_teacher(video: str | Path, scorer: str | None = None, folder: str | Path | None = None) -> Path:
-    """The teacher's ``analyze_videos`` h5 for ``video``; ``scorer`` picks one when several exist."""
+    """The teacher's ``analyze_videos`` h5 for ``video``; ``scorer`` picks one when several exist.
+
+    Args:
+        video: the video the teacher analyzed.
+        scorer: the teacher's scorer (the h5 name after the video stem); None takes the only one.
+        folder: where the h5 files are; default the video's folder.
+
+    Returns:
+        The teacher's h5 file.
+
+    Raises:
+        ProjectError: none is there, the scorer is not there, or several are and no scorer was given.
+    """
     video = Path(video)
     where = Path(folder) if folder is not None else video.parent
     candidates = teacher_candidates(video, folder)
@@ -313,8 +423,20 @@ def dlc_teacher_scorer(project: Project, shuffle: int, trainingsetindex: int = 0
                        snapshot_index: int | None = None) -> str:
     """The scorer deeplabcut.analyze_videos gives the DLC network of ``shuffle`` (its h5 files' name).
 
-    Built by deeplabcut's own ``get_scorer_name``, for either engine; ``snapshot_index`` None means
-    the config's ``snapshotindex``, as deeplabcut.analyze_videos uses by default.
+    Built by deeplabcut's own ``get_scorer_name``, for either engine.
+
+    Args:
+        project: the DLC project.
+        shuffle: the DLC shuffle of the teacher network.
+        trainingsetindex: the index of its training fraction in config.yaml.
+        snapshot_index: the snapshot; None means the config's ``snapshotindex``, as
+            deeplabcut.analyze_videos uses by default.
+
+    Returns:
+        The scorer, e.g. ``"DLC_Resnet50_mouseNov25shuffle1_snapshot_200"``.
+
+    Raises:
+        ProjectError: the training set index is out of range or the shuffle has no trained network.
     """
     from deeplabcut.utils import auxiliaryfunctions
 
@@ -350,14 +472,29 @@ class TeacherPredictions:
 
     @property
     def n_frames(self) -> int:
+        """Frames (rows) the predictions cover."""
         return self.xy.shape[0]
 
 
-def read_teacher_for_video(path: str | Path, bodyparts: list[str], info: VideoInfo) -> tuple[TeacherPredictions, VideoInfo]:
+def read_teacher_for_video(path: str | Path, bodyparts: list[str],
+                           info: VideoInfo) -> tuple[TeacherPredictions, VideoInfo]:
     """The teacher of ``info``'s video, and the video's info with the frame count both agree on.
 
     deeplabcut writes one row per frame that decodes, and a video header can claim more frames
-    than that; when the counts differ, the frames are counted by decoding them and must match."""
+    than that; when the counts differ, the frames are counted by decoding them and must match.
+
+    Args:
+        path: the teacher's predictions h5.
+        bodyparts: the project's body parts, in the order the arrays take.
+        info: the video, as its header describes it.
+
+    Returns:
+        The teacher (xy (T, K, 2) full-frame pixels, likelihood (T, K)), and ``info`` with
+        ``n_frames`` = T.
+
+    Raises:
+        ProjectError: the file is unreadable or its rows match neither the header nor the decodable frames.
+    """
     teacher = read_teacher(path, bodyparts)
     rows = len(teacher.xy)
     if rows != info.n_frames:
@@ -374,13 +511,28 @@ def read_teacher_for_video(path: str | Path, bodyparts: list[str], info: VideoIn
 
 
 def read_teacher(path: str | Path, bodyparts: list[str], n_frames: int | None = None) -> TeacherPredictions:
-    """Read a DLC predictions h5 and check it against the project's body parts and the video length."""
+    """Read a DLC predictions h5 and check it against the project's body parts and the video length.
+
+    Args:
+        path: the predictions h5 (single-animal, columns scorer/bodyparts/coords).
+        bodyparts: the body parts to read, in the order the arrays take; extra ones in the file are ignored.
+        n_frames: the video's frame count to check the rows against; None skips the check.
+
+    Returns:
+        The predictions: xy (T, K, 2) float full-frame pixels (NaN where DLC wrote none) and likelihood
+        (T, K) float, 0 where xy is NaN.
+
+    Raises:
+        ProjectError: the file is unreadable, not single-animal DLC output, lacks a body part, has a
+        part NaN on every frame, or has other than ``n_frames`` rows.
+    """
     path = Path(path)
     try:
         table = pd.read_hdf(path)
     except Exception as error:
         message = " ".join(str(error).split())
-        raise ProjectError(f"{path}: cannot read teacher predictions ({message}); re-run deeplabcut.analyze_videos") from None
+        raise ProjectError(f"{path}: cannot read teacher predictions ({message}); "
+                           "re-run deeplabcut.analyze_videos") from None
     columns = table.columns
     if not isinstance(columns, pd.MultiIndex) or list(columns.names) != ["scorer", "bodyparts", "coords"]:
         if isinstance(columns, pd.MultiIndex) and "individuals" in columns.names:

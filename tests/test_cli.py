@@ -35,7 +35,8 @@ def test_create_training_set_and_train_commands(project_copy, capsys):
     assert main(["create-training-set", str(project_copy), "--window-length", "4", "--windows-per-video", "8"]) == 0
     trainset = load_training_set(training_set_folder(load_project(project_copy)))
     assert trainset.window_length == 4
-    assert main(["train", str(project_copy), "--model", "leap", "--schedule", "fixed", "--epochs", "1", "--batch-size", "4"]) == 0
+    assert main(["train", str(project_copy), "--model", "leap", "--schedule", "fixed", "--epochs", "1",
+                 "--batch-size", "4"]) == 0
     folder = Path(capsys.readouterr().out.strip().splitlines()[-1])
     assert (folder / WEIGHTS_NAME).is_file()
     assert main(["train", str(project_copy), "--start-from", "leap", "--memory", "maps", "--schedule", "fixed",
@@ -55,7 +56,8 @@ def test_public_train_is_the_function_not_the_module():
 
 def test_analyze_command(trained_project, tmp_path, capsys):
     video = load_project(trained_project).videos[0]
-    argv = ["analyze", str(trained_project), str(video), "--model", "leap", "--destfolder", str(tmp_path), "--save-as-csv"]
+    argv = ["analyze", str(trained_project), str(video), "--model", "leap", "--destfolder", str(tmp_path),
+            "--save-as-csv"]
     assert main(argv) == 0
     scorer = capsys.readouterr().out.strip().splitlines()[-1]
     assert (tmp_path / f"{video.stem}{scorer}.h5").is_file() and (tmp_path / f"{video.stem}{scorer}.csv").is_file()

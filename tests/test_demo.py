@@ -20,7 +20,8 @@ def test_demo_command_runs_the_whole_pipeline(tmp_path, capsys):
     assert labeled != "None" and Path(labeled).is_file()
     ensemble = Path(out.split("Ensemble Kalman Smoothing:")[1].split()[0])
     assert ensemble.is_file() and ensemble.suffix == ".h5"
-    figures = [Path(line.strip()) for line in out.split("Figures:")[1].split("Labeled video:")[0].splitlines() if line.strip()]
+    figures = [Path(line.strip()) for line in out.split("Figures:")[1].split("Labeled video:")[0].splitlines()
+               if line.strip()]
     assert figures and all(f.is_file() and f.suffix == ".png" for f in figures)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dlc_recurrent.config import TrainingSetSpec
 from dlc_recurrent.distill import (
     GAP_FILLED,
     HAND_LABEL,
@@ -19,7 +20,6 @@ from dlc_recurrent.distill import (
     sample_windows,
     short_gaps,
 )
-from dlc_recurrent.config import TrainingSetSpec
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.frames import Crop, from_scaled, prepare_frame, to_full_frame, to_scaled, to_stored_frame
 from dlc_recurrent.layout import training_set_folder
@@ -238,7 +238,8 @@ def test_scaled_coordinates_follow_the_resized_pixels(crop):
     columns = np.stack([np.arange(len(stored)), np.zeros(len(stored))], axis=-1)
     np.testing.assert_allclose(to_full_frame(columns, crop, 0.5)[:, 0], stored, atol=0.02)
     edges = np.array([[crop.x1 - 0.5, crop.y1 - 0.5], [crop.x2 - 0.5, crop.y2 - 0.5]])
-    np.testing.assert_allclose(to_stored_frame(edges, crop, 0.5), [[-0.5, -0.5], [image.shape[1] - 0.5, image.shape[0] - 0.5]])
+    np.testing.assert_allclose(to_stored_frame(edges, crop, 0.5),
+                               [[-0.5, -0.5], [image.shape[1] - 0.5, image.shape[0] - 0.5]])
     np.testing.assert_allclose(to_full_frame(to_stored_frame(edges, crop, 0.5), crop, 0.5), edges)
 
 

@@ -12,6 +12,7 @@ from scipy import signal, stats
 
 import dlc_recurrent  # noqa: F401  (torchvision before tensorflow)
 from dlc_recurrent.distill import load_training_set
+from dlc_recurrent.ensemble import smoothed_predictions
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.evaluation import common, pixel
 from dlc_recurrent.evaluation.occlusion import baselines, natural, run, study, windows
@@ -36,7 +37,6 @@ from dlc_recurrent.evaluation.stats import (
     significance_mark,
 )
 from dlc_recurrent.layout import RESULTS_NAME, evaluation_folder, model_folder, training_set_folder
-from dlc_recurrent.ensemble import smoothed_predictions
 from dlc_recurrent.project import find_teacher, load_project, read_teacher
 from dlc_recurrent.synthetic import read_ground_truth
 
@@ -446,7 +446,8 @@ def test_occlusion_study_of_the_bidirectional_student(trained_project, tmp_path)
     from dlc_recurrent.training import train
 
     config = copy_project(trained_project, tmp_path / trained_project.parent.name)
-    train(config, model="bidirectional_leap", schedule="fixed", epochs=1, steps_per_epoch=3, batch_size=4, augment=False)
+    train(config, model="bidirectional_leap", schedule="fixed", epochs=1, steps_per_epoch=3, batch_size=4,
+          augment=False)
     default_folder = evaluation_folder(load_project(config))
     result = evaluate_occlusion(config, model="bidirectional_leap", n_windows=2, occluder_size=OCCLUDER_SIZE,
                                 max_occlusion=1, bodyparts=["forepaw_near"], n_events=1, progress=False)

@@ -84,7 +84,8 @@ def test_analyze_videos_stops_at_a_full_disk_and_leaves_no_output(trained_projec
     shutil.copy(video, other)
     written = []
     with monkeypatch.context() as patch:
-        patch.setattr("dlc_recurrent.inference.analyze.write_outputs", lambda *args: (written.append(args), _full_disk()))
+        patch.setattr("dlc_recurrent.inference.analyze.write_outputs",
+                      lambda *args: (written.append(args), _full_disk()))
         with pytest.raises(DiskFull, match="the disk filled up while analyze_videos wrote"):
             analyze_videos(trained_project, [str(video), str(other)], model="leap", destfolder=tmp_path / "out",
                            progress=False)

@@ -13,6 +13,7 @@ import tf_keras as keras
 
 import dlc_recurrent  # noqa: F401
 from dlc_recurrent import models
+from dlc_recurrent.config import TrainingConfig
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.frames import Crop, read_video_info
 from dlc_recurrent.inference.analyze import analyze_videos
@@ -29,7 +30,6 @@ from dlc_recurrent.inference.reader import FrameReader
 from dlc_recurrent.inference.streams import predict_video, predict_windowed_reference
 from dlc_recurrent.inference.student import Student, find_peaks, load_trained_student
 from dlc_recurrent.project import find_teacher, load_project, teacher_candidates
-from dlc_recurrent.config import TrainingConfig
 
 
 def gaussian_maps(centres, height, width, sigma, amplitude):
@@ -83,7 +83,8 @@ def blob_student(scale):
     return Student(config=config, folder=None, network=network, state_reset=0)
 
 
-@pytest.mark.parametrize("crop, scale", [(Crop(0, 80, 0, 60), 1.0), (Crop(7, 73, 5, 58), 1.0), (Crop(6, 78, 4, 60), 0.5)])
+@pytest.mark.parametrize("crop, scale", [(Crop(0, 80, 0, 60), 1.0), (Crop(7, 73, 5, 58), 1.0),
+                                         (Crop(6, 78, 4, 60), 0.5)])
 def test_coordinates_round_trip_through_crop_scale_and_padding(tmp_path, crop, scale):
     rng = np.random.default_rng(0)
     centres = np.column_stack([rng.uniform(crop.x1 + 6, crop.x2 - 6, 20), rng.uniform(crop.y1 + 6, crop.y2 - 6, 20)])
@@ -304,7 +305,8 @@ def test_bridging_fills_only_short_unsure_runs_where_the_main_student_agrees_wit
     np.testing.assert_allclose(combined[[3, 4, 6], 0, 2], 0.6)  # the main student's likelihood stays
     np.testing.assert_array_equal(combined[5, 0], plain[5, 0])
     np.testing.assert_array_equal(combined[:, 1], plain[:, 1])
-    np.testing.assert_array_equal(np.delete(combined[:, 0], [3, 4, 6], axis=0), np.delete(plain[:, 0], [3, 4, 6], axis=0))
+    np.testing.assert_array_equal(np.delete(combined[:, 0], [3, 4, 6], axis=0),
+                                  np.delete(plain[:, 0], [3, 4, 6], axis=0))
     np.testing.assert_array_equal(combine_predictions(main, confident, 0.8, 7, 3.0, weight=1.0)[3:10, 1, :2],
                                   confident[3:10, 1, :2])  # the 7-frame run, once it is short enough
     np.testing.assert_array_equal(combine_predictions(main, confident, 0.8, bridge_max_gap=6, reach=1.0), plain)
@@ -319,7 +321,8 @@ def test_outputs_written_before_bridging_count_as_unbridged():
     assert same_combination(old, unbridged) and not same_combination(old, bridged)
     assert not same_combination(bridged, {**bridged, "bridge_tolerance": 10.0})
     first_version = {key: value for key, value in bridged.items() if key != "bridge_weight"}  # weight 1
-    assert not same_combination(first_version, bridged) and same_combination(first_version, {**bridged, "bridge_weight": 1.0})
+    assert (not same_combination(first_version, bridged)
+            and same_combination(first_version, {**bridged, "bridge_weight": 1.0}))
     assert describe_combination(old).endswith("(convlstm_leap, handoff 0.8, no bridging)")
     assert describe_combination(bridged).endswith("gaps up to 12 frames bridged, tolerance 14.0, weight 0.75)")
 
@@ -327,7 +330,8 @@ def test_outputs_written_before_bridging_count_as_unbridged():
 def test_combine_students_bridges_with_the_reach_measured_on_the_same_points():
     rng = np.random.default_rng(1)
     n = 60
-    confident = np.concatenate([np.cumsum(rng.normal(0, 1, (n, 2, 2)), axis=0), rng.uniform(0.5, 1, (n, 2, 1))], axis=-1)
+    confident = np.concatenate([np.cumsum(rng.normal(0, 1, (n, 2, 2)), axis=0), rng.uniform(0.5, 1, (n, 2, 1))],
+                               axis=-1)
     main = confident.copy()
     main[..., :2] += rng.normal(0, 0.5, (n, 2, 2))
     main[..., 2] = 0.9
@@ -479,7 +483,8 @@ def test_analyze_videos_writes_what_deeplabcut_reads(trained_project, tmp_path):
         scorer = analyze_videos(trained_project, [str(video)], model=model, destfolder=tmp_path, save_as_csv=True,
                                 progress=False)
         assert scorer == student_scorer(project, 1, 0, model)
-        table, path, found_scorer, _ = deeplabcut.auxiliaryfunctions.load_analyzed_data(str(tmp_path), video.stem, scorer)
+        table, path, found_scorer, _ = deeplabcut.auxiliaryfunctions.load_analyzed_data(str(tmp_path), video.stem,
+                                                                                        scorer)
         assert found_scorer == scorer
         n_frames = read_video_info(video).n_frames
         assert list(table.index) == list(range(n_frames))
@@ -631,7 +636,8 @@ def test_an_interrupted_analysis_resumes_and_leaves_no_checkpoint(trained_projec
     assert "resuming at frame" in capsys.readouterr().out
     assert sorted(p.name for p in killed.iterdir()) == sorted([h5, f"{Path(h5).stem}_meta.pickle", "notes.h5"]), \
         "the checkpoint and the killed run's temporary files are gone, nothing else"
-    np.testing.assert_allclose(pd.read_hdf(tmp_path / "killed" / h5), pd.read_hdf(tmp_path / "straight" / h5), atol=1e-3)
+    np.testing.assert_allclose(pd.read_hdf(tmp_path / "killed" / h5), pd.read_hdf(tmp_path / "straight" / h5),
+                               atol=1e-3)
 
 
 def test_a_bad_video_is_reported_and_the_others_analyzed(trained_project, tmp_path):

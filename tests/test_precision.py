@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from dlc_recurrent._tensorflow import keras
+from dlc_recurrent.config import TrainingConfig
 from dlc_recurrent.frames import read_video_info
 from dlc_recurrent.inference import analyze_videos, load_trained_student, predict_video
 from dlc_recurrent.precision import computing_in, cpu_supports_bfloat16, keras_policy
 from dlc_recurrent.project import load_project, video_crop
-from dlc_recurrent.config import TrainingConfig
 
 
 @pytest.mark.parametrize("precision, device, bf16_cpu, policy, training_policy", [

@@ -280,7 +280,8 @@ def test_derived_and_own_files_are_not_teachers(project_copy):
 def test_a_task_name_holding_a_derived_suffix_is_still_a_teacher(project_copy):
     video = only_video(project_copy)
     teacher = find_teacher(video)
-    renamed = video.with_name(video.stem + "DLC_Resnet50_mouse_treadmill_skilled_elevated_fullNov25shuffle1_snapshot_200.h5")
+    renamed = video.with_name(video.stem
+                              + "DLC_Resnet50_mouse_treadmill_skilled_elevated_fullNov25shuffle1_snapshot_200.h5")
     teacher.rename(renamed)
     shutil.copy(renamed, renamed.with_name(renamed.stem + "_filtered.h5"))
     assert find_teacher(video) == renamed

@@ -33,7 +33,8 @@ def _real_data() -> Path | None:
 
 
 REAL = _real_data()
-pytestmark = pytest.mark.skipif(REAL is None, reason="DeepLabCut's example project is not here (set DLC_RECURRENT_REAL)")
+pytestmark = pytest.mark.skipif(REAL is None,
+                                reason="DeepLabCut's example project is not here (set DLC_RECURRENT_REAL)")
 
 FRAMES = 150
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import dlc_recurrent
+from dlc_recurrent.config import TrainingConfig
 from dlc_recurrent.distill import create_training_set, load_training_set
 from dlc_recurrent.evaluation.quality import quality_report, quality_table, quality_warnings
 from dlc_recurrent.frames import read_video_info
@@ -26,7 +27,6 @@ from dlc_recurrent.layout import (
     training_set_folder,
 )
 from dlc_recurrent.project import load_project, read_hand_labels, read_teacher, video_crop
-from dlc_recurrent.config import TrainingConfig
 
 
 def _independent_points(config, model):

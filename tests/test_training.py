@@ -13,13 +13,12 @@ import tensorflow as tf
 import tf_keras as keras
 
 import dlc_recurrent  # noqa: F401  (torchvision before tensorflow)
-from dlc_recurrent.distill import GAP_FILLED, MASKED, create_training_set, load_training_set
 from dlc_recurrent import models
 from dlc_recurrent.config import TrainingConfig, train_call
+from dlc_recurrent.distill import GAP_FILLED, MASKED, create_training_set, load_training_set
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.layout import CONFIG_NAME, HISTORY_NAME, WEIGHTS_NAME, model_folder
 from dlc_recurrent.project import load_project
-from dlc_recurrent.training.data import HIDDEN_COPIES, hidden_points, hidden_test_samples
 from dlc_recurrent.training import (
     DLC_NET_TYPES,
     add_occluder,
@@ -27,13 +26,14 @@ from dlc_recurrent.training import (
     augment_window,
     load_student,
     make_dataset,
-    read_training_summary,
     masked_mse,
+    read_training_summary,
     render_maps,
     train,
     training_samples,
     validation_batch_size,
 )
+from dlc_recurrent.training.data import HIDDEN_COPIES, hidden_points, hidden_test_samples
 
 TINY = dict(schedule="fixed", epochs=1, steps_per_epoch=3, batch_size=2, sigma=3.0, map_amplitude=10.0)
 
@@ -184,8 +184,8 @@ def test_a_swap_moves_the_hidden_parts_own_pixels_to_where_its_cover_came_from()
             # the decoy patch holds the covered patch's own pixels, at one shift
             found = {(dr, dc) for dr in range(-40, 41) for dc in range(-48, 49)
                      if np.array_equal(out[t][np.roll(cover[t], (dr, dc), axis=(0, 1)) & decoy[t]],
-                                       np.roll(frames[t], (dr, dc), axis=(0, 1))[np.roll(cover[t], (dr, dc), axis=(0, 1))
-                                                                                 & decoy[t]])
+                                       np.roll(frames[t], (dr, dc), axis=(0, 1))[
+                                           np.roll(cover[t], (dr, dc), axis=(0, 1)) & decoy[t]])
                      and (np.roll(cover[t], (dr, dc), axis=(0, 1)) & decoy[t]).sum() == decoy[t].sum()}
             assert found, "the decoy is the hidden patch moved"
             break
@@ -193,7 +193,8 @@ def test_a_swap_moves_the_hidden_parts_own_pixels_to_where_its_cover_came_from()
 
 def test_occluders_in_the_pipeline_leave_targets_alone(trainset_project):
     trainset = load_training_set(
-        next((load_project(trainset_project).project_path / "dlc-recurrent" / "training-sets").rglob("trainingset.yaml")).parent
+        next((load_project(trainset_project).project_path / "dlc-recurrent" / "training-sets")
+             .rglob("trainingset.yaml")).parent
     )
     plain = TrainingConfig(bodyparts=trainset.bodyparts, window_length=5, augment=False)
     occluded = TrainingConfig(bodyparts=trainset.bodyparts, window_length=5, augment=False, occluder_probability=1.0)
@@ -203,7 +204,8 @@ def test_occluders_in_the_pipeline_leave_targets_alone(trainset_project):
     changed = (batches[0]["frames"].numpy() != batches[1]["frames"].numpy()).any(axis=(2, 3, 4))
     assert changed.any(axis=1).all(), "every window has an occluded frame"
     assert not changed.all(), "but not every frame"
-    test_batches = [next(iter(make_dataset(trainset, "test", c, 8, (64, 64), training=False)[0])) for c in (plain, occluded)]
+    test_batches = [next(iter(make_dataset(trainset, "test", c, 8, (64, 64), training=False)[0]))
+                    for c in (plain, occluded)]
     np.testing.assert_array_equal(test_batches[0]["frames"], test_batches[1]["frames"])
 
 
@@ -219,13 +221,15 @@ def test_hidden_points_are_the_points_under_the_occluder():
 
 def test_points_a_part_occluder_hides_get_their_own_loss_weight(trainset_project):
     trainset = load_training_set(
-        next((load_project(trainset_project).project_path / "dlc-recurrent" / "training-sets").rglob("trainingset.yaml")).parent
+        next((load_project(trainset_project).project_path / "dlc-recurrent" / "training-sets")
+             .rglob("trainingset.yaml")).parent
     )
     options = dict(bodyparts=trainset.bodyparts, window_length=5, augment=False, occluder_probability=1.0,
                    occluder_target="parts")
     configs = [TrainingConfig(**options), TrainingConfig(**options, occluded_weight=10.0, occluded_sigma=3.0),
                TrainingConfig(**{**options, "occluder_probability": 0.0})]
-    batches = [next(iter(make_dataset(trainset, "train", config, 16, (64, 64), training=True)[0])) for config in configs]
+    batches = [next(iter(make_dataset(trainset, "train", config, 16, (64, 64), training=True)[0]))
+               for config in configs]
     np.testing.assert_array_equal(batches[0]["frames"], batches[1]["frames"])  # the same occluders
     plain, weighted = batches[0]["weight"].numpy(), batches[1]["weight"].numpy()
     raised = weighted != plain
@@ -250,7 +254,8 @@ def test_maps_of_their_own_width_per_point():
 
 def test_hidden_test_windows_are_drawn_once_and_scored_only_where_a_part_is_hidden(trainset_project):
     trainset = load_training_set(
-        next((load_project(trainset_project).project_path / "dlc-recurrent" / "training-sets").rglob("trainingset.yaml")).parent
+        next((load_project(trainset_project).project_path / "dlc-recurrent" / "training-sets")
+             .rglob("trainingset.yaml")).parent
     )
     config = TrainingConfig(bodyparts=trainset.bodyparts, window_length=5, occluder_probability=0.5,
                             occluder_target="parts")
@@ -290,7 +295,8 @@ def test_a_student_trained_under_part_occluders_is_judged_on_hidden_test_windows
 def test_gap_filled_targets_get_their_own_loss_weight_and_map_width(project_copy):
     create_training_set(project_copy, window_length=5, windows_per_video=20, max_gap_fill=12)
     trainset = load_training_set(
-        next((load_project(project_copy).project_path / "dlc-recurrent" / "training-sets").rglob("trainingset.yaml")).parent
+        next((load_project(project_copy).project_path / "dlc-recurrent" / "training-sets")
+             .rglob("trainingset.yaml")).parent
     )
     samples = training_samples(trainset, "train", recurrent=True)
     source = np.stack([trainset.targets[video].source[first:first + 5] for video, first in samples])
@@ -345,7 +351,8 @@ def test_a_saved_config_lacking_fields_takes_their_defaults_and_one_that_no_long
 
 def test_dataset_yields_padded_windows_and_frames(trainset_project):
     trainset = load_training_set(
-        next((load_project(trainset_project).project_path / "dlc-recurrent" / "training-sets").rglob("trainingset.yaml")).parent
+        next((load_project(trainset_project).project_path / "dlc-recurrent" / "training-sets")
+             .rglob("trainingset.yaml")).parent
     )
     for model, shape in (("convlstm_leap", (2, 5, 64, 64, 1)), ("leap", (2, 64, 64, 1))):
         config = TrainingConfig(model=model, bodyparts=trainset.bodyparts, window_length=5)
@@ -416,8 +423,8 @@ def test_a_student_with_a_skip_connection_is_saved_and_rebuilt_with_it(trainset_
 
 def test_a_student_started_from_leap_trains_leap_first_and_starts_with_its_maps(trainset_project, caplog,
                                                                                  monkeypatch):
-    from dlc_recurrent.training import run
     from dlc_recurrent.config import FINE_TUNE
+    from dlc_recurrent.training import run
 
     real_train = run.train
     leap_calls = []
@@ -573,7 +580,8 @@ def test_finished_model_is_kept_and_more_epochs_continue(trainset_project, capsy
 
 def test_a_resumed_stream_starts_where_the_interrupted_one_stopped(trainset_project):
     trainset = load_training_set(
-        next((load_project(trainset_project).project_path / "dlc-recurrent" / "training-sets").rglob("trainingset.yaml")).parent
+        next((load_project(trainset_project).project_path / "dlc-recurrent" / "training-sets")
+             .rglob("trainingset.yaml")).parent
     )
     config = TrainingConfig(model="convlstm_leap", bodyparts=trainset.bodyparts, window_length=5)
     stream = make_dataset(trainset, "train", config, 2, (64, 64), training=True)[0]
@@ -663,7 +671,8 @@ def test_every_device_gets_test_windows_in_every_batch():
         size = validation_batch_size(n_samples, batch, replicas)
         assert replicas <= size <= batch
         assert n_samples % size == 0 or n_samples % size >= replicas
-        assert not any(n_samples % larger == 0 or n_samples % larger >= replicas for larger in range(size + 1, batch + 1))
+        assert not any(n_samples % larger == 0 or n_samples % larger >= replicas
+                       for larger in range(size + 1, batch + 1))
     assert validation_batch_size(5, 4, 2) == 3 and validation_batch_size(24, 8, 2) == 8
     assert validation_batch_size(1, 4, 2) == 0  # fewer test windows than devices: no test loss
     assert validation_batch_size(5, 4, 1) == 4

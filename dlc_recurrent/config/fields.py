@@ -12,21 +12,49 @@ from typing import Any
 
 
 def choice(default: Any, choices: tuple) -> Field:
-    """A field that takes one of ``choices`` (default ``default``)."""
+    """A field that takes one of ``choices`` (default ``default``), checked by :func:`check_fields`.
+
+    Args:
+        default: the field's value when a config does not set it.
+        choices: every value the field accepts.
+
+    Returns:
+        A dataclass field whose metadata carries the choices.
+    """
     return field(default=default, metadata={"choices": tuple(choices)})
 
 
 def number(default: Any, low: float | None = None, high: float | None = None, *, open_low: bool = False,
            open_high: bool = False) -> Field:
-    """A numeric field within [low, high] (``open_low`` / ``open_high`` leave an end out; ``None``: no bound).
+    """A numeric field within [low, high], checked by :func:`check_fields`.
 
     A field whose default is None may also be None ("not set").
+
+    Args:
+        default: the field's value when a config does not set it.
+        low: the smallest allowed value; None for no lower bound.
+        high: the largest allowed value; None for no upper bound.
+        open_low: leave ``low`` itself out of the range.
+        open_high: leave ``high`` itself out of the range.
+
+    Returns:
+        A dataclass field whose metadata carries the range.
     """
     return field(default=default, metadata={"range": (low, high, open_low, open_high)})
 
 
 def allowed_range(low: float | None, high: float | None, open_low: bool = False, open_high: bool = False) -> str:
-    """The range in words, as messages give it: "in (0, 1]", ">= 1", "<= 4"."""
+    """The range in words, as messages give it: "in (0, 1]", ">= 1", "<= 4".
+
+    Args:
+        low: the smallest allowed value, or None (then ``high`` must be given).
+        high: the largest allowed value, or None.
+        open_low: ``low`` itself is not allowed.
+        open_high: ``high`` itself is not allowed.
+
+    Returns:
+        The range as a short phrase.
+    """
     if low is not None and high is not None:
         return f"in {'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
     if low is not None:
@@ -44,6 +72,9 @@ def in_range(value: float, low: float | None, high: float | None, open_low: bool
 
 def check_fields(config: Any) -> None:
     """Check every :func:`choice` and :func:`number` field of the dataclass instance ``config``.
+
+    Args:
+        config: a dataclass instance (``TrainingConfig``, ``TrainingSetSpec``...).
 
     Raises:
         ValueError: naming the first field whose value is not allowed, what is allowed, and the value.

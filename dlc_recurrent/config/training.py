@@ -50,7 +50,15 @@ COPIED_FIELDS = ("model", "window_length", "scale", "bodyparts", "channels", "me
 
 
 def fine_tune_defaults(max_steps: int | None = None) -> dict:
-    """FINE_TUNE, with min_steps no larger than a ``max_steps`` the call gives."""
+    """The schedule of a student that starts from its LEAP control: FINE_TUNE, with min_steps no larger
+    than a ``max_steps`` the call gives.
+
+    Args:
+        max_steps: the call's max_steps, or None when it gives none.
+
+    Returns:
+        The FINE_TUNE fields (min_steps, patience, lr_patience, learning_rate, warmup_steps) by name.
+    """
     return {**FINE_TUNE, "min_steps": min(FINE_TUNE["min_steps"], max_steps or FINE_TUNE["min_steps"])}
 
 
@@ -103,6 +111,7 @@ class Schedule:
 
     @property
     def converge(self) -> bool:
+        """Whether the schedule trains until the test loss stops improving (``schedule="converge"``)."""
         return self.schedule == "converge"
 
     @property
@@ -197,6 +206,7 @@ class Network:
 
     @property
     def recurrent(self) -> bool:
+        """Whether the student has a memory (any model but LEAP)."""
         return self.model != "leap"
 
     @property
@@ -260,6 +270,7 @@ class Augmentation:
     noise: float = number(4.0, 0)
 
     def check_augmentation(self) -> None:
+        """Check that ``zoom`` is (smallest, largest), both above 0."""
         _ordered_pair("zoom", self.zoom, "factors")
 
 
@@ -302,6 +313,7 @@ class Occluders:
     occluder_speed: float = number(0.02, 0)
 
     def check_occluders(self) -> None:
+        """Check ``occluder_size``, and that occluded_weight / occluded_sigma are only set for part occluders."""
         _ordered_pair("occluder_size", self.occluder_size, "fractions")
         if (self.occluded_weight, self.occluded_sigma) != (1.0, 1.0) and self.occluder_target not in PART_TARGETS:
             raise ValueError(f"occluded_weight and occluded_sigma apply to occluder_target in {PART_TARGETS}")
@@ -357,6 +369,7 @@ class TrainingConfig(FromTrainingSet, Occluders, Augmentation, Targets, Network,
         return self.sigma * self.scale
 
     def save(self, path: Path) -> None:
+        """Write the settings to ``path`` as YAML (atomically), the form :meth:`load` reads."""
         data = asdict(self)
         for name in ("filters", "occluder_size", "zoom"):
             data[name] = list(data[name])
@@ -376,13 +389,32 @@ class TrainingConfig(FromTrainingSet, Occluders, Augmentation, Targets, Network,
 
 
 def set_arguments(shuffle: int, trainingsetindex: int = 0) -> str:
-    """How a suggested call names a training set: ``shuffle=N`` (and ``trainingsetindex=M`` unless 0)."""
+    """How a suggested call names a training set: ``shuffle=N`` (and ``trainingsetindex=M`` unless 0).
+
+    Args:
+        shuffle: the shuffle number of the training set.
+        trainingsetindex: the index of its training fraction in config.yaml.
+
+    Returns:
+        The keyword arguments as source text, e.g. ``"shuffle=2, trainingsetindex=1"``.
+    """
     return f"shuffle={shuffle}" + (f", trainingsetindex={trainingsetindex}" if trainingsetindex else "")
 
 
 def train_call(config: TrainingConfig, shuffle: int = 1, trainingsetindex: int = 0, **changes) -> str:
-    """The ``dlc_recurrent.train`` call that trains this student on: its settings that differ from the
-    defaults (a resumed run must repeat them), then ``changes``."""
+    """The ``dlc_recurrent.train`` call that trains this student on, for messages that suggest one.
+
+    Args:
+        config: the student's settings; those that differ from the defaults (a fine-tune's defaults for
+            ``start_from="leap"``) are repeated, since a resumed run must repeat them. Fields copied
+            from the training set (``COPIED_FIELDS``) are left out.
+        shuffle: the shuffle number of the student's training set.
+        trainingsetindex: the index of its training fraction in config.yaml.
+        **changes: further keyword arguments to name in the call, after (and over) the settings.
+
+    Returns:
+        The call as source text: ``"dlc_recurrent.train(config, shuffle=1, model='convlstm_leap', ...)"``.
+    """
     defaults = asdict(TrainingConfig())
     if config.start_from == "leap":
         defaults.update(fine_tune_defaults(config.max_steps))
@@ -398,7 +430,16 @@ def train_call(config: TrainingConfig, shuffle: int = 1, trainingsetindex: int =
 
 def steps_per_epoch(config: TrainingConfig, n_samples: int, batch: int) -> int:
     """Optimizer steps per evaluation period of a new run (see TrainingConfig.steps_per_epoch); a
-    resumed run keeps the period it started with (checkpointed), whatever max_steps is now."""
+    resumed run keeps the period it started with (checkpointed), whatever max_steps is now.
+
+    Args:
+        config: the student's settings; an explicit ``steps_per_epoch`` wins.
+        n_samples: training samples (windows, or frames for LEAP) in the training set.
+        batch: samples per optimizer step.
+
+    Returns:
+        ``DEFAULT_PERIOD`` (at most ``max_steps``) under "converge", one pass over the samples under "fixed".
+    """
     if config.steps_per_epoch:
         return config.steps_per_epoch
     return min(DEFAULT_PERIOD, config.max_steps) if config.converge else max(1, math.ceil(n_samples / batch))

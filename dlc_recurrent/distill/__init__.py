@@ -37,7 +37,6 @@ from dlc_recurrent.distill.spec import (
 from dlc_recurrent.distill.targets import combine_targets, short_gaps, to_stored_coordinates
 from dlc_recurrent.distill.windows import sample_windows
 
-
 __all__ = [
     "create_training_set",
     "live_trainer_locks",

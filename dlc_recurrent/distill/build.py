@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dlc_recurrent.config import TrainingSetSpec
 from dlc_recurrent.distill.records import (
     changed_inputs,
     inputs_record,
@@ -23,7 +24,6 @@ from dlc_recurrent.distill.records import (
     saved_request,
     video_inputs,
 )
-from dlc_recurrent.config import TrainingSetSpec
 from dlc_recurrent.distill.spec import VideoTargets
 from dlc_recurrent.distill.targets import combine_targets, to_stored_coordinates
 from dlc_recurrent.distill.windows import sample_windows, test_block_ranges
@@ -75,15 +75,42 @@ def create_training_set(
     teacher_snapshot_index: int | None = None,
     **spec_options,
 ) -> Path:
-    """Sample teacher-labelled windows from the project's videos and store them; returns the folder.
+    """Sample teacher-labelled windows from the project's videos and store them: the student's
+    training set (the step before ``train`` and ``analyze_videos``).
 
-    ``shuffle`` numbers this package's training set, not a DLC network. The teacher is the
-    ``<video stem>DLC*.h5`` next to each video (or in ``teacher_folder``); when several are there,
-    name it by ``teacher_scorer`` or by the DLC shuffle (and snapshot) that wrote it:
-    ``teacher_shuffle``, ``teacher_snapshot_index``, with this call's ``trainingsetindex``.
     Re-running with the same arguments is a no-op; different arguments, or inputs changed since
     (teacher or hand-label files, pcutoff, body parts, crops), need ``overwrite=True``.
     Nothing is left behind when it fails: the set is built in a temporary folder and renamed.
+
+    Args:
+        config: the DLC project's config.yaml (or its folder).
+        shuffle: numbers this package's training set, not a DLC network.
+        trainingsetindex: the index of the training fraction in config.yaml (the share of blocks
+            that go to train); also picks the teacher's training set with ``teacher_shuffle``.
+        videos: the videos to sample; default config.yaml's video_sets.
+        window_length: frames per window (``TrainingSetSpec.window_length``).
+        windows_per_video: windows sampled per video, train and test together.
+        scale: resize factor of the stored frames.
+        teacher_scorer: the teacher is the ``<video stem>DLC*.h5`` next to each video; when several
+            are there, this names one by its scorer.
+        teacher_folder: where the teacher's h5 files are, when not next to the videos.
+        seed: seeds the window sampling and the train/test split.
+        overwrite: replace an existing set built with other settings or from other inputs.
+        teacher_shuffle: names the teacher by the DLC shuffle that wrote it instead (not with
+            ``teacher_scorer``).
+        teacher_snapshot_index: with ``teacher_shuffle``, the snapshot that wrote it (default the
+            config's snapshotindex).
+        **spec_options: further :class:`~dlc_recurrent.config.TrainingSetSpec` fields (``block_length``,
+            ``include_hand_labeled``, ``max_gap_fill``).
+
+    Returns:
+        The training set's folder.
+
+    Raises:
+        ProjectError: no videos, a teacher missing or ambiguous, a set with other settings or inputs
+            without ``overwrite``, a training run or a second build using the set, or no window with a
+            confident point.
+        ValueError: both ``teacher_scorer`` and ``teacher_shuffle``, or a spec field out of range.
     """
     project = load_project(config)
     if teacher_shuffle is not None:
@@ -157,7 +184,15 @@ def _create_locked(project: Project, spec: TrainingSetSpec, videos: list[Path], 
 
 
 def live_trainer_locks(folder: Path) -> list[Path]:
-    """The locks of training runs (of any student) still going on the training set in ``folder``."""
+    """The locks of training runs (of any student) still going on the training set in ``folder``, so a
+    rebuild does not pull the set from under them.
+
+    Args:
+        folder: the training set's folder.
+
+    Returns:
+        The lock files whose holder is still alive.
+    """
     pattern = trainer_lock_path(folder.with_name(glob_escape(folder.name)), "*").name
     return [lock for lock in folder.parent.glob(pattern) if not is_stale(lock)]
 

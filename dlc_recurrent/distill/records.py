@@ -27,7 +27,17 @@ def saved_request(folder: Path) -> dict | None:
 
 
 def built_with(project: Project, shuffle: int = 1, trainingsetindex: int = 0) -> dict | None:
-    """The TrainingSetSpec fields (a dict) the shuffle's training set was built with; None if there is none."""
+    """The TrainingSetSpec fields the shuffle's training set was built with, read from its record.
+
+    Args:
+        project: the DLC project.
+        shuffle: the training set's shuffle number (this package's, not a DLC network's).
+        trainingsetindex: the index of its training fraction in config.yaml.
+
+    Returns:
+        The spec's fields by name (fields the record lacks at their defaults); None when there is no set
+        or no spec in its record.
+    """
     folder = training_set_folder(project, shuffle, trainingsetindex)
     if not (folder / TRAINING_SET_META).is_file():
         return None
@@ -59,6 +69,17 @@ def request_differences(saved: dict | None, request: dict) -> str:
 
 
 def request_record(spec: TrainingSetSpec, videos: list[Path], fraction: float, shuffle: int) -> dict:
+    """What a build was asked for, as ``trainingset.yaml`` records it and :func:`request_differences` compares.
+
+    Args:
+        spec: the sampling settings.
+        videos: the videos sampled (recorded as resolved paths).
+        fraction: the training fraction.
+        shuffle: the training set's shuffle number.
+
+    Returns:
+        The record: spec (a dict), videos, training_fraction and shuffle.
+    """
     return {
         "spec": asdict(spec),
         "videos": [str(v.resolve()) for v in videos],
@@ -124,7 +145,14 @@ def changed_inputs(saved: dict | None, current: dict) -> str:
 
 def training_set_fingerprint(folder: str | Path) -> str:
     """A digest of the windows and targets a built set holds: the same after a rebuild that gives the
-    same data (wherever the project lives), different otherwise."""
+    same data (wherever the project lives), different otherwise.
+
+    Args:
+        folder: the training set's folder.
+
+    Returns:
+        A SHA-256 hex digest of ``windows.csv`` and every ``video*_targets.npz`` array.
+    """
     folder = Path(folder)
     digest = hashlib.sha256((folder / "windows.csv").read_bytes())
     for path in sorted(folder.glob("video*_targets.npz")):

@@ -20,7 +20,16 @@ MASKED, TEACHER, HAND_LABEL, GAP_FILLED = 0, 1, 2, 3
 
 @dataclass
 class VideoTargets:
-    """Targets of one video on its stored rows (a subset of its frames, in increasing order)."""
+    """Targets of one video on its stored rows (a subset of its frames, in increasing order).
+
+    Attributes:
+        frame: (N,) int, the video frame of each row.
+        xy: (N, K, 2) float, the target positions (full-frame pixels until
+            :func:`~dlc_recurrent.distill.to_stored_coordinates`, stored-frame pixels after); meaningless
+            where the weight is 0.
+        weight: (N, K) float, the loss weight of each point: 1, or 0 where masked.
+        source: (N, K) int8, where each point comes from: MASKED, TEACHER, HAND_LABEL or GAP_FILLED.
+    """
 
     frame: np.ndarray
     xy: np.ndarray
@@ -43,9 +52,11 @@ class TrainingSet:
 
     @property
     def window_length(self) -> int:
+        """Frames per window (the spec's)."""
         return self.spec.window_length
 
     def split(self, name: str) -> pd.DataFrame:
+        """The windows of split ``name`` ("train" or "test"), renumbered from 0."""
         return self.windows[self.windows.split == name].reset_index(drop=True)
 
     def max_frame_shape(self) -> tuple[int, int]:
@@ -64,7 +75,18 @@ class TrainingSet:
 
 
 def load_training_set(folder: str | Path) -> TrainingSet:
-    """Open a training set built by :func:`create_training_set` (frames stay on disk)."""
+    """Open a training set built by :func:`create_training_set` (frames stay on disk).
+
+    Args:
+        folder: the training set's folder (``layout.training_set_folder``).
+
+    Returns:
+        The set: its spec, body parts, channels, video records and windows table, each video's frames
+        memory-mapped as (rows, H, W, C) uint8 and its targets (:class:`VideoTargets`, stored-frame pixels).
+
+    Raises:
+        ProjectError: there is no set in ``folder``, or any of its files is damaged or missing.
+    """
     folder = Path(folder)
     meta_path = folder / TRAINING_SET_META
     if not meta_path.is_file():

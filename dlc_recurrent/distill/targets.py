@@ -17,12 +17,24 @@ def combine_targets(
     hand_labels: pd.DataFrame | None,
     max_gap_fill: int = 0,
 ) -> VideoTargets:
-    """Per-frame targets: the teacher above pcutoff, replaced by hand labels where they exist.
+    """Per-frame targets of one video: the teacher above pcutoff, replaced by hand labels where they exist.
 
-    With ``max_gap_fill`` > 0, runs of at most that many unsure frames between two confident
-    frames get the linear interpolation of the teacher's positions (source GAP_FILLED).
     A hand-labelled frame trusts the labeller entirely: a point the labeller left empty (NaN,
     usually because it was not visible) is masked even when the teacher was confident.
+
+    Args:
+        teacher_xy: (T, K, 2) float, the teacher's positions in full-frame pixels (NaN: none).
+        teacher_likelihood: (T, K) float, the teacher's likelihoods.
+        pcutoff: the likelihood from which a teacher point is a target.
+        hand_labels: the video's hand labels (:func:`~dlc_recurrent.project.read_hand_labels`: indexed by
+            frame, columns (bodyparts, x|y) in the same body-part order), or None; labels of frames past
+            T are ignored.
+        max_gap_fill: runs of at most this many unsure frames between two confident frames get the
+            linear interpolation of the teacher's positions (source GAP_FILLED); 0 masks them.
+
+    Returns:
+        Targets for every frame (``frame`` = 0..T-1) in full-frame pixels, weight 1 where source is not
+        MASKED.
     """
     n_frames, n_parts = teacher_likelihood.shape
     xy = np.nan_to_num(teacher_xy.astype(np.float64), nan=-1.0)
@@ -33,7 +45,8 @@ def combine_targets(
         gaps = short_gaps(confident[:, part], max_gap_fill)
         if gaps.any():
             for axis in range(2):
-                xy[gaps, part, axis] = np.interp(frames[gaps], frames[confident[:, part]], xy[confident[:, part], part, axis])
+                xy[gaps, part, axis] = np.interp(frames[gaps], frames[confident[:, part]],
+                                                 xy[confident[:, part], part, axis])
             source[gaps, part] = GAP_FILLED
     if hand_labels is not None:
         labelled = hand_labels[hand_labels.index < n_frames]
@@ -51,7 +64,16 @@ def combine_targets(
 
 
 def short_gaps(confident: np.ndarray, max_gap: int) -> np.ndarray:
-    """Frames in runs of at most ``max_gap`` non-confident frames with a confident frame on each side."""
+    """Frames in runs of at most ``max_gap`` non-confident frames with a confident frame on each side:
+    the gaps short enough to bridge with a straight line.
+
+    Args:
+        confident: (T,) bool, whether each frame's point is confident.
+        max_gap: the longest run to count; 0 or less finds none.
+
+    Returns:
+        (T,) bool, True on the frames of such runs.
+    """
     gaps = np.zeros(len(confident), bool)
     if max_gap <= 0:
         return gaps
@@ -63,7 +85,17 @@ def short_gaps(confident: np.ndarray, max_gap: int) -> np.ndarray:
 
 
 def to_stored_coordinates(targets: VideoTargets, crop: Crop, scale: float) -> VideoTargets:
-    """Move targets into the cropped, scaled frame; points that fall outside it are masked."""
+    """Move targets into the cropped, scaled frame the training set stores; points outside it are masked.
+
+    Args:
+        targets: one video's targets in full-frame pixels (xy (N, K, 2)).
+        crop: the video's crop, full-frame pixels.
+        scale: the resize factor of the stored frames.
+
+    Returns:
+        The same rows with xy (N, K, 2) in stored-frame pixels, and weight and source masked where a
+        point lies outside the stored frame.
+    """
     xy = to_stored_frame(targets.xy, crop, scale)
     width, height = scaled_size(crop.width, scale), scaled_size(crop.height, scale)
     inside = (xy[..., 0] >= -0.5) & (xy[..., 0] <= width - 0.5) & (xy[..., 1] >= -0.5) & (xy[..., 1] <= height - 0.5)

@@ -21,6 +21,18 @@ def sample_windows(
     when possible); windows never straddle a block, so train and test windows share no frame.
     Windows without any confident point are dropped; a window holding each hand-labelled frame
     (ending on it where the block allows) is added so every hand label is trained on or tested against.
+
+    Args:
+        weight: (T, K) float, the video's target weights (a frame with any nonzero weight has a target).
+        spec: the training set's spec (window_length, windows_per_video, block length,
+            include_hand_labeled).
+        fraction: the share of blocks (and windows) that go to train, DLC's TrainingFraction.
+        hand_frames: (H,) int, the hand-labelled frames.
+        rng: the seeded generator that draws blocks and windows.
+
+    Returns:
+        (starts, splits): (W,) int, the sorted, unique first frame of each window, and (W,) str, its
+        split ("train" or "test").
     """
     n_frames = len(weight)
     length, block = spec.window_length, spec.resolved_block_length()

@@ -45,10 +45,20 @@ class Smoothed:
 
 
 def ensemble_kalman_smooth(members: np.ndarray, smooth_param: float | np.ndarray | None = None) -> Smoothed:
-    """Smooth (M, T, K, 3) members' x, y, likelihood (NaN where a member has no point) into one.
+    """Smooth several networks' predictions of one video into one track per body part (see the module).
 
-    ``smooth_param``: s for every body part (a number or K numbers); None chooses each by maximum
-    likelihood.
+    Args:
+        members: (M, T, K, 3) float, each member's x, y (px) and likelihood; NaN where a member has no
+            point.
+        smooth_param: the random walk's s for every body part (a number or K numbers; smaller smooths
+            more); None chooses each by maximum likelihood.
+
+    Returns:
+        The posterior means and variances (T, K, 2), each part's s (K,), and the observations it
+        smoothed (the members' median, its noise, their mean likelihood).
+
+    Raises:
+        ValueError: members of another shape, or an s that is not positive.
     """
     members = np.asarray(members, float)
     if members.ndim != 4 or members.shape[-1] != 3:
@@ -77,8 +87,17 @@ def ensemble_kalman_smooth(members: np.ndarray, smooth_param: float | np.ndarray
 
 
 def smoothed_predictions(members: np.ndarray, radius: float, smooth_param=None) -> tuple[np.ndarray, Smoothed]:
-    """(T, K, 3) x, y, likelihood within ``radius`` px (:func:`likelihood_within`) of the members smoothed,
-    as ``ensemble_videos`` writes them, and the whole :class:`Smoothed`."""
+    """The members smoothed into one set of predictions, as ``ensemble_videos`` writes them.
+
+    Args:
+        members: (M, T, K, 3) float, each member's x, y (px) and likelihood; NaN where missing.
+        radius: the likelihood's radius, px (:func:`likelihood_within`).
+        smooth_param: as in :func:`ensemble_kalman_smooth`.
+
+    Returns:
+        (predictions, smoothed): (T, K, 3) float, the posterior mean x, y and the probability of lying
+        within ``radius`` of it; and the whole :class:`Smoothed`.
+    """
     result = ensemble_kalman_smooth(members, smooth_param)
     return np.concatenate([result.xy, likelihood_within(result.variance, radius)[..., None]], -1), result
 
@@ -88,6 +107,13 @@ def likelihood_within(variance: np.ndarray, radius: float) -> np.ndarray:
 
     The posterior as a round 2-D Gaussian of the mean of its x and y variances: 1 - exp(-r^2 / 2 var).
     A number DLC's tools can cut at ``pcutoff``: 0.6 means a 60% chance of being within ``radius``.
+
+    Args:
+        variance: (T, K, 2) float, the posterior variances of x and y, px^2.
+        radius: px.
+
+    Returns:
+        (T, K) float in [0, 1).
     """
     spread = np.maximum(np.asarray(variance, float).mean(-1), 1e-12)
     return 1.0 - np.exp(-(radius**2) / (2.0 * spread))

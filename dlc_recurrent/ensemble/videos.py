@@ -65,14 +65,40 @@ def ensemble_videos(
     teacher_folder: str | Path | None = None,
     video_extensions: str | list[str] | None = None,
 ) -> str:
-    """Combine already written predictions of each video by Ensemble Kalman Smoothing; returns the scorer.
+    """Combine already written predictions of each video by Ensemble Kalman Smoothing into one more
+    DLC predictions file, which deeplabcut's tools find with ``deeplabcut_options("ensemble")``.
 
-    ``members``: "teacher" (your DLC network's h5 beside the video, or in ``teacher_folder``;
-    ``teacher_scorer`` picks one of several) and student kinds ("leap", "convlstm_leap", "bidirectional_leap") of ``shuffle``, whose
-    files ``dlc_recurrent.analyze_videos`` wrote to ``destfolder`` (default: beside the video).
-    ``smooth_param``: EKS's s for every body part (smaller smooths more); None chooses each body
-    part's by maximum likelihood. Writes ``<video stem><scorer>.h5`` (+ meta, + csv) in ``destfolder``;
-    one per video and shuffle, so a video whose ensemble of other members is there needs ``overwrite``.
+    Writes ``<video stem><scorer>.h5`` (+ meta, + csv) in ``destfolder``; one per video and shuffle,
+    so a video whose ensemble of other members is there needs ``overwrite``.
+
+    Args:
+        config: the DLC project's config.yaml (or its folder).
+        videos: a video file or folder, or a list of them.
+        members: "teacher" (your DLC network's h5 beside the video, or in ``teacher_folder``) and
+            student kinds ("leap", "convlstm_leap", "bidirectional_leap") of ``shuffle``, whose files
+            ``dlc_recurrent.analyze_videos`` wrote to ``destfolder``.
+        shuffle: the students' training-set number.
+        trainingsetindex: the index of the training fraction in config.yaml.
+        videotype: DLC 2's name for ``video_extensions``.
+        destfolder: where the students' files are and the ensemble's go (default: beside the video).
+        smooth_param: EKS's s for every body part (smaller smooths more); None chooses each body
+            part's by maximum likelihood.
+        likelihood_radius: the output likelihood is the posterior probability of lying within this
+            many px (full frame) of the smoothed point.
+        save_as_csv: also write a ``.csv``.
+        overwrite: replace an ensemble already written for a video.
+        teacher_scorer: picks one of several teacher files.
+        teacher_folder: where the teacher's h5 files are, when not beside the videos.
+        video_extensions: DLC 3's name for ``videotype``: the extension(s) of the videos taken from
+            folders; None: any video.
+
+    Returns:
+        The ensemble's scorer (the name after the video stem of every h5 written).
+
+    Raises:
+        ProjectError: a member's predictions are missing or of another length, or an existing file
+            was not written by this package or holds other members.
+        ValueError: unknown or repeated members, or a radius that is not positive.
     """
     project = load_project(config)
     members = _check_members(members)

@@ -24,7 +24,6 @@ from dlc_recurrent.evaluation.stats import (
     significance_mark,
 )
 
-
 __all__ = [
     "evaluate",
     "evaluate_occlusion",

@@ -58,23 +58,37 @@ def evaluate(
     report: bool = True,
     shuffles: list[int] | None = None,
 ) -> pd.DataFrame:
-    """Mean pixel error of each trained student on the training set's train and test windows.
+    """Mean pixel error of each trained student on the training set's train and test windows, as
+    deeplabcut.evaluate_network reports a DLC network's.
 
     Evaluated frames: the LAST frame of each window (the frame with full temporal context for the
     recurrent student; LEAP sees that frame alone), for both students. Errors are Euclidean
     distances in full-resolution video pixels (the training set's scale and crop undone), against
     the teacher (points the training set kept: weight > 0, source TEACHER) and against hand labels
     (source HAND_LABEL; the training set ends a window on each hand-labelled frame where its block
-    allows), each without and with a pcutoff on the student's likelihood (default: config.yaml's
-    pcutoff), where ``fraction_kept`` is the share of points the cutoff keeps.
+    allows), each without and with a pcutoff on the student's likelihood, where ``fraction_kept`` is
+    the share of points the cutoff keeps.
 
-    Returns a tidy table, one row per (model, split, reference, bodypart | "all", pcutoff_applied),
-    and writes it as ``pixel_errors.csv`` into each model's folder (``<model folder>/evaluation/``,
-    that model's rows) and into the evaluation folder (the rows of every student evaluated so far:
-    evaluating one student again replaces its rows and keeps the others'). With ``report`` each
-    student's quality report (``dlc_recurrent.evaluation.quality``: per body part, on whole test blocks) is
-    written and logged too. ``shuffles`` (DLC 3's name) evaluates each of them in turn: one table,
-    with a ``shuffle`` column.
+    The table is written as ``pixel_errors.csv`` into each model's folder (``<model
+    folder>/evaluation/``, that model's rows) and into the evaluation folder (the rows of every
+    student evaluated so far: evaluating one student again replaces its rows and keeps the others').
+
+    Args:
+        config: the DLC project's config.yaml (or its folder).
+        shuffle: the students' training-set number.
+        trainingsetindex: the index of the training fraction in config.yaml.
+        models: the students to evaluate.
+        pcutoff: the likelihood cutoff of the "pcutoff_applied" rows; default config.yaml's.
+        batch_size: windows per network call.
+        progress: show progress bars.
+        report: also write and log each student's quality report (``dlc_recurrent.evaluation.quality``:
+            per body part, on whole test blocks).
+        shuffles: (DLC 3's name) evaluate each of these shuffles in turn instead: one table, with a
+            ``shuffle`` column.
+
+    Returns:
+        A tidy table, one row per (model, split, reference, bodypart | "all", pcutoff_applied), with
+        mean and median error (px), point counts and the settings.
     """
     if shuffles is not None:
         if not len(shuffles):
@@ -100,7 +114,8 @@ def evaluate(
     rows = []
     for kind, student in students.items():
         predictions = np.asarray(last_frame_predictions(student, trainset, windows, batch_size, progress), float)
-        predicted = np.stack([to_full_frame(p[:, :2], crops[v], student.config.scale) for p, v in zip(predictions, videos)])
+        predicted = np.stack([to_full_frame(p[:, :2], crops[v], student.config.scale)
+                              for p, v in zip(predictions, videos)])
         error = np.linalg.norm(predicted - target_full, axis=-1)
         constants = {"pcutoff": pcutoff, "evaluated_frames": EVALUATED_FRAMES, "window_length": length,
                      "scale": trainset.spec.scale}
@@ -164,8 +179,8 @@ def _write_tables(where: ShuffleLayout, table: pd.DataFrame, kinds: list[str], s
         earlier = earlier[~earlier.model.isin(kinds)]
         same = ["window_length", "scale", "pcutoff"]
         if len(earlier) and (earlier[same].drop_duplicates().to_numpy() != [setting]).any():
-            logger.warning(f"Dropped the rows of {sorted(set(earlier.model))} from {folder / RESULTS_NAME}: evaluated on "
-                           "another training set or pcutoff; evaluate them again to compare")
+            logger.warning(f"Dropped the rows of {sorted(set(earlier.model))} from {folder / RESULTS_NAME}: "
+                           "evaluated on another training set or pcutoff; evaluate them again to compare")
             earlier = earlier.iloc[:0]
         combined = pd.concat([earlier, table], ignore_index=True)
     atomic_csv(combined, folder / RESULTS_NAME)

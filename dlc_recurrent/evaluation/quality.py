@@ -28,6 +28,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from dlc_recurrent._tensorflow import tf
+from dlc_recurrent.config import TrainingConfig, train_call
 from dlc_recurrent.devices import select_device
 from dlc_recurrent.distill import HAND_LABEL, TEACHER, TrainingSet, load_training_set
 from dlc_recurrent.errors import ProjectError
@@ -37,7 +38,6 @@ from dlc_recurrent.inference.streams import predict_frames
 from dlc_recurrent.inference.student import Student, load_trained_student
 from dlc_recurrent.layout import HISTORY_NAME, QUALITY_FIGURE_NAME, QUALITY_TABLE_NAME, QUALITY_TEXT_NAME, ShuffleLayout
 from dlc_recurrent.project import load_project, read_teacher
-from dlc_recurrent.config import TrainingConfig, train_call
 from dlc_recurrent.training import read_training_summary
 
 logger = logging.getLogger(__name__)
@@ -77,12 +77,27 @@ def quality_report(
     device: str | int | None = None,
     gputouse: int | None = None,
 ) -> QualityReport:
-    """Judge a trained student on its training set's test blocks; write, log and return the report.
+    """Judge a trained student on its training set's test blocks (frames it never trained on), per body
+    part; write, log and return the report.
 
-    ``shuffle`` is the student's own training-set number (``create_training_set(shuffle=...)``).
     The teacher's sure points are those the training set kept (likelihood >= config.yaml's pcutoff
-    when it was built); ``pcutoff`` (default: config.yaml's) decides which of the student's points
-    count as kept. ``device``/``gputouse`` choose where it computes, as in ``train``.
+    when it was built). The table, summary and figure go to the student's evaluation folder.
+
+    Args:
+        config: the DLC project's config.yaml (or its folder).
+        shuffle: the student's own training-set number (``create_training_set(shuffle=...)``).
+        trainingsetindex: the index of the training fraction in config.yaml.
+        model: the student: "convlstm_leap", "leap" or "bidirectional_leap".
+        pcutoff: which of the student's points count as kept (default: config.yaml's).
+        batch_size: frames per network call.
+        progress: show progress bars.
+        device: where it computes, as in ``train`` (DLC 3's name).
+        gputouse: the GPU it computes on, as in ``train``.
+
+    Returns:
+        The report: its table (one row per body part and reference, "all" first), summary lines,
+        warnings with their fixes and the files written; an empty table with one warning when the
+        training set has no test windows.
     """
     project = load_project(config)
     where = ShuffleLayout.resolve(project, shuffle, trainingsetindex)

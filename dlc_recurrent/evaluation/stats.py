@@ -30,7 +30,14 @@ EKS_WITH_STUDENT = "teacher+leap+student+EKS"
 
 
 def sem(values) -> float:
-    """Standard error of the mean (ddof=1), as ``scipy.stats.sem``; NaN for fewer than 2 values."""
+    """Standard error of the mean (ddof=1), as ``scipy.stats.sem``, over the finite values.
+
+    Args:
+        values: (N,) numbers; NaN and infinities are left out.
+
+    Returns:
+        The SEM; NaN for fewer than 2 finite values.
+    """
     values = np.asarray(values, float)
     values = values[np.isfinite(values)]
     if len(values) < 2:
@@ -39,9 +46,15 @@ def sem(values) -> float:
 
 
 def paired_ttest(a, b) -> tuple[float, float, int]:
-    """Two-tailed paired t-test of ``a`` against ``b`` (as ``scipy.stats.ttest_rel``): (t, p, n).
+    """Two-tailed paired t-test of ``a`` against ``b``, as ``scipy.stats.ttest_rel``.
 
-    Pairs where either value is NaN are dropped; with fewer than 2 pairs t and p are NaN.
+    Args:
+        a: (N,) numbers, e.g. one method's per-point errors.
+        b: (N,) numbers, the same points' values of the other; pairs where either is NaN are dropped.
+
+    Returns:
+        (t, p, n): t positive where ``a`` is larger on average, the two-tailed p, and the pairs used;
+        with fewer than 2 pairs t and p are NaN.
     """
     from scipy import stats
 
@@ -58,7 +71,14 @@ def paired_ttest(a, b) -> tuple[float, float, int]:
 
 
 def significance_mark(p: float) -> str:
-    """``***`` p<0.001, ``**`` p<0.01, ``*`` p<0.05, ``n.s.`` otherwise, ``""`` when p is NaN."""
+    """A p-value as the tables mark it.
+
+    Args:
+        p: the p-value, or None / NaN.
+
+    Returns:
+        ``***`` p<0.001, ``**`` p<0.01, ``*`` p<0.05, ``n.s.`` otherwise, ``""`` when p is None or NaN.
+    """
     if p is None or not np.isfinite(p):
         return ""
     if p < 0.001:
@@ -71,10 +91,17 @@ def significance_mark(p: float) -> str:
 
 
 def compare_methods(errors: dict[str, np.ndarray], reference: str = RECURRENT) -> list[dict]:
-    """One row per method: n, mean, SEM, median and the paired test of ``reference`` vs that method.
+    """Compare methods on the same points: one row per method with n, mean, SEM, median and the paired
+    test of ``reference`` vs that method.
 
-    ``errors`` maps method -> per-point errors, aligned (point i is the same point for every
-    method); points missing (NaN) for any method are dropped so every method rests on the same n.
+    Args:
+        errors: method -> (N,) per-point errors (px), aligned (point i is the same point for every
+            method); points missing (NaN) for any method are dropped so every method rests on the same n.
+        reference: the method every other is tested against (no test when it is not among them).
+
+    Returns:
+        Rows (dicts) in the order of ``errors``: method, n, mean_px, sem_px, median_px,
+        ``t_<reference>_vs_method``, ``p_<reference>_vs_method``, significance and best (the lowest mean).
     """
     names = list(errors)
     stacked = np.stack([np.asarray(errors[m], float) for m in names]) if names else np.zeros((0, 0))

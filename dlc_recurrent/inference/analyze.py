@@ -69,38 +69,61 @@ def analyze_videos(
     shard: tuple[int, int] | None = None,
     precision: str = "auto",
 ) -> str:
-    """Analyze videos (files or folders) with a trained student; returns the scorer, like deeplabcut.
+    """Analyze videos (files or folders) with a trained student into the predictions files
+    deeplabcut.analyze_videos would write, so deeplabcut's own tools read them.
 
     Writes ``<video stem><scorer>.h5`` (+ ``_meta.pickle``, + ``.csv`` with ``save_as_csv``) next to
     each video or in ``destfolder``. Already analyzed videos are skipped unless ``overwrite``; a
     video that cannot be read is reported at the end while the others are analyzed. An interrupted
     video resumes where it stopped (``<h5 name>.resume.npz``, saved every minute, removed at the end).
-    ``state_reset`` (recurrent model): frames per ConvLSTM segment, 0 carries the state through
-    the whole video (default 4 x window_length). ``batch_size``: frames per network call (default 8
-    on a CPU, 32 on a GPU).
+    Each video is locked while analyzed (``<h5 name>.lock``): a second process that reaches it
+    meanwhile leaves it to the first.
 
-    ``confident_shuffle`` (optional): a second student (``confident_model``, default ``model``),
-    trained on the teacher's confident targets only (``create_training_set(config, shuffle=2,
-    max_gap_fill=0)``), analyzes the same frames, in the main student's segments (``state_reset``);
-    its points with likelihood >= ``handoff`` replace the main student's, and runs of at most
-    ``bridge_max_gap`` frames (default BRIDGE_MAX_GAP; 0: none) where it is unsure are bridged where
+    With ``confident_shuffle``, a second student trained on the teacher's confident targets only
+    (``create_training_set(config, shuffle=2, max_gap_fill=0)``) analyzes the same frames, in the
+    main student's segments (``state_reset``); its points with likelihood >= ``handoff`` replace the
+    main student's, and runs of at most ``bridge_max_gap`` frames where it is unsure are bridged where
     the main student agrees (``combine_predictions``). The output keeps the main student's scorer;
     its ``_meta.pickle`` records the second student, handoff, bridging and, per video, the bridges'
     reach (px) and how many points they replaced.
 
-    DLC 3's names work too: ``video_extensions`` (for ``videotype``), ``device`` ("cpu", "cuda:1";
-    for ``gputouse``; default: the first GPU, or the CPU) and ``snapshot_index`` (a student folder
-    holds one snapshot: 0 or -1; it overrides config.yaml's ``snapshotindex``). ``shuffle`` is the
-    student's (``dlc_recurrent.train(config, shuffle=...)``), not your DLC network's.
+    Args:
+        config: the DLC project's config.yaml (or its folder).
+        videos: a video file or folder, or a list of them.
+        videotype: DLC 2's name for ``video_extensions``.
+        shuffle: the student's (``dlc_recurrent.train(config, shuffle=...)``), not your DLC network's.
+        trainingsetindex: the index of the training fraction in config.yaml.
+        gputouse: the GPU to analyze on; default the first GPU, or the CPU.
+        save_as_csv: also write each video's predictions as ``.csv``.
+        destfolder: where the outputs go; default next to each video.
+        batch_size: frames per network call (default 8 on a CPU, 32 on a GPU).
+        overwrite: analyze videos that already have this student's predictions again.
+        model: the student: "convlstm_leap", "leap" or "bidirectional_leap".
+        state_reset: (recurrent model) frames per ConvLSTM segment, 0 carries the state through the
+            whole video (default 4 x window_length).
+        progress: show a progress bar per video.
+        confident_shuffle: the second student's training-set number (see above); None: one student.
+        confident_model: the second student's model (default ``model``).
+        handoff: the second student's likelihood from which its points replace the main student's.
+        bridge_max_gap: the longest unsure run bridged (default BRIDGE_MAX_GAP; 0: none).
+        video_extensions: DLC 3's name for ``videotype``: the extension(s) of the videos taken from
+            folders (both names only if they agree); None: any video.
+        device: DLC 3's name for ``gputouse``: "cpu", "cuda:1", ...
+        snapshot_index: DLC 3's snapshot choice; a student folder holds one snapshot: 0 or -1 (it
+            overrides config.yaml's ``snapshotindex``).
+        shard: ``(i, n)`` (or ``"i/n"``) analyzes only the i-th of n shares of the videos (sorted by
+            path, every n-th from the i-th), for the jobs of a cluster array.
+        precision: the number format of the students' convolutions (:mod:`dlc_recurrent.precision`):
+            "auto" computes in bfloat16 on CPUs with AMX or AVX512-BF16 and in float16 on a GPU (faster,
+            with points close to float32's: benchmarks/RESULTS.md, "precision"); "float32" gives full
+            precision. The ``_meta.pickle`` records which was used.
 
-    ``shard=(i, n)`` analyzes only the i-th of n shares of the videos (sorted by path, every n-th
-    from the i-th), for the jobs of a cluster array. Each video is locked while analyzed
-    (``<h5 name>.lock``): a second process that reaches it meanwhile leaves it to the first.
+    Returns:
+        The scorer (the name after the video stem of every h5 written), like deeplabcut.analyze_videos.
 
-    ``precision``: the number format of the students' convolutions (dlc_recurrent.precision): "auto"
-    (default) computes in bfloat16 on CPUs with AMX or AVX512-BF16 and in float16 on a GPU, 1.5-2.3x
-    faster on a 2-core AMX Xeon with points 0.02-0.03 px from float32's on visible points (RESULTS.md,
-    "precision"); "float32" gives full precision. The ``_meta.pickle`` records which was used.
+    Raises:
+        ProjectError: no trained student, or a snapshot_index other than 0 or -1.
+        ValueError: ``videotype`` and ``video_extensions`` disagree, or a malformed ``shard``.
     """
     project = load_project(config)
     placed = select_device(device, gputouse)
@@ -115,7 +138,18 @@ def analyze_videos(
 
 
 def video_extension_list(videotype: str | list[str] | None, video_extensions: str | list[str] | None):
-    """DLC 2's ``videotype`` or DLC 3's ``video_extensions`` (both only if they agree); None: any video."""
+    """DLC 2's ``videotype`` or DLC 3's ``video_extensions`` (both only if they agree); None: any video.
+
+    Args:
+        videotype: an extension ("mp4", ".avi") or several, or "" / None.
+        video_extensions: the same under DLC 3's name.
+
+    Returns:
+        The one given (an extension or a list of them), or None when neither is.
+
+    Raises:
+        ValueError: both are given and differ.
+    """
     if videotype and video_extensions and videotype != video_extensions:
         raise ValueError(f"videotype={videotype!r} and video_extensions={video_extensions!r} disagree; "
                          "give one of them (video_extensions is DLC 3's name)")

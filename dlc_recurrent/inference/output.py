@@ -20,7 +20,16 @@ from dlc_recurrent.project import OWN_OUTPUT_KEY, Project, meta_path
 
 
 def predictions_table(predictions: np.ndarray, scorer: str, bodyparts: list[str]) -> pd.DataFrame:
-    """DLC's analyze_videos layout: index range(n_frames), columns scorer/bodyparts/coords."""
+    """Predictions in DLC's analyze_videos layout, the table written to the h5 and csv.
+
+    Args:
+        predictions: (T, K, 3) float, x, y (full-frame pixels) and likelihood of each body part.
+        scorer: the scorer, the columns' top level.
+        bodyparts: the K body parts, in the predictions' order.
+
+    Returns:
+        A float64 table: index range(T), columns scorer/bodyparts/coords (x, y, likelihood).
+    """
     columns = pd.MultiIndex.from_product([[scorer], bodyparts, ["x", "y", "likelihood"]],
                                          names=["scorer", "bodyparts", "coords"])
     return pd.DataFrame(predictions.reshape(len(predictions), -1).astype(np.float64), columns=columns,
@@ -29,8 +38,21 @@ def predictions_table(predictions: np.ndarray, scorer: str, bodyparts: list[str]
 
 def student_scorer(project: Project, shuffle: int, trainingsetindex: int, model: str,
                    snapshot_index: int | None = None) -> str:
-    """The scorer deeplabcut's tools compute for this student (they find its files by it); with
-    ``snapshot_index`` the one they compute when given it, otherwise config.yaml's snapshotindex."""
+    """The scorer deeplabcut's tools compute for this student: they find its files by it.
+
+    Args:
+        project: the DLC project.
+        shuffle: the student's training-set number.
+        trainingsetindex: the index of the training fraction in config.yaml.
+        model: the student ("leap", "convlstm_leap", "bidirectional_leap"), which picks its model prefix.
+        snapshot_index: the snapshot the tools are given; None: config.yaml's snapshotindex.
+
+    Returns:
+        The scorer, the name after the video stem of the student's h5 files.
+
+    Raises:
+        ProjectError: config.yaml's snapshotindex names a snapshot the student's folder does not have.
+    """
     from deeplabcut.pose_estimation_pytorch.apis.utils import get_scorer_name
     from deeplabcut.utils.auxiliaryfunctions import read_config
 

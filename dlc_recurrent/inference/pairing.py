@@ -49,14 +49,24 @@ BRIDGE_MIN_AGREEING = 20
 
 def combine_predictions(predictions: np.ndarray, confident: np.ndarray, handoff: float = HANDOFF_LIKELIHOOD,
                         bridge_max_gap: int = 0, reach: float = 0.0, weight: float = BRIDGE_WEIGHT) -> np.ndarray:
-    """Point by point: ``confident``'s prediction (x, y, likelihood) where its likelihood is at least
-    ``handoff``, ``predictions``' elsewhere (both (n_frames, K, 3), of the same frames).
+    """Two students' points of one video combined, point by point: ``confident``'s prediction (x, y,
+    likelihood) where its likelihood is at least ``handoff``, ``predictions``' elsewhere, and short
+    unsure runs bridged where the two agree.
 
-    With ``bridge_max_gap`` > 0, in each run of at most that many frames where ``confident`` is under
-    ``handoff`` between two frames where it is not, on the frames where ``predictions`` lies within
-    ``reach`` of the straight line between its two sure positions, x, y move ``weight`` of the way
-    from ``predictions``' point to that line (the likelihood stays ``predictions``'); elsewhere
-    ``predictions``' point stays.
+    Args:
+        predictions: (T, K, 3) float, the main student's x, y and likelihood.
+        confident: (T, K, 3) float, the confident student's, of the same frames.
+        handoff: the likelihood from which ``confident``'s point is kept.
+        bridge_max_gap: in each run of at most this many frames where ``confident`` is under
+            ``handoff`` between two frames where it is not, on the frames where ``predictions`` lies
+            within ``reach`` of the straight line between its two sure positions, x, y move ``weight``
+            of the way from ``predictions``' point to that line (the likelihood stays ``predictions``');
+            elsewhere ``predictions``' point stays. 0: no bridging.
+        reach: how near the line (px) the main student's point must lie to be moved.
+        weight: the share of the way to the line a bridged point moves (1: onto it).
+
+    Returns:
+        (T, K, 3) float, the combined points.
     """
     combined = np.where(confident[..., 2:] >= handoff, confident, predictions)
     sure = confident[..., 2] >= handoff
@@ -77,24 +87,58 @@ def combine_students(predictions: np.ndarray, confident: np.ndarray, handoff: fl
                      bridge_max_gap: int = BRIDGE_MAX_GAP, tolerance: float = BRIDGE_TOLERANCE,
                      weight: float = BRIDGE_WEIGHT) -> tuple[np.ndarray, float]:
     """Two students' points of one video as analyze_videos combines them: ``combine_predictions`` with
-    the reach of :func:`bridge_reach` on these points; returns the combined points and the reach (px)."""
+    the reach of :func:`bridge_reach` on these points.
+
+    Args:
+        predictions: (T, K, 3) float, the main student's x, y and likelihood.
+        confident: (T, K, 3) float, the confident student's, of the same frames.
+        handoff: the likelihood from which ``confident``'s point is kept.
+        bridge_max_gap: the longest unsure run bridged; 0: no bridging.
+        tolerance: the reach in multiples of the students' median disagreement (:func:`bridge_reach`).
+        weight: the share of the way to the line a bridged point moves.
+
+    Returns:
+        (combined, reach): (T, K, 3) float, the combined points, and the reach used (px; 0 without
+        bridging).
+    """
     reach = bridge_reach(predictions, confident, handoff, tolerance) if bridge_max_gap > 0 else 0.0
     return combine_predictions(predictions, confident, handoff, bridge_max_gap, reach, weight), reach
 
 
 def bridged_points(combined: np.ndarray, predictions: np.ndarray, confident: np.ndarray,
                    handoff: float = HANDOFF_LIKELIHOOD) -> int:
-    """How many points of ``combine_predictions(predictions, confident, handoff, ...)`` a bridge moved:
-    those where ``confident`` is under ``handoff`` (so the handoff kept ``predictions``) and x, y differ."""
+    """How many points of ``combine_predictions(predictions, confident, handoff, ...)`` a bridge moved
+    (recorded per video in the output's meta).
+
+    Args:
+        combined: (T, K, 3) float, the combined points.
+        predictions: (T, K, 3) float, the main student's.
+        confident: (T, K, 3) float, the confident student's.
+        handoff: the handoff the combination used.
+
+    Returns:
+        The count of points where ``confident`` is under ``handoff`` (so the handoff kept
+        ``predictions``) and x, y differ from ``predictions``'.
+    """
     unsure = confident[..., 2] < handoff
     return int(np.count_nonzero(unsure & (combined[..., :2] != predictions[..., :2]).any(-1)))
 
 
 def bridge_reach(predictions: np.ndarray, confident: np.ndarray, handoff: float = HANDOFF_LIKELIHOOD,
                  tolerance: float = BRIDGE_TOLERANCE) -> float:
-    """How near a bridge's line the main student must be: ``tolerance`` x the two students' median
-    distance on the points where both pass ``handoff`` (so it follows the video's scale and how well
-    the students were trained); 0 (no bridging) with fewer than BRIDGE_MIN_AGREEING such points."""
+    """How near a bridge's line the main student must be, from how well the two students agree on
+    this video (so it follows the video's scale and how well the students were trained).
+
+    Args:
+        predictions: (T, K, 3) float, the main student's x, y and likelihood.
+        confident: (T, K, 3) float, the confident student's.
+        handoff: the likelihood both must reach for a point to count as agreed on.
+        tolerance: the multiple of the median disagreement.
+
+    Returns:
+        ``tolerance`` x the two students' median distance (px) on the points where both pass
+        ``handoff``; 0 (no bridging) with fewer than BRIDGE_MIN_AGREEING such points.
+    """
     both = (predictions[..., 2] >= handoff) & (confident[..., 2] >= handoff)
     if np.count_nonzero(both) < BRIDGE_MIN_AGREEING:
         return 0.0
@@ -134,6 +178,7 @@ class Pairing:
 
     @property
     def max_gap(self) -> int:
+        """The longest run bridged: ``bridge_max_gap``, or BRIDGE_MAX_GAP when it is None."""
         return BRIDGE_MAX_GAP if self.bridge_max_gap is None else int(self.bridge_max_gap)
 
     def check(self, shuffle: int, model: str) -> None:
@@ -211,6 +256,7 @@ def describe_combination(combination: dict | None) -> str:
     if combination is None:
         return "by the main student alone"
     max_gap, tolerance, weight = _bridging(combination)
-    bridging = f"gaps up to {max_gap} frames bridged, tolerance {tolerance}, weight {weight}" if max_gap else "no bridging"
+    bridging = (f"gaps up to {max_gap} frames bridged, tolerance {tolerance}, weight {weight}" if max_gap
+                else "no bridging")
     return (f"with the confident student of shuffle {combination.get('shuffle')} ({combination['model']}, "
             f"handoff {combination['handoff']}, {bridging})")

@@ -83,14 +83,27 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
                   progress: bool = True, checkpoint: Path | None = None, checkpoint_seconds: float | None = None,
                   confident: Student | None = None, handoff: float = HANDOFF_LIKELIHOOD,
                   bridge_max_gap: int = BRIDGE_MAX_GAP, record: dict | None = None) -> np.ndarray:
-    """Predictions (n_frames, K, 3) in full-frame coordinates for one video, streamed.
+    """One video's predictions, streamed: decoded once, in chunks, in constant memory whatever its length.
 
-    With ``checkpoint`` (a ``.npz`` path) the predictions so far, and what the stream needs to go
-    on, are saved there at most every ``checkpoint_seconds`` (default CHECKPOINT_SECONDS); a later
-    call with the same student and video resumes from it (at a segment boundary, so the result is
-    the uninterrupted one). With ``confident`` (a second student on the same frames) the points are
-    :func:`combine_students` of the two students' points; a ``record`` dict gets ``bridge_reach_px``
-    and ``bridged_points``.
+    Args:
+        student: the trained student.
+        info: the video.
+        crop: the region of the video the student sees (full-frame pixels).
+        batch_size: frames per network call.
+        progress: show a progress bar.
+        checkpoint: a ``.npz`` path: the predictions so far, and what the stream needs to go on, are
+            saved there; a later call with the same student and video resumes from it (at a segment
+            boundary, so the result is the uninterrupted one).
+        checkpoint_seconds: at most this often the checkpoint is saved (default CHECKPOINT_SECONDS).
+        confident: a second student on the same frames: the points are then :func:`combine_students`
+            of the two students' points.
+        handoff: with ``confident``, the likelihood from which its points are kept.
+        bridge_max_gap: with ``confident``, the longest unsure run bridged (0: none).
+        record: with ``confident``, a dict that gets ``bridge_reach_px`` and ``bridged_points``.
+
+    Returns:
+        (T, K, 3) float: x, y in full-frame pixels and likelihood of every frame that decodes (T is the
+        header's frame count unless the video is cut short).
     """
     checkpoint_seconds = CHECKPOINT_SECONDS if checkpoint_seconds is None else checkpoint_seconds
     config = student.config
@@ -101,7 +114,8 @@ def predict_video(student: Student, info: VideoInfo, crop: Crop, batch_size: int
     stream = streams[0] if confident is None else PairedStream(*streams)
     signature = None
     if checkpoint is not None:
-        signature = "|".join([_signature(s, info, crop) for s in students] + (["both students' points"] if confident else []))
+        signature = "|".join([_signature(s, info, crop) for s in students]
+                             + (["both students' points"] if confident else []))
     out, done = [], 0
     saved = _load_checkpoint(checkpoint, signature)
     if saved is not None:
@@ -169,6 +183,18 @@ def frames_per_step(students: list[Student], batch_size: int, crop: Crop, scale:
 
 
 def make_stream(student: Student, batch_size: int):
+    """The stream that runs a video through ``student`` chunk by chunk, by kind: frames, recurrent or
+    bidirectional.
+
+    Args:
+        student: the trained student (its ``state_reset`` sets the segments).
+        batch_size: frames per network call.
+
+    Returns:
+        A :class:`FrameStream`, :class:`RecurrentStream` or :class:`BidirectionalStream`: ``step(frames)``
+        takes consecutive stored frames (n, H, W, C) uint8 and returns the peaks (m, K, 3) of those it
+        has finished, in stored pixels; ``finish()`` returns the rest.
+    """
     if not student.config.recurrent:
         return FrameStream(student, batch_size)
     if student.bidirectional:
@@ -177,8 +203,18 @@ def make_stream(student: Student, batch_size: int):
 
 
 def predict_frames(student: Student, frames: np.ndarray, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
-    """Peaks (N, K, 3) in stored pixels on N consecutive frames (N, H, W, C) uint8, as
-    ``analyze_videos`` makes them on a video that starts with these frames (same segments and state)."""
+    """A student's points on frames already in memory, as ``analyze_videos`` makes them on a video that
+    starts with these frames (same segments and state).
+
+    Args:
+        student: the trained student.
+        frames: (N, H, W, C) uint8, consecutive stored (cropped, scaled) frames; padded here to a
+            multiple of 4.
+        batch_size: frames per network call.
+
+    Returns:
+        (N, K, 3) float32: x, y in stored pixels and likelihood.
+    """
     stream = make_stream(student, batch_size)
     frames = models.pad_images(frames)
     height, width = frames.shape[1:3]
@@ -230,15 +266,19 @@ class FrameStream:
         self.student, self.batch_size = student, batch_size
 
     def step(self, frames: np.ndarray) -> np.ndarray:
+        """Peaks (n, K, 3) of the frames (n, H, W, C)."""
         return in_batches(self.student.predict, frames, self.batch_size).numpy()
 
     def finish(self) -> np.ndarray:
+        """Nothing is held back: no peaks."""
         return _no_peaks(self.student)
 
     def carried_state(self) -> dict:
+        """Nothing to checkpoint."""
         return {}
 
     def restore(self, saved: dict) -> None:
+        """Nothing to restore."""
         pass
 
 
@@ -300,11 +340,13 @@ class RecurrentStream:
         self.history = in_batches(self.student.encode, frames, self.batch_size)[-self.burn_in :]
 
     def carried_state(self) -> dict:
+        """What a checkpoint must keep: the carried ConvLSTM state (none with segments)."""
         if self.burn_in or self.state is None:
             return {}
         return {"hidden": self.state[0].numpy(), "cell": self.state[1].numpy()}
 
     def restore(self, saved: dict) -> None:
+        """Take the carried state back from a checkpoint."""
         if "hidden" in saved:
             self.state = (tf.constant(saved["hidden"]), tf.constant(saved["cell"]))
 
@@ -329,23 +371,28 @@ class PairedStream:
         return ready_points
 
     def step(self, frames: np.ndarray) -> np.ndarray:
+        """Both students' peaks (m, K, 6) of the frames both have predicted so far."""
         return self._ready([stream.step(frames) for stream in self.streams])
 
     def finish(self) -> np.ndarray:
+        """Both students' remaining peaks."""
         ready = self._ready([stream.finish() for stream in self.streams])
         assert not any(len(held) for held in self.pending), "the two students predicted different frame counts"
         return ready
 
     def prime(self, frames: np.ndarray) -> None:
+        """Resume: each stream gets the context frames it needs."""
         for stream in self.streams:
             if stream.context:
                 stream.prime(frames[-stream.context :])
 
     def carried_state(self) -> dict:
+        """Both streams' carried state, keys prefixed by the stream's index."""
         return {f"{i}_{key}": value for i, stream in enumerate(self.streams)
                 for key, value in stream.carried_state().items()}
 
     def restore(self, saved: dict) -> None:
+        """Give each stream back its own carried state."""
         for i, stream in enumerate(self.streams):
             stream.restore({key[len(f"{i}_"):]: value for key, value in saved.items() if key.startswith(f"{i}_")})
 
@@ -373,6 +420,7 @@ class BidirectionalStream:
         self.done = 0  # how many leading rows of self.features were already predicted
 
     def step(self, frames: np.ndarray, final: bool = False) -> np.ndarray:
+        """Peaks of the segments whose frames after them have been read (all of them when ``final``)."""
         if len(frames):
             features = in_batches(self.student.encode, frames, self.batch_size)
             self.features = features if self.features is None else tf.concat([self.features, features], 0)
@@ -386,13 +434,15 @@ class BidirectionalStream:
             forward = self.student.recur(history, *self.student.zero_state(history))[0][start:]
             ahead = self.features[start : start + count + self.context][::-1]
             backward = self.student.recur_backward(ahead, *self.student.zero_state(ahead))[0][::-1][:count]
-            hidden = self.student.decoder_input(self.features[start : start + count], tf.concat([forward, backward], -1))
+            hidden = self.student.decoder_input(self.features[start : start + count],
+                                                tf.concat([forward, backward], -1))
             out.append(in_batches(self.student.decode, hidden, self.batch_size).numpy())
             keep = max(0, start + count - self.context)
             self.features, self.done = self.features[keep:], start + count - keep
         return np.concatenate(out)
 
     def finish(self) -> np.ndarray:
+        """The peaks of the last segments."""
         return self.step(np.zeros((0,)), final=True)
 
     def prime(self, frames: np.ndarray) -> None:
@@ -401,17 +451,30 @@ class BidirectionalStream:
         self.done = len(self.features)
 
     def carried_state(self) -> dict:
+        """Nothing to checkpoint: segments start from zero states."""
         return {}
 
     def restore(self, saved: dict) -> None:
+        """Nothing to restore."""
         pass
 
 
-def predict_windowed_reference(student: Student, info: VideoInfo, crop: Crop, frames: range | None = None) -> np.ndarray:
+def predict_windowed_reference(student: Student, info: VideoInfo, crop: Crop,
+                               frames: range | None = None) -> np.ndarray:
     """The naive reference: each frame's maps from its own window of ``window_length`` frames.
 
     Recomputes a whole window per frame (window_length times the work); used to check the
     streaming predictions and as the slow baseline in the benchmark.
+
+    Args:
+        student: a trained recurrent student.
+        info: the video (read whole into memory: keep it short).
+        crop: the region of the video the student sees (full-frame pixels).
+        frames: the frames to predict; default all. A frame nearer the start than ``window_length``
+            gets the shorter window from frame 0.
+
+    Returns:
+        (len(frames), K, 3) float: x, y in full-frame pixels and likelihood.
     """
     config = student.config
     length = config.window_length
@@ -419,7 +482,8 @@ def predict_windowed_reference(student: Student, info: VideoInfo, crop: Crop, fr
     video = np.concatenate(list(reader))
     frames = frames if frames is not None else range(len(video))
     window_spec = tf.TensorSpec([1, None, None, None, config.channels], tf.uint8)
-    model = tf.function(lambda window: find_peaks(student.network(window, training=False)[:, -1], config.map_amplitude),
+    model = tf.function(lambda window: find_peaks(student.network(window, training=False)[:, -1],
+                                                  config.map_amplitude),
                         input_signature=[window_spec])
     rows = [model(video[max(0, t - length + 1) : t + 1][None]).numpy()[0] for t in frames]
     predictions = np.stack(rows)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from dlc_recurrent import models
 from dlc_recurrent._tensorflow import tf
+from dlc_recurrent.config import TrainingConfig, set_arguments
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.layout import WEIGHTS_NAME, ShuffleLayout
 from dlc_recurrent.project import Project
-from dlc_recurrent.config import TrainingConfig, set_arguments
 from dlc_recurrent.training import load_student
 
 #: frames per network call on a GPU (and the default where the device is not known)
@@ -89,10 +89,12 @@ class Student:
 
     @property
     def bidirectional(self) -> bool:
+        """Whether the student also reads frames after the current one (``bidirectional_leap``)."""
         return self.config.model == "bidirectional_leap"
 
     @property
     def window_length(self) -> int:
+        """Frames per training window (the context each frame gets at least)."""
         return self.config.window_length
 
 
@@ -100,8 +102,25 @@ def load_trained_student(
     project: Project, shuffle: int, trainingsetindex: int, model: str, state_reset: int | None = None,
     policy: str = "float32",
 ) -> Student:
-    """The student trained for this project, shuffle and training fraction, computing in the Keras dtype
-    ``policy`` (``dlc_recurrent.precision.keras_policy``; full precision unless asked)."""
+    """The student trained for this project, shuffle and training fraction, ready to predict.
+
+    Args:
+        project: the DLC project.
+        shuffle: the student's training-set number.
+        trainingsetindex: the index of the training fraction in config.yaml.
+        model: "leap", "convlstm_leap" or "bidirectional_leap".
+        state_reset: frames per ConvLSTM segment in analysis, 0: one segment (default 4 x window_length).
+        policy: the Keras dtype policy it computes in (``dlc_recurrent.precision.keras_policy``; full
+            precision unless asked).
+
+    Returns:
+        The student, with its compiled pieces (``predict`` for LEAP; encode, recur, decode for the
+        recurrent students).
+
+    Raises:
+        ValueError: an unknown model.
+        ProjectError: no trained student there, or one trained on other body parts.
+    """
     if model not in models.MODEL_KINDS:
         raise ValueError(f"model must be one of {models.MODEL_KINDS}, got {model!r}")
     folder = ShuffleLayout.resolve(project, shuffle, trainingsetindex).train_folder(model)
@@ -122,11 +141,19 @@ def load_trained_student(
 
 
 def find_peaks(maps: tf.Tensor, amplitude: float) -> tf.Tensor:
-    """(B, K, 3) x, y, likelihood from maps (B, H, W, K): argmax refined by a log-parabola fit.
+    """Each map's peak as a point: argmax refined by a log-parabola fit.
 
     A Gaussian's log is a parabola, so fitting one through the maximum and its two neighbours
     along each axis recovers a Gaussian peak's centre exactly; where a neighbour is not positive
-    the integer position is kept. Likelihood is the peak height / ``amplitude``, clipped to [0, 1].
+    the integer position is kept.
+
+    Args:
+        maps: (B, H, W, K), the student's maps.
+        amplitude: the training maps' peak height.
+
+    Returns:
+        (B, K, 3) float32: x, y in the maps' pixels and the likelihood, the peak height / ``amplitude``
+        clipped to [0, 1].
     """
     maps = tf.cast(maps, tf.float32)
     height, width = tf.shape(maps)[1], tf.shape(maps)[2]

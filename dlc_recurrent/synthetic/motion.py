@@ -40,6 +40,8 @@ def _surface_y(x: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Gait:
+    """The simulated gait of one video: paw positions and phases, wheel travel and body bob per frame."""
+
     paws: np.ndarray  # (n, 4, 2) reference coordinates
     stance: np.ndarray  # (n, 4) bool
     belt: np.ndarray  # (n,) distance the wheel surface has travelled
@@ -50,6 +52,17 @@ def simulate_gait(rng: np.random.Generator, n: int, fps: float, stride_hz: float
     """Trotting gait: diagonal paw pairs alternate; stance paws ride the wheel backwards, swing paws lift.
 
     Stride period, length and lift height vary from stride to stride.
+
+    Args:
+        rng: the generator (the video's motion stream).
+        n: frames.
+        fps: frames per second of the video.
+        stride_hz: the mean stride frequency.
+
+    Returns:
+        The gait: paws (n, 4, 2) reference coordinates (near fore, far fore, near hind, far hind, as in
+        ``LIMBS``), stance (n, 4) bool, belt (n,) the wheel surface's travel and bob (n,) the body's
+        vertical offset.
     """
     f0 = stride_hz / fps
     freq = f0 * np.clip(1.0 + 0.12 * smooth_noise(rng, n, 1.0 / f0), 0.5, 1.5)
@@ -81,6 +94,8 @@ def simulate_gait(rng: np.random.Generator, n: int, fps: float, stride_hz: float
 
 @dataclass(frozen=True)
 class PlannedOcclusion:
+    """One scheduled occlusion: a ``kind`` of occluder hiding paw ``part`` for ``length`` frames from ``start``."""
+
     kind: str  # "tail" or "bar"
     part: int
     start: int
@@ -107,9 +122,20 @@ def plan_occlusions(
     """Schedule tail sweeps and bar passes, each hiding one paw for a chosen number of frames.
 
     Durations are drawn without replacement from ``lengths`` (refilled when empty) so that every
-    length appears. ``during="stance"`` places each occlusion inside a stance phase of its target
-    paw (the paw slides back at constant speed while hidden); ``"any"`` starts it at any phase, so
-    a hidden paw may lift, swing forward and land before it reappears.
+    length appears.
+
+    Args:
+        rng: the generator (the video's motion stream).
+        stance: (n, 4) bool, each paw's stance frames (:func:`simulate_gait`).
+        per_100_frames: occlusions per 100 frames on average; 0 or less: none.
+        lengths: (shortest, longest) frames a paw stays hidden.
+        tail_fraction: the share of occlusions that are tail sweeps (over a hind paw); the rest are bars.
+        during: "stance" places each occlusion inside a stance phase of its target paw (the paw slides
+            back at constant speed while hidden); "any" starts it at any phase, so a hidden paw may
+            lift, swing forward and land before it reappears.
+
+    Returns:
+        The occlusions in time order, each within the video's n frames.
     """
     n = stance.shape[0]
     if per_100_frames <= 0:

@@ -58,15 +58,24 @@ class SyntheticProject:
     teacher_scorer: str
 
     def teacher_h5(self, video: str | Path) -> Path:
+        """The simulated teacher's predictions of ``video``, beside it."""
         video = Path(video)
         return video.with_name(video.stem + self.teacher_scorer + ".h5")
 
     def ground_truth(self, video: str | Path) -> GroundTruth:
+        """The truth of ``video`` (:func:`read_ground_truth`)."""
         return read_ground_truth(video)
 
 
 def open_synthetic_project(config_path: str | Path) -> SyntheticProject:
-    """Describe a project made by ``make_synthetic_project``: its videos and teacher scorer."""
+    """Describe a project made by ``make_synthetic_project``: its videos and teacher scorer.
+
+    Args:
+        config_path: the synthetic project's config.yaml.
+
+    Returns:
+        The config path, the videos of its video_sets and the simulated teacher's scorer.
+    """
     from deeplabcut.utils import auxiliaryfunctions
 
     cfg = auxiliaryfunctions.read_config(config_path)
@@ -144,24 +153,49 @@ def make_synthetic_project(
     teacher_glitch_rate: float = 0.002,
     label_noise_px: float = 1.0,
 ) -> Path:
-    """Create a single-animal DeepLabCut project of synthetic wheel-running videos; return its config.yaml.
+    """Create a single-animal DeepLabCut project of synthetic wheel-running videos, with the truth
+    known on every frame, to test and measure the pipeline without real data.
 
     Each video ``videos/mouseNN.mp4`` gets ``mouseNN_groundtruth.npz`` (see ``read_ground_truth``), hand
     labels in ``labeled-data/mouseNN/`` and a simulated teacher ``mouseNN<teacher_scorer>.h5`` with its
     ``_meta.pickle``. The same arguments give the same ground truth, teacher, labels and decoded frames.
+    Far paws also pass behind near legs. At the defaults about a third of the frames have a part
+    hidden: dense on purpose, so that short videos show the phenomenon; lower the rate for calmer
+    videos.
 
-    Occluders: ``occlusions_per_100_frames`` tail sweeps over a hind paw (``tail_occlusion_fraction``
-    of them) or bars rising in front of a paw, each hiding its paw for a length drawn in turn from
-    every value in ``occlusion_lengths``, so a 300-frame video holds every length from 1 to 10+.
-    ``occlusions_during="stance"`` hides a paw only while it slides back on the wheel (straight,
-    steady motion: what interpolation assumes); ``"any"`` also while it lifts, swings and lands
-    (the paw turns while hidden). Far paws also pass behind near legs. At the defaults about a
-    third of the frames have a part hidden: dense on purpose, so that short videos show the
-    phenomenon; lower the rate for calmer videos.
-    The teacher misses hidden parts confidently (likelihood over pcutoff) in
-    ``teacher_confident_miss`` of the hidden runs and glitches on ``teacher_glitch_rate`` of visible
-    points; hand labels are truth plus ``label_noise_px`` Gaussian error, NaN where hidden.
-    Width and height must be even (mp4v).
+    Args:
+        directory: where deeplabcut creates the project folder (which must not exist yet).
+        n_videos: videos to render.
+        n_frames: frames per video.
+        width: frame width, even, at least 32 (mp4v).
+        height: frame height, even, at least 32.
+        fps: frames per second.
+        n_labeled_frames: hand-labelled frames per video (0: none).
+        seed: seeds everything random (motion, scene, noise, teacher, labels; one stream each).
+        task: DLC's Task.
+        experimenter: DLC's scorer of the hand labels.
+        stride_hz: the mean stride frequency of the gait.
+        occlusions_per_100_frames: tail sweeps over a hind paw or bars rising in front of a paw, per
+            100 frames on average.
+        occlusion_lengths: (shortest, longest) frames a paw stays hidden; each occlusion's length is
+            drawn in turn from every value in the range, so a 300-frame video holds every length from
+            1 to 10+.
+        tail_occlusion_fraction: the share of occlusions that are tail sweeps (the rest are bars).
+        occlusions_during: "stance" hides a paw only while it slides back on the wheel (straight,
+            steady motion: what interpolation assumes); "any" also while it lifts, swings and lands (the
+            paw turns while hidden).
+        teacher_confident_miss: the share of hidden runs the teacher misses confidently (likelihood
+            over pcutoff).
+        teacher_glitch_rate: the share of visible points where the teacher jumps to another body part.
+        label_noise_px: the hand labels are truth plus Gaussian error of this standard deviation, NaN
+            where hidden.
+
+    Returns:
+        The project's config.yaml.
+
+    Raises:
+        ValueError: sizes, counts, lengths or ``occlusions_during`` out of range.
+        FileExistsError: a DeepLabCut project of that name already exists in ``directory``.
     """
     _check_arguments(n_videos, n_frames, width, height, fps, n_labeled_frames, occlusion_lengths,
                      occlusions_during)

@@ -236,6 +236,8 @@ def _two_link_joint(anchor, target, upper, lower, bend) -> np.ndarray:
 
 @dataclass
 class Simulation:
+    """One rendered video's truth, and the occluders' geometry the simulated teacher is drawn to."""
+
     truth: GroundTruth
     bar: np.ndarray  # (n, 3) pixel coordinates of the bar, NaN when absent
     tail_edge: np.ndarray  # (n, 2) pixel point on the tail beyond a swept paw

@@ -32,6 +32,19 @@ TAIL_SAMPLES = np.linspace(0.0, 1.0, 25)
 
 @dataclass(frozen=True)
 class Limb:
+    """One leg of the scene, in reference coordinates: where its paw strides and how it is drawn.
+
+    Attributes:
+        name: the paw's body part.
+        neutral_x: the middle of the paw's stride, reference x.
+        phase: its offset in the gait cycle (0 or 0.5: diagonal pairs move together).
+        near: on the camera's side of the body (drawn in front of it).
+        fore: a forelimb (a hind limb otherwise).
+        anchor: the shoulder or hip, reference (x, y).
+        segments: the upper and lower segments' lengths.
+        bend: which side the elbow or knee bends to (-1 or 1).
+    """
+
     name: str
     neutral_x: float
     phase: float
@@ -76,17 +89,36 @@ class GroundTruth:
 
     @property
     def frame_count(self) -> int:
+        """Frames of the video (rows of ``xy``)."""
         return int(self.xy.shape[0])
 
 
 def ground_truth_path(video_path: str | Path) -> Path:
-    """Where the ground truth of a synthetic video lives: ``<video stem>_groundtruth.npz`` beside it."""
+    """Where the ground truth of a synthetic video lives: ``<video stem>_groundtruth.npz`` beside it.
+
+    Args:
+        video_path: the synthetic video.
+
+    Returns:
+        The ``.npz`` path (it may not exist).
+    """
     video_path = Path(video_path)
     return video_path.with_name(video_path.stem + GROUND_TRUTH_SUFFIX)
 
 
 def read_ground_truth(video_path: str | Path) -> GroundTruth:
-    """Load the ground truth saved beside a synthetic video."""
+    """Load the ground truth saved beside a synthetic video, to judge predictions of it.
+
+    Args:
+        video_path: the synthetic video.
+
+    Returns:
+        Its truth: xy (T, K, 2) float full-frame pixels, visible (T, K) bool, occluded_by (T, K) int8
+        (an index into ``OCCLUDERS``), the body parts and fps.
+
+    Raises:
+        FileNotFoundError: the video has no ground truth (it is not synthetic).
+    """
     path = ground_truth_path(video_path)
     if not path.is_file():
         raise FileNotFoundError(f"No ground truth file {path} for video {video_path} (only synthetic videos have one).")
@@ -101,6 +133,15 @@ def read_ground_truth(video_path: str | Path) -> GroundTruth:
 
 
 def write_ground_truth(video_path: Path, truth: GroundTruth) -> Path:
+    """Save a synthetic video's truth beside it (atomically), where :func:`read_ground_truth` finds it.
+
+    Args:
+        video_path: the synthetic video.
+        truth: its truth (xy (T, K, 2), visible (T, K), occluded_by (T, K), body parts, fps).
+
+    Returns:
+        The ``.npz`` written.
+    """
     path = ground_truth_path(video_path)
     atomic_write(
         path,

@@ -20,8 +20,14 @@ TEACHER_SNAPSHOT = "snapshot_200"
 def write_dlc_h5(df: pd.DataFrame, path: str | Path, *, table: bool = True) -> Path:
     """Write a DataFrame as DeepLabCut does (key ``df_with_missing``), atomically.
 
-    ``table=True`` gives the ``format="table"`` files of ``analyze_videos``; ``table=False`` the
-    default fixed format DeepLabCut uses for ``CollectedData_<scorer>.h5``.
+    Args:
+        df: the table (DLC's multi-index columns).
+        path: the h5 to write.
+        table: True gives the ``format="table"`` files of ``analyze_videos``; False the default fixed
+            format DeepLabCut uses for ``CollectedData_<scorer>.h5``.
+
+    Returns:
+        ``path``.
     """
     path = Path(path)
     fmt = "table" if table else "fixed"
@@ -30,10 +36,13 @@ def write_dlc_h5(df: pd.DataFrame, path: str | Path, *, table: bool = True) -> P
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """Write a table as CSV, atomically."""
     atomic_write(path, lambda tmp: df.to_csv(tmp))
 
 
 def write_pickle(obj, path: Path) -> None:
+    """Pickle ``obj`` to ``path``, atomically (a ``_meta.pickle``)."""
+
     def dump(tmp):
         with open(tmp, "wb") as f:
             pickle.dump(obj, f, pickle.HIGHEST_PROTOCOL)
@@ -42,7 +51,14 @@ def write_pickle(obj, path: Path) -> None:
 
 
 def hidden_runs(hidden: np.ndarray) -> list[tuple[int, int]]:
-    """(start, stop) of each run of True values."""
+    """The runs of True values, e.g. the frames a part stays hidden.
+
+    Args:
+        hidden: (T,) bool.
+
+    Returns:
+        (start, stop) of each run, stop exclusive, in order.
+    """
     padded = np.concatenate([[False], hidden, [False]]).astype(int)
     edges = np.diff(padded)
     return list(zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]))
@@ -95,6 +111,15 @@ def _distractor(rng, sim: Simulation, part: int, frames: np.ndarray) -> np.ndarr
 
 
 def teacher_dataframe(scorer: str, predictions: np.ndarray) -> pd.DataFrame:
+    """The simulated teacher's predictions as deeplabcut's analyze_videos table.
+
+    Args:
+        scorer: the teacher's scorer.
+        predictions: (T, K, 3) float, x, y and likelihood of the synthetic body parts.
+
+    Returns:
+        A float64 table: index range(T), columns scorer/bodyparts/coords.
+    """
     columns = pd.MultiIndex.from_product(
         [[scorer], BODYPARTS, ["x", "y", "likelihood"]], names=["scorer", "bodyparts", "coords"]
     )
@@ -139,7 +164,14 @@ def teacher_metadata(cfg, scorer: str, n_frames: int, width: int, height: int, f
 
 
 def teacher_scorer(config_path: str | Path) -> str:
-    """Scorer of a synthetic project's simulated teacher, e.g. ``DLC_Resnet50_synthmouseNov25shuffle1_snapshot_200``."""
+    """Scorer of a synthetic project's simulated teacher: the name after the video stem of its h5 files.
+
+    Args:
+        config_path: the synthetic project's config.yaml.
+
+    Returns:
+        The scorer, e.g. ``DLC_Resnet50_synthmouseNov25shuffle1_snapshot_200``.
+    """
     from deeplabcut.utils import auxiliaryfunctions
 
     cfg = auxiliaryfunctions.read_config(config_path)
@@ -147,4 +179,5 @@ def teacher_scorer(config_path: str | Path) -> str:
 
 
 def scorer_of(cfg) -> str:
+    """The simulated teacher's scorer from a project's config (Task and date), as DLC would name it."""
     return f"DLC_{TEACHER_NET}_{cfg['Task']}{cfg['date']}shuffle1_{TEACHER_SNAPSHOT}"

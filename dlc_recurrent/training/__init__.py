@@ -26,10 +26,6 @@ from dlc_recurrent.training.trainer import build_trainer, masked_mse, render_map
 
 __all__ = [
     "train",
-    "TrainingConfig",
-    "set_arguments",
-    "steps_per_epoch",
-    "train_call",
     "EpochCheckpoint",
     "add_occluder",
     "add_part_occluder",

@@ -53,6 +53,7 @@ class HiddenTestLoss(keras.callbacks.Callback):
         self.dataset = dataset
 
     def on_epoch_end(self, epoch, logs=None):
+        """Evaluate the hidden-part test windows into ``logs["val_hidden_loss"]``."""
         if logs is not None:
             logs["val_hidden_loss"] = float(self.model.evaluate(self.dataset, verbose=0, return_dict=True)["loss"])
 
@@ -89,6 +90,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.manager, self.checkpoint, self.samples_per_epoch = manager, checkpoint, samples_per_epoch
 
     def on_epoch_end(self, epoch, logs=None):
+        """Count the epoch and its samples and save a checkpoint numbered by the epoch."""
         self.checkpoint.epoch.assign(epoch + 1)
         self.checkpoint.samples.assign_add(self.samples_per_epoch)
         self.manager.save(checkpoint_number=epoch + 1)
@@ -102,6 +104,7 @@ class StepLog(keras.callbacks.Callback):
         self.steps_per_epoch, self.optimizer = steps_per_epoch, optimizer
 
     def on_epoch_end(self, epoch, logs=None):
+        """Add ``step`` and ``lr`` to ``logs``."""
         if logs is not None:
             logs["step"] = (epoch + 1) * self.steps_per_epoch
             logs["lr"] = float(keras.backend.get_value(self.optimizer.learning_rate))
@@ -117,9 +120,11 @@ class Forecast(keras.callbacks.Callback):
         self.periods, self.started = 0, None
 
     def on_epoch_begin(self, epoch, logs=None):
+        """Note when the period starts."""
         self.started = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
+        """After the run's second period, log the time per step and what the schedule's limits cost."""
         self.periods += 1
         if self.periods != 2 or self.started is None:
             return
@@ -162,19 +167,25 @@ class Schedule(keras.callbacks.Callback):
         self.epoch = 0
 
     def learning_rate(self, step: int) -> float:
+        """The learning rate at ``step``: the configured one, lowered by the plateaus so far, ramped up
+        over the warm-up steps."""
         warm = min(1.0, (step + 1) / self.config.warmup_steps) if self.config.warmup_steps else 1.0
         return self.config.learning_rate * float(self.state.lr_scale.numpy()) * warm
 
     def on_epoch_begin(self, epoch, logs=None):
+        """Set the learning rate for the period's first step."""
         self.epoch = epoch
         self.optimizer.learning_rate.assign(self.learning_rate(epoch * self.steps_per_epoch))
 
     def on_train_batch_begin(self, batch, logs=None):
+        """During the warm-up, raise the learning rate step by step."""
         step = self.epoch * self.steps_per_epoch + batch
         if step <= self.config.warmup_steps:
             self.optimizer.learning_rate.assign(self.learning_rate(step))
 
     def on_epoch_end(self, epoch, logs=None):
+        """Judge the period's monitored loss: keep the best weights, lower the learning rate on a
+        plateau, stop when patience runs out after min_steps (or at once on a non-finite loss)."""
         logs = logs if logs is not None else {}
         state, config = self.state, self.config
         loss = float(monitored_loss(logs)) if logs else math.nan
@@ -215,9 +226,11 @@ class Stopwatch(keras.callbacks.Callback):
         self.state, self.started = state, None
 
     def on_epoch_begin(self, epoch, logs=None):
+        """Note when the epoch starts."""
         self.started = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
+        """Add the epoch's seconds to the checkpointed total."""
         self.state.seconds.assign_add(time.monotonic() - self.started)
 
 
@@ -229,6 +242,7 @@ class TqdmProgress(keras.callbacks.Callback):
         self.epochs, self.steps, self.converge, self.bar = epochs, steps, converge, None
 
     def on_epoch_begin(self, epoch, logs=None):
+        """Open the period's bar."""
         if self.converge:
             first = epoch * self.steps
             description = f"steps {first + 1}-{first + self.steps} (at most {self.epochs * self.steps})"
@@ -237,10 +251,12 @@ class TqdmProgress(keras.callbacks.Callback):
         self.bar = tqdm(total=self.steps, desc=description, unit="step", leave=True)
 
     def on_train_batch_end(self, batch, logs=None):
+        """Advance the bar and show the running loss."""
         self.bar.update(1)
         self.bar.set_postfix(loss=f"{logs['loss']:.4g}")
 
     def on_epoch_end(self, epoch, logs=None):
+        """Show the test losses, if any, and close the bar."""
         if "val_loss" in logs:
             hidden = {"hidden_test_loss": f"{logs['val_hidden_loss']:.4g}"} if "val_hidden_loss" in logs else {}
             self.bar.set_postfix(loss=f"{logs['loss']:.4g}", test_loss=f"{logs['val_loss']:.4g}", **hidden)

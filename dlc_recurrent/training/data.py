@@ -20,6 +20,14 @@ def validation_batch_size(n_samples: int, batch_size: int, replicas: int) -> int
     of 3 on 2 devices gives 2 + 1, of 2 gives 1 + 1, of 1 gives 1 + nothing), and a device with an
     empty share fails on the CPU ("input depth must be evenly divisible by filter depth"); so 5 test
     windows on 2 devices go in batches of 3 and 2, not 4 and 1.
+
+    Args:
+        n_samples: the test samples.
+        batch_size: the largest batch wanted.
+        replicas: the devices training in parallel.
+
+    Returns:
+        The batch size; ``batch_size`` itself on one device.
     """
     if replicas <= 1:
         return batch_size
@@ -30,7 +38,18 @@ def validation_batch_size(n_samples: int, batch_size: int, replicas: int) -> int
 
 
 def training_samples(trainset: TrainingSet, split: str, recurrent: bool) -> np.ndarray:
-    """(video, first_row) of every sample: whole windows for the recurrent model, frames for LEAP."""
+    """Every sample of a split: whole windows for the recurrent model, frames for LEAP.
+
+    Args:
+        trainset: the training set.
+        split: "train" or "test".
+        recurrent: windows (True) or single frames (False); LEAP's frames are those of the split's
+            windows that have a target, each once.
+
+    Returns:
+        (N, 2) int64, (video, first_row) of each sample: the stored row a window starts at, or the
+        frame's own row.
+    """
     windows = trainset.split(split)
     if recurrent:
         return windows[["video", "first_row"]].to_numpy(np.int64)
@@ -66,18 +85,34 @@ def make_dataset(
     samples: np.ndarray | None = None,
     hide_parts: bool = False,
 ) -> tuple[tf.data.Dataset, int]:
-    """A tf.data pipeline of {frames (uint8), xy, weight, spread} batches for ``split``, and its sample
-    count; ``spread`` is each target map's width in units of sigma (``occluded_sigma`` where a part
-    occluder hides the point, ``gap_filled_sigma`` on targets interpolated across a teacher's gap, 1
-    elsewhere).
+    """The batches a student trains or is tested on, streamed from the memory-mapped set in parallel.
 
-    ``skip`` samples of the (seeded) stream are passed over before the first batch: a resumed run
-    starts where the interrupted one stopped. ``samples``: ``training_samples`` of the split, if
-    the caller has them already. ``hide_parts`` (test windows, see ``hidden_test_samples``): every
-    sample gets a part occluder drawn from its index alone (HIDDEN_TEST_SEED), the same at every
-    evaluation and for every training seed, and only
-    the points it hides keep their weight, so the loss says how well the student places what the
-    frame does not show.
+    Each batch is a dict of ``frames`` (B, T, H, W, C) uint8, ``xy`` (B, T, K, 2) float32 targets in
+    stored-frame pixels, ``weight`` (B, T, K) float32 and ``spread`` (B, T, K) float32, each target
+    map's width in units of sigma (``occluded_sigma`` where a part occluder hides the point,
+    ``gap_filled_sigma`` on targets interpolated across a teacher's gap, 1 elsewhere); for LEAP
+    (``config.recurrent`` False) the T axis is absent. Training batches are augmented and may get
+    occluders; gap-filled points' weights are multiplied by ``gap_filled_weight``.
+
+    Args:
+        trainset: the training set.
+        split: "train" or "test".
+        config: the student's settings (model, seed, augmentation, occluders, target weights).
+        batch_size: samples per batch (the last one may be smaller).
+        padded_shape: (H, W) every frame is padded to (bottom and right), e.g.
+            ``trainset.max_frame_shape()``.
+        training: repeat and shuffle the samples endlessly, augmented and occluded as ``config`` asks;
+            otherwise one pass in order, unchanged.
+        skip: samples of the (seeded) stream passed over before the first batch: a resumed run starts
+            where the interrupted one stopped.
+        samples: ``training_samples`` of the split, if the caller has them already.
+        hide_parts: (test windows, see ``hidden_test_samples``) every sample gets a part occluder drawn
+            from its index alone (HIDDEN_TEST_SEED), the same at every evaluation and for every training
+            seed, and only the points it hides keep their weight, so the loss says how well the student
+            places what the frame does not show.
+
+    Returns:
+        (dataset, n_samples): the batched ``tf.data.Dataset`` and the number of samples it draws from.
     """
     if samples is None:
         samples = training_samples(trainset, split, config.recurrent)
@@ -140,7 +175,19 @@ def make_dataset(
 
 def augment_window(frames, xy, weight, config: TrainingConfig, rng: np.random.Generator):
     """One random rotation, zoom, shift, blur, brightness and contrast change applied to every
-    frame of a window alike (pixel noise drawn per frame); points that leave the frame are masked."""
+    frame of a window alike (pixel noise drawn per frame), so the window still shows one motion.
+
+    Args:
+        frames: (T, H, W, C) uint8, the window.
+        xy: (T, K, 2) float, its targets in the frames' pixels.
+        weight: (T, K) float, the targets' loss weights.
+        config: the augmentation settings (rotation, zoom, max_shift, blur, brightness, contrast, noise).
+        rng: the generator that draws the changes.
+
+    Returns:
+        (frames, xy, weight): (T, H, W, C) uint8, (T, K, 2) float32 moved with the frames, and (T, K)
+        with points that left the frame masked (0).
+    """
     length, height, width, channels = frames.shape
     angle = rng.uniform(-config.rotation, config.rotation)
     zoom = rng.uniform(*config.zoom)
@@ -172,10 +219,19 @@ OCCLUDER_FILLS = ("black", "white", "grey", "noise")
 
 
 def add_occluder(frames: np.ndarray, area: tuple[int, int], config: TrainingConfig, rng: np.random.Generator):
-    """Cover a run of consecutive frames with one drifting occluder; returns (frames, mask (T, H, W)).
+    """Cover a run of consecutive frames with one drifting occluder (``occluder_target="anywhere"``).
 
-    The occluder lands anywhere in the top-left ``area`` (height, width) of the frames, whatever
-    the body parts do, so a network cannot learn "the part is under the square".
+    The occluder lands anywhere in the top-left ``area`` of the frames, whatever the body parts do,
+    so a network cannot learn "the part is under the square".
+
+    Args:
+        frames: (T, H, W, C) uint8, the window (T = 1 for LEAP).
+        area: (height, width) of the stored frame inside the padded ``frames``.
+        config: the occluder settings (occluder_size, occluder_max_run, occluder_speed).
+        rng: the generator that draws the occluder.
+
+    Returns:
+        (frames, mask): (T, H, W, C) uint8 with the occluder drawn in, and (T, H, W) bool, where it is.
     """
     length, height, width, _ = frames.shape
     area_height, area_width = area
@@ -226,8 +282,11 @@ def add_part_occluder(frames: np.ndarray, xy: np.ndarray, weight: np.ndarray, ar
 
     Args:
         frames: (T, H, W, C) uint8, the window after augmentation.
-        xy: (T, K, 2) targets in the frames' pixels; weight: (T, K), 0 where there is no target.
+        xy: (T, K, 2) targets in the frames' pixels.
+        weight: (T, K), 0 where there is no target.
         area: (height, width) of the stored frame inside the padded ``frames``.
+        config: the occluder settings (occluder_size, occluder_max_run, occluder_target).
+        rng: the generator that draws the run, the part, the occluder and the texture's shift.
 
     Returns:
         The frames with the part hidden, and the occluder's mask (T, H, W) bool (all False when no

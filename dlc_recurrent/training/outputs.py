@@ -32,7 +32,17 @@ DLC_NET_TYPES = {"leap": "cspnext_s", "convlstm_leap": "cspnext_m", "bidirection
 def deeplabcut_options(model: str, shuffle: int = 1, trainingsetindex: int = 0) -> dict:
     """Keyword arguments with which deeplabcut's tools (filterpredictions, create_labeled_video, ...)
     find a student's predictions in any project: the engine too, since DLC takes it from the user's
-    own shuffle of that number, which may be a TensorFlow one."""
+    own shuffle of that number, which may be a TensorFlow one.
+
+    Args:
+        model: the student ("leap", "convlstm_leap", "bidirectional_leap") or "ensemble".
+        shuffle: the student's training-set number.
+        trainingsetindex: the index of the training fraction in config.yaml.
+
+    Returns:
+        ``shuffle``, ``trainingsetindex``, ``modelprefix`` and ``engine`` (PyTorch), to pass as
+        ``deeplabcut.filterpredictions(config, videos, **options)``.
+    """
     from deeplabcut.core.engine import Engine
 
     return {"shuffle": shuffle, "trainingsetindex": trainingsetindex, "modelprefix": modelprefix(model),
@@ -145,14 +155,35 @@ def write_summary(folder: Path, config: TrainingConfig, trainset: TrainingSet, s
 
 
 def read_training_summary(folder: str | Path) -> dict | None:
-    """A trained student's training_summary.yaml (None for a folder without one)."""
+    """A trained student's training_summary.yaml: how long it trained, whether it converged, its losses.
+
+    Args:
+        folder: the student's ``train`` folder.
+
+    Returns:
+        The summary's fields by name (model, steps, minutes, converged, verdict, ...); None for a folder
+        without one.
+    """
     path = Path(folder) / SUMMARY_NAME
     return YAML(typ="safe").load(path.read_text()) if path.is_file() else None
 
 
 def load_student(train_folder: str | Path, policy: str = "float32") -> tuple[keras.Model, TrainingConfig]:
-    """Rebuild a trained student from its folder: the network (any H, W; any T), computing in the Keras
-    dtype ``policy`` (dlc_recurrent.precision), and its config."""
+    """Rebuild a trained student from its folder, for analysis or evaluation.
+
+    Args:
+        train_folder: the student's ``train`` folder.
+        policy: the Keras dtype policy it computes in ("float32", "mixed_bfloat16", "mixed_float16";
+            see :mod:`dlc_recurrent.precision`).
+
+    Returns:
+        (network, config): the Keras model, taking frames (B, H, W, C) for LEAP or (B, T, H, W, C) for
+        the recurrent students (any H, W divisible by 4; any T) and giving maps of the same size with K
+        channels; and its :class:`~dlc_recurrent.config.TrainingConfig`.
+
+    Raises:
+        ProjectError: no weights, or settings or weights damaged or from another version.
+    """
     folder = Path(train_folder)
     weights = folder / WEIGHTS_NAME
     if not weights.is_file():

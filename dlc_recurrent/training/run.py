@@ -95,15 +95,33 @@ def train(
     device: str | int | None = None,
     **options,
 ) -> Path:
-    """Train a student on the project's training set; returns its ``train`` folder.
+    """Train a student on the project's training set (built by ``create_training_set``).
 
-    ``options`` override fields of :class:`TrainingConfig` (schedule, min_steps, max_steps,
-    batch_size, learning_rate, sigma, ...). Re-running after an interruption resumes from the last
-    checkpoint; a finished student is kept unless ``overwrite=True`` (a larger ``max_steps``, or
-    ``min_steps``, or ``epochs`` under schedule="fixed", trains it on). Trains on one device: ``gputouse``
-    or DLC 3's ``device`` ("cpu", "cuda:1"), by default the first GPU (memory growth on) or the CPU;
-    ``devices`` (TensorFlow names, e.g. ["/GPU:0", "/GPU:1"]) trains data-parallel on several.
-    ``shuffle`` is the student's own training-set number, not your DLC network's.
+    Re-running after an interruption resumes from the last checkpoint; a finished student is kept
+    unless ``overwrite=True`` (a larger ``max_steps``, or ``min_steps``, or ``epochs`` under
+    schedule="fixed", trains it on).
+
+    Args:
+        config: the DLC project's config.yaml (or its folder).
+        shuffle: the student's own training-set number, not your DLC network's.
+        trainingsetindex: the index of the training fraction in config.yaml.
+        model: "convlstm_leap" (the recurrent student), "leap" (single-frame control) or
+            "bidirectional_leap".
+        gputouse: the GPU to train on (DLC's argument); by default the first GPU (memory growth on)
+            or the CPU.
+        overwrite: delete a student already in the folder and train afresh.
+        devices: TensorFlow device names (e.g. ["/GPU:0", "/GPU:1"]) to train data-parallel on several
+            (not with ``gputouse`` or ``device``).
+        device: DLC 3's device ("cpu", "cuda:1"), instead of ``gputouse``.
+        **options: fields of :class:`~dlc_recurrent.config.TrainingConfig` (schedule, min_steps,
+            max_steps, batch_size, learning_rate, sigma, ...); a misspelt one is an error.
+
+    Returns:
+        The student's ``train`` folder (weights, settings, history, training summary).
+
+    Raises:
+        ProjectError: no training set, or the set or the student is busy with another process.
+        ValueError: an unknown option, an option out of range, or both ``devices`` and one device.
     """
     project = load_project(config)
     refuse_multi_machine()
@@ -158,7 +176,7 @@ def _check_option_names(options: dict) -> None:
     for name in options:
         if name not in settable:
             close = difflib.get_close_matches(name, settable, n=1)
-            hint = f"did you mean {close[0]}?" if close else "see dlc_recurrent.training.TrainingConfig"
+            hint = f"did you mean {close[0]}?" if close else "see dlc_recurrent.config.TrainingConfig"
             raise ValueError(f"train: no option {name!r}; {hint}")
 
 

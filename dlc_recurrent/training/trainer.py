@@ -9,7 +9,18 @@ from dlc_recurrent.config import TrainingConfig
 
 
 def build_trainer(config: TrainingConfig, height: int, width: int):
-    """A fresh student, its HeatmapTrainer and Adam (loss-scaled under mixed precision), built for H x W."""
+    """A fresh student, its HeatmapTrainer and Adam (loss-scaled under mixed precision), built for H x W,
+    ready for ``trainer.fit``.
+
+    Args:
+        config: the student's settings (network, learning rate, maps, freeze_leap).
+        height: rows of the (padded) training frames.
+        width: columns of the (padded) training frames.
+
+    Returns:
+        (network, trainer, optimizer): the student itself (what is saved and analyzes video), the
+        compiled :class:`HeatmapTrainer` around it, and its optimizer.
+    """
     network = models.build_student(config)
     trainer = HeatmapTrainer(network, config)
     optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate, amsgrad=False)
@@ -21,8 +32,18 @@ def build_trainer(config: TrainingConfig, height: int, width: int):
 
 
 def render_maps(xy: tf.Tensor, height: int, width: int, sigma, amplitude: float) -> tf.Tensor:
-    """Gaussian confidence maps (..., H, W, K) for points xy (..., K, 2), in pixel-centre coordinates;
-    ``sigma`` one width for all, or one per point (..., K)."""
+    """Gaussian confidence maps for points: the training targets, rendered on the device.
+
+    Args:
+        xy: (..., K, 2) float, points in stored-frame pixels (pixel centres on integers).
+        height: rows of the maps.
+        width: columns of the maps.
+        sigma: the Gaussian's width in stored pixels: a scalar for all points, or (..., K) one per point.
+        amplitude: the peak height.
+
+    Returns:
+        (..., H, W, K) float32 maps, one channel per point.
+    """
     xy = tf.cast(xy, tf.float32)
     sigma = tf.cast(sigma, tf.float32)
     if sigma.shape.rank:
@@ -37,7 +58,16 @@ def render_maps(xy: tf.Tensor, height: int, width: int, sigma, amplitude: float)
 
 
 def masked_mse(target: tf.Tensor, predicted: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
-    """Mean squared error over the maps, weighted per point; masked points (weight 0) add nothing."""
+    """Mean squared error over the maps, weighted per point; masked points (weight 0) add nothing.
+
+    Args:
+        target: (..., H, W, K) float32, the rendered target maps.
+        predicted: (..., H, W, K), the student's maps (any float dtype; cast to float32).
+        weight: (..., K), each point's loss weight.
+
+    Returns:
+        A scalar: the weighted sum of squared errors divided by (sum of the weights x H x W).
+    """
     weight = tf.cast(weight, tf.float32)[..., None, None, :]
     squared = tf.square(tf.cast(predicted, tf.float32) - target) * weight
     pixels = tf.cast(tf.shape(target)[-3] * tf.shape(target)[-2], tf.float32)
@@ -57,14 +87,17 @@ class HeatmapTrainer(keras.Model):
         self.loss_tracker = keras.metrics.Mean(name="loss")
 
     def build_for(self, height: int, width: int, config: TrainingConfig) -> None:
+        """Create the network's weights by calling it once on zeros of the training frames' size."""
         shape = (1, 2, height, width, config.channels) if config.recurrent else (1, height, width, config.channels)
         self.network(tf.zeros(shape), training=False)
 
     @property
     def metrics(self):
+        """The loss tracker, reset by Keras at each epoch."""
         return [self.loss_tracker]
 
     def call(self, frames, training=False):
+        """The student's maps of ``frames``."""
         return self.network(frames, training=training)
 
     def _loss(self, data, training):
@@ -76,6 +109,7 @@ class HeatmapTrainer(keras.Model):
         return masked_mse(target, predicted, data["weight"])
 
     def train_step(self, data):
+        """One optimizer step on a batch (the LEAP weights left as they are under freeze_leap)."""
         with tf.GradientTape() as tape:
             loss = self._loss(data, training=True)
             scaled = self.optimizer.get_scaled_loss(loss) if hasattr(self.optimizer, "get_scaled_loss") else loss
@@ -88,6 +122,7 @@ class HeatmapTrainer(keras.Model):
         return {"loss": self.loss_tracker.result()}
 
     def test_step(self, data):
+        """The masked loss of a test batch, added to the epoch's mean."""
         # weighted by the batch's targets: the mean over all test points, whatever the batches hold
         # (a batch without targets adds nothing, rather than a zero)
         weight = tf.reduce_sum(tf.cast(data["weight"], tf.float32))

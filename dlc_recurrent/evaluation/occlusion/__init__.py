@@ -1,5 +1,7 @@
 """The seed paper's occlusion study (its Figures 2, 3, 5 and 6) on any single-animal DLC project.
 
+Its modules:
+
     study.py      the methods compared and the test videos they are judged on
     windows.py    artificial occlusion: squares over body parts on the last frames of test windows
     baselines.py  LEAP through deeplabcut's filterpredictions + interpolation; whole-video predictions

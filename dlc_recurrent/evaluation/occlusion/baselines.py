@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dlc_recurrent.errors import ProjectError
-from dlc_recurrent.evaluation.occlusion.study import Study, StudyVideo
 from dlc_recurrent.ensemble import smoothed_predictions
 from dlc_recurrent.ensemble.videos import LIKELIHOOD_RADIUS
+from dlc_recurrent.errors import ProjectError
+from dlc_recurrent.evaluation.occlusion.study import Study, StudyVideo
 from dlc_recurrent.evaluation.stats import (
     EKS_TEACHER,
     EKS_TEACHER_LEAP,
@@ -27,7 +27,6 @@ from dlc_recurrent.inference.analyze import analyze_videos
 from dlc_recurrent.inference.pairing import bridged_points, combine_students
 from dlc_recurrent.inference.streams import predict_video
 from dlc_recurrent.training import deeplabcut_options
-
 
 #: methods with the teacher among their members
 HOLD_THE_TEACHER = (EKS_TEACHER, EKS_TEACHER_LEAP, EKS_WITH_STUDENT)
@@ -133,6 +132,15 @@ def smoothed(members: list[np.ndarray]) -> np.ndarray:
 
 
 def point_errors(predictions: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Each point's distance from its reference position.
+
+    Args:
+        predictions: (..., K, 2 or 3) float, x, y (and likelihood, ignored) in px.
+        reference: (..., K, 2) float, px, the same frame as the predictions.
+
+    Returns:
+        (..., K) float, px (NaN where either is NaN).
+    """
     return np.linalg.norm(np.asarray(predictions, float)[..., :2] - reference, axis=-1)
 
 

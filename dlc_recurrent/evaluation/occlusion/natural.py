@@ -29,7 +29,8 @@ def calibration_table(error_px: np.ndarray, likelihood: np.ndarray, hidden: np.n
             chosen = selected & (which == b) & np.isfinite(error_px)
             rows.append({"points": condition, "likelihood_from": edges[b], "likelihood_to": edges[b + 1],
                          "n": int(chosen.sum()),
-                         f"fraction_within_{within:g}px": float((error_px[chosen] <= within).mean()) if chosen.any() else np.nan})
+                         f"fraction_within_{within:g}px": (float((error_px[chosen] <= within).mean())
+                                                           if chosen.any() else np.nan)})
     return pd.DataFrame(rows)
 
 
@@ -55,7 +56,8 @@ def study_calibration(videos: list[StudyVideo], study: Study, within: float = 5.
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
 
-def pcutoff_use(error_px: np.ndarray, likelihood: np.ndarray, pcutoff: float, within: float = 5.0) -> tuple[float, float]:
+def pcutoff_use(error_px: np.ndarray, likelihood: np.ndarray, pcutoff: float,
+                within: float = 5.0) -> tuple[float, float]:
     """What pcutoff does to a set of guesses: the fraction of right ones (within ``within`` px) it keeps
     and the fraction of wrong ones it drops (NaN where there are none)."""
     right = np.asarray(error_px) <= within

@@ -111,6 +111,20 @@ def findings_table(test_frames: pd.DataFrame, occlusion: pd.DataFrame, lengths, 
 
 def findings_text(findings: pd.DataFrame, summary: pd.DataFrame, windows: pd.DataFrame, side: float,
                    folder: Path, study: Study, bridges: list[dict]) -> str:
+    """The study's ``summary.txt``: what was compared, on which frames, and what it found.
+
+    Args:
+        findings: :func:`findings_table` (one row per condition: ranking and the studied method's verdicts).
+        summary: the summary table (one row per method), printed whole but for its notes.
+        windows: the artificial-occlusion windows drawn, one row per (window, body part).
+        side: the occluder's side, full-resolution px.
+        folder: where the study is written.
+        study: the methods compared.
+        bridges: per video the bridges' reach and points moved (pair studies; else empty).
+
+    Returns:
+        The text, ending in a newline.
+    """
     recurrent = study.studied
     lines = [f"dlc-recurrent occlusion evaluation ({folder})", ""]
     if study.paired:

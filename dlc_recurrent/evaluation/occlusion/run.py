@@ -95,48 +95,71 @@ def evaluate_occlusion(
 ) -> dict:
     """The seed paper's occlusion study, generalised to any single-animal DLC project.
 
-    Needs ``leap`` and the recurrent student ``model`` (``convlstm_leap``, the paper's, or
-    ``bidirectional_leap``) trained on this shuffle's training set; only its test frames
-    (``test_blocks``) are used. Compared methods: ``leap``, ``leap+median filter+interpolation``
-    (LEAP analysed with ``dlc_recurrent.inference.analyze_videos`` into the evaluation folder, the real
-    ``deeplabcut.filterpredictions(filtertype="median", windowlength=filter_windowlength)``, then
-    points under pcutoff filled by linear interpolation) and ``model`` (``predict_video``;
-    on the artificially occluded windows the bidirectional student has no frame after the last).
+    Needs ``leap`` and the recurrent student ``model`` trained on this shuffle's training set; only
+    its test frames (``test_blocks``) are used. Compared methods: ``leap``,
+    ``leap+median filter+interpolation`` (LEAP analysed with ``dlc_recurrent.inference.analyze_videos``
+    into the evaluation folder, the real ``deeplabcut.filterpredictions(filtertype="median",
+    windowlength=filter_windowlength)``, then points under pcutoff filled by linear interpolation) and
+    ``model`` (``predict_video``; on the artificially occluded windows the bidirectional student has
+    no frame after the last).
 
     * Figure 5 (``test_frames``): every frame of the test blocks (the frames the test windows are
       drawn from; whole-video predictions, so the recurrent student has its streaming context), no
-      artificial occlusion; mean distance per body part against the teacher where confident (the paper's ground truth) and, on synthetic
-      projects, against the true positions on visible and on naturally hidden frames; paired
-      two-tailed t-tests of ``model`` vs each method.
+      artificial occlusion; mean distance per body part against the teacher where confident (the
+      paper's ground truth) and, on synthetic projects, against the true positions on visible and on
+      naturally hidden frames; paired two-tailed t-tests of ``model`` vs each method.
     * Figure 6 (``occlusion``): up to ``n_windows`` test windows of window_length frames PER BODY
-      PART, drawn with ``seed`` (independent of training) among the windows where the teacher is
-      over pcutoff on that part on every frame (and, on synthetic projects, the part is visible);
-      every method sees the same windows. For lengths 0..max_occlusion (at most window_length) a
-      black square (``occluder_size`` full-resolution px, scaled with the training set) is centred
-      on the ground truth of every studied body part (``bodyparts``, default all) known on each of
-      the last k frames; the error of the window's part is taken on the last frame. Ground truth:
-      the synthetic truth where it exists, else the teacher. The centred square reveals the
-      part's position (see the module notes): this reproduces the paper's Figure 6 only.
-    * Figures 2 and 3 (``natural_events``): runs of up to ``max_event_length`` (default 2 x
-      window_length) test frames where the teacher drops under pcutoff or (synthetic) the part is
-      hidden; the ``n_events`` with most truly hidden frames are plotted frame by frame.
+      PART, drawn among the windows where the teacher is over pcutoff on that part on every frame
+      (and, on synthetic projects, the part is visible); every method sees the same windows. For
+      lengths 0..max_occlusion (at most window_length) a black square is centred on the ground truth
+      of every studied body part known on each of the last k frames; the error of the window's part
+      is taken on the last frame. Ground truth: the synthetic truth where it exists, else the
+      teacher. The centred square reveals the part's position (see the module notes): this
+      reproduces the paper's Figure 6 only.
+    * Figures 2 and 3 (``natural_events``): runs of test frames where the teacher drops under pcutoff
+      or (synthetic) the part is hidden; those with most truly hidden frames are plotted frame by
+      frame.
     * Calibration (``calibration``, synthetic projects): per method, for visible and for naturally
       hidden test points, the fraction within 5 px of the truth per likelihood bin; the summary says
       what pcutoff does on hidden points (right guesses kept, wrong ones dropped).
 
-    Two students (``confident_shuffle``, ``confident_model``, ``handoff``, ``bridge_max_gap``: as in
-    ``analyze_videos``): the study adds the second student alone (``<model>_shuffle<N>``) and the two
-    combined (``two_students``, the reference of every paired test); the main student is named
+    With a second student (``confident_shuffle``) the study adds it alone (``<model>_shuffle<N>``) and
+    the two combined (``two_students``, the reference of every paired test); the main student is named
     ``<model>_shuffle<shuffle>``. Only frames that are test frames of both students' training sets are
     used. On whole videos the pair is combined exactly as analyze_videos combines it (handoff and
     bridges); under artificial occlusion the last frame has no frame after it, so only the handoff.
 
     Writes CSVs, PNGs and ``summary.txt`` into ``evaluation_folder(...)`` (a study of another
     ``model`` than convlstm_leap into its subfolder ``<model>``, a pair study into a further subfolder
-    ``two_students_shuffle<N>_<confident model>``); returns a dict of
-    DataFrames (``test_frames``, ``occlusion``, ``occlusion_windows``, ``occlusion_errors``,
-    ``natural_events``, ``summary``, ``findings``, ``calibration``; a pair study also ``bridges``: per video the
-    bridges' reach and the points they moved) plus ``figures`` (name -> path) and ``folder``.
+    ``two_students_shuffle<N>_<confident model>``).
+
+    Args:
+        config: the DLC project's config.yaml (or its folder).
+        shuffle: the students' training-set number.
+        trainingsetindex: the index of the training fraction in config.yaml.
+        n_windows: Figure 6's test windows per body part, at most.
+        occluder_size: the side of Figure 6's square, full-resolution px (scaled with the training set).
+        max_occlusion: Figure 6's longest occlusion, frames (capped at window_length).
+        bodyparts: the body parts studied (default all).
+        seed: draws Figure 6's windows (independent of training).
+        pcutoff: the likelihood cutoff used throughout (the teacher's confident points, the points the
+            filter baseline interpolates, natural events); default config.yaml's.
+        filter_windowlength: the median filter's window (deeplabcut.filterpredictions).
+        n_events: Figures 2 and 3's events plotted.
+        max_event_length: the longest natural event, frames (default 2 x window_length).
+        batch_size: frames per network call.
+        progress: show progress bars.
+        model: the recurrent student: "convlstm_leap" (the paper's) or "bidirectional_leap".
+        confident_shuffle: a second student's training-set number, as in ``analyze_videos``.
+        confident_model: its model, as in ``analyze_videos``.
+        handoff: as in ``analyze_videos``.
+        bridge_max_gap: as in ``analyze_videos``.
+
+    Returns:
+        DataFrames by name (``test_frames``, ``occlusion``, ``occlusion_windows``, ``occlusion_errors``,
+        ``natural_events``, ``summary``, ``findings``, ``calibration``; a pair study also ``bridges``:
+        per video the bridges' reach and the points they moved) plus ``figures`` (name -> path) and
+        ``folder``.
     """
     project = load_project(config)
     trainset = load_trainset(project, shuffle, trainingsetindex)

@@ -52,10 +52,12 @@ class Study:
 
     @property
     def paired(self) -> bool:
+        """Whether the study has a second student (a pair study)."""
         return self.second is not None
 
     @property
     def studied(self) -> str:
+        """The reference of every paired test: the pair in a pair study, else the recurrent student."""
         return TWO_STUDENTS if self.paired else self.recurrent
 
     @property
@@ -75,6 +77,7 @@ class Study:
         return (LEAP, FILTERED_CAUSAL, *self.students)
 
     def color(self, method: str) -> str:
+        """``method``'s colour in the figures (grey for one without)."""
         return self.colors.get(method) or COLORS.get(method, "tab:gray")
 
 
@@ -101,6 +104,7 @@ class StudyVideo:
 
     @property
     def has_truth(self) -> bool:
+        """Whether the video is synthetic, with its true positions known."""
         return self.truth_xy is not None
 
     def reference_xy(self) -> np.ndarray:
@@ -130,6 +134,18 @@ def _teacher_path(video: Path, record: dict) -> Path:
 
 
 def load_videos(project: Project, trainset: TrainingSet) -> list[StudyVideo]:
+    """The study's videos: each of the training set's videos with its teacher, test frames and (on
+    synthetic projects) truth.
+
+    Args:
+        project: the DLC project (its body parts order the arrays; its videos are found first).
+        trainset: the training set whose video records, test blocks and crops are used.
+
+    Returns:
+        One :class:`StudyVideo` per training-set video: teacher_xy (T, K, 2) full-frame pixels,
+        teacher_likelihood (T, K), truth_xy (T, K, 2) / visible (T, K) / occluded_by (T, K) or None
+        without a synthetic truth, and test (T,) bool.
+    """
     videos = []
     for index, record in enumerate(trainset.videos):
         info = read_video_info(_video_path(project, record))
