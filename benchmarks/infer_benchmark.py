@@ -1,21 +1,21 @@
-"""Inference benchmark (issue 4): video analysis speed, side by side, and memory vs video length.
+"""Inference benchmark: video analysis speed, side by side, and memory vs video length.
 
 What it measures, in one run on this machine, every method in a fresh subprocess of its own:
 
 Speed, on the same 336x280 grayscale synthetic video (``--frames`` long, default 2000):
   * ``bare ...``        the students' networks alone on frames decoded beforehand (``worker_bare``): the
-                        yardstick of issue 21 (analysis at the model's own speed).
+                        yardstick (analysis at the model's own speed).
   * ``leap``            ``dlc_recurrent.analyze_videos(model="leap")``: the non-recurrent LEAP.
   * ``recurrent``       ``analyze_videos(model="convlstm_leap")`` streaming, default ``state_reset``
                         (each segment restarts on ``window_length - 1`` frames of burn-in).
   * ``recurrent sr=0``  the same with ``state_reset=0`` (state carried through the whole video).
   * ``two students``    ``analyze_videos(model="convlstm_leap", confident_shuffle=2)``: a second
                         ConvLSTM-LEAP (shuffle 2, the paper's targets) on the same decoded frames,
-                        points combined (issue 6); its cost against ``recurrent`` is printed.
+                        points combined; its cost against ``recurrent`` is printed.
   * ``naive windows``   ``inference.predict_windowed_reference``: a whole 15-frame window per frame, on
                         ``--windowed-frames`` frames only (full windows), fps extrapolated.
   * ``DLC ResNet-50``   ``deeplabcut.analyze_videos`` (PyTorch engine, CPU) with an untrained ResNet-50
-                        snapshot built from a fresh shuffle of the same project (DESIGN.md's recipe),
+                        snapshot built from a fresh shuffle of the same project,
                         on the first ``--dlc-frames`` frames of the video, ``HF_HUB_OFFLINE=1`` set
                         before deeplabcut is imported and every outside network connection blocked
                         and counted.
@@ -27,7 +27,7 @@ Speed, on the same 336x280 grayscale synthetic video (``--frames`` long, default
   rows. With ``--repeats N`` the bare, student and short rows run N times, interleaved, and each
   ratio is taken within a round and reported per round and as the median (this machine's speed
   drifts by up to a quarter between minutes). Ratios are taken between runs of this
-  one invocation. Goals (issue 4): recurrent >= 0.8x LEAP, >= 10x naive windows, > DLC ResNet-50.
+  one invocation. Goals: recurrent >= 0.8x LEAP, >= 10x naive windows, > DLC ResNet-50.
   The students are trained-folder students (1 training step each: weights do not change speed).
 
 Memory vs video length: the recurrent student (default ``state_reset``) analyzes videos of
@@ -361,7 +361,7 @@ def _fresh_dlc_shuffle(config: Path, cfg: dict, auxiliaryfunctions, deeplabcut):
 
 def worker_bare(task: dict) -> dict:
     """The students' networks alone on frames already decoded into memory (no decoding, no output), in
-    analyze_videos' default precision: LEAP's forward pass in batches of 8 (issue 21's yardstick), and the
+    analyze_videos' default precision: LEAP's forward pass in batches of 8 (the yardstick), and the
     recurrent student streamed with its state carried (encoder, one ConvLSTM step per frame, decoder and
     peaks), after a warm-up pass; the best of two timed passes."""
     with _common.MemorySampler() as memory:
@@ -414,7 +414,7 @@ WORKERS = {"bare": worker_bare, "student": worker_student, "windowed": worker_wi
 
 
 def bare_ratios(one: dict) -> dict:
-    """Issue 21's ratios within one round of speed runs: analysis against the bare networks, and the
+    """The ratios within one round of speed runs: analysis against the bare networks, and the
     segments' cost against the carried state."""
     bare, bare_recurrent = one["bare_leap"]["fps"], one["bare_recurrent"]["fps"]
     return {
@@ -531,7 +531,7 @@ def print_goal_checks(speed: dict) -> None:
 
 def print_bare_ratios(rounds: list[dict]) -> list[dict]:
     """Print each round's ratios against the bare networks (and their median); the ratios, one dict a round."""
-    print("  vs the bare networks (issue 21; goals: LEAP >= 0.95x, recurrent >= 0.9x bare LEAP, segments < 5%),"
+    print("  vs the bare networks (goals: LEAP >= 0.95x, recurrent >= 0.9x bare LEAP, segments < 5%),"
           " per round; 'after start-up' from the long and short runs' difference:")
     ratios = [bare_ratios(one) for one in rounds]
     for index, ratio in enumerate(ratios):
@@ -567,7 +567,7 @@ def speed_part(args, videos: dict, run) -> tuple[dict, list[dict]]:
     print(f"  naive windows: timed on {speed['naive']['frames']} frames (each with a full window), "
           f"DLC on the first {d['frames']} frames; their fps are extrapolated to the whole video.\n")
     rows = earlier + list(speed.values())
-    rows += [{"part": "issue 21 ratios", "method": f"round {index + 1}", **ratio}
+    rows += [{"part": "ratios to the bare networks", "method": f"round {index + 1}", **ratio}
              for index, ratio in enumerate(ratios)]
     return speed, rows
 

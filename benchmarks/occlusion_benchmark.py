@@ -1,4 +1,4 @@
-r"""Occlusion benchmark (issue 6): which training recipe tracks hidden body parts, judged without leaks.
+r"""Occlusion benchmark: which training recipe tracks hidden body parts, judged without leaks.
 
 One synthetic project (true positions known on every frame, including frames where the tail or a
 bar hides a paw) with two training videos and a third video that no variant ever trains on. Every

@@ -1,4 +1,4 @@
-"""Precision benchmark (issue 21): bfloat16 against float32, for training and for analysis, side by side.
+"""Precision benchmark: bfloat16 against float32, for training and for analysis, side by side.
 
 All in one run on this machine:
 

@@ -25,7 +25,7 @@
       ``--bridge-max`` unsure frames) and *body* (the part placed from two other parts the teacher is
       sure of, in their own frame of reference, with the offsets and the pair of parts chosen on the
       training part of the video; its own error is measured on the tail's sure points and reported).
-   d. Ensemble Kalman Smoothing (issue 23) of the teacher alone, the teacher + LEAP and the teacher +
+   d. Ensemble Kalman Smoothing of the teacher alone, the teacher + LEAP and the teacher +
       LEAP + the recurrent student, on the hidden points of c. with both judges, each beside its
       members alone and DLC's filter (``ensemble_pairs.csv``: does each member added help?). On sure
       points they are only compared with the teacher, which they hold: how far they move it.
@@ -81,7 +81,7 @@ MODELS = ("leap", "convlstm_leap")
 #: beside the defaults with ``--candidates``: name -> (shuffle, model, training options).
 CANDIDATES = {
     "convlstm_leap+skip": (3, "convlstm_leap", {"skip_connection": True}),
-    # the same students trained in mixed bfloat16 (issue 21): same seed, data and schedule as the defaults
+    # the same students trained in mixed bfloat16: same seed, data and schedule as the defaults
     "leap+bfloat16": (4, "leap", {"precision": "bfloat16"}),
     "convlstm_leap+bfloat16": (4, "convlstm_leap", {"precision": "bfloat16"}),
 }
@@ -455,7 +455,7 @@ def hidden_table(methods: dict[str, np.ndarray], judge_xy, hidden, pcutoff: floa
     return table
 
 
-#: The ensemble's questions (issue 23), each a paired comparison on the same hidden points:
+#: The ensemble's questions, each a paired comparison on the same hidden points:
 #: (question, method, the method it is compared with).
 ENSEMBLE_QUESTIONS = (
     ("EKS over the teacher alone", "teacher+EKS", "teacher (unsure)"),
@@ -793,7 +793,7 @@ def main() -> None:
                                 sure[:, bodyparts.index(name)]]))}
                      for name, judge in judges.items()}
     teacher_points = np.concatenate([teacher_xy, teacher.likelihood[:n, :, None]], -1)
-    # Lightning Pose's Ensemble Kalman Smoothing (issue 23), judged on hidden points only: the teacher is
+    # Lightning Pose's Ensemble Kalman Smoothing, judged on hidden points only: the teacher is
     # a member, so agreement with the teacher (a) would favour it by construction. The bridge judge is
     # the teacher's own sure points joined by a line, which any smoother through them approaches too:
     # read the body judge first for the ensembles.

@@ -1,4 +1,4 @@
-"""How long may a recurrent student's segments be? (issue 21: segments that cost < 5%).
+"""How long may a recurrent student's segments be? (segments that cost < 5%).
 
 ``analyze_videos`` runs the ConvLSTM over segments of ``state_reset`` frames, each started from a zero
 state on the ``window_length - 1`` frames before it (its burn-in), so every frame sees at least the

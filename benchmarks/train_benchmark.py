@@ -1,4 +1,4 @@
-"""Training benchmark (issue 3): throughput, bounded host memory, and that training learns.
+"""Training benchmark: throughput, bounded host memory, and that training learns.
 
 What it measures, all in one run on this machine:
 

@@ -2,10 +2,10 @@
 
 Mixed precision keeps the weights (and the last layer, so the maps) in float32 and computes the
 convolutions in 16 bits: float16 on a GPU (tensor cores), bfloat16 on CPUs with AMX or AVX512-BF16
-(oneDNN). Measured on a 2-core Xeon with AMX (benchmarks/RESULTS.md, "precision"): analysis 1.5-2.3x
-faster with the same student's points 0.02-0.03 px from float32's (so analysis uses it by default);
-training steps 2-2.6x faster, but students trained to convergence on the real project were not
-consistently as good as float32's (so training asks for it explicitly).
+(oneDNN). Measured on CPUs with AMX (benchmarks/RESULTS.md, "precision"): analysis is faster with a
+student's points a small fraction of a pixel from float32's (so analysis uses it by default); training
+steps are faster too, but students trained to convergence were not consistently as good as float32's
+(so training asks for it explicitly).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""DeepLabCut's own post-processing tools, unmodified, on a student's output (issue 4's contract),
+"""DeepLabCut's own post-processing tools, unmodified, on a student's output (the package's contract with DLC),
 called exactly as the README says, in every project layout DeepLabCut users have."""
 
 import re

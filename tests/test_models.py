@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-import dlc_recurrent  # noqa: F401  (loads torchvision before TensorFlow, see DESIGN.md)
+import dlc_recurrent  # noqa: F401  (loads torchvision before TensorFlow, see _import_order.py)
 from dlc_recurrent import models
 
 SIZE = 64

@@ -147,12 +147,10 @@ class Optimizer:
     learning_rate: float = number(1e-3, 0, open_low=True)
     #: The number format of the convolutions (weights and maps stay float32): "auto" is float16 on
     #: a GPU and float32 on a CPU; "bfloat16" (CPUs with AMX or AVX512-BF16, or a GPU) and "float16"
-    #: (a GPU) ask for one, "float32" for full precision everywhere. On a 2-core AMX Xeon bfloat16
-    #: made a step 2-2.6x faster; students trained to convergence on the real project (one seed
-    #: each) differed from float32's either way: closer to the teacher's sure points by up to 0.75 px
-    #: or further by 0.35, and the recurrent one 2.5 px further from the bridge judge on hidden points
-    #: (benchmarks/RESULTS.md, "bfloat16 training to convergence"). Not consistently as good, so on
-    #: a CPU it is opt-in; training says so where the CPU has it.
+    #: (a GPU) ask for one, "float32" for full precision everywhere. bfloat16 makes a CPU step
+    #: several times faster, but students trained with it to convergence were not consistently as
+    #: good as float32's (benchmarks/RESULTS.md, "bfloat16 training to convergence"), so on a CPU it
+    #: is opt-in; training says so where the CPU has it.
     precision: str = choice("auto", PRECISIONS)
     #: Seeds the network's initial weights and the order and augmentation of the samples.
     seed: int = 0
@@ -238,7 +236,7 @@ class Targets:
     map_amplitude: float = number(10.0, 0, open_low=True)
     #: Loss weight of targets interpolated across short teacher gaps (training sets made with
     #: ``max_gap_fill``), relative to the teacher's and the hand labels' 1; lower trusts the
-    #: straight line less (half was worse on hidden points over three seeds: RESULTS.md).
+    #: straight line less (half was worse on hidden points: benchmarks/RESULTS.md).
     gap_filled_weight: float = number(1.0, 0, 1)
     #: The width of the target maps of those interpolated points, as a multiple of ``sigma``: where the
     #: teacher lost a part, a straight line between where it was seen is a rough answer, and a wider

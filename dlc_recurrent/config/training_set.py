@@ -41,7 +41,7 @@ class TrainingSetSpec:
     teacher_scorer: str | None = None
     #: Fill teacher gaps of at most this many frames (under pcutoff, between confident frames) by
     #: linear interpolation instead of masking them, so briefly hidden points get a target. 0: off
-    #: (the paper). 12 halved the error on hidden points in benchmarks/occlusion_benchmark.py.
+    #: (the paper). The default came from benchmarks/occlusion_benchmark.py (benchmarks/RESULTS.md).
     max_gap_fill: int = number(12, 0)
 
     def resolved_block_length(self) -> int:

@@ -50,9 +50,9 @@ CHECKPOINT_SECONDS = 60.0
 TRIM_EVERY = 2000
 
 
-#: at most this many ConvLSTM segments run side by side as one batch. One on a CPU: on 2 cores at
-#: 336x280, 4 side by side made the recurrence alone ~20% faster per frame but the whole analysis 4%
-#: slower, with 1.4 GB more memory (RESULTS.md, "analysis speed"); not yet measured on a GPU
+#: at most this many ConvLSTM segments run side by side as one batch. One on a CPU: several side by
+#: side made the recurrence faster per frame but the whole analysis slower, with more memory
+#: (benchmarks/RESULTS.md, "analysis speed"); not yet measured on a GPU
 MAX_SEGMENTS_PER_STEP = 1
 
 #: and only as many as keep one step's encoder features (with burn-in) under this many bytes, so

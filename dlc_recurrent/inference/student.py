@@ -20,8 +20,8 @@ from dlc_recurrent.training import load_student
 #: frames per network call on a GPU (and the default where the device is not known)
 DEFAULT_BATCH_SIZE = 32
 
-#: frames per network call on a CPU: smaller batches stay in its caches (LEAP's analysis 25% faster at
-#: 8 than at 32 on a 2-core Xeon, RESULTS.md "analysis speed")
+#: frames per network call on a CPU: smaller batches stay in its caches (faster than 32 there:
+#: benchmarks/RESULTS.md, "analysis speed")
 CPU_BATCH_SIZE = 8
 
 
