@@ -86,6 +86,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import dlc_recurrent  # noqa: F401  (before tensorflow: loads torchvision first)
+from dlc_recurrent.measures import point_errors, true_runs
 from dlc_recurrent.synthetic import OCCLUSION_PHASES, PRESETS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -287,17 +288,9 @@ def hidden_run_lengths(visible):
 
     lengths = np.zeros(visible.shape, int)
     for part in range(visible.shape[1]):
-        edges = np.diff(np.concatenate([[1], visible[:, part].astype(np.int8), [1]]))
-        for start, stop in zip(np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)):
+        for start, stop in true_runs(~visible[:, part]):
             lengths[start:stop, part] = stop - start
     return lengths
-
-
-def point_errors(predicted, truth):
-    """Pixel distance (frames, parts) of predictions (frames, parts, 3) from the true positions."""
-    import numpy as np
-
-    return np.hypot(*(predicted[..., :2] - truth.xy).transpose(2, 0, 1))
 
 
 def analyse(predictions: dict, truth, lengths, pcutoff: float, out: Path) -> list[dict]:
@@ -313,7 +306,7 @@ def analyse(predictions: dict, truth, lengths, pcutoff: float, out: Path) -> lis
 
     visible = truth.visible
     runs = np.minimum(lengths, LONGEST + 1)
-    errors = {name: point_errors(p, truth) for name, p in predictions.items()}
+    errors = {name: point_errors(p, truth.xy) for name, p in predictions.items()}
     reference, filtered = errors.get(REFERENCE), errors.get(FILTER)
     rows, by_length, calibration = [], [], []
     for name, error in errors.items():
@@ -393,7 +386,7 @@ def learning_curve(work: Path, predictions: dict, truth, lengths, pcutoff: float
             predicted = archived(folder, name) if folder else predictions[name]
             if name == ORACLE or predicted is None:
                 continue
-            error = point_errors(predicted, truth)
+            error = point_errors(predicted, truth.xy)
             long_runs = (lengths >= 8) & (lengths <= LONGEST)
             rows.append({"variant": name, "steps": epochs * args.steps,
                          "visible_px": float(np.nanmean(error[truth.visible])),
@@ -530,7 +523,7 @@ def training_spread(folders: list[Path], args, log: Path) -> None:
         for name, predicted in predictions.items():
             if name == ORACLE:
                 continue
-            error = point_errors(predicted, truth)
+            error = point_errors(predicted, truth.xy)
             rows.append({"variant": name, "train_seed": settings[folder]["train_seed"],
                          "visible_px": float(np.nanmean(error[truth.visible])),
                          "hidden_px": float(np.nanmean(error[~truth.visible]))})
@@ -605,7 +598,7 @@ def pair_sweep(folders: list[Path], args, log: Path) -> None:
     rows = []
 
     def measure(sweep, setting, folder, where, combined, truth, chosen):
-        error = point_errors(combined, truth)[chosen]
+        error = point_errors(combined, truth.xy)[chosen]
         visible = truth.visible[chosen]
         rows.append({"sweep": sweep, "setting": str(setting), "folder": str(folder), "frames": where,
                      "all_px": error.mean(), "visible_px": error[visible].mean(), "hidden_px": error[~visible].mean(),

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.project import Project
 
 #: Folder (inside the DLC project) that holds everything this package writes; also its modelprefix.
@@ -42,20 +41,9 @@ RESUME_SUFFIX = ".resume.npz"
 LOCK_SUFFIX = ".lock"  # held while a process analyzes the video (dlc_recurrent.locks)
 
 
-def training_fraction(project: Project, trainingsetindex: int) -> float:
-    """The config's TrainingFraction entry ``trainingsetindex`` (a one-line error when there is none)."""
-    try:
-        return project.training_fraction[trainingsetindex]
-    except IndexError:
-        raise ProjectError(
-            f"{project.config_path}: trainingsetindex={trainingsetindex} but TrainingFraction has "
-            f"{len(project.training_fraction)} entries; pass an index into {project.training_fraction}"
-        ) from None
-
-
 def _shuffle_name(project: Project, shuffle: int, trainingsetindex: int) -> str:
     """``<Task><date>-trainset<pct>shuffle<N>``, deeplabcut's name for a shuffle."""
-    fraction = training_fraction(project, trainingsetindex)
+    fraction = project.fraction(trainingsetindex)
     return f"{project.task}{project.date}-trainset{int(fraction * 100)}shuffle{shuffle}"
 
 
@@ -74,7 +62,7 @@ def model_folder(project: Project, shuffle: int, trainingsetindex: int, model: s
     from deeplabcut.core.engine import Engine
     from deeplabcut.utils.auxiliaryfunctions import get_model_folder
 
-    fraction = training_fraction(project, trainingsetindex)
+    fraction = project.fraction(trainingsetindex)
     cfg = {"Task": project.task, "date": project.date, "iteration": project.iteration}
     relative = get_model_folder(fraction, shuffle, cfg, modelprefix=modelprefix(model), engine=Engine.PYTORCH)
     return project.project_path / relative

@@ -63,6 +63,19 @@ class Project:
         """The ``labeled-data/<video stem>`` folder that holds ``video``'s hand labels."""
         return self.project_path / "labeled-data" / Path(video).stem
 
+    def fraction(self, trainingsetindex: int) -> float:
+        """The config's TrainingFraction entry ``trainingsetindex``.
+
+        Raises:
+            ProjectError: one line naming config.yaml when there is no such entry.
+        """
+        if not 0 <= trainingsetindex < len(self.training_fraction):
+            raise ProjectError(
+                f"{self.config_path}: trainingsetindex={trainingsetindex} but TrainingFraction has "
+                f"{len(self.training_fraction)} entries; pass an index into {self.training_fraction}"
+            )
+        return self.training_fraction[trainingsetindex]
+
 
 def load_project(config: str | Path) -> Project:
     """Read ``config.yaml`` with deeplabcut's own schema and return the project's description.
@@ -440,15 +453,12 @@ def dlc_teacher_scorer(project: Project, shuffle: int, trainingsetindex: int = 0
     """
     from deeplabcut.utils import auxiliaryfunctions
 
-    if not 0 <= trainingsetindex < len(project.training_fraction):
-        raise ProjectError(f"{project.config_path}: trainingsetindex={trainingsetindex} but TrainingFraction has "
-                           f"{len(project.training_fraction)} entries; pass an index into {project.training_fraction}")
+    fraction = project.fraction(trainingsetindex)
     cfg = auxiliaryfunctions.read_config(str(project.config_path))
     cfg["project_path"] = str(project.project_path)
     if snapshot_index is not None:  # deeplabcut's TensorFlow branch reads only the config's
         cfg["snapshotindex"] = snapshot_index
     try:
-        fraction = project.training_fraction[trainingsetindex]
         scorer, _ = auxiliaryfunctions.get_scorer_name(cfg, shuffle, fraction, snapshot_index=snapshot_index)
     except Exception as error:  # deeplabcut raises many kinds for a shuffle that is not there
         message = " ".join(str(error).split()) or type(error).__name__

@@ -37,6 +37,7 @@ from dlc_recurrent.evaluation.stats import (
     significance_mark,
 )
 from dlc_recurrent.layout import RESULTS_NAME, evaluation_folder, model_folder, training_set_folder
+from dlc_recurrent.measures import true_runs
 from dlc_recurrent.project import find_teacher, load_project, read_teacher
 from dlc_recurrent.synthetic import read_ground_truth
 
@@ -478,8 +479,8 @@ def test_a_pair_is_judged_only_on_frames_neither_student_trained_on():
     assert np.flatnonzero(videos[0].test).tolist() == [*range(10, 20), *range(50, 60)]
     assert videos[1].test_blocks == [[10, 29]]  # the second student never saw this video
     assert videos[2].test_blocks == [[0, 19], [20, 39]]  # touching blocks stay apart
-    assert study.true_runs(np.array([1, 1, 0, 1], bool)) == [[0, 1], [3, 3]]
-    assert study.true_runs(np.zeros(4, bool)) == []
+    assert true_runs(np.array([1, 1, 0, 1], bool)) == [(0, 2), (3, 4)]
+    assert true_runs(np.zeros(4, bool)) == []
 
 
 def test_occlusion_study_of_two_students(trained_project, tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "dlc_recurrent"
 
 #: Floors, bottom up: shared ground, then the stages in the order the data flows, then the front.
 FLOORS = [
-    ["_version", "_logging", "_import_order", "kinds", "errors"],
+    ["_version", "_logging", "_import_order", "kinds", "errors", "measures"],
     ["fileio", "frames", "locks", "_tensorflow", "devices", "precision"],
     ["project", "config"],
     ["layout", "synthetic"],

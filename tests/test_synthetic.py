@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from dlc_recurrent import synthetic
+from dlc_recurrent.measures import true_runs
 from dlc_recurrent.synthetic import (
     BODYPARTS,
     OCCLUDERS,
@@ -62,7 +63,7 @@ def _teacher(project, video) -> np.ndarray:
 
 
 def _run_lengths(hidden: np.ndarray) -> set[int]:
-    return {int(stop - start) for start, stop in synthetic.hidden_runs(hidden)}
+    return {int(stop - start) for start, stop in true_runs(hidden)}
 
 
 def test_config_is_read_by_deeplabcut(dlc, project):

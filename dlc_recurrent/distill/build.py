@@ -41,7 +41,6 @@ from dlc_recurrent.layout import (
     TRAINING_SET_META,
     builder_lock_path,
     trainer_lock_path,
-    training_fraction,
     training_set_folder,
 )
 from dlc_recurrent.locks import describe_holder, is_stale, try_lock
@@ -128,7 +127,7 @@ def create_training_set(
         teacher_scorer=teacher_scorer,
         **spec_options,
     )
-    fraction = training_fraction(project, trainingsetindex)
+    fraction = project.fraction(trainingsetindex)
     videos = [Path(v) for v in (videos if videos is not None else project.videos)]
     if not videos:
         raise ProjectError(f"{project.config_path}: no videos in video_sets; add them with deeplabcut.add_new_videos")

@@ -8,6 +8,7 @@ import pandas as pd
 
 from dlc_recurrent.distill.spec import GAP_FILLED, HAND_LABEL, MASKED, TEACHER, VideoTargets
 from dlc_recurrent.frames import Crop, scaled_size, to_stored_frame
+from dlc_recurrent.measures import true_runs
 
 
 def combine_targets(
@@ -77,8 +78,7 @@ def short_gaps(confident: np.ndarray, max_gap: int) -> np.ndarray:
     gaps = np.zeros(len(confident), bool)
     if max_gap <= 0:
         return gaps
-    edges = np.diff(np.concatenate([[1], confident.astype(np.int8), [1]]))
-    for start, stop in zip(np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)):
+    for start, stop in true_runs(~np.asarray(confident, bool)):
         if 0 < start and stop < len(confident) and stop - start <= max_gap:
             gaps[start:stop] = True
     return gaps

@@ -15,7 +15,7 @@ from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.fileio import atomic_write
 from dlc_recurrent.frames import Crop, VideoInfo
 from dlc_recurrent.inference.student import Student
-from dlc_recurrent.layout import modelprefix, training_fraction
+from dlc_recurrent.layout import modelprefix
 from dlc_recurrent.project import OWN_OUTPUT_KEY, Project, meta_path
 
 
@@ -60,7 +60,7 @@ def student_scorer(project: Project, shuffle: int, trainingsetindex: int, model:
         return get_scorer_name(
             project.config_path,
             shuffle,
-            training_fraction(project, trainingsetindex),
+            project.fraction(trainingsetindex),
             snapshot_index=snapshot_index,
             modelprefix=modelprefix(model),
         )
@@ -103,7 +103,7 @@ def output_metadata(project: Project, student: Student, info: VideoInfo, crop: C
         "frame_dimensions": (info.width, info.height),
         "nframes": info.n_frames,
         "iteration (active-learning)": project.iteration,
-        "training set fraction": training_fraction(project, trainingsetindex),
+        "training set fraction": project.fraction(trainingsetindex),
         "cropping": not full_frame,
         "cropping_parameters": [crop.x1, crop.x2, crop.y1, crop.y2],
         "bodyparts": project.bodyparts,

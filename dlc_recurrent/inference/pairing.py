@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dlc_recurrent.config import TrainingSetSpec
 from dlc_recurrent.distill import built_with, short_gaps
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.inference.student import Student, load_trained_student
@@ -29,8 +30,8 @@ HANDOFF_LIKELIHOOD = 0.8
 
 
 #: longest run of frames (the confident student unsure) bridged by a straight line; 0 = no bridging.
-#: The same as distill's default max_gap_fill (the gaps the default student is trained to fill)
-BRIDGE_MAX_GAP = 12
+#: The gaps the default student is trained to fill: the training set's default max_gap_fill.
+BRIDGE_MAX_GAP = TrainingSetSpec.max_gap_fill
 
 
 #: how near the line the main student's point must lie to be replaced, in multiples of the two

@@ -36,7 +36,7 @@ from dlc_recurrent.synthetic.scene import (
     ground_truth_path,
     read_ground_truth,
 )
-from dlc_recurrent.synthetic.teacher import TEACHER_NET, TEACHER_SNAPSHOT, hidden_runs, teacher_scorer, write_dlc_h5
+from dlc_recurrent.synthetic.teacher import TEACHER_NET, TEACHER_SNAPSHOT, teacher_scorer, write_dlc_h5
 
 __all__ = [
     "BODYPARTS",
@@ -57,5 +57,4 @@ __all__ = [
     "write_dlc_h5",
     "simulate_gait",
     "plan_occlusions",
-    "hidden_runs",
 ]

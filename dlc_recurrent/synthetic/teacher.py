@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from dlc_recurrent.fileio import atomic_write
+from dlc_recurrent.measures import true_runs
 from dlc_recurrent.synthetic.render import Simulation
 from dlc_recurrent.synthetic.scene import BODYPARTS, COUNTERPART, OCCLUDERS
 
@@ -50,20 +51,6 @@ def write_pickle(obj, path: Path) -> None:
     atomic_write(path, dump)
 
 
-def hidden_runs(hidden: np.ndarray) -> list[tuple[int, int]]:
-    """The runs of True values, e.g. the frames a part stays hidden.
-
-    Args:
-        hidden: (T,) bool.
-
-    Returns:
-        (start, stop) of each run, stop exclusive, in order.
-    """
-    padded = np.concatenate([[False], hidden, [False]]).astype(int)
-    edges = np.diff(padded)
-    return list(zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]))
-
-
 def simulate_teacher(
     rng: np.random.Generator, sim: Simulation, pcutoff: float, confident_miss: float, glitch_rate: float
 ) -> np.ndarray:
@@ -79,7 +66,7 @@ def simulate_teacher(
     xy = truth.xy + rng.normal(0, 0.7, truth.xy.shape)
     likelihood = rng.uniform(0.9, 1.0, (n, k))
     for part in range(k):
-        for start, stop in hidden_runs(~truth.visible[:, part]):
+        for start, stop in true_runs(~truth.visible[:, part]):
             frames = np.arange(start, stop)
             xy[frames, part] = _distractor(rng, sim, part, frames) + rng.normal(0, 1.0, (len(frames), 2))
             if rng.random() < confident_miss:

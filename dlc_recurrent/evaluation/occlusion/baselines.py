@@ -26,6 +26,7 @@ from dlc_recurrent.evaluation.stats import (
 from dlc_recurrent.inference.analyze import analyze_videos
 from dlc_recurrent.inference.pairing import bridged_points, combine_students
 from dlc_recurrent.inference.streams import predict_video
+from dlc_recurrent.measures import point_errors
 from dlc_recurrent.training import deeplabcut_options
 
 #: methods with the teacher among their members
@@ -129,19 +130,6 @@ def whole_video_predictions(project, students, videos, folder, shuffle, training
 def smoothed(members: list[np.ndarray]) -> np.ndarray:
     """(n_frames, K, 3) Ensemble Kalman Smoothing of the members, as ``ensemble_videos`` writes it."""
     return smoothed_predictions(np.stack(members), LIKELIHOOD_RADIUS)[0]
-
-
-def point_errors(predictions: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Each point's distance from its reference position.
-
-    Args:
-        predictions: (..., K, 2 or 3) float, x, y (and likelihood, ignored) in px.
-        reference: (..., K, 2) float, px, the same frame as the predictions.
-
-    Returns:
-        (..., K) float, px (NaN where either is NaN).
-    """
-    return np.linalg.norm(np.asarray(predictions, float)[..., :2] - reference, axis=-1)
 
 
 def test_frame_table(videos: list[StudyVideo], bodyparts: list[str], pcutoff: float, study: Study) -> pd.DataFrame:

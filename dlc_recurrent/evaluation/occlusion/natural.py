@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dlc_recurrent.evaluation.occlusion.baselines import point_errors
 from dlc_recurrent.evaluation.occlusion.study import Study, StudyVideo
+from dlc_recurrent.measures import point_errors
 from dlc_recurrent.synthetic import OCCLUDERS
 
 

@@ -23,6 +23,7 @@ from dlc_recurrent.evaluation.stats import (
 )
 from dlc_recurrent.frames import Crop, VideoInfo, read_video_info
 from dlc_recurrent.inference.pairing import HANDOFF_LIKELIHOOD, Pairing
+from dlc_recurrent.measures import true_runs
 from dlc_recurrent.project import Project, find_teacher, read_teacher_for_video
 from dlc_recurrent.synthetic import read_ground_truth
 
@@ -186,12 +187,6 @@ def frames_in_blocks(test_blocks: list, n_frames: int) -> np.ndarray:
     return test
 
 
-def true_runs(mask: np.ndarray) -> list[list[int]]:
-    """The runs of True in ``mask`` as [first, last] blocks (inclusive), as training sets store them."""
-    edges = np.diff(np.concatenate([[0], np.asarray(mask, int), [0]]))
-    return [[int(a), int(b) - 1] for a, b in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0])]
-
-
 def keep_shared_test_frames(videos: list[StudyVideo], other: TrainingSet) -> tuple[int, int]:
     """Keep only the test frames that are test frames of ``other`` too, so that neither student of a
     pair trained on a frame it is judged on; a video ``other`` does not hold keeps its test frames.
@@ -202,8 +197,8 @@ def keep_shared_test_frames(videos: list[StudyVideo], other: TrainingSet) -> tup
         record = records.get(video.info.path.stem)
         if record is not None:
             shared = video.test & frames_in_blocks(record.get("test_blocks", []), video.info.n_frames)
-            video.test_blocks = [[first + a, first + b] for first, last in video.test_blocks
-                                 for a, b in true_runs(shared[first : last + 1])]
+            video.test_blocks = [[first + start, first + stop - 1] for first, last in video.test_blocks  # inclusive
+                                 for start, stop in true_runs(shared[first : last + 1])]
             video.test = frames_in_blocks(video.test_blocks, video.info.n_frames)
     return sum(int(video.test.sum()) for video in videos), before
 
