@@ -558,7 +558,7 @@ def plot_results(agree: pd.DataFrame, occlusion: pd.DataFrame, hidden: dict, pat
 
 def step_flops(model: str, height: int, width: int, batch: int, window: int, parts: int, channels: int = 1) -> float:
     """Multiply-adds x 2 of one training step (forward x 3 for forward + backward), counted layer by layer."""
-    from dlc_recurrent.models import DEFAULT_FILTERS
+    from dlc_recurrent.kinds import DEFAULT_FILTERS
 
     f1, f2, f3, f4 = DEFAULT_FILTERS
     layers = [(channels, f1, 1), (f1, f1, 1), (f1, f1, 1), (f1, f2, 2), (f2, f2, 2), (f2, f2, 2), (f2, f3, 4),

@@ -7,12 +7,47 @@ import tf_keras as keras
 
 import dlc_recurrent  # noqa: F401  (loads torchvision before TensorFlow, see _import_order.py)
 from dlc_recurrent import models
+from dlc_recurrent.inference import recurrence as streaming
+from dlc_recurrent.kinds import DEFAULT_FILTERS
 
 SIZE = 64
 T = 5
 K = 3
 KINDS = ["leap", "convlstm_leap"]
 
+
+
+def leaf_layers(model):
+    """All layers of `model` in order, looking inside nested models and TimeDistributed wrappers."""
+    leaves = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.TimeDistributed):
+            layer = layer.layer
+        if isinstance(layer, keras.Model):
+            leaves.extend(leaf_layers(layer))
+        elif not isinstance(layer, keras.layers.InputLayer):
+            leaves.append(layer)
+    return leaves
+
+
+def count_layers(model):
+    """Count the layer types the seed paper lists: {"conv", "pool", "deconv", "convlstm"}.
+
+    "conv" counts plain Conv2D layers only; transposed convolutions count as "deconv".
+    """
+    counts = {"conv": 0, "pool": 0, "deconv": 0, "convlstm": 0}
+    for layer in leaf_layers(model):
+        if isinstance(layer, keras.layers.Conv2DTranspose):
+            counts["deconv"] += 1
+        elif isinstance(layer, keras.layers.Conv2D):
+            counts["conv"] += 1
+        elif isinstance(layer, keras.layers.MaxPooling2D):
+            counts["pool"] += 1
+        elif isinstance(layer, keras.layers.ConvLSTM2D):
+            counts["convlstm"] += 1
+        elif isinstance(layer, keras.layers.Bidirectional):
+            counts["convlstm"] += 2
+    return counts
 
 def _build(kind, n_keypoints=K, **kwargs):
     keras.utils.set_random_seed(0)
@@ -32,9 +67,9 @@ def _random_frames(shape, seed=0):
 def test_layers_match_the_paper(kind):
     model = _build(kind)
     expected = {"conv": 11, "pool": 2, "deconv": 2, "convlstm": int(kind == "convlstm_leap")}
-    assert models.count_layers(model) == expected
+    assert count_layers(model) == expected
 
-    convs = [layer for layer in models.leaf_layers(model)
+    convs = [layer for layer in leaf_layers(model)
              if isinstance(layer, keras.layers.Conv2D)]
     assert [layer.name for layer in convs] == [
         "conv1_1", "conv1_2", "conv1_3", "conv2_1", "conv2_2", "conv2_3",
@@ -47,7 +82,7 @@ def test_layers_match_the_paper(kind):
     assert last.activation is keras.activations.linear
     assert last.strides == (2, 2) and last.filters == K
 
-    names = [layer.name for layer in models.leaf_layers(model)]
+    names = [layer.name for layer in leaf_layers(model)]
     if kind == "convlstm_leap":
         assert names.index("convlstm") == names.index("pool2") + 1
         convlstm = model.get_layer("convlstm")
@@ -59,7 +94,7 @@ def test_layers_match_the_paper(kind):
 
 def test_filters_and_convlstm_width_are_parameters():
     model = models.build_convlstm_leap(2, filters=(8, 12, 20, 10), convlstm_filters=6)
-    widths = {layer.name: layer.filters for layer in models.leaf_layers(model)
+    widths = {layer.name: layer.filters for layer in leaf_layers(model)
               if hasattr(layer, "filters")}
     assert widths["conv1_3"] == 8 and widths["conv2_1"] == 12 and widths["conv3_2"] == 20
     assert widths["deconv1"] == 10 and widths["conv4_2"] == 10 and widths["deconv2"] == 2
@@ -116,7 +151,7 @@ def test_padding_helpers_keep_pixel_coordinates():
 
 def test_normalisation_is_the_first_layer():
     model = _build("leap")
-    normalize = models.leaf_layers(model)[0]
+    normalize = leaf_layers(model)[0]
     assert normalize.name == "normalize"
     grey = np.full((1, 8, 8, 1), 0.257 * 255, "float32")
     np.testing.assert_allclose(normalize(grey), 0.0, atol=1e-6)
@@ -124,7 +159,7 @@ def test_normalisation_is_the_first_layer():
     np.testing.assert_allclose(normalize(white), (1 - 0.257) / 0.288, rtol=1e-6)
 
     own_statistics = models.build_convlstm_leap(K, mean=0.5, std=0.25)
-    normalize = models.leaf_layers(own_statistics)[0]
+    normalize = leaf_layers(own_statistics)[0]
     np.testing.assert_allclose(normalize(white), 2.0, rtol=1e-6)
 
 
@@ -146,11 +181,11 @@ def test_streaming_chunks_match_the_full_sequence(skip_connection, memory):
     video = _random_frames((2 * T, SIZE, SIZE, 1))
     full = any_length(video[np.newaxis])[0].numpy()
 
-    encoder, recurrence, decoder = models.split_recurrent_model(trained)
+    encoder, recurrence, decoder = streaming.split_recurrent_model(trained)
     state = None
     chunks = []
     for start in range(0, 2 * T, T):
-        maps, state = models.run_recurrent_chunk(encoder, recurrence, decoder,
+        maps, state = streaming.run_recurrent_chunk(encoder, recurrence, decoder,
                                                  video[start:start + T], state)
         chunks.append(maps.numpy())
     streamed = np.concatenate(chunks)
@@ -163,11 +198,11 @@ def test_streaming_chunks_match_the_full_sequence(skip_connection, memory):
     windows = np.stack([video[:T], video[T:]])
     features = encoder(windows.reshape(-1, SIZE, SIZE, 1))
     hiddens, _, _ = recurrence.run(tf.reshape(features, (2, T, *features.shape[1:])))
-    decoded = models.decoder_input(features, tf.reshape(hiddens, (-1, *hiddens.shape[2:])), skip_connection)
+    decoded = streaming.decoder_input(features, tf.reshape(hiddens, (-1, *hiddens.shape[2:])), skip_connection)
     batched = decoder(decoded).numpy().reshape(2, T, SIZE, SIZE, K)
     np.testing.assert_allclose(batched, any_length(windows).numpy(), rtol=1e-4, atol=1e-6 * np.abs(full).max())
 
-    fresh_start, _ = models.run_recurrent_chunk(encoder, recurrence, decoder, video[T:])
+    fresh_start, _ = streaming.run_recurrent_chunk(encoder, recurrence, decoder, video[T:])
     assert not np.allclose(fresh_start.numpy(), full[T:], rtol=1e-4, atol=1e-6 * np.abs(full).max())
 
 
@@ -176,9 +211,9 @@ def test_the_recurrence_without_xla_gives_the_same_states(monkeypatch):
     trained = _build("convlstm_leap")
     features = tf.random.stateless_normal((2, 5, SIZE // 4, SIZE // 4, trained.get_layer("convlstm").input_shape[-1]),
                                           seed=(1, 2))
-    compiled, _, _ = models.split_recurrent_model(trained)[1].run(features)
-    monkeypatch.setattr(models, "xla_available", lambda: False)
-    plain = models.split_recurrent_model(trained)[1]
+    compiled, _, _ = streaming.split_recurrent_model(trained)[1].run(features)
+    monkeypatch.setattr(streaming, "xla_available", lambda: False)
+    plain = streaming.split_recurrent_model(trained)[1]
     assert plain._update._jit_compile is False and plain._join._jit_compile is False
     np.testing.assert_allclose(plain.run(features)[0].numpy(), compiled.numpy(), rtol=1e-5, atol=1e-6)
 
@@ -193,7 +228,7 @@ def test_a_tensorflow_without_xla_is_found_and_said(monkeypatch, caplog):
 
     monkeypatch.setattr(tf, "function", function_without_xla)
     with caplog.at_level("WARNING"):
-        assert models.xla_available.__wrapped__() is False
+        assert streaming.xla_available.__wrapped__() is False
     assert "cannot XLA-compile here (NotImplementedError)" in caplog.text
 
 
@@ -262,7 +297,7 @@ def test_save_and_load_give_identical_outputs(kind, tmp_path):
     model.save(tmp_path / "model.keras")
     loaded = keras.models.load_model(tmp_path / "model.keras")
     np.testing.assert_array_equal(loaded(frames).numpy(), expected)
-    assert models.leaf_layers(loaded)[0].get_config()["mean"] == 0.3
+    assert leaf_layers(loaded)[0].get_config()["mean"] == 0.3
 
     model.save_weights(tmp_path / "weights.h5")
     rebuilt = models.build_model(kind, K, window_length=T, mean=0.3, std=0.2)
@@ -276,8 +311,8 @@ def test_skip_connection_feeds_the_frames_own_features_to_the_decoder():
     plain = _build("convlstm_leap")
     skip = _build("convlstm_leap", skip_connection=True)
     assert plain.get_layer("decoder_td").layer.input_shape[-1] == 32
-    assert skip.get_layer("decoder_td").layer.input_shape[-1] == 32 + models.DEFAULT_FILTERS[1]
-    assert models.count_layers(skip) == models.count_layers(plain)
+    assert skip.get_layer("decoder_td").layer.input_shape[-1] == 32 + DEFAULT_FILTERS[1]
+    assert count_layers(skip) == count_layers(plain)
     for model in (plain, skip):
         convlstm = model.get_layer("convlstm")
         convlstm.set_weights([np.zeros_like(w) for w in convlstm.get_weights()])
@@ -292,10 +327,10 @@ def test_mixed_precision_still_outputs_float32_maps():
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         model = models.build_convlstm_leap(K, window_length=2)
-        encoder, recurrence, decoder = models.split_recurrent_model(model)
-        assert models.leaf_layers(model)[1].compute_dtype == "float16"
+        encoder, recurrence, decoder = streaming.split_recurrent_model(model)
+        assert leaf_layers(model)[1].compute_dtype == "float16"
         assert model(np.zeros((1, 2, 16, 16, 1), "float32")).dtype == tf.float32
-        maps, _ = models.run_recurrent_chunk(encoder, recurrence, decoder,
+        maps, _ = streaming.run_recurrent_chunk(encoder, recurrence, decoder,
                                              np.zeros((2, 16, 16, 1), "float32"))
         assert maps.dtype == tf.float32
     finally:
@@ -305,13 +340,13 @@ def test_mixed_precision_still_outputs_float32_maps():
 @pytest.mark.parametrize("skip_connection", [False, True])
 def test_bidirectional_student_layers_and_split(skip_connection):
     model = models.build_bidirectional_leap(K, window_length=None, skip_connection=skip_connection)
-    assert models.count_layers(model) == {"conv": 11, "pool": 2, "deconv": 2, "convlstm": 2}
+    assert count_layers(model) == {"conv": 11, "pool": 2, "deconv": 2, "convlstm": 2}
     video = _random_frames((T, SIZE, SIZE, 1))
     full = model(video[np.newaxis])[0].numpy()
-    encoder, forward, backward, decoder = models.split_bidirectional_model(model)
+    encoder, forward, backward, decoder = streaming.split_bidirectional_model(model)
     features = encoder(video)
     hidden = tf.concat([forward(features)[0], backward(features[::-1])[0][::-1]], -1)
-    hidden = models.decoder_input(features, hidden, skip_connection)
+    hidden = streaming.decoder_input(features, hidden, skip_connection)
     np.testing.assert_allclose(decoder(hidden).numpy(), full, rtol=1e-4, atol=1e-6 * np.abs(full).max())
     assert models.build_model("bidirectional_leap", K).name == "bidirectional_leap"
 

@@ -546,7 +546,7 @@ def test_bidirectional_student_trains_and_analyzes_into_its_own_dlc_file(trainse
     from dlc_recurrent.frames import read_video_info
     from dlc_recurrent.inference.analyze import analyze_videos
     from dlc_recurrent.inference.output import student_scorer
-    from dlc_recurrent.models import MODEL_KINDS
+    from dlc_recurrent.kinds import MODEL_KINDS
 
     project = load_project(trainset_project)
     folder = train(trainset_project, model="bidirectional_leap", **TINY)

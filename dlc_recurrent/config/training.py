@@ -18,7 +18,16 @@ from ruamel.yaml import YAML
 from dlc_recurrent.config.fields import check_fields, choice, number
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.fileio import atomic_yaml
-from dlc_recurrent.kinds import DEFAULT_FILTERS, DEFAULT_MEAN, DEFAULT_STD, MEMORIES, MODEL_KINDS, START_FROM
+from dlc_recurrent.kinds import (
+    DEFAULT_FILTERS,
+    DEFAULT_MEAN,
+    DEFAULT_STD,
+    MEMORIES,
+    MODEL_KINDS,
+    MODEL_REGISTRY,
+    START_FROM,
+    model_kind,
+)
 from dlc_recurrent.precision import PRECISIONS
 
 SCHEDULES = ("converge", "fixed")
@@ -205,7 +214,7 @@ class Network:
     @property
     def recurrent(self) -> bool:
         """Whether the student has a memory (any model but LEAP)."""
-        return self.model != "leap"
+        return model_kind(self.model).recurrent
 
     @property
     def implies_skip_connection(self) -> bool:
@@ -216,8 +225,9 @@ class Network:
         """The network's fields together; turns the skip connection on where other settings need it."""
         if self.start_from == "leap" and not self.recurrent:
             raise ValueError("start_from='leap' applies to the recurrent students; LEAP is what they start from")
-        if self.memory == "maps" and self.model != "convlstm_leap":
-            raise ValueError(f"memory='maps' is built for convlstm_leap only, not {self.model}")
+        if self.memory not in model_kind(self.model).memories:
+            built_for = [name for name, kind in MODEL_REGISTRY.items() if self.memory in kind.memories]
+            raise ValueError(f"memory={self.memory!r} is built for {', '.join(built_for)} only, not {self.model}")
         if self.freeze_leap and (self.memory != "maps" or self.start_from != "leap"):
             raise ValueError("freeze_leap needs memory='maps' and start_from='leap' (LEAP's trained weights to keep)")
         if self.implies_skip_connection:

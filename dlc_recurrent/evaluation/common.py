@@ -13,6 +13,7 @@ from dlc_recurrent.distill import TrainingSet, load_training_set
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.frames import Crop
 from dlc_recurrent.inference.student import Student, find_peaks, in_batches, load_trained_student
+from dlc_recurrent.kinds import MODEL_KINDS
 from dlc_recurrent.layout import WEIGHTS_NAME, ShuffleLayout
 from dlc_recurrent.project import Project
 
@@ -100,8 +101,8 @@ def load_students(project: Project, shuffle: int, trainingsetindex: int, kinds) 
     """The trained students of ``kinds`` for a shuffle, each with a one-line error when missing."""
     students = {}
     for kind in kinds:
-        if kind not in models.MODEL_KINDS:
-            raise ValueError(f"models must be among {models.MODEL_KINDS}, got {kind!r}")
+        if kind not in MODEL_KINDS:
+            raise ValueError(f"models must be among {MODEL_KINDS}, got {kind!r}")
         folder = ShuffleLayout.resolve(project, shuffle, trainingsetindex).train_folder(kind)
         try:
             students[kind] = load_trained_student(project, shuffle, trainingsetindex, kind)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlc_recurrent import models
 from dlc_recurrent._tensorflow import tf
 from dlc_recurrent.config import TrainingConfig, set_arguments
 from dlc_recurrent.errors import ProjectError
+from dlc_recurrent.inference.recurrence import decoder_input, split_bidirectional_model, split_recurrent_model
+from dlc_recurrent.kinds import model_kind
 from dlc_recurrent.layout import WEIGHTS_NAME, ShuffleLayout
 from dlc_recurrent.project import Project
 from dlc_recurrent.training import load_student
@@ -54,9 +55,9 @@ class Student:
                                        input_signature=[spatial])
             return
         if self.bidirectional:
-            encoder, recurrence, backward, decoder = models.split_bidirectional_model(self.network)
+            encoder, recurrence, backward, decoder = split_bidirectional_model(self.network)
         else:
-            encoder, recurrence, decoder = models.split_recurrent_model(self.network)
+            encoder, recurrence, decoder = split_recurrent_model(self.network)
         features = self.feature_channels = encoder.output_shape[-1]
         feature_spec = tf.TensorSpec([None, None, None, features], tf.float32)
         state_spec = tf.TensorSpec([None, None, recurrence.filters], tf.float32)
@@ -64,7 +65,7 @@ class Student:
         self.encode = tf.function(lambda frames: tf.cast(encoder(frames, training=False), tf.float32),
                                   input_signature=[spatial])
         skip = self.config.skip_connection
-        self.decoder_input = lambda features, hidden: models.decoder_input(features, hidden, skip)
+        self.decoder_input = lambda features, hidden: decoder_input(features, hidden, skip)
         self.decode = tf.function(lambda hidden: find_peaks(decoder(hidden, training=False), amplitude),
                                   input_signature=[hidden_spec])
         self.zero_state = recurrence.zero_state
@@ -90,7 +91,7 @@ class Student:
     @property
     def bidirectional(self) -> bool:
         """Whether the student also reads frames after the current one (``bidirectional_leap``)."""
-        return self.config.model == "bidirectional_leap"
+        return not model_kind(self.config.model).causal
 
     @property
     def window_length(self) -> int:
@@ -121,8 +122,7 @@ def load_trained_student(
         ValueError: an unknown model.
         ProjectError: no trained student there, or one trained on other body parts.
     """
-    if model not in models.MODEL_KINDS:
-        raise ValueError(f"model must be one of {models.MODEL_KINDS}, got {model!r}")
+    model_kind(model)  # a one-line error for a name that is not a kind
     folder = ShuffleLayout.resolve(project, shuffle, trainingsetindex).train_folder(model)
     if not (folder / WEIGHTS_NAME).is_file():
         where = set_arguments(shuffle, trainingsetindex)

@@ -39,6 +39,7 @@ from dlc_recurrent.devices import default_device_type, device_names, refuse_mult
 from dlc_recurrent.distill import TrainingSet, load_training_set, training_set_fingerprint
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.fileio import check_free_space, explain_full_disk
+from dlc_recurrent.kinds import model_kind
 from dlc_recurrent.layout import (
     BEST_WEIGHTS_NAME,
     CONFIG_NAME,
@@ -139,7 +140,7 @@ def train(
         raise ProjectError(f"{set_folder}: no training set here; make it first with "
                            f"dlc_recurrent.create_training_set(config, {set_arguments(shuffle, trainingsetindex)})")
     if options.get("start_from") == "leap":
-        if model == "leap":
+        if not model_kind(model).recurrent:
             raise ValueError("start_from='leap' applies to the recurrent students; LEAP is what they start from")
         options = {**fine_tune_defaults(options.get("max_steps")), **options}
         if not (where.train_folder("leap") / WEIGHTS_NAME).is_file():

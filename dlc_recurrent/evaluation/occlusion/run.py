@@ -41,7 +41,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from dlc_recurrent import models
 from dlc_recurrent.distill import TrainingSet
 from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.evaluation.common import Runner, load_students, load_trainset
@@ -66,6 +65,7 @@ from dlc_recurrent.evaluation.occlusion.windows import (
 from dlc_recurrent.evaluation.stats import LEAP, RECURRENT
 from dlc_recurrent.fileio import atomic_csv, atomic_write
 from dlc_recurrent.inference.pairing import HANDOFF_LIKELIHOOD, Pairing, load_confident
+from dlc_recurrent.kinds import MODEL_REGISTRY
 from dlc_recurrent.layout import evaluation_folder
 from dlc_recurrent.project import Project, load_project
 
@@ -212,8 +212,8 @@ def evaluate_occlusion(
 def _checked_request(model: str, project: Project, trainset: TrainingSet, bodyparts: list[str] | None) -> list[str]:
     """The studied body parts; one-line errors for a model that is not recurrent, unknown body parts or a
     training set without test frames."""
-    if model not in models.MODEL_KINDS or model == LEAP:
-        recurrent_kinds = [kind for kind in models.MODEL_KINDS if kind != LEAP]
+    if model not in MODEL_REGISTRY or not MODEL_REGISTRY[model].recurrent:
+        recurrent_kinds = [name for name, kind in MODEL_REGISTRY.items() if kind.recurrent]
         raise ValueError(f"model must be a recurrent student, one of {recurrent_kinds}, got {model!r}")
     names = trainset.bodyparts
     bodyparts = list(names) if bodyparts is None else list(bodyparts)
