@@ -120,6 +120,11 @@ VARIANTS = {
         "start_from": "leap", "memory": "maps", "freeze_leap": True, "occluder_probability": 0.5,
         "occluder_target": "swaps", "occluded_sigma": 2.0, "gap_filled_sigma": 2.0, "learning_rate": 1e-3,
         "max_steps": 3000}),
+    # swaps at 4 windows a step (the b4 run's cost)
+    "warm maps frozen swaps b4": (44, "convlstm_leap", {
+        "start_from": "leap", "memory": "maps", "freeze_leap": True, "occluder_probability": 0.5,
+        "occluder_target": "swaps", "occluded_sigma": 2.0, "gap_filled_sigma": 2.0, "learning_rate": 1e-3,
+        "batch_size": 4, "max_steps": 3000}),
     "warm+parts wide3": (16, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
                                                "occluder_target": "parts", "occluded_sigma": 3.0, "max_steps": 800}),
     "warm+parts+dropout": (6, "convlstm_leap", {"start_from": "leap", "occluder_probability": 0.5,
