@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 import dlc_recurrent  # noqa: F401  (loads torchvision before any test imports tensorflow)
+from dlc_recurrent.distill import create_training_set
 
 
 @pytest.fixture(scope="session")
@@ -37,9 +38,9 @@ def project_copy(small_project, tmp_path) -> Path:
     return config
 
 
-#: A short training run that gets off the all-zeros plateau on 64x64 frames (see test_training).
+#: A short training run that gets off the all-zeros plateau on 64x64 frames (see training/test_run.py).
 #: In float32: the tolerances of the tests on these students were measured on float32 students
-#: (test_precision and test_training train in the default precision).
+#: (test_precision and the tests in training/ train in the default precision).
 QUICK_TRAINING = dict(schedule="fixed", epochs=4, steps_per_epoch=20, sigma=4.0, map_amplitude=10.0, learning_rate=3e-3,
                       augment=False, precision="float32")
 
@@ -53,9 +54,17 @@ def trained_project(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("trained_project")
     config = make_synthetic_project(root, n_frames=120, width=64, height=64, n_labeled_frames=10, seed=4)
-    # The paper's targets (no gap filling): the tolerances of test_infer's streaming-vs-windowed
+    # The paper's targets (no gap filling): the tolerances of inference/test_streams' streaming-vs-windowed
     # comparison were measured on students trained this way; test_cli trains on the default targets.
     create_training_set(config, window_length=5, windows_per_video=24, max_gap_fill=0)
     train(config, model="leap", batch_size=16, **QUICK_TRAINING)
     train(config, model="convlstm_leap", batch_size=4, **QUICK_TRAINING)
     return config
+
+
+@pytest.fixture
+def trainset_project(project_copy):
+    # The paper's targets: on this 64x64 project ConvLSTM-LEAP trained on gap-filled targets (the
+    # default) was still on the "predict zeros" plateau after the 80 steps of the learning test.
+    create_training_set(project_copy, window_length=5, windows_per_video=20, max_gap_fill=0)
+    return project_copy

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from dlc_recurrent.cli import main
+from dlc_recurrent.config import TrainingConfig, TrainingSetSpec
 from dlc_recurrent.project import load_project
 
 
@@ -143,3 +144,14 @@ def test_errors_on_the_command_line_name_the_flag(project_copy, capsys):
     assert main(["create-training-set", str(project_copy), "--window-length", "5", "--windows-per-video", "8"]) == 1
     error = capsys.readouterr().err.strip()
     assert "overwrite=True (--overwrite)" in error and len(error.splitlines()) == 1
+
+
+def test_the_command_line_takes_its_defaults_from_the_configs():
+    from dlc_recurrent.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["create-training-set", "config.yaml"])
+    spec = TrainingSetSpec()
+    assert (args.window_length, args.windows_per_video, args.scale, args.seed, args.max_gap_fill) == (
+        spec.window_length, spec.windows_per_video, spec.scale, spec.seed, spec.max_gap_fill)
+    assert parser.parse_args(["train", "config.yaml"]).model == TrainingConfig().model

@@ -66,6 +66,6 @@ def _private_imports(paths):
 
 
 def test_no_module_or_test_imports_another_modules_private_names():
-    tests = sorted(Path(__file__).parent.glob("*.py"))
+    tests = sorted(Path(__file__).parent.rglob("*.py"))
     found = list(_private_imports([path for _, _, path in _modules()] + tests))
     assert not found, f"private names imported across modules: {found}"

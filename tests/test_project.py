@@ -1,6 +1,5 @@
 """Reading DLC projects: config, videos, hand labels, teacher predictions, and every bad input."""
 
-import os
 import pickle
 import shutil
 from pathlib import Path
@@ -11,7 +10,6 @@ import pytest
 from ruamel.yaml import YAML
 
 from dlc_recurrent.errors import ProjectError
-from dlc_recurrent.fileio import atomic_write
 from dlc_recurrent.frames import Crop, read_video_info
 from dlc_recurrent.project import (
     find_teacher,
@@ -23,6 +21,7 @@ from dlc_recurrent.project import (
     video_crop,
 )
 from dlc_recurrent.synthetic import read_ground_truth
+from tests.helpers import only_video
 
 
 def edit_yaml(path: Path, **edits) -> None:
@@ -31,12 +30,6 @@ def edit_yaml(path: Path, **edits) -> None:
     data.update(edits)
     with path.open("w") as handle:
         yaml.dump(data, handle)
-
-
-def only_video(config: Path) -> Path:
-    project = load_project(config)
-    assert len(project.videos) == 1
-    return project.videos[0]
 
 
 # --- config -------------------------------------------------------------------------------------
@@ -102,28 +95,7 @@ def test_error_messages_are_one_line(project_copy):
     assert "\n" not in str(info.value)
 
 
-# --- videos and crops ---------------------------------------------------------------------------
-
-
-def test_video_info_matches_the_video(small_project):
-    video = only_video(small_project)
-    info = read_video_info(video)
-    truth = read_ground_truth(video)
-    assert (info.width, info.height) == (64, 64)
-    assert info.n_frames == truth.frame_count
-    assert info.fps > 0
-
-
-def test_missing_video(tmp_path):
-    with pytest.raises(ProjectError, match="video not found"):
-        read_video_info(tmp_path / "ghost.mp4")
-
-
-def test_unreadable_video(tmp_path):
-    bad = tmp_path / "broken.mp4"
-    bad.write_bytes(b"this is not a video" * 100)
-    with pytest.raises(ProjectError, match="broken.mp4"):
-        read_video_info(bad)
+# --- crops --------------------------------------------------------------------------------------
 
 
 def test_crop_outside_the_frame(project_copy):
@@ -376,22 +348,3 @@ def test_reading_never_writes_user_files(small_project):
         read_teacher(find_teacher(video), project.bodyparts)
     after = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
     assert after == before
-
-
-def test_atomic_write_replaces_whole_files_with_the_usual_permissions(tmp_path):
-    path = tmp_path / "table.csv"
-    atomic_write(path, lambda tmp: Path(tmp).write_text("first"))
-    umask = os.umask(0o022)
-    try:
-        atomic_write(path, lambda tmp: Path(tmp).write_text("second"))
-    finally:
-        os.umask(umask)
-    assert path.read_text() == "second" and path.stat().st_mode & 0o777 == 0o644
-
-    def fails_halfway(tmp):
-        Path(tmp).write_text("half")
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        atomic_write(path, fails_halfway)
-    assert path.read_text() == "second" and [p.name for p in tmp_path.iterdir()] == ["table.csv"]

@@ -57,7 +57,7 @@ def _independent_points(config, model):
 
 def test_report_agrees_with_whole_video_predictions_and_writes_its_files(trained_project, tmp_path):
     """LEAP has no context: its report on test blocks must equal its analyze_videos predictions there."""
-    from test_evaluation import copy_project
+    from tests.helpers import copy_project
 
     config = copy_project(trained_project, tmp_path / trained_project.parent.name)
     report = quality_report(config, model="leap", progress=False)

@@ -1,5 +1,5 @@
-"""The configs (dlc_recurrent.config): plain data without TensorFlow, every constrained field checked
-one way, and the command line reading its defaults from them."""
+"""The configs (dlc_recurrent.config): plain data without TensorFlow, and every constrained field
+checked one way (dlc_recurrent.config.fields)."""
 
 import dataclasses
 import subprocess
@@ -74,14 +74,3 @@ def test_the_configs_load_without_tensorflow():
     code = ("import sys; import dlc_recurrent.config; "
             "assert 'tensorflow' not in sys.modules and 'tf_keras' not in sys.modules, 'tensorflow was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
-
-
-def test_the_command_line_takes_its_defaults_from_the_configs():
-    from dlc_recurrent.cli import build_parser
-
-    parser = build_parser()
-    args = parser.parse_args(["create-training-set", "config.yaml"])
-    spec = TrainingSetSpec()
-    assert (args.window_length, args.windows_per_video, args.scale, args.seed, args.max_gap_fill) == (
-        spec.window_length, spec.windows_per_video, spec.scale, spec.seed, spec.max_gap_fill)
-    assert parser.parse_args(["train", "config.yaml"]).model == TrainingConfig().model

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlc_recurrent import synthetic
 from dlc_recurrent.measures import true_runs
 from dlc_recurrent.synthetic import (
     BODYPARTS,
@@ -237,25 +236,6 @@ def test_refuses_to_reuse_an_existing_project(dlc, tmp_path):
 def test_rejects_odd_frame_sizes(tmp_path):
     with pytest.raises(ValueError, match="even"):
         make_synthetic_project(tmp_path, width=65, height=64)
-
-
-def test_missing_ground_truth_names_the_file(tmp_path):
-    video = tmp_path / "real_mouse.mp4"
-    with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "real_mouse_groundtruth.npz"))):
-        read_ground_truth(video)
-
-
-@pytest.mark.parametrize("during", ["stance", "any"])
-def test_occlusions_during_stance_or_any_phase_of_the_stride(during):
-    rng = np.random.default_rng(0)
-    gait = synthetic.simulate_gait(rng, 3000, fps=250, stride_hz=8)
-    events = synthetic.plan_occlusions(rng, gait.stance, 4.5, (1, 12), 0.5, during=during)
-    in_swing = [not gait.stance[e.start : e.start + e.length, e.part].all() for e in events]
-    assert len(events) > 100
-    if during == "stance":
-        assert not any(in_swing)
-    else:  # a hidden paw may lift off or land: about as often as the stride's swing share and length allow
-        assert 0.3 < np.mean(in_swing) < 0.9
 
 
 def test_rejects_an_unknown_occlusion_phase(tmp_path):

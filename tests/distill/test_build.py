@@ -1,4 +1,4 @@
-"""Training-set creation: windows, split, masks, hand-label override, storage, bad input."""
+"""create_training_set (dlc_recurrent.distill.build): the stored training set, reruns, bad input."""
 
 import os
 import shutil
@@ -8,20 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlc_recurrent.config import TrainingSetSpec
-from dlc_recurrent.distill import (
-    GAP_FILLED,
-    HAND_LABEL,
-    MASKED,
-    TEACHER,
-    combine_targets,
-    create_training_set,
-    load_training_set,
-    sample_windows,
-    short_gaps,
-)
+from dlc_recurrent.distill import GAP_FILLED, HAND_LABEL, TEACHER, create_training_set, load_training_set
 from dlc_recurrent.errors import ProjectError
-from dlc_recurrent.frames import Crop, from_scaled, prepare_frame, to_full_frame, to_scaled, to_stored_frame
+from dlc_recurrent.frames import from_scaled
 from dlc_recurrent.layout import training_set_folder
 from dlc_recurrent.project import find_teacher, load_project, read_teacher
 
@@ -29,87 +18,6 @@ from dlc_recurrent.project import find_teacher, load_project, read_teacher
 def small_set(config, **options):
     options = {"window_length": 5, "windows_per_video": 30, **options}
     return create_training_set(config, **options)
-
-
-# --- targets ------------------------------------------------------------------------------------
-
-
-def test_combine_targets_masks_unsure_teacher_and_prefers_hand_labels():
-    teacher_xy = np.array([[[1, 1], [2, 2]], [[3, 3], [4, 4]], [[5, 5], [6, 6]]], float)
-    likelihood = np.array([[0.9, 0.1], [0.95, 0.99], [0.2, 0.8]])
-    labels = pd.DataFrame(
-        [[10.0, 11.0, np.nan, np.nan]],
-        index=[1],
-        columns=pd.MultiIndex.from_product([["a", "b"], ["x", "y"]]),
-    )
-    targets = combine_targets(teacher_xy, likelihood, 0.6, labels)
-    assert targets.source.tolist() == [[TEACHER, MASKED], [HAND_LABEL, MASKED], [MASKED, TEACHER]]
-    np.testing.assert_array_equal(targets.weight, targets.source != MASKED)
-    np.testing.assert_array_equal(targets.xy[1, 0], [10, 11])
-    np.testing.assert_array_equal(targets.xy[0, 0], [1, 1])
-
-
-def test_short_gaps_are_interior_runs_no_longer_than_the_limit():
-    confident = np.array([0, 1, 0, 0, 1, 0, 0, 0, 1, 1, 0], bool)
-    #                     edge  gap 2    gap 3         edge
-    assert np.flatnonzero(short_gaps(confident, 2)).tolist() == [2, 3]
-    assert np.flatnonzero(short_gaps(confident, 3)).tolist() == [2, 3, 5, 6, 7]
-    assert not short_gaps(confident, 0).any()
-    assert not short_gaps(np.zeros(5, bool), 10).any()
-
-
-def test_gap_filling_interpolates_short_teacher_gaps_only():
-    n = 12
-    xy = np.stack([np.arange(n) * 2.0, np.arange(n) * -1.0], axis=1)[:, None].repeat(2, axis=1)
-    likelihood = np.full((n, 2), 0.99)
-    likelihood[3:5, 0] = 0.1   # 2-frame gap: filled
-    likelihood[7:11, 1] = 0.1  # 4-frame gap: too long, stays masked
-    likelihood[11, 0] = 0.1    # trailing: no confident frame after it, stays masked
-    noisy = xy.copy()
-    noisy[3:5, 0] = 99.0  # the teacher's unsure guesses are not used
-    targets = combine_targets(noisy, likelihood, 0.6, None, max_gap_fill=3)
-    assert targets.source[3:5, 0].tolist() == [GAP_FILLED, GAP_FILLED]
-    np.testing.assert_allclose(targets.xy[3:5, 0], xy[3:5, 0])
-    assert (targets.source[7:11, 1] == MASKED).all() and targets.source[11, 0] == MASKED
-    assert targets.weight[3:5, 0].tolist() == [1, 1] and targets.weight[7:11, 1].sum() == 0
-    plain = combine_targets(noisy, likelihood, 0.6, None)
-    assert (plain.source[3:5, 0] == MASKED).all()
-
-
-def test_scaled_coordinates_round_trip():
-    x = np.array([0.0, 10.25, 63.0])
-    np.testing.assert_allclose(from_scaled(to_scaled(x, 0.5), 0.5), x)
-    assert to_scaled(np.array(1.5), 0.5) == pytest.approx(0.5)  # centre of pixels 1 and 2 -> pixel 0.5
-
-
-# --- windows and split --------------------------------------------------------------------------
-
-
-def test_windows_never_share_frames_across_the_split():
-    rng = np.random.default_rng(0)
-    weight = np.ones((1000, 3))
-    weight[100:200] = 0
-    spec = TrainingSetSpec(window_length=15, windows_per_video=250)
-    starts, splits = sample_windows(weight, spec, 0.8, np.array([14, 500]), rng)
-    frames = {split: set() for split in ("train", "test")}
-    for start, split in zip(starts, splits):
-        frames[split].update(range(start, start + 15))
-        assert weight[start : start + 15].any(), "window without any target"
-    assert frames["train"] and frames["test"]
-    assert not frames["train"] & frames["test"]
-    assert 0 in starts and 486 in starts  # windows holding the hand-labelled frames
-    assert 0.6 < np.mean(splits == "train") < 0.95
-    assert starts.min() >= 0 and starts.max() <= 1000 - 15
-
-
-def test_window_sampling_is_seeded():
-    weight = np.ones((500, 2))
-    spec = TrainingSetSpec(window_length=15, windows_per_video=40)
-    first = sample_windows(weight, spec, 0.8, np.array([], int), np.random.default_rng(5))
-    again = sample_windows(weight, spec, 0.8, np.array([], int), np.random.default_rng(5))
-    other = sample_windows(weight, spec, 0.8, np.array([], int), np.random.default_rng(6))
-    np.testing.assert_array_equal(first[0], again[0])
-    assert not np.array_equal(first[0], other[0])
 
 
 # --- the stored training set --------------------------------------------------------------------
@@ -226,21 +134,6 @@ def test_gap_filled_training_set(project_copy):
         assert after - before - 1 <= 20
         expected = [np.interp(frame, [before, after], teacher.xy[[before, after], part, axis]) for axis in range(2)]
         np.testing.assert_allclose(targets.xy[row, part], expected, atol=1e-3)
-
-
-@pytest.mark.parametrize("crop", [Crop(0, 201, 0, 64), Crop(3, 204, 10, 77)])
-def test_scaled_coordinates_follow_the_resized_pixels(crop):
-    """An odd crop width at scale 0.5 is stored at a whole number of pixels (201 -> 100): coordinates
-    follow the real resize, so a ramp image's stored pixels map back to the columns they average."""
-    ramp = np.tile(np.arange(crop.x2, dtype=np.float32), (crop.y2, 1))  # float: no rounding of the averages
-    image = prepare_frame(cv2.merge([ramp] * 3), crop, 0.5, 1)
-    stored = image[0, :, 0].astype(float)
-    columns = np.stack([np.arange(len(stored)), np.zeros(len(stored))], axis=-1)
-    np.testing.assert_allclose(to_full_frame(columns, crop, 0.5)[:, 0], stored, atol=0.02)
-    edges = np.array([[crop.x1 - 0.5, crop.y1 - 0.5], [crop.x2 - 0.5, crop.y2 - 0.5]])
-    np.testing.assert_allclose(to_stored_frame(edges, crop, 0.5),
-                               [[-0.5, -0.5], [image.shape[1] - 0.5, image.shape[0] - 0.5]])
-    np.testing.assert_allclose(to_full_frame(to_stored_frame(edges, crop, 0.5), crop, 0.5), edges)
 
 
 def test_scaled_training_set(project_copy):
