@@ -269,7 +269,7 @@ def tables(methods: dict[str, np.ndarray], teacher, judge_x, hidden, pcutoff) ->
     return out
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=HERE / "out" / "wheel_mouse")
     parser.add_argument("--train-frames", type=int, default=700)
@@ -285,29 +285,24 @@ def main() -> None:
     unknown = set(args.variants) - set(VARIANTS)
     if unknown:
         raise SystemExit(f"unknown variants {sorted(unknown)}; choose from {list(VARIANTS)}")
+    return args
 
-    info = machine_description()
-    print_machine(info)
+
+def open_project(args) -> tuple[Path, Path, dict]:
+    """The project in ``--out`` (kept with ``--keep``, made afresh otherwise): config, tail video, teacher record."""
     if not args.keep and args.out.exists():
         shutil.rmtree(args.out)
     if args.keep and (found := sorted((args.out / "project").glob("*/config.yaml"))):
-        config, tail = found[0], found[0].parent / "videos" / "wheel_tail.avi"
-        record = json.loads(TEACHER_RECORD.read_text())
-    else:
-        (args.out / "project").mkdir(parents=True, exist_ok=True)
-        config, tail, record = make_project(args.out / "project", args.train_frames)
-    project = load_project(config)
-    pcutoff = project.pcutoff
-    tick = time.time()
-    summaries = train_students(config, args.variants, args.scale, args.quick, args.seed)
-    print(f"trained in {(time.time() - tick) / 60:.1f} min")
-    if args.train_only:
-        print_histories(config, args.variants, args.seed)
-        return
+        return found[0], found[0].parent / "videos" / "wheel_tail.avi", json.loads(TEACHER_RECORD.read_text())
+    (args.out / "project").mkdir(parents=True, exist_ok=True)
+    return make_project(args.out / "project", args.train_frames)
 
+
+def judged_methods(config: Path, tail: Path, args, teacher, pcutoff: float) -> dict[str, np.ndarray]:
+    """Every method's tail predictions of the paws (n, 8, 3): the teacher and its filter, LEAP and its
+    filter, the variants, EKS(teacher + LEAP) and the Lightning Pose rows."""
+    project = load_project(config)
     paws = [project.bodyparts.index(p) for p in PAWS]
-    teacher = read_teacher(tail.parent / f"wheel_tail{record['scorer']}.h5", PAWS)
-    train_teacher = read_teacher(tail.parent / f"wheel_train{record['scorer']}.h5", PAWS)
     n = len(teacher.xy)
     predictions = analyze_tail(config, tail, shuffle_of(1, args.seed), ["leap"])
     for name in args.variants:
@@ -321,7 +316,7 @@ def main() -> None:
                 **{name: predictions[name] for name in args.variants}}
     students = {m: p[:n, paws] for m, p in students.items()}
     members = lightning_pose(args.train_frames, n)
-    methods = {
+    return {
         "teacher": teacher_points,
         "teacher+median filter+interpolation": dlc_median(teacher_points, pcutoff),
         **students,
@@ -329,8 +324,11 @@ def main() -> None:
         "lightning-pose rng0": members[0],
         "lightning-pose x5+EKS": smoothed(members),
     }
-    judge_x, hidden, judge_quality = other_view_judge(train_teacher, teacher, pcutoff)
-    results = tables(methods, teacher, judge_x, hidden, pcutoff)
+
+
+def write_results(args, info: dict, record: dict, teacher, pcutoff: float, hidden, judge_quality: dict,
+                  summaries: dict, results: dict) -> dict:
+    """The tables as csv and the run's summary as ``results<_seedN>.json`` in ``--out``; the summary."""
     suffix = f"_seed{args.seed}" if args.seed else ""
     for name, table in results.items():
         table.to_csv(args.out / f"{name}{suffix}.csv", index=False)
@@ -338,7 +336,8 @@ def main() -> None:
     summary = {
         "machine": info, "command": " ".join(sys.argv), "scale": args.scale, "train_frames": args.train_frames,
         "seed": args.seed,
-        "tail_frames": n, "pcutoff": pcutoff, "teacher": {k: record[k] for k in ("scorer", "unsure_share_per_paw")},
+        "tail_frames": len(teacher.xy), "pcutoff": pcutoff,
+        "teacher": {k: record[k] for k in ("scorer", "unsure_share_per_paw")},
         "tail_unsure_share_per_paw": {p: round(float(np.mean(teacher.likelihood[:, i] < pcutoff)), 3)
                                       for i, p in enumerate(PAWS)},
         "hidden_points_judged": {p: int(hidden[:, i].sum()) for i, p in enumerate(PAWS)},
@@ -349,6 +348,27 @@ def main() -> None:
         **{name: table.to_dict(orient="records") for name, table in results.items() if name != "hidden_per_paw"},
     }
     (args.out / f"results{suffix}.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return summary
+
+
+def main() -> None:
+    args = parse_args()
+    info = machine_description()
+    print_machine(info)
+    config, tail, record = open_project(args)
+    pcutoff = load_project(config).pcutoff
+    tick = time.time()
+    summaries = train_students(config, args.variants, args.scale, args.quick, args.seed)
+    print(f"trained in {(time.time() - tick) / 60:.1f} min")
+    if args.train_only:
+        print_histories(config, args.variants, args.seed)
+        return
+    teacher = read_teacher(tail.parent / f"wheel_tail{record['scorer']}.h5", PAWS)
+    train_teacher = read_teacher(tail.parent / f"wheel_train{record['scorer']}.h5", PAWS)
+    methods = judged_methods(config, tail, args, teacher, pcutoff)
+    judge_x, hidden, judge_quality = other_view_judge(train_teacher, teacher, pcutoff)
+    results = tables(methods, teacher, judge_x, hidden, pcutoff)
+    summary = write_results(args, info, record, teacher, pcutoff, hidden, judge_quality, summaries, results)
     print(json.dumps({k: summary[k] for k in ("judge", "hidden_points_judged", "training")}, indent=2, default=str))
 
 
