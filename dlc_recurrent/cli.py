@@ -174,6 +174,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser = add_command
 
+    _add_synthetic(commands)
+    _add_create_training_set(commands)
+    _add_train(commands)
+    _add_analyze(commands)
+    _add_ensemble(commands)
+    _add_evaluate(commands)
+    _add_demo(commands)
+    return parser
+
+
+def _add_synthetic(commands) -> None:
+    """Add the ``synthetic`` sub-command: a generated DLC project."""
     synthetic = commands.add_parser("synthetic", help="generate a DLC project with known ground truth")
     synthetic.add_argument("directory", help="folder to create the project in")
     synthetic.add_argument("--videos", type=int, default=1, help="number of videos")
@@ -187,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="long_hidden: paws hidden for 13-60 frames (longer than max_gap_fill), as under a body")
     synthetic.set_defaults(run=_synthetic)
 
+
+def _add_create_training_set(commands) -> None:
+    """Add the ``create-training-set`` sub-command."""
     trainset = commands.add_parser("create-training-set", help="sample teacher-labelled windows")
     _add_project_arguments(trainset)
     trainset.add_argument("--window-length", type=int, default=TrainingSetSpec.window_length,
@@ -207,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="interpolate teacher gaps of at most this many frames (0: mask them, the paper)")
     trainset.set_defaults(run=_create_training_set)
 
+
+def _add_train(commands) -> None:
+    """Add the ``train`` sub-command."""
     training = commands.add_parser("train", help="train a student on the training set")
     _add_project_arguments(training)
     training.add_argument("--model", choices=MODEL_KINDS, default=TrainingConfig.model)
@@ -234,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="auto (default): float16 on a GPU, float32 on a CPU; bfloat16: faster on AMX CPUs")
     training.set_defaults(run=_train)
 
+
+def _add_analyze(commands) -> None:
+    """Add the ``analyze`` sub-command."""
     analyze = commands.add_parser("analyze", help="analyze videos into DLC-format h5 files")
     _add_project_arguments(analyze)
     analyze.add_argument("videos", nargs="+", help="video files or folders")
@@ -252,6 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="auto: bfloat16 on CPUs with AMX/AVX512-BF16, float16 on a GPU; float32: full")
     _add_pair_arguments(analyze)
     analyze.set_defaults(run=_analyze)
+
+
+def _add_ensemble(commands) -> None:
+    """Add the ``ensemble`` sub-command."""
     ensemble = commands.add_parser("ensemble", help="combine the teacher's and students' h5 files by Ensemble "
                                                     "Kalman Smoothing into one more h5")
     _add_project_arguments(ensemble)
@@ -270,6 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="where the teacher's h5 files are, if not beside the videos")
     ensemble.add_argument("--save-as-csv", action="store_true", help="a .csv beside each .h5")
     ensemble.set_defaults(run=_ensemble)
+
+
+def _add_evaluate(commands) -> None:
+    """Add the ``evaluate`` sub-command."""
     evaluation = commands.add_parser("evaluate", help="pixel errors of both students, and the occlusion study")
     _add_project_arguments(evaluation)
     evaluation.add_argument("--occlusion", action="store_true", help="also run the paper's occlusion study")
@@ -279,13 +308,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pair_arguments(evaluation)
     evaluation.set_defaults(run=_evaluate)
 
+
+def _add_demo(commands) -> None:
+    """Add the ``demo`` sub-command."""
     demo = commands.add_parser("demo", help="run the whole pipeline on a generated project")
     demo.add_argument("directory", nargs="?", default="demo-project")
     demo.add_argument("--full", action="store_true", help="the paper's scale (slow without a GPU)")
     demo.add_argument("--tiny", action="store_true", help="a seconds-long smoke run; its numbers mean nothing")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(run=_demo)
-    return parser
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
