@@ -52,6 +52,7 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -720,22 +721,9 @@ def print_report(results: dict, agree, agree_steady, occlusion, hidden_tables: d
             print("\n4x as long:", json.dumps(results["long_runs"], indent=2))
 
 
-def main() -> None:
-    args, training = parse_args()
-    info = machine_description()
-    print_machine(info)
-    started = time.time()
-    config, tail, teacher_record = open_project(args)
-    project = load_project(config)
-    pcutoff, bodyparts = project.pcutoff, project.bodyparts
-    print(f"Project {config}; teacher {teacher_record['scorer']} (deeplabcut evaluate_network: "
-          f"{teacher_record['evaluate_network']})")
-
-    timings = {}
-    # the training cut only: deeplabcut's extract_outlier_frames (below) adds the tail to video_sets
-    own_videos = [str(config.parent / "videos" / "openfield_train.avi")]
-    summaries = train_students(config, project, own_videos, args, training, timings)
-
+def predict_tail(config: Path, tail: Path, args, pcutoff: float, timings: dict) -> tuple[dict, dict]:
+    """Every student's and candidate's predictions of the tail, with LEAP filtered; and DeepLabCut's tools run
+    on them (printed)."""
     tick = time.time()
     predictions = analyze_tail(config, tail, 1)
     timings["analyze tail, both"] = round((time.time() - tick) / 60, 1)
@@ -745,25 +733,58 @@ def main() -> None:
     predictions[FILTERED] = filtered_leap(config, tail, args.out / "filter", pcutoff)
     tools = dlc_tools(config, tail)
     print("DeepLabCut's tools on the recurrent student's output:", json.dumps(tools, indent=2))
+    return predictions, tools
 
-    teacher = read_teacher(next(tail.parent.glob(f"{tail.stem}{teacher_record['scorer']}.h5")), bodyparts)
+
+@dataclass
+class TailTeacher:
+    """The teacher on the tail, cut to the ``n`` frames it and every prediction have."""
+
+    n: int
+    xy: np.ndarray  # (n, K, 2)
+    likelihood: np.ndarray  # (n, K)
+    sure: np.ndarray  # (n, K): likelihood >= pcutoff
+
+
+def read_tail_teacher(tail: Path, scorer: str, bodyparts, pcutoff: float,
+                      predictions: dict) -> tuple[TailTeacher, dict]:
+    """The teacher's rows of the tail and the predictions, both cut to the frames all of them have."""
+    teacher = read_teacher(next(tail.parent.glob(f"{tail.stem}{scorer}.h5")), bodyparts)
     sure = teacher.likelihood >= pcutoff
     n = min(len(teacher.xy), *(len(p) for p in predictions.values()))
-    teacher_xy, sure = teacher.xy[:n], sure[:n]
-    predictions = {m: p[:n] for m, p in predictions.items()}
+    truth = TailTeacher(n=n, xy=teacher.xy[:n], likelihood=teacher.likelihood[:n], sure=sure[:n])
+    return truth, {m: p[:n] for m, p in predictions.items()}
 
-    # a. agreement
-    agree = agreement(predictions, teacher_xy, sure, bodyparts, pcutoff)
-    agree.to_csv(args.out / "agreement.csv", index=False)
+
+@dataclass
+class Agreement:
+    """a. and a2.: the agreement tables, the teacher's flips, the frames away from them and the flips figure."""
+
+    table: pd.DataFrame
+    steady_table: pd.DataFrame
+    flips: np.ndarray
+    steady: np.ndarray  # (n, 1): True more than FLIP_MARGIN frames from every teacher flip
+    flips_figure: Path | None
+    student_flips: dict
+
+
+def judge_agreement(tail: Path, truth: TailTeacher, predictions: dict, bodyparts, pcutoff: float,
+                    out: Path) -> Agreement:
+    """a. and a2.: agreement with the teacher's sure points, everywhere and away from its flips (tables written)."""
+    agree = agreement(predictions, truth.xy, truth.sure, bodyparts, pcutoff)
+    agree.to_csv(out / "agreement.csv", index=False)
     # a2. the same, away from the teacher's head-tail swaps (where it contradicts itself)
-    flips = teacher_flips(teacher_xy, bodyparts)
-    steady = away_from(flips, n, FLIP_MARGIN)[:, None]
-    agree_steady = agreement(predictions, teacher_xy, sure & steady, bodyparts, pcutoff)
-    agree_steady.to_csv(args.out / "agreement_away_from_flips.csv", index=False)
-    flips_figure = plot_flips(tail, flips, teacher_xy, predictions, bodyparts, args.out / "teacher_flips.png")
+    flips = teacher_flips(truth.xy, bodyparts)
+    steady = away_from(flips, truth.n, FLIP_MARGIN)[:, None]
+    agree_steady = agreement(predictions, truth.xy, truth.sure & steady, bodyparts, pcutoff)
+    agree_steady.to_csv(out / "agreement_away_from_flips.csv", index=False)
+    flips_figure = plot_flips(tail, flips, truth.xy, predictions, bodyparts, out / "teacher_flips.png")
     student_flips = {m: (teacher_flips(predictions[m][..., :2], bodyparts)).tolist() for m in MODELS}
+    return Agreement(agree, agree_steady, flips, steady, flips_figure, student_flips)
 
-    # b. occluders placed independently of the body parts
+
+def judge_occlusion(project, tail: Path, truth: TailTeacher, args) -> tuple[dict, tuple[int, int], pd.DataFrame]:
+    """b.: the trained students, the stored frame size of the tail and the occlusion table (tables written)."""
     from dlc_recurrent.inference.student import load_trained_student
 
     students = {m: load_trained_student(project, 1, 0, m) for m in MODELS}
@@ -772,27 +793,46 @@ def main() -> None:
     tail_info = read_video_info(tail)
     crop = video_crop(project, tail_info)
     channels = students["leap"].config.channels
-    frames = np.stack([image for _, image in read_frames(tail_info, crop, args.scale, channels, range(n))])
-    raw = occluded_windows(students, frames, teacher_xy, sure, args.scale, crop, (1, 3, 5, 10), args.windows,
-                           args.occluder, args.seed, pcutoff, students["convlstm_leap"].window_length)
+    frames = np.stack([image for _, image in read_frames(tail_info, crop, args.scale, channels, range(truth.n))])
+    raw = occluded_windows(students, frames, truth.xy, truth.sure, args.scale, crop, (1, 3, 5, 10), args.windows,
+                           args.occluder, args.seed, project.pcutoff, students["convlstm_leap"].window_length)
     raw.to_csv(args.out / "occlusion_points.csv", index=False)
     methods_b = ["convlstm_leap", *args.candidates, "leap", LEAP_CAUSAL, "convlstm_leap (no occluder)",
                  *(f"{name} (no occluder)" for name in args.candidates), "leap (no occluder)"]
     occlusion = occlusion_table(raw, methods_b) if len(raw) else pd.DataFrame()
     occlusion.to_csv(args.out / "occlusion.csv", index=False)
+    return students, frames.shape[1:3], occlusion
 
-    # c. naturally hidden points
-    hidden = ~sure & np.isfinite(teacher_xy).all(-1)
-    train_teacher = read_teacher(next((config.parent / "videos").glob(f"openfield_train{teacher_record['scorer']}.h5")),
-                                 bodyparts)
+
+def body_judges(config: Path, scorer: str, truth: TailTeacher, bodyparts, pcutoff: float) -> tuple[np.ndarray, dict]:
+    """c.'s body judge, fitted on the training cut: its positions on the tail and each part's judge quality."""
+    train_teacher = read_teacher(next((config.parent / "videos").glob(f"openfield_train{scorer}.h5")), bodyparts)
     judges = fit_body_judge(train_teacher.xy, train_teacher.likelihood >= pcutoff, bodyparts)
-    body_xy = body_judge(judges, teacher_xy, sure, bodyparts)
+    body_xy = body_judge(judges, truth.xy, truth.sure, bodyparts)
     judge_quality = {name: {"pair": [bodyparts[i] for i in judge["pair"]], "fit_error_px": judge["fit_error_px"],
                             "tail_error_on_sure_points_px": float(np.nanmedian(np.linalg.norm(
-                                body_xy[:, bodyparts.index(name)] - teacher_xy[:, bodyparts.index(name)], axis=-1)[
-                                sure[:, bodyparts.index(name)]]))}
+                                body_xy[:, bodyparts.index(name)] - truth.xy[:, bodyparts.index(name)], axis=-1)[
+                                truth.sure[:, bodyparts.index(name)]]))}
                      for name, judge in judges.items()}
-    teacher_points = np.concatenate([teacher_xy, teacher.likelihood[:n, :, None]], -1)
+    return body_xy, judge_quality
+
+
+@dataclass
+class Hidden:
+    """c. and d.: the hidden points, both judges' positions, the tables per judge, the ensemble pairs, and
+    how far the ensembles move the teacher's sure points."""
+
+    points: np.ndarray  # (n, K)
+    judges_xy: dict
+    tables: dict
+    pairs: pd.DataFrame
+    moved: pd.DataFrame
+
+
+def judge_hidden(truth: TailTeacher, predictions: dict, body_xy, args, bodyparts, pcutoff: float) -> Hidden:
+    """c. and d.: every method and ensemble on the naturally hidden points, against both judges (tables written)."""
+    hidden = ~truth.sure & np.isfinite(truth.xy).all(-1)
+    teacher_points = np.concatenate([truth.xy, truth.likelihood[:, :, None]], -1)
     # Lightning Pose's Ensemble Kalman Smoothing, judged on hidden points only: the teacher is
     # a member, so agreement with the teacher (a) would favour it by construction. The bridge judge is
     # the teacher's own sure points joined by a line, which any smoother through them approaches too:
@@ -801,7 +841,7 @@ def main() -> None:
                  "teacher+leap+convlstm_leap+EKS": [teacher_points, predictions["leap"], predictions["convlstm_leap"]]}
     with_teacher = {"teacher (unsure)": teacher_points, **predictions,
                     **{name: smoothed(members) for name, members in ensembles.items()}}
-    judges_xy = {"bridge": bridge_judge(teacher_xy, sure, args.bridge_max), "body": body_xy}
+    judges_xy = {"bridge": bridge_judge(truth.xy, truth.sure, args.bridge_max), "body": body_xy}
     hidden_tables = {name: hidden_table(with_teacher, judge_xy, hidden, pcutoff)
                      for name, judge_xy in judges_xy.items()}
     for name, table in hidden_tables.items():
@@ -812,32 +852,68 @@ def main() -> None:
     # hold: this says how far they move its sure points (and how many they keep over pcutoff), not
     # how accurate they are.
     moved = agreement({"leap": predictions["leap"], **{name: with_teacher[name] for name in ensembles}},
-                      teacher_xy, sure, bodyparts, pcutoff)
+                      truth.xy, truth.sure, bodyparts, pcutoff)
     moved.to_csv(args.out / "ensembles_on_sure_points.csv", index=False)
+    return Hidden(hidden, judges_xy, hidden_tables, pairs, moved)
 
-    figure = plot_results(agree, occlusion, hidden_tables, args.out / "real_project.png")
+
+def judge_candidates(predictions: dict, args, truth: TailTeacher, steady, hidden: Hidden) -> pd.DataFrame:
+    """Each candidate against the default student of its model on every set of points (table written)."""
     twins = twin_pairs(predictions, args.candidates, {
-        "teacher's sure points": (teacher_xy, sure), "sure, away from the teacher's flips": (teacher_xy, sure & steady),
-        **{f"hidden, {name} judge": (judge_xy, hidden) for name, judge_xy in judges_xy.items()}})
+        "teacher's sure points": (truth.xy, truth.sure),
+        "sure, away from the teacher's flips": (truth.xy, truth.sure & steady),
+        **{f"hidden, {name} judge": (judge_xy, hidden.points) for name, judge_xy in hidden.judges_xy.items()}})
     twins.to_csv(args.out / "candidate_pairs.csv", index=False)
+    return twins
 
-    long_runs = {}
-    if args.long:
-        long_runs = long_run_check(config, tail, own_videos, args, training, summaries, timings, agree, teacher_xy,
-                                   sure, bodyparts, pcutoff)
-    costs = training_costs([*MODELS, *args.candidates], students, summaries, frames.shape[1:3], len(bodyparts))
+
+def write_and_report(results: dict, out: Path, agreed: Agreement, occlusion, hidden: Hidden, twins) -> None:
+    """Write ``results.json``, then print every table and how long the run took."""
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
+    print_report(results, agreed.table, agreed.steady_table, occlusion, hidden.tables, hidden.pairs, twins,
+                 hidden.moved)
+    print(f"\nDone in {results['minutes']} min; {out / 'results.json'}")
+
+
+def main() -> None:
+    """Make the project, train the students, judge them on the tail, then write and print the results."""
+    args, training = parse_args()
+    info = machine_description()
+    print_machine(info)
+    started = time.time()
+    config, tail, teacher_record = open_project(args)
+    project = load_project(config)
+    pcutoff, bodyparts, scorer = project.pcutoff, project.bodyparts, teacher_record["scorer"]
+    print(f"Project {config}; teacher {scorer} (deeplabcut evaluate_network: {teacher_record['evaluate_network']})")
+
+    timings = {}
+    # the training cut only: deeplabcut's extract_outlier_frames (below) adds the tail to video_sets
+    own_videos = [str(config.parent / "videos" / "openfield_train.avi")]
+    summaries = train_students(config, project, own_videos, args, training, timings)
+    predictions, tools = predict_tail(config, tail, args, pcutoff, timings)
+    truth, predictions = read_tail_teacher(tail, scorer, bodyparts, pcutoff, predictions)
+
+    agreed = judge_agreement(tail, truth, predictions, bodyparts, pcutoff, args.out)  # a., a2.
+    students, frame_shape, occlusion = judge_occlusion(project, tail, truth, args)  # b.
+    body_xy, judge_quality = body_judges(config, scorer, truth, bodyparts, pcutoff)  # c.
+    hidden = judge_hidden(truth, predictions, body_xy, args, bodyparts, pcutoff)  # c., d.
+    figure = plot_results(agreed.table, occlusion, hidden.tables, args.out / "real_project.png")
+    twins = judge_candidates(predictions, args, truth, agreed.steady, hidden)
+
+    long_runs = (long_run_check(config, tail, own_videos, args, training, summaries, timings, agreed.table, truth.xy,
+                                truth.sure, bodyparts, pcutoff) if args.long else {})
+    costs = training_costs([*MODELS, *args.candidates], students, summaries, frame_shape, len(bodyparts))
 
     results = {
         "machine": info, "args": {k: str(v) for k, v in vars(args).items()}, "teacher": teacher_record,
         "training": summaries, "costs": costs, "timings_min": timings, "dlc_tools": tools,
-        "tail": {"frames": int(n), "sure_points": int(sure.sum()), "hidden_points": int(hidden.sum())},
+        "tail": {"frames": int(truth.n), "sure_points": int(truth.sure.sum()),
+                 "hidden_points": int(hidden.points.sum())},
         "body_judges": judge_quality, "long_runs": long_runs, "figure": str(figure),
-        "teacher_flips": flips.tolist(), "student_flips": student_flips, "flips_figure": str(flips_figure),
-        "minutes": round((time.time() - started) / 60, 1),
+        "teacher_flips": agreed.flips.tolist(), "student_flips": agreed.student_flips,
+        "flips_figure": str(agreed.flips_figure), "minutes": round((time.time() - started) / 60, 1),
     }
-    (args.out / "results.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
-    print_report(results, agree, agree_steady, occlusion, hidden_tables, pairs, twins, moved)
-    print(f"\nDone in {results['minutes']} min; {args.out / 'results.json'}")
+    write_and_report(results, args.out, agreed, occlusion, hidden, twins)
 
 
 if __name__ == "__main__":

@@ -223,29 +223,42 @@ def worker_steps(task: dict) -> dict:
         dataset, n_samples = make_dataset(trainset, "train", config, batch, (height, width), training=True)
         iterator = iter(dataset)
         step = trainer.make_train_function()
+        measured = time_steps(step, iterator, dataset, task, memory)
+        measured["baseline_mb"] = baseline_mb
+        measured["frames_resident_mb"] = memory.mapped_files_mb("_frames.npy")
 
-        started = time.perf_counter()
-        for _ in range(task["warmup"]):
-            logs = step(iterator)
-        float(logs["loss"])
-        warmup_s = time.perf_counter() - started
-        after_warmup_mb = memory.current_mb()
-        started = time.perf_counter()
-        for _ in range(task["steps"]):
-            logs = step(iterator)
-        float(logs["loss"])  # wait for the last step
-        timed_s = time.perf_counter() - started
+    return steps_row(task, trainset, config, batch, n_samples, f"{width}x{height}", measured, memory)
 
-        # The input pipeline alone, on a fresh iterator: could it keep up with the model?
-        pipeline_batches = max(3, task["steps"])
-        pipe = iter(dataset)
+
+def time_steps(step, iterator, dataset, task: dict, memory) -> dict:
+    """Seconds of the warm-up, of the timed steps and of the input pipeline alone; memory after warm-up, last loss."""
+    started = time.perf_counter()
+    for _ in range(task["warmup"]):
+        logs = step(iterator)
+    float(logs["loss"])
+    warmup_s = time.perf_counter() - started
+    after_warmup_mb = memory.current_mb()
+    started = time.perf_counter()
+    for _ in range(task["steps"]):
+        logs = step(iterator)
+    final_loss = float(logs["loss"])  # wait for the last step
+    timed_s = time.perf_counter() - started
+
+    # The input pipeline alone, on a fresh iterator: could it keep up with the model?
+    pipeline_batches = max(3, task["steps"])
+    pipe = iter(dataset)
+    next(pipe)
+    started = time.perf_counter()
+    for _ in range(pipeline_batches):
         next(pipe)
-        started = time.perf_counter()
-        for _ in range(pipeline_batches):
-            next(pipe)
-        pipeline_s = time.perf_counter() - started
-        frames_resident_mb = memory.mapped_files_mb("_frames.npy")
+    pipeline_s = time.perf_counter() - started
+    return {"warmup_s": warmup_s, "after_warmup_mb": after_warmup_mb, "timed_s": timed_s, "final_loss": final_loss,
+            "pipeline_batches": pipeline_batches, "pipeline_s": pipeline_s}
 
+
+def steps_row(task: dict, trainset, config, batch: int, n_samples, frame_size: str, measured: dict, memory) -> dict:
+    """The result row of a ``worker_steps`` run: the set's size, throughput, epoch time, memory."""
+    timed_s = measured["timed_s"]
     frames_per_sample = trainset.window_length if config.recurrent else 1
     frames_per_s = task["steps"] * batch * frames_per_sample / timed_s
     n_windows = int((trainset.windows.split == "train").sum())
@@ -256,40 +269,37 @@ def worker_steps(task: dict) -> dict:
         "train_windows": n_windows,
         "samples_per_epoch": int(n_samples),
         "set_frames_mb": round(folder_size_mb(trainset.folder), 1),
-        "frame_size": f"{width}x{height}",
+        "frame_size": frame_size,
         "batch": batch,
         "batch_unit": "windows" if config.recurrent else "frames",
         "warmup_steps": task["warmup"],
-        "warmup_s": round(warmup_s, 1),
+        "warmup_s": round(measured["warmup_s"], 1),
         "timed_steps": task["steps"],
         "s_per_step": round(timed_s / task["steps"], 3),
         "frames_per_s": round(frames_per_s, 1),
         "windows_per_s": round(frames_per_s / trainset.window_length, 2),
-        "pipeline_batches_per_s": round(pipeline_batches / pipeline_s, 2),
+        "pipeline_batches_per_s": round(measured["pipeline_batches"] / measured["pipeline_s"], 2),
         "model_batches_per_s": round(task["steps"] / timed_s, 2),
         "epoch_min": round(math.ceil(n_samples / batch) * timed_s / task["steps"] / 60, 1),
-        "rss_after_imports_mb": round(baseline_mb, 1),
-        "rss_after_warmup_mb": round(after_warmup_mb, 1),
-        "frames_resident_mb": frames_resident_mb,
-        "final_loss": float(logs["loss"]),
+        "rss_after_imports_mb": round(measured["baseline_mb"], 1),
+        "rss_after_warmup_mb": round(measured["after_warmup_mb"], 1),
+        "frames_resident_mb": measured["frames_resident_mb"],
+        "final_loss": measured["final_loss"],
         **memory.report(),
     }
 
 
 def worker_learn(task: dict) -> dict:
     """train() both students, then pixel error vs ground truth on held-out frames (trained, untrained, teacher)."""
-    import numpy as np
     import pandas as pd
     import tensorflow as tf
 
     from dlc_recurrent import models
     from dlc_recurrent.distill import load_training_set
     from dlc_recurrent.frames import read_video_info
-    from dlc_recurrent.inference.streams import predict_video
     from dlc_recurrent.inference.student import Student, load_trained_student
     from dlc_recurrent.layout import HISTORY_NAME
-    from dlc_recurrent.project import find_teacher, load_project, read_teacher, video_crop
-    from dlc_recurrent.synthetic import read_ground_truth
+    from dlc_recurrent.project import find_teacher, load_project, read_teacher
     from dlc_recurrent.training import train
 
     config = Path(task["config"])
@@ -299,30 +309,8 @@ def worker_learn(task: dict) -> dict:
     held_out = [(Path(v["video"]), v["test_blocks"]) for v in trainset.videos]
     held_out.append((Path(task["held_out"]), [[0, read_video_info(task["held_out"]).n_frames - 1]]))
 
-    def errors(predictions_for) -> dict:
-        """Mean / median pixel error vs truth on held-out frames, visible and hidden points apart."""
-        visible, hidden = [], []
-        for video, blocks in held_out:
-            truth = read_ground_truth(video)
-            predicted = predictions_for(video)
-            frames = np.concatenate([np.arange(a, b + 1) for a, b in blocks])
-            distance = np.hypot(*(predicted[frames, :, :2] - truth.xy[frames]).transpose(2, 0, 1))
-            visible.append(distance[truth.visible[frames]])
-            hidden.append(distance[~truth.visible[frames]])
-        visible, hidden = np.concatenate(visible), np.concatenate(hidden)
-        both = np.concatenate([visible, hidden])
-        return {"err_mean_px": float(np.nanmean(both)), "err_median_px": float(np.nanmedian(both)),
-                "err_visible_px": float(np.nanmean(visible)), "err_hidden_px": float(np.nanmean(hidden)),
-                "n_points": int(both.size), "n_hidden": int(hidden.size)}
-
-    def student_predictions(student):
-        def predict(video):
-            info = read_video_info(video)
-            return predict_video(student, info, video_crop(project, info), progress=False)
-        return predict
-
     rows = []
-    teacher = errors(lambda video: read_teacher(find_teacher(video), project.bodyparts).xy)
+    teacher = held_out_errors(held_out, lambda video: read_teacher(find_teacher(video), project.bodyparts).xy)
     rows.append({"model": "teacher (simulated)", **teacher})
     for model in MODELS:
         started = time.perf_counter()
@@ -335,7 +323,8 @@ def worker_learn(task: dict) -> dict:
         tf.random.set_seed(0)
         untrained = Student(config=trained.config, folder=None, network=models.build_student(trained.config),
                             state_reset=trained.state_reset)
-        before, after = errors(student_predictions(untrained)), errors(student_predictions(trained))
+        before = held_out_errors(held_out, student_predictions(project, untrained))
+        after = held_out_errors(held_out, student_predictions(project, trained))
         rows.append({"model": f"{model} untrained", **before})
         rows.append({"model": f"{model} trained", **after,
                      "steps": task["epochs"] * task["steps"][model], "train_min": round(train_s / 60, 1),
@@ -347,6 +336,39 @@ def worker_learn(task: dict) -> dict:
     return {"rows": rows, "frame_size": "x".join(str(s) for s in trainset.videos[0]["stored_size"])}
 
 
+def held_out_errors(held_out: list, predictions_for) -> dict:
+    """Mean / median pixel error vs truth on held-out frames, visible and hidden points apart."""
+    import numpy as np
+
+    from dlc_recurrent.synthetic import read_ground_truth
+
+    visible, hidden = [], []
+    for video, blocks in held_out:
+        truth = read_ground_truth(video)
+        predicted = predictions_for(video)
+        frames = np.concatenate([np.arange(a, b + 1) for a, b in blocks])
+        distance = np.hypot(*(predicted[frames, :, :2] - truth.xy[frames]).transpose(2, 0, 1))
+        visible.append(distance[truth.visible[frames]])
+        hidden.append(distance[~truth.visible[frames]])
+    visible, hidden = np.concatenate(visible), np.concatenate(hidden)
+    both = np.concatenate([visible, hidden])
+    return {"err_mean_px": float(np.nanmean(both)), "err_median_px": float(np.nanmedian(both)),
+            "err_visible_px": float(np.nanmean(visible)), "err_hidden_px": float(np.nanmean(hidden)),
+            "n_points": int(both.size), "n_hidden": int(hidden.size)}
+
+
+def student_predictions(project, student):
+    """A function video -> the student's predictions (n, K, 3) of that whole video."""
+    from dlc_recurrent.frames import read_video_info
+    from dlc_recurrent.inference.streams import predict_video
+    from dlc_recurrent.project import video_crop
+
+    def predict(video):
+        info = read_video_info(video)
+        return predict_video(student, info, video_crop(project, info), progress=False)
+    return predict
+
+
 WORKERS = {"steps": worker_steps, "learn": worker_learn}
 
 
@@ -356,6 +378,7 @@ WORKERS = {"steps": worker_steps, "learn": worker_learn}
 
 
 def main(argv=None) -> None:
+    """Run a worker task, or the benchmark: prepare the project, run the chosen parts, write the CSV."""
     args = parse_args(argv)
     if args.worker:
         task = json.loads(args.worker)
@@ -371,83 +394,113 @@ def main(argv=None) -> None:
     log.write_text("")
     setup = prepare(args)
     rows = []
-
     if "throughput" in args.parts:
-        part_started = time.time()
-        runs = []
-        for model in MODELS:
-            for name in ("small", "large"):
-                task = {"kind": "steps", "model": model, "name": name, "trainset": str(setup["sets"][name]),
-                        "warmup": args.warmup[model], "steps": args.steps[model]}
-                result = _common.run_worker(SCRIPT, task, log)
-                print(f"  {model:13s} {name:5s}: {result['frames_per_s']} frames/s, "
-                      f"peak RSS {result['peak_rss_mb']} MB ({result['worker_wall_s']} s)", flush=True)
-                runs.append(result)
-        print()
-        large = [r for r in runs if r["training_set"] == "large"]
-        _common.print_table(large, [
-            ("model", "model"), ("frame_size", "frames"), ("batch", "batch"), ("batch_unit", "of"),
-            ("timed_steps", "steps"), ("s_per_step", "s/step"), ("frames_per_s", "frames/s"),
-            ("windows_per_s", "windows/s"), ("pipeline_batches_per_s", "pipeline batch/s"),
-            ("model_batches_per_s", "train batch/s"), ("samples_per_epoch", "samples/epoch"),
-            ("epoch_min", "min/epoch")],
-            f"Training throughput on the large set (window_length {args.window_length}; "
-            "LEAP windows/s = frames/s / window_length)")
-        leap = next(r for r in large if r["model"] == "leap")
-        recurrent = next(r for r in large if r["model"] == "convlstm_leap")
-        print(f"  ConvLSTM-LEAP / LEAP frames/s, measured in this run: "
-              f"{recurrent['frames_per_s'] / leap['frames_per_s']:.2f}x\n")
-        _common.print_table(runs, [
-            ("model", "model"), ("training_set", "set"), ("videos", "videos"), ("train_windows", "windows"),
-            ("set_frames_mb", "frames on disk MB"), ("timed_steps", "steps"),
-            ("rss_after_imports_mb", "RSS imports MB"), ("peak_rss_mb", "peak RSS MB"),
-            ("peak_anon_mb", "peak anon MB"), ("peak_file_mb", "peak file-backed MB"),
-            ("frames_resident_mb", "set frames resident MB")],
-            "Peak host memory while training (each row its own process; same steps for both sets)")
-        for model in MODELS:
-            small = next(r for r in runs if r["model"] == model and r["training_set"] == "small")
-            big = next(r for r in runs if r["model"] == model and r["training_set"] == "large")
-            print(f"  {model}: training set x{big['set_frames_mb'] / small['set_frames_mb']:.1f} on disk "
-                  f"({small['set_frames_mb']:.0f} -> {big['set_frames_mb']:.0f} MB); peak RSS "
-                  f"x{big['peak_rss_mb'] / small['peak_rss_mb']:.2f} ({small['peak_rss_mb']:.0f} -> "
-                  f"{big['peak_rss_mb']:.0f} MB), anonymous x{big['peak_anon_mb'] / max(small['peak_anon_mb'], 1):.2f}")
-        print("  anon = heap and tensors; file-backed = mapped files: the libraries (TensorFlow, torch) and the\n"
-              "  pages of the memory-mapped training frames the steps touched (last column, read from\n"
-              "  /proc/self/smaps at the end; page cache the kernel can drop). A training set loaded into\n"
-              "  memory would instead add its whole size on disk to the anonymous peak.\n")
-        rows += [{"part": "throughput_memory", **r} for r in runs]
-        print(f"  (throughput and memory part: {(time.time() - part_started) / 60:.1f} min)\n")
-
+        rows += throughput_part(args, setup, log)
     if "learn" in args.parts:
-        part_started = time.time()
-        task = {"kind": "learn", "config": str(setup["config"]), "trainset": str(setup["sets"]["learn"]),
-                "held_out": str(setup["held_out"]), "shuffle": 3, "epochs": args.learn_epochs,
-                "steps": args.learn_steps, "sigma": args.learn_sigma, "lr": args.learn_lr}
-        print(f"Learning run: train() both students, {args.learn_epochs} epochs x {args.learn_steps} steps ...",
-              flush=True)
-        result = _common.run_worker(SCRIPT, task, log)
-        _common.print_table(result["rows"], [
-            ("model", "model"), ("steps", "steps"), ("train_min", "train min"), ("err_mean_px", "mean px"),
-            ("err_median_px", "median px"), ("err_visible_px", "visible px"), ("err_hidden_px", "hidden px"),
-            ("n_points", "points"), ("loss_first_epoch", "loss epoch 1"), ("loss_last_epoch", "loss last"),
-            ("val_loss_last_epoch", "test loss last")],
-            f"Held-out pixel error vs ground truth (frames {result['frame_size']} = scale {args.learn_scale}; "
-            "errors in full-frame pixels; test blocks of the 2 training videos + 1 unseen video)")
-        if args.quick:
-            print("  (--quick trains a handful of steps: this checks that the part runs, not that it learns)")
-        for row in result["rows"]:
-            if "loss_per_epoch" in row:
-                ratio = row["error_ratio_untrained_over_trained"]
-                verdict = ("learned" if ratio >= 2 and row["loss_last_epoch"] < row["loss_first_epoch"] else
-                           "NOT clearly learned (on the all-zeros plateau?): raise --learn-steps or --learn-epochs")
-                print(f"  {row['model']}: loss per epoch {row['loss_per_epoch']}; untrained/trained mean error "
-                      f"{ratio:.1f}x: {verdict}")
-        print()
-        rows += [{"part": "learn", "frame_size": result["frame_size"], **r} for r in result["rows"]]
-        print(f"  (learning part: {(time.time() - part_started) / 60:.1f} min)\n")
-
+        rows += learn_part(args, setup, log)
     _common.write_csv(args.out / "train_benchmark.csv", rows, machine)
     print(f"Total {(time.time() - started) / 60:.1f} min; worker logs in {log}")
+
+
+def throughput_part(args, setup: dict, log: Path) -> list[dict]:
+    """Part 1: the step workers, their throughput and memory tables; the CSV rows of the part."""
+    part_started = time.time()
+    runs = run_step_workers(args, setup, log)
+    print()
+    print_throughput(runs, args.window_length)
+    print_memory(runs)
+    rows = [{"part": "throughput_memory", **r} for r in runs]
+    print(f"  (throughput and memory part: {(time.time() - part_started) / 60:.1f} min)\n")
+    return rows
+
+
+def run_step_workers(args, setup: dict, log: Path) -> list[dict]:
+    """One ``worker_steps`` subprocess per model and training set (small, large); their results."""
+    runs = []
+    for model in MODELS:
+        for name in ("small", "large"):
+            task = {"kind": "steps", "model": model, "name": name, "trainset": str(setup["sets"][name]),
+                    "warmup": args.warmup[model], "steps": args.steps[model]}
+            result = _common.run_worker(SCRIPT, task, log)
+            print(f"  {model:13s} {name:5s}: {result['frames_per_s']} frames/s, "
+                  f"peak RSS {result['peak_rss_mb']} MB ({result['worker_wall_s']} s)", flush=True)
+            runs.append(result)
+    return runs
+
+
+def print_throughput(runs: list[dict], window_length: int) -> None:
+    """Print the throughput table of the large set and the ConvLSTM-LEAP / LEAP ratio."""
+    large = [r for r in runs if r["training_set"] == "large"]
+    _common.print_table(large, [
+        ("model", "model"), ("frame_size", "frames"), ("batch", "batch"), ("batch_unit", "of"),
+        ("timed_steps", "steps"), ("s_per_step", "s/step"), ("frames_per_s", "frames/s"),
+        ("windows_per_s", "windows/s"), ("pipeline_batches_per_s", "pipeline batch/s"),
+        ("model_batches_per_s", "train batch/s"), ("samples_per_epoch", "samples/epoch"),
+        ("epoch_min", "min/epoch")],
+        f"Training throughput on the large set (window_length {window_length}; "
+        "LEAP windows/s = frames/s / window_length)")
+    leap = next(r for r in large if r["model"] == "leap")
+    recurrent = next(r for r in large if r["model"] == "convlstm_leap")
+    print(f"  ConvLSTM-LEAP / LEAP frames/s, measured in this run: "
+          f"{recurrent['frames_per_s'] / leap['frames_per_s']:.2f}x\n")
+
+
+def print_memory(runs: list[dict]) -> None:
+    """Print the peak-memory table, each model's small -> large growth, and how to read the columns."""
+    _common.print_table(runs, [
+        ("model", "model"), ("training_set", "set"), ("videos", "videos"), ("train_windows", "windows"),
+        ("set_frames_mb", "frames on disk MB"), ("timed_steps", "steps"),
+        ("rss_after_imports_mb", "RSS imports MB"), ("peak_rss_mb", "peak RSS MB"),
+        ("peak_anon_mb", "peak anon MB"), ("peak_file_mb", "peak file-backed MB"),
+        ("frames_resident_mb", "set frames resident MB")],
+        "Peak host memory while training (each row its own process; same steps for both sets)")
+    for model in MODELS:
+        small = next(r for r in runs if r["model"] == model and r["training_set"] == "small")
+        big = next(r for r in runs if r["model"] == model and r["training_set"] == "large")
+        print(f"  {model}: training set x{big['set_frames_mb'] / small['set_frames_mb']:.1f} on disk "
+              f"({small['set_frames_mb']:.0f} -> {big['set_frames_mb']:.0f} MB); peak RSS "
+              f"x{big['peak_rss_mb'] / small['peak_rss_mb']:.2f} ({small['peak_rss_mb']:.0f} -> "
+              f"{big['peak_rss_mb']:.0f} MB), anonymous x{big['peak_anon_mb'] / max(small['peak_anon_mb'], 1):.2f}")
+    print("  anon = heap and tensors; file-backed = mapped files: the libraries (TensorFlow, torch) and the\n"
+          "  pages of the memory-mapped training frames the steps touched (last column, read from\n"
+          "  /proc/self/smaps at the end; page cache the kernel can drop). A training set loaded into\n"
+          "  memory would instead add its whole size on disk to the anonymous peak.\n")
+
+
+def learn_part(args, setup: dict, log: Path) -> list[dict]:
+    """Part 3: the learning worker and its table and verdicts; the CSV rows of the part."""
+    part_started = time.time()
+    task = {"kind": "learn", "config": str(setup["config"]), "trainset": str(setup["sets"]["learn"]),
+            "held_out": str(setup["held_out"]), "shuffle": 3, "epochs": args.learn_epochs,
+            "steps": args.learn_steps, "sigma": args.learn_sigma, "lr": args.learn_lr}
+    print(f"Learning run: train() both students, {args.learn_epochs} epochs x {args.learn_steps} steps ...",
+          flush=True)
+    result = _common.run_worker(SCRIPT, task, log)
+    print_learning(result, args.learn_scale, args.quick)
+    print()
+    rows = [{"part": "learn", "frame_size": result["frame_size"], **r} for r in result["rows"]]
+    print(f"  (learning part: {(time.time() - part_started) / 60:.1f} min)\n")
+    return rows
+
+
+def print_learning(result: dict, learn_scale: float, quick: bool) -> None:
+    """Print the held-out error table and, per trained student, whether it learned."""
+    _common.print_table(result["rows"], [
+        ("model", "model"), ("steps", "steps"), ("train_min", "train min"), ("err_mean_px", "mean px"),
+        ("err_median_px", "median px"), ("err_visible_px", "visible px"), ("err_hidden_px", "hidden px"),
+        ("n_points", "points"), ("loss_first_epoch", "loss epoch 1"), ("loss_last_epoch", "loss last"),
+        ("val_loss_last_epoch", "test loss last")],
+        f"Held-out pixel error vs ground truth (frames {result['frame_size']} = scale {learn_scale}; "
+        "errors in full-frame pixels; test blocks of the 2 training videos + 1 unseen video)")
+    if quick:
+        print("  (--quick trains a handful of steps: this checks that the part runs, not that it learns)")
+    for row in result["rows"]:
+        if "loss_per_epoch" in row:
+            ratio = row["error_ratio_untrained_over_trained"]
+            verdict = ("learned" if ratio >= 2 and row["loss_last_epoch"] < row["loss_first_epoch"] else
+                       "NOT clearly learned (on the all-zeros plateau?): raise --learn-steps or --learn-epochs")
+            print(f"  {row['model']}: loss per epoch {row['loss_per_epoch']}; untrained/trained mean error "
+                  f"{ratio:.1f}x: {verdict}")
 
 
 if __name__ == "__main__":

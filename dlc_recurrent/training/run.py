@@ -247,17 +247,7 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
     if not done:
         existing = sum(path.stat().st_size for path in (folder / "checkpoints").glob("ckpt-*"))
         check_free_space(folder, max(student_bytes - existing, 0), "training")
-        logger.info(f"Training {config.model} on {where} ({keras.mixed_precision.global_policy().name}): "
-                    f"{config.resolved_batch_size} "
-                    f"{'windows of ' + str(config.window_length) + ' frames' if config.recurrent else 'frames'} "
-                    f"of {width}x{height} px per step and device")
-        if bfloat16_would_pay(config, keras.mixed_precision.global_policy().name, where):
-            logger.info("This CPU computes bfloat16 in hardware: train(..., precision=\"bfloat16\") takes steps "
-                        "2-2.6x shorter; float32 stays the default because, trained to convergence on a real "
-                        "project, its students were not consistently as good (benchmarks/RESULTS.md)")
-        if start_epoch:
-            logger.info(f"Resuming {config.model} training from epoch {start_epoch} (step {start_epoch * steps}; "
-                        f"{restored}).")
+        _announce(config, where, (height, width), start_epoch, steps, restored)
         state.stopped.assign(False)
         # A resumed run continues the sample stream where the checkpoint left it, so that it trains
         # on the batches (and augmentations) an uninterrupted run would have seen.
@@ -265,17 +255,8 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
             checkpoint.samples.assign(start_epoch * steps * batch)
         train_data, _ = make_dataset(trainset, "train", config, batch, (height, width), training=True,
                                      skip=int(checkpoint.samples.numpy()), samples=samples)
-        test_data, n_test = _test_data(trainset, config, batch, (height, width), strategy.num_replicas_in_sync)
-        hidden_data = None
-        if n_test and config.tests_hidden_parts and _hidden_test_continues(folder, start_epoch):
-            hidden_data, _ = _test_data(trainset, config, batch, (height, width), strategy.num_replicas_in_sync,
-                                        hide_parts=True)
-            if not sum(float(tf.reduce_sum(b["weight"])) for b in hidden_data):
-                logger.warning("No test window has a part with a target to hide: no hidden-part test loss")
-                hidden_data = None
-        if not n_test and config.converge and start_epoch == 0:
-            logger.warning("No test windows: convergence is judged on the training loss, which keeps falling as a "
-                           "student overfits; a TrainingFraction below 1 keeps test blocks apart for this.")
+        test_data, n_test, hidden_data = _evaluation_data(trainset, config, folder, batch, (height, width),
+                                                          strategy.num_replicas_in_sync, start_epoch)
         truncate_history(folder / HISTORY_NAME, start_epoch)
         callbacks = [
             HiddenTestLoss(hidden_data) if hidden_data is not None else None,  # before those that read it
@@ -289,15 +270,9 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
             TqdmProgress(total_epochs, steps, config.converge),
         ]
         with explain_full_disk(folder, student_bytes, "train"):
-            trainer.fit(
-                train_data.repeat(),
-                epochs=total_epochs,
-                initial_epoch=start_epoch,
-                steps_per_epoch=steps,
-                validation_data=test_data if n_test else None,
-                callbacks=[callback for callback in callbacks if callback is not None],
-                verbose=0,
-            )
+            trainer.fit(train_data.repeat(), epochs=total_epochs, initial_epoch=start_epoch, steps_per_epoch=steps,
+                        validation_data=test_data if n_test else None, verbose=0,
+                        callbacks=[callback for callback in callbacks if callback is not None])
     trained_epochs = int(checkpoint.epoch.numpy())
     history = pd.read_csv(folder / HISTORY_NAME) if (folder / HISTORY_NAME).is_file() else pd.DataFrame()
     _check_finite(history, folder, trained_epochs * steps)
@@ -306,6 +281,40 @@ def _fit(trainset: TrainingSet, config: TrainingConfig, folder: Path, strategy, 
                              trainingsetindex)
     logger.info(summary["verdict"])
     return trained_epochs
+
+
+def _announce(config: TrainingConfig, where: str, shape: tuple[int, int], start_epoch: int, steps: int,
+              restored) -> None:
+    """Say what trains where, at what size and precision, and from which step a resumed run goes on."""
+    height, width = shape
+    policy = keras.mixed_precision.global_policy().name
+    logger.info(f"Training {config.model} on {where} ({policy}): {config.resolved_batch_size} "
+                f"{'windows of ' + str(config.window_length) + ' frames' if config.recurrent else 'frames'} "
+                f"of {width}x{height} px per step and device")
+    if bfloat16_would_pay(config, policy, where):
+        logger.info("This CPU computes bfloat16 in hardware: train(..., precision=\"bfloat16\") takes steps "
+                    "2-2.6x shorter; float32 stays the default because, trained to convergence on a real "
+                    "project, its students were not consistently as good (benchmarks/RESULTS.md)")
+    if start_epoch:
+        logger.info(f"Resuming {config.model} training from epoch {start_epoch} (step {start_epoch * steps}; "
+                    f"{restored}).")
+
+
+def _evaluation_data(trainset: TrainingSet, config: TrainingConfig, folder: Path, batch: int,
+                     shape: tuple[int, int], replicas: int, start_epoch: int):
+    """The test windows (dataset, count) and, where the run scores hidden parts, the hidden test windows
+    (None otherwise), with a warning where either cannot judge what it should."""
+    test_data, n_test = _test_data(trainset, config, batch, shape, replicas)
+    hidden_data = None
+    if n_test and config.tests_hidden_parts and _hidden_test_continues(folder, start_epoch):
+        hidden_data, _ = _test_data(trainset, config, batch, shape, replicas, hide_parts=True)
+        if not sum(float(tf.reduce_sum(b["weight"])) for b in hidden_data):
+            logger.warning("No test window has a part with a target to hide: no hidden-part test loss")
+            hidden_data = None
+    if not n_test and config.converge and start_epoch == 0:
+        logger.warning("No test windows: convergence is judged on the training loss, which keeps falling as a "
+                       "student overfits; a TrainingFraction below 1 keeps test blocks apart for this.")
+    return test_data, n_test, hidden_data
 
 
 def _start_from_leap(network, config: TrainingConfig, trainset: TrainingSet, leap_folder: Path) -> None:
