@@ -14,6 +14,21 @@ from dlc_recurrent.project import load_project
 # --- projects -----------------------------------------------------------------------------------
 
 
+def decoded_frames(video: Path) -> list[np.ndarray]:
+    """Every frame OpenCV decodes from ``video``, (H, W, 3) uint8 BGR each."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(video))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
 def only_video(config: Path) -> Path:
     project = load_project(config)
     assert len(project.videos) == 1

@@ -2,7 +2,6 @@
 called exactly as the README says, in every project layout DeepLabCut users have."""
 
 import re
-import shutil
 from pathlib import Path
 
 import cv2
@@ -12,24 +11,10 @@ import pandas as pd
 import pytest
 
 from dlc_recurrent.inference.analyze import analyze_videos
+from tests.helpers import copy_project
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 LAYOUTS = ["no training-datasets", "pytorch shuffle", "tensorflow shuffle", "2.x: Documentation pickles only"]
-
-
-def _copy_project(config: Path, folder: Path) -> Path:
-    """A copy of a project in ``folder``, with project_path and video_sets pointing into it."""
-    from ruamel.yaml import YAML
-
-    shutil.copytree(config.parent, folder)
-    config = folder / "config.yaml"
-    yaml = YAML()
-    data = yaml.load(config.read_text())
-    data["project_path"] = str(folder)
-    data["video_sets"] = {str(folder / "videos" / Path(v).name): s for v, s in data["video_sets"].items()}
-    with config.open("w") as handle:
-        yaml.dump(data, handle)
-    return config
 
 
 def _make_layout(config: Path, layout: str, monkeypatch) -> None:
@@ -68,7 +53,7 @@ def _readme_tool_options(model: str) -> dict:
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_every_dlc_tool_runs_on_the_student_output(trained_project, layout, tmp_path, monkeypatch):
     """The user's order: their DLC project (with its own shuffle 1), the student's analysis, DLC's tools."""
-    config = _copy_project(trained_project, tmp_path / trained_project.parent.name)
+    config = copy_project(trained_project, tmp_path / trained_project.parent.name)
     _make_layout(config, layout, monkeypatch)
     video = config.parent / "videos" / "mouse00.mp4"
     scorer = analyze_videos(config, [str(video)], model="convlstm_leap", progress=False)
@@ -116,7 +101,7 @@ def test_the_outlier_loop_leads_back_into_training(trained_project, tmp_path, mo
     from dlc_recurrent.project import load_project
     from dlc_recurrent.training import train
 
-    config = _copy_project(trained_project, tmp_path / trained_project.parent.name)
+    config = copy_project(trained_project, tmp_path / trained_project.parent.name)
     _make_layout(config, "pytorch shuffle", monkeypatch)
     videos = [str(v) for v in load_project(config).videos]
     video = Path(videos[0])

@@ -13,6 +13,7 @@ from dlc_recurrent.errors import ProjectError
 from dlc_recurrent.frames import from_scaled
 from dlc_recurrent.layout import training_set_folder
 from dlc_recurrent.project import find_teacher, load_project, read_teacher
+from tests.helpers import decoded_frames
 
 
 def small_set(config, **options):
@@ -39,13 +40,7 @@ def test_training_set_stores_the_right_frames_and_targets(built):
     assert trainset.channels == 1 and trainset.window_length == 5
     assert set(trainset.windows.split) == {"train", "test"}
 
-    capture = cv2.VideoCapture(str(video))
-    decoded = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        decoded.append(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+    decoded = [cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) for frame in decoded_frames(video)]
     for row in range(len(trainset.windows)):
         frames, xy, weight = trainset.window(row)
         first = int(trainset.windows.first_frame[row])
@@ -216,13 +211,7 @@ def test_truncated_video_fails_cleanly(project_copy, tmp_path):
     """A video whose later frames cannot be decoded: a clear error, and no half-written set."""
     project = load_project(project_copy)
     video = project.videos[0]
-    capture = cv2.VideoCapture(str(video))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
+    frames = decoded_frames(video)
     avi = video.with_name(video.stem + "_cut.avi")
     writer = cv2.VideoWriter(str(avi), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 64))
     for frame in frames:

@@ -20,6 +20,7 @@ from dlc_recurrent.synthetic import (
     read_ground_truth,
     teacher_scorer,
 )
+from tests.helpers import decoded_frames
 
 WIDTH, HEIGHT, N_LABELED, N_VIDEOS = 168, 140, 12, 2
 N_FRAMES = 300  # the default
@@ -44,17 +45,6 @@ def project(dlc, tmp_path_factory):
     )
     return open_synthetic_project(config)
 
-
-def _decode(video: Path) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(video))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames
 
 
 def _teacher(project, video) -> np.ndarray:
@@ -82,7 +72,7 @@ def test_videos_decode_to_every_rendered_frame(dlc, project):
         reader = dlc.utils.auxfun_videos.VideoReader(str(video))
         assert len(reader) == N_FRAMES
         assert reader.dimensions == (WIDTH, HEIGHT)
-        frames = _decode(video)
+        frames = decoded_frames(video)
         assert len(frames) == N_FRAMES
         assert frames[0].shape == (HEIGHT, WIDTH, 3)
         assert all((frame == frame[..., :1]).all() for frame in frames), "grey frames: three equal channels"
@@ -115,7 +105,7 @@ def test_labels_name_the_frames_they_label(dlc, project):
         folder = project.config_path.parent / "labeled-data" / video.stem
         labels = pd.read_hdf(folder / "CollectedData_sim.h5")
         reader = dlc.utils.auxfun_videos.VideoReader(str(video))
-        frames = _decode(video)
+        frames = decoded_frames(video)
         for (_, stem, image_name), row in labels.iterrows():
             assert stem == video.stem
             assert re.fullmatch(rf"img\d{{{digits}}}\.png", image_name)
@@ -199,7 +189,7 @@ def test_occluders_cover_the_hidden_paws_in_the_video(project):
     brightness = {"visible": [], "tail": [], "bar": []}
     for video in project.videos:
         truth = read_ground_truth(video)
-        for t, frame in enumerate(_decode(video)):
+        for t, frame in enumerate(decoded_frames(video)):
             for k in near_paws:
                 col, row = np.round(truth.xy[t, k]).astype(int)
                 key = "visible" if truth.visible[t, k] else OCCLUDERS[truth.occluded_by[t, k]]
@@ -222,7 +212,7 @@ def test_same_seed_same_project_other_seed_other_project(dlc, tmp_path):
     pd.testing.assert_frame_equal(pd.read_hdf(a.teacher_h5(a.videos[0])), pd.read_hdf(b.teacher_h5(b.videos[0])))
     labels = [pd.read_hdf(p.config_path.parent / "labeled-data" / "mouse00" / "CollectedData_sim.h5") for p in (a, b)]
     pd.testing.assert_frame_equal(*labels)
-    np.testing.assert_array_equal(np.stack(_decode(a.videos[0])), np.stack(_decode(b.videos[0])))
+    np.testing.assert_array_equal(np.stack(decoded_frames(a.videos[0])), np.stack(decoded_frames(b.videos[0])))
     assert truth_a.frame_count == truth_c.frame_count == 60
     assert not np.allclose(truth_a.xy, truth_c.xy)
 
