@@ -19,7 +19,15 @@ ORDER_HINT = (
 
 
 def late_torchvision_import_is_safe(python: str = sys.executable, timeout: float = 300) -> bool:
-    """True when ``import tensorflow; import torchvision`` survives in a fresh interpreter."""
+    """True when ``import tensorflow; import torchvision`` survives in a fresh interpreter.
+
+    Args:
+        python: the interpreter to probe with; default this one.
+        timeout: seconds to wait for the probe; a probe that takes longer counts as a crash.
+
+    Returns:
+        Whether the probe exited with status 0.
+    """
     probe = "import tensorflow, torchvision"
     try:
         result = subprocess.run(

@@ -329,8 +329,18 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one sub-command; 0 when it worked, 1 for a bad project or option (one line on stderr), 2 for
-    a command line argparse cannot read."""
+    """Run one sub-command of the ``dlc-recurrent`` command line.
+
+    A ValueError raised in this package (a ProjectError, or a bad option) is printed as one line on stderr;
+    any other library's ValueError, or any under ``--verbose``, keeps its traceback.
+
+    Args:
+        argv: the command line after the program's name; default ``sys.argv[1:]``.
+
+    Returns:
+        The exit status: 0 when the command worked, 1 for a bad project or option. A command line argparse
+        cannot read exits with status 2 (argparse's SystemExit) instead of returning.
+    """
     args = build_parser().parse_args(argv)
     if args.verbose:
         os.environ[VERBOSE_VARIABLE] = "1"  # TensorFlow's own start-up messages too

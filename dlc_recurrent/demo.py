@@ -22,7 +22,19 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class DemoScale:
-    """Sizes of one demo run: the synthetic project, the training set and the training runs."""
+    """Sizes of one demo run: the synthetic project, the training set and the training runs.
+
+    Attributes:
+        width: the synthetic videos' frame width, in pixels.
+        height: their frame height, in pixels.
+        n_videos: how many synthetic videos the project has.
+        n_frames: frames per video.
+        scale: the training set's resize factor of the stored frames (``TrainingSetSpec.scale``).
+        window_length: frames per training window (``TrainingSetSpec.window_length``).
+        windows_per_video: windows sampled per video (``TrainingSetSpec.windows_per_video``).
+        n_windows: the occlusion study's test windows per body part, at most (``evaluate_occlusion``).
+        training: TrainingConfig fields for both students (empty: the defaults, training until convergence).
+    """
 
     width: int
     height: int
@@ -55,7 +67,22 @@ TINY = DemoScale(width=64, height=64, n_videos=1, n_frames=120, scale=1.0, windo
 
 def run_demo(directory: str | Path = "demo-project", scale: DemoScale = SMALL, seed: int = 0,
              progress: bool = True) -> dict:
-    """Run the whole pipeline on a new synthetic project in ``directory``; returns what it made."""
+    """Run the whole pipeline on a new synthetic project in ``directory``; returns what it made.
+
+    Args:
+        directory: the folder to make the synthetic DLC project in.
+        scale: the sizes of the run: ``SMALL`` (the default, for a few CPU cores), ``FULL`` (the paper's
+            scale, wants a GPU) or ``TINY`` (the tests').
+        seed: seeds the synthetic project, the training set and both students' training.
+        progress: show progress bars while analyzing and evaluating.
+
+    Returns:
+        A dict: ``config`` (the project's config.yaml), ``scorers`` (the DLC scorer name of each of "leap",
+        "convlstm_leap" and "ensemble"), ``accuracy`` (``evaluate``'s table), ``summary`` (the occlusion
+        study's summary table), ``figures`` (the study's figure paths), ``labeled_video`` (the first video
+        labeled by the recurrent student, or None when DeepLabCut made none), ``ensemble`` (the first
+        video's ensemble h5) and ``minutes`` (the run's wall time).
+    """
     import deeplabcut
 
     from dlc_recurrent import train

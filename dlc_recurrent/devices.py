@@ -19,8 +19,19 @@ CPU = "/CPU:0"
 def parse_device(device: str | int | None = None, gputouse: int | None = None) -> int | str | None:
     """What the caller asked for: None (automatic), "cpu" or a GPU index.
 
-    ``device`` takes DLC 3's forms ("cpu", "cuda", "cuda:1", "gpu:1", "/GPU:1", "auto", or an index);
-    ``gputouse`` is DLC 2's GPU index. Both may be given only if they agree.
+    Both arguments may be given only if they agree.
+
+    Args:
+        device: DLC 3's forms: "cpu", "cuda", "cuda:1", "gpu:1", "/GPU:1", "auto" (or "" or None: automatic),
+            or a GPU index.
+        gputouse: DLC 2's GPU index (0, 1, ...), or None.
+
+    Returns:
+        None (automatic), "cpu", or the GPU index asked for.
+
+    Raises:
+        ValueError: when ``device`` is not one of those forms, ``gputouse`` is not an index of 0 or more, an
+            index is negative, or the two disagree.
     """
     wanted: int | str | None = None
     if isinstance(device, bool):
@@ -54,8 +65,19 @@ def parse_device(device: str | int | None = None, gputouse: int | None = None) -
 def choose_gpu(wanted: int | str | None, n_gpus: int) -> int | None:
     """The physical GPU index to use, or None for the CPU; one GPU unless told otherwise.
 
-    Asking for a GPU on a machine without one trains on the CPU with a warning (DLC scripts often
-    say ``gputouse=0``); an index past the last GPU is an error.
+    Asking for a GPU on a machine without one computes on the CPU with a warning (DLC scripts often
+    say ``gputouse=0``).
+
+    Args:
+        wanted: what :func:`parse_device` returned: None (automatic: the first GPU, if any), "cpu" or a
+            GPU index.
+        n_gpus: how many GPUs TensorFlow sees.
+
+    Returns:
+        The index of the GPU to use, or None for the CPU.
+
+    Raises:
+        ValueError: when the index asked for is past the last GPU.
     """
     if wanted == "cpu":
         return None
@@ -71,7 +93,23 @@ def choose_gpu(wanted: int | str | None, n_gpus: int) -> int | None:
 
 
 def select_device(device: str | int | None = None, gputouse: int | None = None) -> str:
-    """Set TensorFlow up for the chosen device and return its name, to compute under ``tf.device``."""
+    """Set TensorFlow up for the chosen device and return its name, to compute under ``tf.device``.
+
+    On the first call in a process, hides every other GPU from TensorFlow and turns on memory growth on
+    the chosen one (or hides all GPUs for the CPU); later calls keep what TensorFlow already runs on.
+
+    Args:
+        device: DLC 3's device ("cpu", "cuda:1", "auto", an index...; see :func:`parse_device`).
+        gputouse: DLC 2's GPU index.
+
+    Returns:
+        The TensorFlow device name: "/CPU:0", or "/GPU:<i>" with ``i`` the GPU's index among those
+        TensorFlow sees.
+
+    Raises:
+        ValueError: when the arguments are malformed or disagree, the GPU index is past the last GPU, or
+            TensorFlow already runs on other GPUs in this process and cannot switch.
+    """
     from dlc_recurrent._tensorflow import tf
 
     gpus = tf.config.list_physical_devices("GPU")
@@ -111,6 +149,13 @@ def refuse_multi_machine(environ=None) -> None:
     history in one folder, hold the same trainer lock, and the convergence rule would have to be
     agreed among workers; a student converges in minutes on one GPU (benchmarks/RESULTS.md), so
     several machines would not pay. ``devices=[...]`` uses several GPUs of one machine.
+
+    Args:
+        environ: the environment to read TF_CONFIG from; default ``os.environ``.
+
+    Raises:
+        ValueError: when TF_CONFIG is set but is not a JSON object with a "cluster", or its chief and
+            workers make more than one machine; unset TF_CONFIG to train on this machine.
     """
     import json
     import os
@@ -134,7 +179,14 @@ def refuse_multi_machine(environ=None) -> None:
 
 
 def device_names(strategy) -> str:
-    """The devices a tf.distribute strategy trains on, for messages ("GPU:0, GPU:1" or "CPU:0")."""
+    """The devices a tf.distribute strategy trains on, for messages ("GPU:0, GPU:1" or "CPU:0").
+
+    Args:
+        strategy: a ``tf.distribute`` strategy (or TensorFlow's default strategy).
+
+    Returns:
+        The devices' short names, comma-separated.
+    """
     try:
         devices = strategy.extended.worker_devices
     except RuntimeError:  # TensorFlow's default strategy: its own placement, the first GPU or the CPU

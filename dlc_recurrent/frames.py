@@ -18,7 +18,14 @@ from dlc_recurrent.errors import ProjectError
 
 @dataclass(frozen=True)
 class Crop:
-    """A crop rectangle in DLC's convention: columns x1..x2, rows y1..y2 (end-exclusive)."""
+    """A crop rectangle in DLC's convention: columns x1..x2, rows y1..y2 (end-exclusive).
+
+    Attributes:
+        x1: the first column, full-frame pixels.
+        x2: the column after the last.
+        y1: the first row.
+        y2: the row after the last.
+    """
 
     x1: int
     x2: int
@@ -63,7 +70,15 @@ class Crop:
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What the package needs to know about a video before reading its frames."""
+    """What the package needs to know about a video before reading its frames.
+
+    Attributes:
+        path: the video file.
+        n_frames: its frame count, as the video reader reports it.
+        width: its frame width, px.
+        height: its frame height, px.
+        fps: its frame rate, frames per second.
+    """
 
     path: Path
     n_frames: int
@@ -73,7 +88,17 @@ class VideoInfo:
 
 
 def read_video_info(video: str | Path) -> VideoInfo:
-    """Open ``video`` with deeplabcut's VideoReader and check that its first frame decodes."""
+    """Open ``video`` with deeplabcut's VideoReader and check that its first frame decodes.
+
+    Args:
+        video: the video file (``~`` is expanded).
+
+    Returns:
+        Its path, frame count, width, height and fps.
+
+    Raises:
+        ProjectError: the video is missing, cannot be opened, or no frame decodes (re-encode it).
+    """
     from deeplabcut.utils.auxfun_videos import VideoReader
 
     path = Path(video).expanduser()
@@ -100,7 +125,14 @@ def read_video_info(video: str | Path) -> VideoInfo:
 
 
 def count_decodable_frames(video: str | Path) -> int:
-    """How many frames of ``video`` decode, counted by decoding them (headers can miscount)."""
+    """How many frames of ``video`` decode, counted by decoding them (headers can miscount).
+
+    Args:
+        video: the video file.
+
+    Returns:
+        The number of frames OpenCV can grab, from the first until the first that fails.
+    """
     import cv2
 
     capture = cv2.VideoCapture(str(video))
@@ -118,7 +150,16 @@ SEEK_GAP = 250
 
 
 def to_full_frame(xy: np.ndarray, crop: Crop, scale: float) -> np.ndarray:
-    """Stored (cropped, scaled) pixel coordinates (..., 2) -> the video's full-frame pixels (a copy)."""
+    """Stored (cropped, scaled) pixel coordinates -> the video's full-frame pixels (a copy).
+
+    Args:
+        xy: (..., 2) float, x, y in stored-frame pixels; NaN stays NaN.
+        crop: the crop the frames were stored with.
+        scale: the resize factor they were stored with.
+
+    Returns:
+        (..., 2) float64, x, y in full-frame pixels.
+    """
     scale_x, scale_y = axis_scales(crop, scale)
     out = np.array(xy, dtype=np.float64, copy=True)
     out[..., 0] = from_scaled(out[..., 0], scale_x) + crop.x1
@@ -127,7 +168,16 @@ def to_full_frame(xy: np.ndarray, crop: Crop, scale: float) -> np.ndarray:
 
 
 def to_stored_frame(xy: np.ndarray, crop: Crop, scale: float) -> np.ndarray:
-    """Full-frame pixel coordinates (..., 2) -> stored (cropped, scaled) pixels (a copy)."""
+    """Full-frame pixel coordinates -> stored (cropped, scaled) pixels (a copy).
+
+    Args:
+        xy: (..., 2) float, x, y in full-frame pixels; NaN stays NaN.
+        crop: the crop the frames are stored with.
+        scale: the resize factor they are stored with.
+
+    Returns:
+        (..., 2) float64, x, y in stored-frame pixels.
+    """
     scale_x, scale_y = axis_scales(crop, scale)
     out = np.array(xy, dtype=np.float64, copy=True)
     out[..., 0] = to_scaled(out[..., 0] - crop.x1, scale_x)
@@ -137,19 +187,43 @@ def to_stored_frame(xy: np.ndarray, crop: Crop, scale: float) -> np.ndarray:
 
 def axis_scales(crop: Crop, scale: float) -> tuple[float, float]:
     """The factors the frames are really resized by along x and y: ``scale`` up to the rounding of the
-    stored size to whole pixels (a 351-pixel-wide crop at 0.5 is stored 176 wide, not 175.5)."""
+    stored size to whole pixels (a 351-pixel-wide crop at 0.5 is stored 176 wide, not 175.5).
+
+    Args:
+        crop: the crop the frames are stored with.
+        scale: the nominal resize factor.
+
+    Returns:
+        (scale_x, scale_y): stored width / crop width and stored height / crop height; (1, 1) at scale 1.
+    """
     if scale == 1:
         return 1.0, 1.0
     return scaled_size(crop.width, scale) / crop.width, scaled_size(crop.height, scale) / crop.height
 
 
 def to_scaled(coordinate: np.ndarray, scale: float) -> np.ndarray:
-    """Pixel-centre coordinate after resizing by ``scale`` (pixel centres sit on integers)."""
+    """Pixel-centre coordinate after resizing by ``scale`` (pixel centres sit on integers).
+
+    Args:
+        coordinate: coordinates along one axis, px (any shape).
+        scale: the resize factor along that axis.
+
+    Returns:
+        The coordinates in the resized image, the same shape.
+    """
     return (coordinate + 0.5) * scale - 0.5
 
 
 def from_scaled(coordinate: np.ndarray, scale: float) -> np.ndarray:
-    """Inverse of :func:`to_scaled`."""
+    """Inverse of :func:`to_scaled`.
+
+    Args:
+        coordinate: coordinates along one axis in the resized image, px (any shape).
+        scale: the resize factor along that axis.
+
+    Returns:
+        The coordinates before resizing, the same shape.
+    """
     return (coordinate + 0.5) / scale - 0.5
 
 
@@ -168,7 +242,16 @@ def scaled_size(size: int, scale: float) -> int:
 
 
 def is_grayscale(video: Path, tolerance: float = 8.0) -> bool:
-    """True when the first frame's colour channels agree (up to the codec's YUV rounding)."""
+    """True when the first frame's colour channels agree (up to the codec's YUV rounding).
+
+    Args:
+        video: the video file.
+        tolerance: the largest mean channel spread (grey levels) of a grey frame; its 99th percentile may
+            reach four times this.
+
+    Returns:
+        Whether the video is grey; True for a single-channel first frame, False when none decodes.
+    """
     capture = cv2.VideoCapture(str(video))
     ok, frame = capture.read()
     capture.release()
@@ -180,7 +263,17 @@ def is_grayscale(video: Path, tolerance: float = 8.0) -> bool:
 
 
 def prepare_frame(frame_bgr: np.ndarray, crop: Crop, scale: float, channels: int) -> np.ndarray:
-    """Crop, scale and convert one decoded BGR frame to the stored (H, W, channels) uint8 layout."""
+    """Crop, scale and convert one decoded BGR frame to the stored (H, W, channels) uint8 layout.
+
+    Args:
+        frame_bgr: (H_full, W_full, 3) uint8, the frame as OpenCV decodes it.
+        crop: the crop to cut out.
+        scale: the resize factor (area interpolation, to :func:`scaled_size` of each side).
+        channels: 1 for grey, 3 for RGB.
+
+    Returns:
+        (H, W, channels) uint8, the stored image.
+    """
     image = frame_bgr[crop.y1 : crop.y2, crop.x1 : crop.x2]
     if scale != 1:
         size = (scaled_size(crop.width, scale), scaled_size(crop.height, scale))
@@ -193,8 +286,22 @@ def prepare_frame(frame_bgr: np.ndarray, crop: Crop, scale: float, channels: int
 def read_frames(info: VideoInfo, crop: Crop, scale: float, channels: int, frames, progress: bool = False):
     """Yield (frame index, stored image) for the given frames (any order, once each, in video order).
 
-    Decodes forwards, seeking only across gaps of more than ``SEEK_GAP`` frames; images are cropped,
-    scaled and converted as the training set stores them (:func:`prepare_frame`).
+    Decodes forwards, seeking only across gaps of more than ``SEEK_GAP`` frames.
+
+    Args:
+        info: the video.
+        crop: the crop to cut out of each frame.
+        scale: the resize factor.
+        channels: 1 for grey, 3 for RGB.
+        frames: the frame indices wanted (duplicates are read once).
+        progress: show a progress bar.
+
+    Yields:
+        (frame index, image) in increasing frame order; the image (H, W, channels) uint8, cropped, scaled
+        and converted as the training set stores it (:func:`prepare_frame`).
+
+    Raises:
+        ProjectError: a wanted frame cannot be decoded (truncated or corrupt video; re-encode it).
     """
     wanted = sorted({int(f) for f in frames})
     capture = cv2.VideoCapture(str(info.path))

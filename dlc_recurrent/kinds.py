@@ -51,6 +51,12 @@ MODEL_KINDS = tuple(MODEL_REGISTRY)
 def model_kind(name: str) -> ModelKind:
     """The registered kind called ``name``.
 
+    Args:
+        name: the kind's name, as ``model=`` takes it ("leap", "convlstm_leap", "bidirectional_leap").
+
+    Returns:
+        Its :class:`ModelKind` (recurrent, causal, memories, description).
+
     Raises:
         ValueError: naming the kinds there are, when there is none of that name.
     """

@@ -48,7 +48,16 @@ def _shuffle_name(project: Project, shuffle: int, trainingsetindex: int) -> str:
 
 
 def training_set_folder(project: Project, shuffle: int = 1, trainingsetindex: int = 0) -> Path:
-    """``<project>/dlc-recurrent/training-sets/iteration-<i>/<Task><date>-trainset<pct>shuffle<N>``."""
+    """``<project>/dlc-recurrent/training-sets/iteration-<i>/<Task><date>-trainset<pct>shuffle<N>``.
+
+    Args:
+        project: the DLC project (its path, task, date and iteration).
+        shuffle: the training set's shuffle number.
+        trainingsetindex: the index of its training fraction in config.yaml.
+
+    Returns:
+        The training set's folder (it may not exist).
+    """
     name = _shuffle_name(project, shuffle, trainingsetindex)
     return project.project_path / PACKAGE_FOLDER / "training-sets" / f"iteration-{project.iteration}" / name
 
@@ -58,6 +67,15 @@ def model_folder(project: Project, shuffle: int, trainingsetindex: int, model: s
 
     The part after ``<project>/dlc-recurrent/<model>`` is deeplabcut's own model-folder layout, so
     its post-processing tools find the student with ``modelprefix="dlc-recurrent/<model>"``.
+
+    Args:
+        project: the DLC project.
+        shuffle: the student's training-set number.
+        trainingsetindex: the index of the training fraction in config.yaml.
+        model: the student's model kind.
+
+    Returns:
+        The student's model folder (it may not exist), as deeplabcut's ``get_model_folder`` names it.
     """
     from deeplabcut.core.engine import Engine
     from deeplabcut.utils.auxiliaryfunctions import get_model_folder
@@ -69,32 +87,71 @@ def model_folder(project: Project, shuffle: int, trainingsetindex: int, model: s
 
 
 def modelprefix(model: str) -> str:
-    """The ``modelprefix`` to give deeplabcut's tools for a student of kind ``model``."""
+    """The ``modelprefix`` to give deeplabcut's tools for a student of kind ``model``.
+
+    Args:
+        model: the student's model kind.
+
+    Returns:
+        ``"dlc-recurrent/<model>"``.
+    """
     return f"{PACKAGE_FOLDER}/{model}"
 
 
 def evaluation_folder(project: Project, shuffle: int = 1, trainingsetindex: int = 0) -> Path:
-    """``<project>/dlc-recurrent/evaluation/iteration-<i>/<Task><date>-trainset<pct>shuffle<N>``."""
+    """``<project>/dlc-recurrent/evaluation/iteration-<i>/<Task><date>-trainset<pct>shuffle<N>``.
+
+    Args:
+        project: the DLC project.
+        shuffle: the students' training-set number.
+        trainingsetindex: the index of the training fraction in config.yaml.
+
+    Returns:
+        The shuffle's evaluation folder (it may not exist).
+    """
     name = _shuffle_name(project, shuffle, trainingsetindex)
     return project.project_path / PACKAGE_FOLDER / "evaluation" / f"iteration-{project.iteration}" / name
 
 
 def trainer_lock_path(folder: Path, model: str) -> Path:
     """The lock a training run of ``model`` holds on the training set in ``folder``: a second run of
-    the same student waits its turn, and create_training_set does not replace a set in use."""
+    the same student waits its turn, and create_training_set does not replace a set in use.
+
+    Args:
+        folder: the training set's folder.
+        model: the student's model kind.
+
+    Returns:
+        ``<folder>.training-<model>.lock``, beside the folder.
+    """
     return folder.with_name(f"{folder.name}.training-{model}.lock")
 
 
 def builder_lock_path(folder: Path) -> Path:
     """The lock create_training_set holds while it checks, builds or replaces the set in ``folder``:
-    two builds of one set would share (and delete) one ``.partial`` folder."""
+    two builds of one set would share (and delete) one ``.partial`` folder.
+
+    Args:
+        folder: the training set's folder.
+
+    Returns:
+        ``<folder>.building.lock``, beside the folder.
+    """
     return folder.with_name(f"{folder.name}.building.lock")
 
 
 @dataclass(frozen=True)
 class ShuffleLayout:
     """One shuffle of a project with the folders this package uses for it, resolved once per call (as
-    deeplabcut's ``DLCLoader`` does), so stages pass one object instead of re-deriving paths."""
+    deeplabcut's ``DLCLoader`` does), so stages pass one object instead of re-deriving paths.
+
+    Attributes:
+        project: the DLC project.
+        shuffle: the shuffle number.
+        trainingsetindex: the index of the training fraction in config.yaml.
+        training_set: the shuffle's training-set folder (:func:`training_set_folder`).
+        evaluation: the shuffle's evaluation folder (:func:`evaluation_folder`).
+    """
 
     project: Project
     shuffle: int

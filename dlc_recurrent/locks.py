@@ -28,7 +28,17 @@ _HELD: set[str] = set()  # lock files this process holds (its own pid in a file 
 
 
 class Lock:
-    """A held lock; release it with :meth:`release` or by leaving its ``with`` block."""
+    """A held lock; release it with :meth:`release` or by leaving its ``with`` block.
+
+    Made by :func:`try_lock` once the lock file is written; a daemon thread refreshes the file's time stamp
+    while it is held.
+
+    Args:
+        path: the lock file, already created by this process.
+        content: what this process wrote in it ("<machine> <pid> <time>"); the file is removed on release
+            only while it still holds this.
+        heartbeat_seconds: seconds between two refreshes of the file's time stamp.
+    """
 
     def __init__(self, path: Path, content: str, heartbeat_seconds: float = HEARTBEAT_SECONDS):
         self.path, self.content = path, content
@@ -63,7 +73,14 @@ def _holder() -> str:
 
 
 def read_holder(path: Path) -> tuple[str, int] | None:
-    """(machine, process id) named in a lock file; None when it cannot be read (being written or gone)."""
+    """(machine, process id) named in a lock file; None when it cannot be read (being written or gone).
+
+    Args:
+        path: the lock file.
+
+    Returns:
+        (host name, pid), or None.
+    """
     try:
         host, pid, _ = _read(path).split()
         return host, int(pid)
@@ -72,7 +89,18 @@ def read_holder(path: Path) -> tuple[str, int] | None:
 
 
 def is_stale(path: Path, stale_seconds: float = STALE_SECONDS) -> bool:
-    """Whether the lock's process is gone (this machine) or it was not refreshed for ``stale_seconds``."""
+    """Whether the lock's process is gone (this machine) or it was not refreshed for ``stale_seconds``.
+
+    The age is measured by the file system's clock when this machine's clock disagrees with it; a lock
+    this process wrote but no longer holds (an interrupted call in a notebook) is stale too.
+
+    Args:
+        path: the lock file.
+        stale_seconds: how long a lock may go unrefreshed before it counts as left behind.
+
+    Returns:
+        True when the lock is gone, too old, or names a process of this machine that no longer runs.
+    """
     try:
         modified = path.stat().st_mtime
     except FileNotFoundError:
@@ -111,7 +139,21 @@ def _file_system_now(folder: Path) -> float:
 
 def try_lock(path: str | Path, stale_seconds: float = STALE_SECONDS,
              heartbeat_seconds: float = HEARTBEAT_SECONDS) -> Lock | None:
-    """Take the lock at ``path``, or return None when a live process holds it."""
+    """Take the lock at ``path``, or return None when a live process holds it.
+
+    A stale lock (:func:`is_stale`) is taken over, once.
+
+    Args:
+        path: the lock file.
+        stale_seconds: how long a lock may go unrefreshed before it is taken over.
+        heartbeat_seconds: seconds between two refreshes of the held lock's time stamp.
+
+    Returns:
+        The held :class:`Lock`, or None when another live process holds it (or took it over meanwhile).
+
+    Raises:
+        OSError: the lock file cannot be written (a full disk; no empty lock is left behind).
+    """
     path = Path(path)
     for _ in range(2):
         try:

@@ -19,8 +19,15 @@ TRAINING_PARAMETERS = inspect.signature(train_student)
 def train(config, *args, report: bool = True, **kwargs) -> Path:
     """Train a student, then judge it on the never-trained test blocks unless ``report=False``.
 
-    Every argument but ``report`` is :func:`dlc_recurrent.training.train`'s; the judging is
-    :func:`dlc_recurrent.evaluation.quality_report`, on the device the student trained on.
+    The judging is :func:`dlc_recurrent.evaluation.quality_report`, on the device the student trained on
+    (on the default device after data-parallel training on several ``devices``).
+
+    Args:
+        config: the DLC project's config.yaml (or its folder).
+        *args: :func:`dlc_recurrent.training.train`'s further positional arguments.
+        report: judge the trained student and write its quality report.
+        **kwargs: :func:`dlc_recurrent.training.train`'s keyword arguments (shuffle, model, the
+            TrainingConfig fields...).
 
     Returns:
         The student's ``train`` folder.

@@ -26,7 +26,14 @@ BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
 def cpu_supports_bfloat16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
-    """Whether this CPU computes bfloat16 in hardware (AMX or AVX512-BF16); False where it cannot tell."""
+    """Whether this CPU computes bfloat16 in hardware (AMX or AVX512-BF16); False where it cannot tell.
+
+    Args:
+        cpuinfo: the file listing the CPU's flags (Linux's /proc/cpuinfo).
+
+    Returns:
+        True when it names one of ``BF16_CPU_FLAGS``; False when it does not or cannot be read.
+    """
     try:
         flags = set(Path(cpuinfo).read_text().split())
     except OSError:
@@ -35,9 +42,25 @@ def cpu_supports_bfloat16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
 
 
 def keras_policy(precision: str, device_type: str, training: bool = False, bfloat16_cpu: bool | None = None) -> str:
-    """The Keras dtype policy for ``precision`` on a device of ``device_type`` ("CPU" or "GPU"), for
-    analysis or ``training``. "auto" does not train in bfloat16: at equal steps its students were less
-    accurate (RESULTS.md, "precision"), and at convergence on the real project not consistently as good."""
+    """The Keras dtype policy for ``precision`` on a device of ``device_type``, for analysis or training.
+
+    "auto" does not train in bfloat16: at equal steps its students were less accurate (RESULTS.md,
+    "precision"), and at convergence on the real project not consistently as good.
+
+    Args:
+        precision: one of ``PRECISIONS``: "auto", "float32", "bfloat16" or "float16".
+        device_type: "CPU" or "GPU" (any case).
+        training: the policy is for training (then "auto" stays float32 on a CPU).
+        bfloat16_cpu: whether the CPU computes bfloat16 in hardware; None: read it
+            (:func:`cpu_supports_bfloat16`).
+
+    Returns:
+        "float32", "mixed_float16" or "mixed_bfloat16": on a GPU the mixed policy asked for ("auto" and
+        "float16": float16), on a CPU bfloat16 only where the hardware has it.
+
+    Raises:
+        ValueError: a precision that is not one of ``PRECISIONS``.
+    """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     gpu = device_type.upper() == "GPU"
@@ -54,7 +77,14 @@ def keras_policy(precision: str, device_type: str, training: bool = False, bfloa
 
 @contextlib.contextmanager
 def computing_in(policy: str):
-    """Build Keras layers under ``policy`` inside the block; the previous global policy comes back after."""
+    """Build Keras layers under ``policy`` inside the block; the previous global policy comes back after.
+
+    Args:
+        policy: a Keras dtype policy name ("float32", "mixed_bfloat16", "mixed_float16").
+
+    Yields:
+        Nothing: layers built in the ``with`` block take the policy.
+    """
     from dlc_recurrent._tensorflow import keras
 
     previous = keras.mixed_precision.global_policy()

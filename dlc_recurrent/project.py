@@ -31,7 +31,23 @@ OWN_OUTPUT_KEY = "dlc_recurrent"
 
 @dataclass
 class Project:
-    """The parts of a single-animal DLC project that distillation, training and inference use."""
+    """The parts of a single-animal DLC project that distillation, training and inference use.
+
+    Attributes:
+        config_path: the project's config.yaml, resolved.
+        project_path: the project folder (config.yaml's folder), resolved.
+        task: config.yaml's Task.
+        date: config.yaml's date.
+        scorer: config.yaml's scorer (the labeller).
+        bodyparts: config.yaml's body parts, in its order: the K of every array.
+        video_sets: each video's path (falling back to the project's videos/ folder) with its crop, or None
+            for the full frame, in config.yaml's order.
+        iteration: config.yaml's iteration (0 when unset).
+        training_fraction: config.yaml's TrainingFraction entries.
+        pcutoff: config.yaml's pcutoff: the likelihood from which a point counts as confident.
+        skeleton: config.yaml's skeleton, as pairs of body parts.
+        config: the whole config, as deeplabcut's ``ProjectConfig`` reads it.
+    """
 
     config_path: Path
     project_path: Path
@@ -472,7 +488,15 @@ def dlc_teacher_scorer(project: Project, shuffle: int, trainingsetindex: int = 0
 
 @dataclass
 class TeacherPredictions:
-    """A single-frame network's predictions: positions (n_frames, K, 2) and likelihood (n_frames, K)."""
+    """A single-frame network's predictions of one video, as read from its DLC h5.
+
+    Attributes:
+        path: the predictions h5.
+        scorer: its DLC scorer name.
+        bodyparts: the body parts read, in the order of the arrays' K.
+        xy: (T, K, 2) float, positions in full-frame pixels; NaN where DLC wrote none.
+        likelihood: (T, K) float, their likelihoods; 0 where xy is NaN.
+    """
 
     path: Path
     scorer: str

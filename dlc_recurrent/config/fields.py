@@ -64,7 +64,18 @@ def allowed_range(low: float | None, high: float | None, open_low: bool = False,
 
 def in_range(value: float, low: float | None, high: float | None, open_low: bool = False,
              open_high: bool = False) -> bool:
-    """Whether ``value`` lies in the range (see :func:`number`)."""
+    """Whether ``value`` lies in the range (see :func:`number`).
+
+    Args:
+        value: the number to check.
+        low: the smallest allowed value; None for no lower bound.
+        high: the largest allowed value; None for no upper bound.
+        open_low: leave ``low`` itself out of the range.
+        open_high: leave ``high`` itself out of the range.
+
+    Returns:
+        True when ``value`` is within both bounds.
+    """
     above = low is None or (value > low if open_low else value >= low)
     below = high is None or (value < high if open_high else value <= high)
     return above and below

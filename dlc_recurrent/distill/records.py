@@ -19,7 +19,16 @@ from dlc_recurrent.project import Project, TeacherPredictions, find_teacher, rea
 
 
 def saved_request(folder: Path) -> dict | None:
-    """The request a training set was built with (see :func:`saved_spec`)."""
+    """The request a training set was built with, as its ``trainingset.yaml`` records it.
+
+    Args:
+        folder: the training set's folder.
+
+    Returns:
+        The record (spec, videos, training_fraction, shuffle; see :func:`request_record`), its spec with every
+        field (one the record lacks at its default, see :func:`saved_spec`); None when the record holds no
+        request.
+    """
     saved = read_yaml(folder / TRAINING_SET_META).get("request")
     if saved and "spec" in saved:
         saved["spec"] = saved_spec(saved["spec"])
@@ -50,6 +59,14 @@ def request_differences(saved: dict | None, request: dict) -> str:
 
     Videos are named, since deeplabcut's own tools (extract_outlier_frames) add analyzed videos to
     config.yaml's video_sets, which changes what a rerun with ``videos=None`` would sample.
+
+    Args:
+        saved: the request the set was built with (:func:`saved_request`), or None when there is no record.
+        request: this call's request (:func:`request_record`).
+
+    Returns:
+        The differences, "; "-separated: spec fields, videos added or missing, training_fraction and
+        shuffle; "no record of its settings" when ``saved`` is empty.
     """
     if not saved:
         return "no record of its settings"
@@ -89,7 +106,18 @@ def request_record(spec: TrainingSetSpec, videos: list[Path], fraction: float, s
 
 
 def inputs_record(project: Project, spec: TrainingSetSpec, videos: list[Path], teacher_folder) -> dict:
-    """The inputs of a rerun, read now, to compare with those a build recorded (see :func:`video_inputs`)."""
+    """The inputs of a rerun, read now, to compare with those a build recorded (see :func:`video_inputs`).
+
+    Args:
+        project: the DLC project.
+        spec: the sampling settings (its ``teacher_scorer`` picks each video's teacher file).
+        videos: the videos the rerun would sample.
+        teacher_folder: where the teacher's h5 files are, when not next to the videos (None: next to them).
+
+    Returns:
+        The record :func:`inputs_summary` makes; a video whose teacher is now gone or ambiguous has no
+        teacher digest (and so reads as changed).
+    """
     per_video = {}
     for video in videos:
         try:
@@ -101,7 +129,15 @@ def inputs_record(project: Project, spec: TrainingSetSpec, videos: list[Path], t
 
 
 def inputs_summary(project: Project, per_video: dict) -> dict:
-    """What the targets are made of besides the settings: pcutoff, body parts and each video's inputs."""
+    """What the targets are made of besides the settings: pcutoff, body parts and each video's inputs.
+
+    Args:
+        project: the DLC project (its pcutoff and body parts).
+        per_video: :func:`video_inputs`'s entry of each video, keyed by the video's path.
+
+    Returns:
+        ``pcutoff`` and ``bodyparts``, and each video's entry under its resolved path (as a string).
+    """
     record = {"pcutoff": float(project.pcutoff), "bodyparts": list(project.bodyparts)}
     return {**record, **{str(Path(video).resolve()): entry for video, entry in per_video.items()}}
 
@@ -109,7 +145,18 @@ def inputs_summary(project: Project, per_video: dict) -> dict:
 def video_inputs(project: Project, video: Path, teacher: TeacherPredictions | None,
                   labels: pd.DataFrame | None) -> dict:
     """A video's crop, and digests of its teacher's and hand labels' values (not of the files, which
-    change on a mere re-save), so a rerun notices refined labels."""
+    change on a mere re-save), so a rerun notices refined labels.
+
+    Args:
+        project: the DLC project (its crop of the video).
+        video: the video.
+        teacher: the teacher's predictions of the video, or None when it has none now.
+        labels: the video's hand labels, or None when it has none.
+
+    Returns:
+        ``crop`` ([x1, x2, y1, y2] or None), and ``teacher`` and ``hand labels``: SHA-256 hex digests of
+        their values (with their shapes), or None.
+    """
     crop = project.crop_for(video)
     return {
         "crop": None if crop is None else [crop.x1, crop.x2, crop.y1, crop.y2],
@@ -127,7 +174,16 @@ def _digest(*arrays: np.ndarray) -> str:
 
 
 def changed_inputs(saved: dict | None, current: dict) -> str:
-    """The inputs that differ, in words; empty when they match (or the set predates this record)."""
+    """The inputs that differ, in words; empty when they match (or the set predates this record).
+
+    Args:
+        saved: the inputs a build recorded (:func:`inputs_summary`), or None for a set built before they
+            were recorded.
+        current: the inputs read now (:func:`inputs_record`).
+
+    Returns:
+        What changed, e.g. "video1.mp4's hand labels and teacher; pcutoff changed"; "" when nothing did.
+    """
     if saved is None:
         return ""
     changed = []

@@ -39,7 +39,21 @@ class VideoTargets:
 
 @dataclass
 class TrainingSet:
-    """A built training set, with its frames memory-mapped (nothing large is loaded)."""
+    """A built training set, with its frames memory-mapped (nothing large is loaded).
+
+    Attributes:
+        folder: the training set's folder.
+        spec: how it was sampled (its ``trainingset.yaml``).
+        bodyparts: the config.yaml body parts, in the order of the targets' K.
+        channels: 1 for grey video, 3 for colour.
+        videos: one record per video, in the order of ``frames`` and ``targets``: its path, teacher file
+            and scorer, n_frames, fps, frame_size, crop, stored_size, train and test windows, test_blocks
+            ([first, last] frame ranges), hand-labelled frames and masked fraction.
+        windows: one row per window: ``video`` (index into ``frames``), ``first_row`` (its first stored row),
+            ``first_frame`` (its first video frame) and ``split`` ("train" or "test").
+        frames: per video, (rows, H, W, C) uint8, the stored frames the windows need, memory-mapped.
+        targets: per video, the targets of those rows (:class:`VideoTargets`, stored-frame pixels).
+    """
 
     folder: Path
     spec: TrainingSetSpec
@@ -119,6 +133,14 @@ def load_training_set(folder: str | Path) -> TrainingSet:
 
 
 def saved_spec(spec: dict) -> dict:
-    """A stored spec with every field (one it lacks takes its default)."""
+    """A stored spec with every field (one it lacks takes its default).
+
+    Args:
+        spec: the spec's fields as a training set's record holds them.
+
+    Returns:
+        Every TrainingSetSpec field by name: the record's value where it has one, the default otherwise;
+        fields this version does not know are dropped.
+    """
     known = {f.name for f in fields(TrainingSetSpec)}
     return {**asdict(TrainingSetSpec()), **{k: v for k, v in spec.items() if k in known}}

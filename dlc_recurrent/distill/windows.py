@@ -82,7 +82,18 @@ def _choose(candidates: np.ndarray, count: int, rng: np.random.Generator) -> np.
 
 
 def test_block_ranges(n_frames: int, spec: TrainingSetSpec, splits: np.ndarray, starts: np.ndarray) -> list[list[int]]:
-    """Frame ranges [first, last] of the test blocks holding test windows (for evaluation)."""
+    """Frame ranges [first, last] of the test blocks holding test windows (for evaluation).
+
+    Args:
+        n_frames: frames in the video.
+        spec: the training set's spec (its block length).
+        splits: (W,) str, each window's split ("train" or "test"), as :func:`sample_windows` returns.
+        starts: (W,) int, each window's first frame.
+
+    Returns:
+        One [first, last] pair of video frames (inclusive) per test block holding a test window, in block
+        order; the last block runs to the video's last frame.
+    """
     block = spec.resolved_block_length()
     n_blocks = max(1, n_frames // block)
     ids = np.unique(np.minimum(starts[splits == "test"] // block, n_blocks - 1))

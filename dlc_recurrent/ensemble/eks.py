@@ -34,7 +34,18 @@ MIN_LIKELIHOOD = 1e-5
 
 @dataclass
 class Smoothed:
-    """The smoother's output for one video: (T, K, 2) posterior means and variances, and more."""
+    """The smoother's output for one video: (T, K, 2) posterior means and variances, and more.
+
+    Attributes:
+        xy: (T, K, 2) float, the posterior mean x, y, px; NaN for a body part no member ever sees.
+        variance: (T, K, 2) float, the posterior variance of x and y, px^2; infinite for a body part no
+            member ever sees.
+        smooth_param: (K,) float, the random walk's s of each body part.
+        ensemble_xy: (T, K, 2) float, the members' median x, y (NaN where all are missing).
+        ensemble_variance: (T, K, 2) float, each frame's observation noise, px^2 (infinite where all are
+            missing).
+        mean_likelihood: (T, K) float, the mean likelihood of the members present (0 where none is).
+    """
 
     xy: np.ndarray  # (T, K, 2) posterior mean, px
     variance: np.ndarray  # (T, K, 2) posterior variance of x and y, px^2
@@ -140,11 +151,24 @@ def _observations(members: np.ndarray):
 
 def random_walk_filter(y: np.ndarray, r: np.ndarray, s: np.ndarray, prior_var: np.ndarray, repeat: int = 1,
                        keep: bool = True):
-    """Kalman filter of random walks, many series at once: y, r (T, N); s and prior_var (N * repeat,),
-    series n's candidates at n * repeat ... (n + 1) * repeat - 1 (a grid of s without copying y).
+    """Kalman filter of random walks, many series at once, each series under several candidate s.
 
-    Returns the filtered means and variances (T, N * repeat; None unless ``keep``) and each series'
-    negative log-likelihood (N * repeat,)."""
+    Each series starts at mean 0 (the data centred) with variance ``prior_var``; a frame where y or r is
+    not finite is not observed (the prediction carries on).
+
+    Args:
+        y: (T, N) float, the observations of N series; NaN where missing.
+        r: (T, N) float, their observation noise variances.
+        s: (N * repeat,) float, the random walk's variance per step: series n's candidates at
+            n * repeat ... (n + 1) * repeat - 1 (a grid of s without copying y).
+        prior_var: (N * repeat,) float, the variance of each candidate's first state.
+        repeat: candidates per series.
+        keep: return the filtered means and variances of every frame (otherwise only the likelihood).
+
+    Returns:
+        (means, variances, nll): the filtered means and variances (T, N * repeat) float, None unless
+        ``keep``; and each candidate's negative log-likelihood of the observations (N * repeat,) float.
+    """
     width = y.shape[1] * repeat
     means, variances = (np.empty((len(y), width)), np.empty((len(y), width))) if keep else (None, None)
     nll = np.zeros(width)
@@ -165,7 +189,17 @@ def random_walk_filter(y: np.ndarray, r: np.ndarray, s: np.ndarray, prior_var: n
 
 
 def random_walk_smoother(y: np.ndarray, r: np.ndarray, s: np.ndarray, prior_var: np.ndarray):
-    """Rauch-Tung-Striebel smoothing after the filter: posterior means and variances (T, N)."""
+    """Rauch-Tung-Striebel smoothing after the filter: posterior means and variances (T, N).
+
+    Args:
+        y: (T, N) float, the observations of N series; NaN where missing.
+        r: (T, N) float, their observation noise variances.
+        s: (N,) float, each series' random-walk variance per step.
+        prior_var: (N,) float, the variance of each series' first state (its mean starts at 0).
+
+    Returns:
+        (means, variances): (T, N) float each, the smoothed posterior means and variances.
+    """
     means, variances, _ = random_walk_filter(y, r, s, prior_var)
     for t in range(len(y) - 2, -1, -1):
         predicted = variances[t] + s

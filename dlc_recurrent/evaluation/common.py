@@ -23,6 +23,11 @@ class Runner:
 
     The recurrent student runs split: the encoder once per frame, its recurrent core over the window,
     the decoder on the last frame only (the same numbers as the whole network's last map).
+
+    Args:
+        student: the trained student to run.
+        batch_size: windows per call of the recurrent core and decoder; frames go through LEAP and the
+            encoder four times as many at once.
     """
 
     def __init__(self, student: Student, batch_size: int = 8):
@@ -59,7 +64,14 @@ class Runner:
 
 
 def pad_stack(arrays: list[np.ndarray]) -> np.ndarray:
-    """Stack arrays (..., H, W, C) of different H, W by zero padding at the bottom and right."""
+    """Stack arrays (..., H, W, C) of different H, W by zero padding at the bottom and right.
+
+    Args:
+        arrays: uint8 arrays of one shape but for H and W, e.g. windows (T, H, W, C).
+
+    Returns:
+        (N, ..., H_max, W_max, C) uint8, the arrays padded with zeros to the largest height and width.
+    """
     height = max(a.shape[-3] for a in arrays)
     width = max(a.shape[-2] for a in arrays)
     out = np.zeros((len(arrays), *arrays[0].shape[:-3], height, width, arrays[0].shape[-1]), np.uint8)
@@ -73,6 +85,16 @@ def last_frame_predictions(student: Student, trainset: TrainingSet, windows: pd.
     """Peaks (N, K, 3) in stored pixels on the last frame of each window of the training set.
 
     The recurrent student sees the whole window, LEAP only its last frame.
+
+    Args:
+        student: the trained student.
+        trainset: the training set the windows are in (frames memory-mapped).
+        windows: N rows of its windows table (columns ``video`` and ``first_row`` are read).
+        batch_size: windows per network call.
+        progress: show a progress bar.
+
+    Returns:
+        (N, K, 3) float32: x, y in stored-frame pixels and the likelihood, on each window's last frame.
     """
     runner = Runner(student, batch_size)
     length = trainset.window_length
@@ -92,13 +114,35 @@ def last_frame_predictions(student: Student, trainset: TrainingSet, windows: pd.
 
 
 def record_crop(record: dict) -> Crop:
-    """The crop a training set's video record was stored with."""
+    """The crop a training set's video record was stored with.
+
+    Args:
+        record: one entry of the training set's ``videos`` records (its ``crop``: [x1, x2, y1, y2]).
+
+    Returns:
+        The crop, in full-frame pixels.
+    """
     x1, x2, y1, y2 = (int(v) for v in record["crop"])
     return Crop(x1, x2, y1, y2)
 
 
 def load_students(project: Project, shuffle: int, trainingsetindex: int, kinds) -> dict[str, Student]:
-    """The trained students of ``kinds`` for a shuffle, each with a one-line error when missing."""
+    """The trained students of ``kinds`` for a shuffle, each with a one-line error when missing.
+
+    Args:
+        project: the DLC project.
+        shuffle: the students' training-set number.
+        trainingsetindex: the index of the training fraction in config.yaml.
+        kinds: the model kinds to load ("leap", "convlstm_leap", "bidirectional_leap").
+
+    Returns:
+        Each loaded student (full precision), by kind.
+
+    Raises:
+        ValueError: a kind that is not a model kind.
+        ProjectError: a student not trained yet (train it with ``dlc_recurrent.train``), or one whose files
+            cannot be used.
+    """
     students = {}
     for kind in kinds:
         if kind not in MODEL_KINDS:
@@ -117,5 +161,17 @@ def load_students(project: Project, shuffle: int, trainingsetindex: int, kinds) 
 
 
 def load_trainset(project: Project, shuffle: int, trainingsetindex: int) -> TrainingSet:
-    """The shuffle's training set (its frames stay on disk)."""
+    """The shuffle's training set (its frames stay on disk).
+
+    Args:
+        project: the DLC project.
+        shuffle: the training set's shuffle number.
+        trainingsetindex: the index of its training fraction in config.yaml.
+
+    Returns:
+        The training set, frames memory-mapped.
+
+    Raises:
+        ProjectError: no training set there, or a damaged one (rebuild it with ``create_training_set``).
+    """
     return load_training_set(ShuffleLayout.resolve(project, shuffle, trainingsetindex).training_set)

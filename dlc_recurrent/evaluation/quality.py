@@ -56,8 +56,18 @@ MIN_POINTS = 10
 
 @dataclass
 class QualityReport:
-    """The table (one row per body part and reference, "all" first), the summary lines, the
-    warnings (each with its fix) and where they were written."""
+    """A student's quality report: the table, the summary lines, the warnings (each with its fix) and where
+    they were written.
+
+    Attributes:
+        model: the student's model kind.
+        table: one row per (reference, body part | "all"), "all" first (see :func:`quality_table`), with a
+            ``model`` column first; empty when the training set has no test windows.
+        summary: the five lines :func:`summary_lines` makes (none without test windows).
+        warnings: one line per problem, each ending in its fix.
+        files: the files written, by name: ``table`` (quality.csv), ``figure`` (quality.png), ``text``
+            (quality.txt); empty when nothing was written.
+    """
 
     model: str
     table: pd.DataFrame
@@ -132,7 +142,15 @@ def quality_report(
 
 
 def test_runs(trainset: TrainingSet, video: int) -> list[np.ndarray]:
-    """The stored rows of ``video`` that test windows cover, as runs of consecutive video frames."""
+    """The stored rows of ``video`` that test windows cover, as runs of consecutive video frames.
+
+    Args:
+        trainset: the training set.
+        video: the video's index in the training set.
+
+    Returns:
+        One (R,) int array of stored rows per run, in order; empty when the video has no test window.
+    """
     windows = trainset.split("test")
     firsts = windows.first_row[windows.video == video].to_numpy(int)
     if not len(firsts):
@@ -148,8 +166,19 @@ def test_block_points(student: Student, trainset: TrainingSet, batch_size: int =
     run (and after them, for the bidirectional student), beside the targets there, all in
     full-resolution video pixels.
 
-    Returns predicted (N, K, 3), target (N, K, 2), source (N, K), teacher (N, K, 2: the teacher's own
-    points, NaN where the target is not a hand label), and frames (N, 2: video, frame).
+    Args:
+        student: the trained student, run as ``analyze_videos`` runs it.
+        trainset: its training set.
+        batch_size: frames per network call.
+        progress: show a progress bar.
+
+    Returns:
+        ``predicted`` (N, K, 3) float (x, y, likelihood), ``target`` (N, K, 2), ``source`` (N, K) int8
+        (MASKED, TEACHER, HAND_LABEL or GAP_FILLED), ``teacher`` (N, K, 2: the teacher's own points, NaN
+        where the frame has no hand label) and ``frames`` (N, 2: video index, frame).
+
+    Raises:
+        ProjectError: the training set has no test windows (build it with a TrainingFraction below 1).
     """
     config = student.config
     context = trainset.window_length - 1
@@ -189,8 +218,18 @@ def test_block_points(student: Student, trainset: TrainingSet, batch_size: int =
 
 def quality_table(points: dict, bodyparts: list[str], pcutoff: float) -> pd.DataFrame:
     """One row per (reference, body part | "all"): the student's distance to the teacher's sure points
-    and to hand labels (median, mean, % within WITHIN_PX, % over pcutoff), and the teacher's own
-    distance to the same hand labels."""
+    and to hand labels, and the teacher's own distance to the same hand labels.
+
+    Args:
+        points: :func:`test_block_points`' arrays.
+        bodyparts: the body parts, in the order of the arrays' K.
+        pcutoff: the likelihood from which the student's point counts as kept.
+
+    Returns:
+        Columns reference ("teacher" or "hand_label"), bodypart, n_points, median_px, mean_px, within_5px
+        (the share within WITHIN_PX), kept_over_pcutoff, teacher_median_px (hand labels only) and pcutoff;
+        distances in full-resolution px, NaN where there are no points.
+    """
     error = np.linalg.norm(points["predicted"][..., :2] - points["target"], axis=-1)
     kept = points["predicted"][..., 2] >= pcutoff
     teacher_error = np.linalg.norm(points["teacher"] - points["target"], axis=-1)
@@ -220,7 +259,24 @@ def quality_table(points: dict, bodyparts: list[str], pcutoff: float) -> pd.Data
 def quality_warnings(table: pd.DataFrame, config: TrainingConfig, training: dict | None, trainset: TrainingSet,
                      shuffle: int, model: str, trainingsetindex: int = 0) -> list[str]:
     """One line per problem; what to do ends the line, or, when several body parts have problems, a
-    last line of its own."""
+    last line of its own.
+
+    Problems: training that had not converged, a body part lost (median distance to the teacher over
+    LOST_SIGMAS map sigmas), one whose likelihood rarely passes pcutoff, one far behind the teacher on
+    hand labels; per-part problems need MIN_POINTS points.
+
+    Args:
+        table: :func:`quality_table`'s rows.
+        config: the student's settings (its sigma and schedule, for the fix).
+        training: the student's training summary, or None when it has none.
+        trainset: its training set (its windows_per_video, for the fix).
+        shuffle: the student's training-set number.
+        model: the student's model kind.
+        trainingsetindex: the index of the training fraction in config.yaml.
+
+    Returns:
+        The warning lines; empty when there is no problem.
+    """
     converged = bool(training and training.get("converged"))
     if not converged and config.converge:
         fix = f"train longer: {train_call(config, shuffle, trainingsetindex, max_steps=2 * config.max_steps)}"
@@ -262,7 +318,21 @@ def quality_warnings(table: pd.DataFrame, config: TrainingConfig, training: dict
 
 def summary_lines(table: pd.DataFrame, training: dict | None, model: str, shuffle: int, pcutoff: float,
                   frames: np.ndarray, files: dict) -> list[str]:
-    """The five lines a user reads after training."""
+    """The five lines a user reads after training.
+
+    Args:
+        table: :func:`quality_table`'s rows.
+        training: the student's training summary (steps, minutes, converged, stop_reason), or None.
+        model: the student's model kind.
+        shuffle: the student's training-set number.
+        pcutoff: the likelihood cutoff the table used.
+        frames: (N, 2) int, the frames judged (video index, frame).
+        files: the report's files by name (``table``, ``figure``, ``text``).
+
+    Returns:
+        Five lines: training state, overall distance to the teacher, worst and best body part, hand
+        labels, and the files.
+    """
     if training:
         state = "converged" if training.get("converged") else "NOT converged"
         first = (f"{model} (shuffle {shuffle}): {state} after {training.get('steps')} steps "
@@ -293,7 +363,18 @@ def summary_lines(table: pd.DataFrame, training: dict | None, model: str, shuffl
 
 def plot_quality(table: pd.DataFrame, history_path: Path, training: dict | None, config: TrainingConfig,
                  path: Path) -> Path:
-    """Loss curves (train and test, the kept step marked) beside per-part distances to the teacher."""
+    """Loss curves (train and test, the kept step marked) beside per-part distances to the teacher.
+
+    Args:
+        table: :func:`quality_table`'s rows (the teacher's per-part ones are drawn).
+        history_path: the student's history.csv (no curves when it is missing).
+        training: the student's training summary (steps_per_epoch, kept_step, converged), or None.
+        config: the student's settings (model, sigma: the "lost" line).
+        path: the PNG to write.
+
+    Returns:
+        ``path``.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -235,7 +235,19 @@ def _analyze_videos(project: Project, videos, extensions, shuffle: int, training
 
 
 def video_paths(videos, extensions, shard: tuple[int, int] | None) -> list[Path]:
-    """The videos to analyze (files, or the videos in folders), this shard's share of them."""
+    """The videos to analyze (files, or the videos in folders), this shard's share of them.
+
+    Args:
+        videos: video files and/or folders, as deeplabcut's ``collect_video_paths`` takes them.
+        extensions: the extension(s) of the videos taken from folders; None: any video.
+        shard: ``(i, n)``: only every n-th video from the i-th (sorted by path); None: all of them.
+
+    Returns:
+        The video paths.
+
+    Raises:
+        ProjectError: a path does not exist, or no video is found.
+    """
     from deeplabcut.utils.auxfun_videos import collect_video_paths
 
     try:

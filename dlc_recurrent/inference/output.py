@@ -75,7 +75,14 @@ def student_scorer(project: Project, shuffle: int, trainingsetindex: int, model:
 
 
 def write_outputs(table: pd.DataFrame, metadata: dict, h5_path: Path, save_as_csv: bool) -> None:
-    """Write the h5 (+ meta pickle, + csv), each atomically; the h5 last, as it marks the video done."""
+    """Write the h5 (+ meta pickle, + csv), each atomically; the h5 last, as it marks the video done.
+
+    Args:
+        table: the predictions in DLC's layout (scorer / bodyparts / coords columns, one row per frame).
+        metadata: the ``_meta.pickle`` fields (:func:`output_metadata`), pickled under "data".
+        h5_path: the h5 to write; the meta pickle and csv go beside it.
+        save_as_csv: also write the table as a csv.
+    """
 
     def write_meta(path):
         with open(path, "wb") as handle:
@@ -89,7 +96,24 @@ def write_outputs(table: pd.DataFrame, metadata: dict, h5_path: Path, save_as_cs
 
 def output_metadata(project: Project, student: Student, info: VideoInfo, crop: Crop, scorer: str, batch_size: int,
               started: float, stopped: float, trainingsetindex: int) -> dict:
-    """The ``_meta.pickle`` fields deeplabcut's tools read, plus what really made the file."""
+    """The ``_meta.pickle`` fields deeplabcut's tools read, plus what really made the file.
+
+    Args:
+        project: the DLC project.
+        student: the student that predicted.
+        info: the video (its frame count: the frames predicted).
+        crop: the crop the student saw, full-frame pixels.
+        scorer: the scorer name of the output.
+        batch_size: frames per network call.
+        started: when the analysis started (``time.time()``).
+        stopped: when it stopped.
+        trainingsetindex: the index of the training fraction in config.yaml.
+
+    Returns:
+        DLC's fields (start, stop, run_duration, Scorer, fps, nframes, cropping_parameters, bodyparts...)
+        and, under ``OWN_OUTPUT_KEY`` ("dlc_recurrent"), the package version, model, window_length,
+        state_reset, epochs, scale, model folder and precision.
+    """
     full_frame = (crop.x1, crop.x2, crop.y1, crop.y2) == (0, info.width, 0, info.height)
     config = student.config
     return {

@@ -147,7 +147,16 @@ def bridge_reach(predictions: np.ndarray, confident: np.ndarray, handoff: float 
 
 
 def check_pair(students: list[Student]) -> None:
-    """Two students share one decoded stream: the same frames (scale, channels), body parts and segments."""
+    """Two students share one decoded stream: the same frames (scale, channels), body parts and segments.
+
+    Args:
+        students: the main student, then the confident one (fewer than two: nothing to check).
+
+    Raises:
+        ProjectError: the two were trained with another scale, channels or body parts (retrain one with the
+            other's setting), the recurrent ones have different segments (``state_reset``), or a
+            bidirectional one would run without segments.
+    """
     if len(students) < 2:
         return
     first, second = students
@@ -167,10 +176,16 @@ def check_pair(students: list[Student]) -> None:
 
 @dataclass(frozen=True)
 class Pairing:
-    """analyze_videos' second student, as its four options: the ``shuffle`` (and ``model``, default the
-    main student's) of a student trained on the teacher's confident targets only; the likelihood from
-    which its points replace the main student's (``handoff``); the longest run of frames bridged where
-    it is unsure (``bridge_max_gap``, None: BRIDGE_MAX_GAP, 0: no bridging). No shuffle: one student."""
+    """analyze_videos' second student, as its four options. No shuffle: one student.
+
+    Attributes:
+        shuffle: the training-set number of a student trained on the teacher's confident targets only
+            (``max_gap_fill=0``); None for no second student.
+        model: its model kind; None: the main student's.
+        handoff: the likelihood from which its points replace the main student's.
+        bridge_max_gap: the longest run of frames bridged where it is unsure; None: BRIDGE_MAX_GAP, 0: no
+            bridging.
+    """
 
     shuffle: int | None = None
     model: str | None = None
@@ -201,7 +216,28 @@ class Pairing:
 
 def load_confident(project: Project, student: Student, shuffle: int, trainingsetindex: int, model: str,
                    state_reset: int | None, pairing: Pairing, policy: str = "float32") -> Student | None:
-    """The second student of analyze_videos (None without ``pairing.shuffle``), checked against the first."""
+    """The second student of analyze_videos (None without ``pairing.shuffle``), checked against the first.
+
+    Warns when the second student's training set fills teacher gaps (it should not: ``max_gap_fill=0``).
+
+    Args:
+        project: the DLC project.
+        student: the main student, already loaded.
+        shuffle: the main student's training-set number.
+        trainingsetindex: the index of the training fraction in config.yaml.
+        model: the main student's model kind.
+        state_reset: frames per ConvLSTM segment asked for; a recurrent main student's own segments win, so
+            that both share one stream.
+        pairing: the second student's options.
+        policy: the Keras dtype policy it computes in.
+
+    Returns:
+        The second student, or None when ``pairing`` names no shuffle.
+
+    Raises:
+        ProjectError: options that do not fit together (see ``Pairing.check``), no trained student for the
+            confident shuffle (build and train it), or one that cannot share the main student's stream.
+    """
     pairing.check(shuffle, model)
     if pairing.shuffle is None:
         return None
@@ -225,7 +261,16 @@ def load_confident(project: Project, student: Student, shuffle: int, trainingset
 
 
 def combination(confident: Student | None, pairing: Pairing) -> dict | None:
-    """How a second student took part (recorded in the output's meta), None when it did not."""
+    """How a second student took part (recorded in the output's meta), None when it did not.
+
+    Args:
+        confident: the second student, or None.
+        pairing: its options.
+
+    Returns:
+        shuffle, model, handoff, bridge_max_gap, bridge_tolerance, bridge_weight, state_reset (None for a
+        single-frame student) and model_folder; None without a second student.
+    """
     if confident is None:
         return None
     return {"shuffle": pairing.shuffle, "model": confident.config.model, "handoff": float(pairing.handoff),
@@ -236,7 +281,16 @@ def combination(confident: Student | None, pairing: Pairing) -> dict | None:
 
 
 def same_combination(recorded: dict | None, requested: dict | None) -> bool:
-    """Same second student (shuffle, model), handoff and bridging; where the project lies does not matter."""
+    """Same second student (shuffle, model), handoff and bridging; where the project lies does not matter.
+
+    Args:
+        recorded: the :func:`combination` an earlier output recorded, or None.
+        requested: this call's, or None.
+
+    Returns:
+        Whether both are None, or both name the same shuffle, model, handoff and bridging (outputs recorded
+        before bridging count as unbridged).
+    """
     if recorded is None or requested is None:
         return recorded == requested
     return _bridging(recorded) == _bridging(requested) and all(
@@ -253,7 +307,15 @@ def _bridging(combination: dict) -> tuple:
 
 
 def describe_combination(combination: dict | None) -> str:
-    """How an output's points were made, in words (for "already analyzed" messages)."""
+    """How an output's points were made, in words (for "already analyzed" messages).
+
+    Args:
+        combination: a :func:`combination` record, or None.
+
+    Returns:
+        E.g. "by the main student alone", or "with the confident student of shuffle 2 (leap, handoff 0.8,
+        no bridging)".
+    """
     if combination is None:
         return "by the main student alone"
     max_gap, tolerance, weight = _bridging(combination)

@@ -20,7 +20,18 @@ class FrameReader:
     With ``start`` > 0 the frames before it are decoded and dropped (no seeking: exact on every
     codec); the first chunk then holds the ``prefix`` frames before ``start``, if any. A video
     whose header claims more frames than decode ends at the last one that does, as deeplabcut's
-    analyze_videos does.
+    analyze_videos does. Iterating yields the chunks, each (n, H, W, C) uint8 zero-padded at the bottom and
+    right to a multiple of 4; a decoding error (a ProjectError for a video that ends before ``start``) is
+    raised in the iterating thread.
+
+    Args:
+        info: the video (its path and header frame count).
+        crop: the crop to cut out of each frame, full-frame pixels.
+        scale: the resize factor.
+        channels: 1 for grey, 3 for RGB.
+        chunk: frames per chunk (the last may hold fewer).
+        start: the first frame to deliver (after the prefix).
+        prefix: frames before ``start`` to deliver first as context, at most ``start``.
     """
 
     def __init__(self, info: VideoInfo, crop: Crop, scale: float, channels: int, chunk: int,

@@ -15,7 +15,17 @@ logger = logging.getLogger(__name__)
 
 def decoder_input(features, hidden, skip_connection):
     """What the decoder of a split recurrent model takes: the hidden state, after the frame's
-    own features with a skip connection (the order the Keras model concatenates them in)."""
+    own features with a skip connection (the order the Keras model concatenates them in).
+
+    Args:
+        features: (n, h, w, F) tensor, the frames' encoder features.
+        hidden: (n, h, w, filters) tensor, the ConvLSTM's hidden states of the same frames.
+        skip_connection: whether the decoder also takes the features.
+
+    Returns:
+        (n, h, w, F + filters) ``concat([features, hidden])`` in ``hidden``'s dtype with a skip connection;
+        ``hidden`` itself otherwise.
+    """
     return tf.concat([tf.cast(features, hidden.dtype), hidden], -1) if skip_connection else hidden
 
 
@@ -25,7 +35,14 @@ def split_recurrent_model(model):
     `encoder` and `decoder` are the model's own per-frame halves (shared weights); `recurrence`
     is a :class:`ConvLSTMRecurrence` with the trained ConvLSTM weights, so a video can be
     processed chunk by chunk with :func:`run_recurrent_chunk`. Works for any window length the
-    model was trained with. With a skip connection the decoder takes :func:`decoder_input`.
+    model was trained with.
+
+    Args:
+        model: the trained Keras ConvLSTM-LEAP (layers "encoder_td", "convlstm", "decoder_td").
+
+    Returns:
+        (encoder, recurrence, decoder): the encoder maps frames (n, H, W, C) to features (n, h, w, F); the
+        decoder maps :func:`decoder_input` (n, h, w, ...) to maps (n, H, W, K).
     """
     encoder = model.get_layer("encoder_td").layer
     decoder = model.get_layer("decoder_td").layer
@@ -36,6 +53,13 @@ def split_bidirectional_model(model):
     """(encoder, forward, backward, decoder) of a bidirectional student, for chunked inference.
 
     ``backward`` runs on time-reversed features; the decoder takes ``concat([forward, backward])``.
+
+    Args:
+        model: the trained Keras bidirectional student (layers "encoder_td", "convlstm", "decoder_td").
+
+    Returns:
+        (encoder, forward, backward, decoder): the per-frame halves (shared weights) and a
+        :class:`ConvLSTMRecurrence` for each direction of the bidirectional ConvLSTM.
     """
     encoder = model.get_layer("encoder_td").layer
     decoder = model.get_layer("decoder_td").layer
@@ -65,6 +89,12 @@ class ConvLSTMRecurrence:
     that fuse the element-wise work (joining and casting; bias, gates and state update; plain ops
     where TensorFlow has no XLA). The cell state and the returned hidden states stay float32. What
     this arrangement saves on a CPU is measured in benchmarks/RESULTS.md ("analysis speed").
+
+    Args:
+        layer: the trained Keras ConvLSTM2D layer (its weights are copied).
+
+    Raises:
+        ValueError: a layer with strides or dilation other than 1, or padding other than "same".
     """
 
     def __init__(self, layer):
@@ -119,12 +149,22 @@ class ConvLSTMRecurrence:
 
 
 def run_recurrent_chunk(encoder, recurrence, decoder, frames, state=None):
-    """Run consecutive frames (n, H, W, C) of one video through the split recurrent model.
+    """Run consecutive frames of one video through the split recurrent model.
 
-    `state` is the ConvLSTM state returned for the previous chunk of the same video (None at
-    the start). Returns ``(maps, state)``: maps (n, H, W, K) float32 tf.Tensor and the state to
-    pass with the next chunk. Each frame goes through the encoder and decoder exactly once, and
-    the result equals running the whole video through the Keras model as one sequence.
+    Each frame goes through the encoder and decoder exactly once, and the result equals running the
+    whole video through the Keras model as one sequence.
+
+    Args:
+        encoder: the per-frame encoder (:func:`split_recurrent_model`).
+        recurrence: the :class:`ConvLSTMRecurrence`.
+        decoder: the per-frame decoder; a skip connection is told from its input width.
+        frames: (n, H, W, C) uint8, consecutive frames, padded to a multiple of 4.
+        state: the ConvLSTM state (hidden, cell) returned for the previous chunk of the same video; None at
+            the start.
+
+    Returns:
+        (maps, state): maps (n, H, W, K) float32 tf.Tensor, and the (hidden, cell) state, each (h, w, filters)
+        float32, to pass with the next chunk.
     """
     features = encoder(frames, training=False)
     sequence, hidden, cell = recurrence(features, *(state or (None, None)))

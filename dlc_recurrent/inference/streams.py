@@ -172,7 +172,18 @@ def frames_per_step(students: list[Student], batch_size: int, crop: Crop, scale:
     """Frames decoded and predicted per step: a batch for single-frame students; for a recurrent student
     whole segments, as many as MAX_SEGMENTS_PER_STEP and SEGMENT_BATCH_BYTES allow (at least one), and
     segments shorter than a batch side by side up to a batch of frames (``state_reset=1``: 8 windows
-    in one ConvLSTM scan instead of 8 scans)."""
+    in one ConvLSTM scan instead of 8 scans).
+
+    Args:
+        students: the students that share the stream (the first recurrent one with segments decides).
+        batch_size: frames per network call.
+        crop: the region of the video the students see, full-frame pixels.
+        scale: the resize factor of the stored frames.
+
+    Returns:
+        ``batch_size`` without a recurrent student with segments; else a whole number of segments
+        (``state_reset`` frames each).
+    """
     recurrent = next((s for s in students if s.config.recurrent and s.state_reset > 0), None)
     if recurrent is None:
         return batch_size
@@ -258,7 +269,12 @@ def _save_checkpoint(path: Path, signature: str, predictions: np.ndarray, stream
 
 
 class FrameStream:
-    """The single-frame student: no context, nothing carried between chunks."""
+    """The single-frame student: no context, nothing carried between chunks.
+
+    Args:
+        student: the trained single-frame student.
+        batch_size: frames per network call.
+    """
 
     context = 0
 
@@ -288,6 +304,10 @@ class RecurrentStream:
     With ``state_reset`` > 0 every chunk restarts from a zero state on the encoder features of the
     ``window_length - 1`` frames before it (a burn-in), so chunks are independent of each other;
     with 0 the state is carried through the whole video.
+
+    Args:
+        student: the trained causal recurrent student (its ``state_reset`` sets the segments).
+        batch_size: frames per encoder and decoder call.
     """
 
     def __init__(self, student: Student, batch_size: int):
@@ -356,6 +376,10 @@ class PairedStream:
 
     One stream may hold predictions back (the bidirectional one, until the frames after a segment
     are read): only frames both have predicted come out, so a checkpoint is at a boundary of both.
+
+    Args:
+        main: the main student's stream (:func:`make_stream`).
+        confident: the confident student's stream, fed the same chunks.
     """
 
     def __init__(self, main, confident):
@@ -409,6 +433,13 @@ class BidirectionalStream:
     it. Every frame therefore sees at least the context of a training window in both directions,
     and each segment equals the whole network run on the segment with its context. A segment's
     predictions come out once the frames after it have been read; ``finish`` flushes the last.
+
+    Args:
+        student: the trained bidirectional student.
+        batch_size: frames per encoder and decoder call.
+
+    Raises:
+        ValueError: a student without segments (``state_reset`` <= 0).
     """
 
     def __init__(self, student: Student, batch_size: int):

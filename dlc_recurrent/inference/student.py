@@ -27,13 +27,32 @@ CPU_BATCH_SIZE = 8
 
 
 def default_batch_size(device_type: str) -> int:
-    """Frames per network call for analysis on a ``device_type`` ("CPU" or "GPU")."""
+    """Frames per network call for analysis on a ``device_type`` ("CPU" or "GPU").
+
+    Args:
+        device_type: "CPU" or "GPU" (any case).
+
+    Returns:
+        ``CPU_BATCH_SIZE`` on a CPU, ``DEFAULT_BATCH_SIZE`` otherwise.
+    """
     return CPU_BATCH_SIZE if device_type.upper() == "CPU" else DEFAULT_BATCH_SIZE
 
 
 @dataclass
 class Student:
-    """A trained student ready for streaming inference, with its compiled pieces."""
+    """A trained student ready for streaming inference, with its compiled pieces.
+
+    Building it compiles, as ``tf.function``: ``predict`` (frames (B, H, W, C) uint8 -> peaks (B, K, 3))
+    for LEAP; for the recurrent students ``encode``, ``recur`` (and ``recur_backward``), ``recur_segments``,
+    ``decode`` and ``last_frame_peaks``, the network taken apart for streaming.
+
+    Attributes:
+        config: the student's settings (``dlc_recurrent.yaml``).
+        folder: its ``train`` folder.
+        network: the trained Keras model.
+        state_reset: frames per ConvLSTM segment in analysis; 0: the state is carried through the whole
+            video (not for the bidirectional student).
+    """
 
     config: TrainingConfig
     folder: Path
@@ -185,5 +204,14 @@ def find_peaks(maps: tf.Tensor, amplitude: float) -> tf.Tensor:
 
 
 def in_batches(function, tensor, batch_size: int) -> tf.Tensor:
-    """``function`` over the first axis of ``tensor`` in pieces of ``batch_size`` (bounded memory)."""
+    """``function`` over the first axis of ``tensor`` in pieces of ``batch_size`` (bounded memory).
+
+    Args:
+        function: takes a (b, ...) piece and returns a tensor with b rows.
+        tensor: (N, ...) array or tensor, N > 0.
+        batch_size: rows per call.
+
+    Returns:
+        (N, ...) tf.Tensor, the pieces' results concatenated.
+    """
     return tf.concat([function(tensor[i : i + batch_size]) for i in range(0, len(tensor), batch_size)], 0)

@@ -13,7 +13,16 @@ SIZE_MULTIPLE = 4
 
 
 def pad_to_multiple(height, width, multiple=SIZE_MULTIPLE):
-    """Rows and columns to add (at the bottom and right) so both sizes become multiples of `multiple`."""
+    """Rows and columns to add (at the bottom and right) so both sizes become multiples of `multiple`.
+
+    Args:
+        height: the image height, px.
+        width: the image width, px.
+        multiple: what both must be a multiple of.
+
+    Returns:
+        (rows, columns) to add, each in [0, multiple).
+    """
     return (-height) % multiple, (-width) % multiple
 
 
@@ -22,6 +31,13 @@ def pad_images(images, multiple=SIZE_MULTIPLE):
 
     Padding goes at the bottom and right, so a keypoint's (x, y) is the same in the padded
     image; crop the predicted maps back with ``maps[..., :height, :width, :]``.
+
+    Args:
+        images: (..., H, W, C) array, e.g. frames (N, H, W, C) or windows (N, T, H, W, C).
+        multiple: what the padded height and width are multiples of.
+
+    Returns:
+        (..., H', W', C) array of the same dtype; ``images`` itself (as an array) when no padding is needed.
     """
     images = np.asarray(images)
     pad_h, pad_w = pad_to_multiple(images.shape[-3], images.shape[-2], multiple)
@@ -39,6 +55,12 @@ class Normalize(layers.Layer):
     statistics instead if they differ. The mean and std are saved with the model.
     Images whose height or width is not a multiple of `multiple` are refused, since the
     network's output would silently come out smaller than its input.
+
+    Args:
+        mean: the mean the inputs are normalised with, on the 0-1 grey-level scale.
+        std: their standard deviation, on the same scale.
+        multiple: what the image height and width must be multiples of.
+        **kwargs: Keras layer arguments (name, dtype...).
     """
 
     def __init__(self, mean=DEFAULT_MEAN, std=DEFAULT_STD, multiple=SIZE_MULTIPLE, **kwargs):
@@ -70,12 +92,28 @@ class Normalize(layers.Layer):
 
 
 def conv(filters, name):
-    """A 3x3 "same" convolution with ReLU, as every LEAP convolution but the last."""
+    """A 3x3 "same" convolution with ReLU, as every LEAP convolution but the last.
+
+    Args:
+        filters: output channels.
+        name: the layer's name (weights are matched by it when a student starts from LEAP).
+
+    Returns:
+        The Keras Conv2D layer.
+    """
     return layers.Conv2D(filters, 3, padding="same", activation="relu", name=name)
 
 
 def check_sizes(height, width):
-    """Refuse a height or width that is not a multiple of SIZE_MULTIPLE, saying how many rows or columns to pad."""
+    """Refuse a height or width that is not a multiple of SIZE_MULTIPLE, saying how many rows or columns to pad.
+
+    Args:
+        height: the frame height a network is built for, px; None: any.
+        width: the frame width, px; None: any.
+
+    Raises:
+        ValueError: naming the size and the rows or columns to pad (see :func:`pad_images`).
+    """
     for name, size in (("height", height), ("width", width)):
         if size is not None and size % SIZE_MULTIPLE:
             unit = "rows" if name == "height" else "columns"
@@ -98,6 +136,13 @@ class FrameDropout(layers.Layer):
     part needs and what a student that starts as LEAP (a skip connection, see
     :func:`warm_start_from_leap`) otherwise never has to learn. At inference it passes the features
     through unchanged. Input and output (B, T, h, w, C).
+
+    Args:
+        rate: the share of windows with a blanked run, in [0, 1] (0: off).
+        **kwargs: Keras layer arguments (name, dtype...).
+
+    Raises:
+        ValueError: a rate outside [0, 1].
     """
 
     def __init__(self, rate=0.5, **kwargs):

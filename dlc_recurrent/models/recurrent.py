@@ -212,7 +212,17 @@ def warm_start_from_leap(student, leap) -> None:
 
 def leap_weights(student) -> list:
     """The weights of the LEAP inside a ``memory="maps"`` student (its encoder and decoder): what
-    ``freeze_leap`` keeps as trained. Left trainable in Keras' sense, so the saved weights keep one order."""
+    ``freeze_leap`` keeps as trained. Left trainable in Keras' sense, so the saved weights keep one order.
+
+    Args:
+        student: the Keras recurrent student.
+
+    Returns:
+        The variables of the LEAP encoder's and decoder's layers, in that order.
+
+    Raises:
+        ValueError: a student whose memory does not read LEAP's maps.
+    """
     if not has_map_memory(student):
         raise ValueError("only a student with memory='maps' holds a whole LEAP to keep")
     reader = student.get_layer("encoder_td").layer
@@ -220,10 +230,24 @@ def leap_weights(student) -> list:
 
 
 def has_map_memory(model) -> bool:
-    """Whether a recurrent student's memory reads LEAP's maps (``memory="maps"``, :func:`build_map_memory`)."""
+    """Whether a recurrent student's memory reads LEAP's maps (``memory="maps"``, :func:`build_map_memory`).
+
+    Args:
+        model: a Keras student.
+
+    Returns:
+        True when its per-frame reader is the LEAP-with-maps "reader".
+    """
     return any(layer.name == "encoder_td" and layer.layer.name == "reader" for layer in model.layers)
 
 
 def has_skip_connection(model) -> bool:
-    """Whether a recurrent student's decoder also sees the encoder features (``skip_connection``)."""
+    """Whether a recurrent student's decoder also sees the encoder features (``skip_connection``).
+
+    Args:
+        model: a Keras student.
+
+    Returns:
+        True when it has the "skip" layer.
+    """
     return any(layer.name == "skip" for layer in model.layers)

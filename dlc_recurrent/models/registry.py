@@ -51,7 +51,15 @@ def build_model(kind, n_keypoints, *, window_length=15, convlstm_filters=32, ski
 
 
 def check_memory(kind: str, memory: str) -> None:
-    """Refuse a memory that does not exist or that ``kind`` is not built for (a one-line ValueError)."""
+    """Refuse a memory that does not exist or that ``kind`` is not built for (a one-line ValueError).
+
+    Args:
+        kind: the model kind.
+        memory: what its memory would read, one of ``MEMORIES``.
+
+    Raises:
+        ValueError: an unknown kind or memory, or a memory the kind is not built for (naming those that are).
+    """
     if memory not in MEMORIES:
         raise ValueError(f"memory must be one of {MEMORIES}, got {memory!r}")
     if memory not in model_kind(kind).memories:

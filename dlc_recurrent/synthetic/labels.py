@@ -60,7 +60,28 @@ def _decoded_frames(video: Path, wanted: set[int]) -> dict[int, np.ndarray]:
 def write_labeled_data(
     project: Path, video: Path, truth: GroundTruth, scorer: str, rng, count: int, noise_px: float
 ) -> pd.DataFrame:
-    """Extract frames as PNGs and write ``CollectedData_<scorer>.h5/.csv`` with truth + labelling error."""
+    """Extract frames as PNGs and write ``CollectedData_<scorer>.h5/.csv`` with truth + labelling error.
+
+    The frames are spread over the video, about a fifth of them with a hidden part, whose label is left
+    out (NaN), as labellers do.
+
+    Args:
+        project: the synthetic project's folder (files go to ``labeled-data/<video stem>/``).
+        video: the synthetic video.
+        truth: its ground truth (xy (T, K, 2) full-frame pixels, visible (T, K)).
+        scorer: the labeller's name (config.yaml's scorer).
+        rng: the generator (the video's labels stream).
+        count: how many frames to label, at most the video's frames.
+        noise_px: the standard deviation of the labelling error, px, on each axis.
+
+    Returns:
+        The labels as written: one row per labelled frame (index ("labeled-data", video stem, image name)),
+        columns scorer / bodyparts / coords (x, y), full-frame pixels, NaN where the part is hidden.
+
+    Raises:
+        RuntimeError: a chosen frame cannot be decoded.
+        OSError: an image cannot be written.
+    """
     folder = project / "labeled-data" / video.stem
     folder.mkdir(parents=True, exist_ok=True)
     frames = _pick_labelled_frames(rng, truth.visible, count)

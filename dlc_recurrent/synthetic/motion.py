@@ -25,7 +25,16 @@ from dlc_recurrent.synthetic.scene import (
 
 
 def smooth_noise(rng: np.random.Generator, n: int, corr_frames: float) -> np.ndarray:
-    """Gaussian-filtered white noise with unit standard deviation and the given correlation time."""
+    """Gaussian-filtered white noise with unit standard deviation and the given correlation time.
+
+    Args:
+        rng: the generator.
+        n: samples (frames).
+        corr_frames: the Gaussian kernel's standard deviation, frames.
+
+    Returns:
+        (n,) float, the noise.
+    """
     half = int(3 * corr_frames) + 1
     kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / corr_frames) ** 2)
     white = rng.standard_normal(n + 2 * half)
@@ -40,7 +49,15 @@ def _surface_y(x: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Gait:
-    """The simulated gait of one video: paw positions and phases, wheel travel and body bob per frame."""
+    """The simulated gait of one video: paw positions and phases, wheel travel and body bob per frame.
+
+    Attributes:
+        paws: (n, 4, 2) float, each paw's position in reference coordinates (near fore, far fore, near hind,
+            far hind, as in ``LIMBS``).
+        stance: (n, 4) bool, the paw is on the wheel (stance) rather than swinging.
+        belt: (n,) float, the distance the wheel surface has travelled, reference pixels.
+        bob: (n,) float, the body's vertical offset, reference pixels.
+    """
 
     paws: np.ndarray  # (n, 4, 2) reference coordinates
     stance: np.ndarray  # (n, 4) bool
@@ -94,7 +111,14 @@ def simulate_gait(rng: np.random.Generator, n: int, fps: float, stride_hz: float
 
 @dataclass(frozen=True)
 class PlannedOcclusion:
-    """One scheduled occlusion: a ``kind`` of occluder hiding paw ``part`` for ``length`` frames from ``start``."""
+    """One scheduled occlusion: a ``kind`` of occluder hiding paw ``part`` for ``length`` frames from ``start``.
+
+    Attributes:
+        kind: "tail" or "bar".
+        part: the hidden paw's index (as in ``LIMBS``).
+        start: the first hidden frame.
+        length: hidden frames.
+    """
 
     kind: str  # "tail" or "bar"
     part: int
@@ -192,7 +216,17 @@ def tail_controls(rng, n: int, gait: Gait, events: list[PlannedOcclusion]) -> np
     """Tail base, middle and end points per frame: a swaying rest pose, swept over a hind paw on tail events.
 
     The tail is a quadratic curve through these three points; in the sweep pose it passes exactly
-    through the target paw's centre at curve parameter 0.75.
+    through the target paw's centre at curve parameter 0.75. The sweep blends in and out over
+    ``TAIL_RAMP`` frames.
+
+    Args:
+        rng: the generator (the video's motion stream).
+        n: frames.
+        gait: the video's gait (paws and body bob).
+        events: the planned occlusions (the tail ones are used).
+
+    Returns:
+        (n, 3, 2) float, the base, middle and end points in reference coordinates.
     """
     base = np.stack([np.full(n, 76.0), 150.0 + gait.bob], axis=1)
     mid = np.array([40.0, 186.0]) + np.stack([3 * smooth_noise(rng, n, 25), 6 * smooth_noise(rng, n, 25)], 1)
@@ -212,7 +246,15 @@ def tail_controls(rng, n: int, gait: Gait, events: list[PlannedOcclusion]) -> np
 
 
 def tail_curve(controls: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Points of the quadratic through ``controls`` at parameters u (0: base, 0.5: middle, 1: end)."""
+    """Points of the quadratic through ``controls`` at parameters u (0: base, 0.5: middle, 1: end).
+
+    Args:
+        controls: (..., 3, 2) float, the base, middle and end points (:func:`tail_controls`).
+        u: (U,) float, the curve parameters.
+
+    Returns:
+        (..., U, 2) float, the points.
+    """
     u = np.asarray(u)[..., None]
     l0 = 2 * (u - 0.5) * (u - 1)
     l1 = -4 * u * (u - 1)
@@ -225,6 +267,15 @@ def bar_geometry(n: int, gait: Gait, events: list[PlannedOcclusion]) -> np.ndarr
 
     While it hides its target the bar's top edge sits ``BAR_COVER`` above the paw's centre; it rises
     and drops over ``BAR_RAMP`` frames, staying below the centre outside the occlusion.
+
+    Args:
+        n: frames.
+        gait: the video's gait (the target paw's positions).
+        events: the planned occlusions (the bar ones are used).
+
+    Returns:
+        (n, 3) float, the bar's left and right edges and top, reference coordinates; NaN on frames without a
+        bar.
     """
     bar = np.full((n, 3), np.nan)
     margin = 1.3 * NEAR_PAW_R + 3.0

@@ -51,7 +51,13 @@ PRESETS = {
 
 @dataclass(frozen=True)
 class SyntheticProject:
-    """Where the pieces of a synthetic project are."""
+    """Where the pieces of a synthetic project are.
+
+    Attributes:
+        config_path: the project's config.yaml.
+        videos: the videos of its video_sets.
+        teacher_scorer: the simulated teacher's scorer (the name after the video stem of its h5 files).
+    """
 
     config_path: Path
     videos: tuple[Path, ...]

@@ -236,7 +236,14 @@ def _two_link_joint(anchor, target, upper, lower, bend) -> np.ndarray:
 
 @dataclass
 class Simulation:
-    """One rendered video's truth, and the occluders' geometry the simulated teacher is drawn to."""
+    """One rendered video's truth, and the occluders' geometry the simulated teacher is drawn to.
+
+    Attributes:
+        truth: the video's ground truth (xy (n, K, 2) pixels, visible, occluded_by, body parts, fps).
+        bar: (n, 3) float, the bar's left and right edges and top in pixels; NaN when absent.
+        tail_edge: (n, 2) float, the pixel point on the tail beyond a swept paw (curve parameter 0.9).
+        frame_size: (width, height) of the video, px.
+    """
 
     truth: GroundTruth
     bar: np.ndarray  # (n, 3) pixel coordinates of the bar, NaN when absent
@@ -245,7 +252,15 @@ class Simulation:
 
 
 def random_streams(seed: int, video_index: int) -> dict[str, np.random.Generator]:
-    """Independent random streams per purpose, so e.g. more labelled frames do not change the teacher."""
+    """Independent random streams per purpose, so e.g. more labelled frames do not change the teacher.
+
+    Args:
+        seed: the project's seed.
+        video_index: the video's index in the project.
+
+    Returns:
+        A generator per purpose: "motion", "scene", "noise", "teacher" and "labels".
+    """
     names = ("motion", "scene", "noise", "teacher", "labels")
     return {name: np.random.default_rng([seed, video_index, i]) for i, name in enumerate(names)}
 
@@ -254,6 +269,24 @@ def simulate_video(path: Path, rngs, *, n_frames, width, height, fps, stride_hz,
     """Render one video to ``path`` and return its ground truth.
 
     Frames go to the mp4v encoder as single-channel images, so they decode with three equal channels.
+
+    Args:
+        path: the video file to write.
+        rngs: the video's random streams (:func:`random_streams`; "motion", "scene" and "noise" are used).
+        n_frames: frames to render.
+        width: the frame width, px.
+        height: the frame height, px.
+        fps: frames per second.
+        stride_hz: the mean stride frequency of the gait.
+        occlusion: :func:`~dlc_recurrent.synthetic.motion.plan_occlusions`' options (per_100_frames, lengths,
+            tail_fraction, during).
+
+    Returns:
+        The simulation: the truth (xy (n, K, 2) full-frame pixels, visible and occluded_by (n, K) from what
+        is drawn on each part's centre pixel) and the occluders' geometry.
+
+    Raises:
+        RuntimeError: OpenCV cannot write an mp4v video to ``path``.
     """
     motion = rngs["motion"]
     gait = simulate_gait(motion, n_frames, fps, stride_hz)

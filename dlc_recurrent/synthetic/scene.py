@@ -77,8 +77,12 @@ ID_TO_OCCLUDER[ID_BAR] = OCCLUDERS.index("bar")
 class GroundTruth:
     """True pose of one synthetic video, in DeepLabCut's pixel convention (x = column, y = row).
 
-    ``xy`` is (n_frames, K, 2), ``visible`` (n_frames, K) is False where an occluder covers the part's
-    centre, and ``occluded_by`` (n_frames, K) indexes ``OCCLUDERS`` (0 where visible).
+    Attributes:
+        xy: (n_frames, K, 2) float, the true positions, full-frame pixels.
+        visible: (n_frames, K) bool, False where an occluder covers the part's centre.
+        bodyparts: the body parts, in the order of K.
+        fps: the video's frames per second.
+        occluded_by: (n_frames, K) int8, what covers the part: an index into ``OCCLUDERS`` (0 where visible).
     """
 
     xy: np.ndarray

@@ -37,12 +37,22 @@ def write_dlc_h5(df: pd.DataFrame, path: str | Path, *, table: bool = True) -> P
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """Write a table as CSV, atomically."""
+    """Write a table as CSV, atomically.
+
+    Args:
+        df: the table (its index is written too).
+        path: the CSV file.
+    """
     atomic_write(path, lambda tmp: df.to_csv(tmp))
 
 
 def write_pickle(obj, path: Path) -> None:
-    """Pickle ``obj`` to ``path``, atomically (a ``_meta.pickle``)."""
+    """Pickle ``obj`` to ``path``, atomically (a ``_meta.pickle``).
+
+    Args:
+        obj: what to pickle.
+        path: the pickle file.
+    """
 
     def dump(tmp):
         with open(tmp, "wb") as f:
@@ -60,6 +70,16 @@ def simulate_teacher(
     the network locks onto a distractor (the same paw of the other side, or the occluder's edge)
     with likelihood under ``pcutoff`` - or, with probability ``confident_miss``, above it. Rare
     glitches on visible frames jump to another body part.
+
+    Args:
+        rng: the generator (the video's teacher stream).
+        sim: the rendered video (its truth and occluders).
+        pcutoff: the project's pcutoff.
+        confident_miss: the probability that a hidden run gets a likelihood over ``pcutoff``.
+        glitch_rate: the probability, per visible point, of a jump to another body part.
+
+    Returns:
+        (n, K, 3) float: x, y in full-frame pixels (clipped to the frame) and the likelihood.
     """
     truth = sim.truth
     n, k = truth.visible.shape
@@ -115,7 +135,21 @@ def teacher_dataframe(scorer: str, predictions: np.ndarray) -> pd.DataFrame:
 
 
 def teacher_metadata(cfg, scorer: str, n_frames: int, width: int, height: int, fps: float, runtime) -> dict:
-    """The ``_meta.pickle`` content, filled as deeplabcut 3.0.2's PyTorch ``analyze_videos`` fills it."""
+    """The ``_meta.pickle`` content, filled as deeplabcut 3.0.2's PyTorch ``analyze_videos`` fills it.
+
+    Args:
+        cfg: the synthetic project's config.
+        scorer: the teacher's scorer.
+        n_frames: the video's frames.
+        width: its frame width, px.
+        height: its frame height, px.
+        fps: its frames per second.
+        runtime: (start, stop) times of the simulation (``time.time()``).
+
+    Returns:
+        ``{"data": ...}`` with DLC's fields (start, stop, Scorer, pytorch-config, fps, nframes, cropping,
+        bodyparts...).
+    """
     individuals = list(cfg.get("individuals") or ["individual_1"])
     return {
         "data": {
@@ -166,5 +200,12 @@ def teacher_scorer(config_path: str | Path) -> str:
 
 
 def scorer_of(cfg) -> str:
-    """The simulated teacher's scorer from a project's config (Task and date), as DLC would name it."""
+    """The simulated teacher's scorer from a project's config (Task and date), as DLC would name it.
+
+    Args:
+        cfg: the project's config (its Task and date).
+
+    Returns:
+        ``DLC_Resnet50_<Task><date>shuffle1_snapshot_200``.
+    """
     return f"DLC_{TEACHER_NET}_{cfg['Task']}{cfg['date']}shuffle1_{TEACHER_SNAPSHOT}"

@@ -25,18 +25,31 @@ SMOOTHING = 3
 
 
 def monitored_loss(logs):
-    """The loss schedule="converge" judges, from one epoch's logs (a dict) or from history.csv (a
-    DataFrame, giving a Series): the test loss, or where the student has a hidden-part test loss
+    """The loss schedule="converge" judges: the test loss, or where the student has a hidden-part test loss
     (``HiddenTestLoss``) the geometric mean of the two, so that each counts by its relative change
     (the hidden one, on wider maps, is many times larger); the training loss when there are no test
-    windows."""
+    windows.
+
+    Args:
+        logs: one epoch's logs (a dict) or history.csv (a DataFrame).
+
+    Returns:
+        The monitored loss: a float from logs, a Series (one value per evaluation) from a DataFrame.
+    """
     if "val_hidden_loss" in logs:
         return (logs["val_loss"] * logs["val_hidden_loss"]) ** 0.5
     return logs["val_loss"] if "val_loss" in logs else logs["loss"]
 
 
 def monitor_name(logs) -> str:
-    """What monitored_loss returns, in words for the summary."""
+    """What monitored_loss returns, in words for the summary.
+
+    Args:
+        logs: one epoch's logs (a dict) or history.csv (a DataFrame).
+
+    Returns:
+        "geometric mean of the test loss and the hidden-part test loss", "test_loss" or "train_loss".
+    """
     if "val_hidden_loss" in logs:
         return "geometric mean of the test loss and the hidden-part test loss"
     return "test_loss" if "val_loss" in logs else "train_loss"
@@ -46,7 +59,12 @@ class HiddenTestLoss(keras.callbacks.Callback):
     """Adds ``val_hidden_loss`` to each epoch's logs: the loss on the points that part occluders hide
     in the test windows (``make_dataset(hide_parts=True)``), which the ordinary test loss cannot see:
     a student started as LEAP already fits every visible point, and what its memory adds shows only
-    where the frame does not show the part. Must come before the callbacks that read it."""
+    where the frame does not show the part. Must come before the callbacks that read it.
+
+    Args:
+        dataset: the test windows with part occluders, weighted on the hidden points only
+            (``make_dataset(hide_parts=True)`` over :func:`~dlc_recurrent.training.data.hidden_test_samples`).
+    """
 
     def __init__(self, dataset: tf.data.Dataset):
         super().__init__()
@@ -60,7 +78,19 @@ class HiddenTestLoss(keras.callbacks.Callback):
 
 class ScheduleState(tf.Module):
     """What the schedule knows, checkpointed with the weights so a resumed run decides as the
-    uninterrupted one would have."""
+    uninterrupted one would have.
+
+    Attributes:
+        best_loss: the lowest monitored loss so far (float64); its weights are in BEST_WEIGHTS_NAME.
+        best_epoch: the evaluation (epoch count) it came at (int64; 0: none yet).
+        recent: (SMOOTHING,) float64, the last monitored losses (NaN until there are that many).
+        reference: the smoothed loss at the last improvement by min_improvement.
+        since_improvement: steps since that improvement.
+        since_lr_change: steps since that improvement or the last lowering of the learning rate.
+        lr_scale: the factor the plateaus have lowered the learning rate by so far.
+        stopped: the stopping rule has fired (the student converged).
+        seconds: seconds spent training, over all runs that resumed each other.
+    """
 
     def __init__(self):
         super().__init__(name="schedule")
@@ -83,7 +113,13 @@ class ScheduleState(tf.Module):
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
-    """Saves network, optimizer, epoch and sample counters after every epoch (what resuming needs)."""
+    """Saves network, optimizer, epoch and sample counters after every epoch (what resuming needs).
+
+    Args:
+        manager: the checkpoint manager of the student's folder.
+        checkpoint: the checkpoint (it has ``epoch`` and ``samples`` counters).
+        samples_per_epoch: training samples seen per epoch (steps x batch).
+    """
 
     def __init__(self, manager: tf.train.CheckpointManager, checkpoint: tf.train.Checkpoint, samples_per_epoch: int):
         super().__init__()
@@ -97,7 +133,12 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
 
 class StepLog(keras.callbacks.Callback):
-    """Adds the optimizer step and the learning rate to each epoch's logs (history.csv, TensorBoard)."""
+    """Adds the optimizer step and the learning rate to each epoch's logs (history.csv, TensorBoard).
+
+    Args:
+        steps_per_epoch: optimizer steps per evaluation period.
+        optimizer: the optimizer (its learning rate is logged).
+    """
 
     def __init__(self, steps_per_epoch: int, optimizer):
         super().__init__()
@@ -112,7 +153,13 @@ class StepLog(keras.callbacks.Callback):
 
 class Forecast(keras.callbacks.Callback):
     """Says once, after the second evaluation period of a run (the first includes tracing), how long a
-    step takes here and what min_steps and max_steps will cost, so nobody waits a day unawares."""
+    step takes here and what min_steps and max_steps will cost, so nobody waits a day unawares.
+
+    Args:
+        config: the student's settings (its schedule and limits).
+        steps_per_epoch: optimizer steps per evaluation period.
+        where: the devices it trains on, for the message (e.g. "GPU:0").
+    """
 
     def __init__(self, config: TrainingConfig, steps_per_epoch: int, where: str):
         super().__init__()
@@ -157,6 +204,14 @@ class Schedule(keras.callbacks.Callback):
     where there is one; the training loss when there is no test window); plateaus and the stop are
     judged on the mean of its last SMOOTHING evaluations, the best weights on single evaluations.
     Every value it decides on lives in a :class:`ScheduleState` that the checkpoint saves.
+
+    Args:
+        state: the checkpointed schedule state.
+        config: the student's settings (learning rate, warm-up, patience, limits...).
+        network: the student (the best weights are saved from it).
+        folder: the student's ``train`` folder (BEST_WEIGHTS_NAME goes there).
+        steps_per_epoch: optimizer steps per evaluation period.
+        optimizer: the optimizer whose learning rate it sets.
     """
 
     def __init__(self, state: ScheduleState, config: TrainingConfig, network: keras.Model, folder: Path,
@@ -219,7 +274,11 @@ class Schedule(keras.callbacks.Callback):
 
 
 class Stopwatch(keras.callbacks.Callback):
-    """Adds each epoch's wall time to the checkpointed total (training minutes over resumed runs)."""
+    """Adds each epoch's wall time to the checkpointed total (training minutes over resumed runs).
+
+    Args:
+        state: the checkpointed schedule state (its ``seconds``).
+    """
 
     def __init__(self, state: ScheduleState):
         super().__init__()
@@ -235,7 +294,13 @@ class Stopwatch(keras.callbacks.Callback):
 
 
 class TqdmProgress(keras.callbacks.Callback):
-    """One tqdm bar per evaluation period with the running loss, and the test loss when it ends."""
+    """One tqdm bar per evaluation period with the running loss, and the test loss when it ends.
+
+    Args:
+        epochs: evaluation periods in all (the most under "converge").
+        steps: optimizer steps per period.
+        converge: label the bars by steps (schedule="converge") instead of by epoch.
+    """
 
     def __init__(self, epochs: int, steps: int, converge: bool = False):
         super().__init__()

@@ -23,7 +23,12 @@ logger = logging.getLogger(__name__)
 
 
 def truncate_history(path: Path, start_epoch: int) -> None:
-    """Drop history rows of epochs that will be trained again (logged before a crash, not checkpointed)."""
+    """Drop history rows of epochs that will be trained again (logged before a crash, not checkpointed).
+
+    Args:
+        path: the student's history.csv (nothing happens when it is missing).
+        start_epoch: the epoch the resumed run starts at; rows of this epoch and later go (0: none).
+    """
     if start_epoch == 0 or not path.is_file():
         return
     history = pd.read_csv(path)
@@ -31,7 +36,16 @@ def truncate_history(path: Path, start_epoch: int) -> None:
 
 
 def check_same_config(folder: Path, config: TrainingConfig) -> None:
-    """Refuse to resume a run that was started with another recipe (a longer one is allowed)."""
+    """Refuse to resume a run that was started with another recipe (a longer one is allowed).
+
+    Args:
+        folder: the student's ``train`` folder (nothing to check without a saved config there).
+        config: the settings of this call; epochs, min_steps and max_steps may differ.
+
+    Raises:
+        ProjectError: another setting differs (pass the same settings, or overwrite=True to start again), or
+            the saved settings cannot be used.
+    """
     path = folder / CONFIG_NAME
     if not path.is_file():
         return
@@ -47,13 +61,31 @@ def check_same_config(folder: Path, config: TrainingConfig) -> None:
 
 
 def trained_on(folder: Path) -> str | None:
-    """The fingerprint of the training set the student in ``folder`` was trained on (None before any)."""
+    """The fingerprint of the training set the student in ``folder`` was trained on (None before any).
+
+    Args:
+        folder: the student's ``train`` folder.
+
+    Returns:
+        The fingerprint its training-set record holds, or None without a record.
+    """
     path = folder / TRAINING_SET_RECORD
     return YAML(typ="safe").load(path.read_text()).get("fingerprint") if path.is_file() else None
 
 
 def check_same_training_set(folder: Path, trainset: TrainingSet) -> None:
-    """Refuse to resume or extend a student on a training set rebuilt with other data since it started."""
+    """Refuse to resume or extend a student on a training set rebuilt with other data since it started.
+
+    Records the set's fingerprint in the student's folder when it matches (or none was recorded).
+
+    Args:
+        folder: the student's ``train`` folder.
+        trainset: the training set of this call.
+
+    Raises:
+        ProjectError: the student was trained on the set before it was rebuilt with other data; pass
+            overwrite=True to train it again.
+    """
     path = folder / TRAINING_SET_RECORD
     current = training_set_fingerprint(trainset.folder)
     if trained_on(folder) not in (None, current):
@@ -66,7 +98,12 @@ def check_same_training_set(folder: Path, trainset: TrainingSet) -> None:
 
 def repair_checkpoint_state(directory: Path) -> None:
     """Rewrite TensorFlow's ``checkpoint`` state file from the checkpoints on disk when it is damaged
-    or missing: TensorFlow then ignores them all, and a resumed run would silently start again."""
+    or missing: TensorFlow then ignores them all, and a resumed run would silently start again.
+
+    Args:
+        directory: the checkpoint directory (``ckpt-<N>.index`` files); nothing happens without any, or
+            when the state file reads back.
+    """
     indexes = sorted((path for path in directory.glob("ckpt-*.index") if re.fullmatch(r"ckpt-\d+\.index", path.name)),
                      key=lambda path: int(path.name[5:-6]))
     if not indexes:
@@ -91,7 +128,17 @@ def restore_newest_readable(manager: tf.train.CheckpointManager, checkpoint: tf.
     """Restore the newest checkpoint that reads back whole; None for a fresh run.
 
     A full disk or a killed copy can leave the newest one cut short: the one before it (the manager
-    keeps two) is used instead, and the user is told; when none reads, a one-line error.
+    keeps two) is used instead, and the user is told.
+
+    Args:
+        manager: the checkpoint manager of the student's folder.
+        checkpoint: the checkpoint to restore into.
+
+    Returns:
+        The path of the checkpoint restored, or None when there is none.
+
+    Raises:
+        ProjectError: there are checkpoints but none reads back (pass overwrite=True to train again).
     """
     damaged = []
     for path in reversed(manager.checkpoints):

@@ -70,7 +70,14 @@ HIDDEN_TEST_SEED = 0
 
 
 def hidden_test_samples(trainset: TrainingSet) -> np.ndarray:
-    """(video, first_row) of the test windows, each HIDDEN_COPIES times (each copy hides its own part)."""
+    """(video, first_row) of the test windows, each HIDDEN_COPIES times (each copy hides its own part).
+
+    Args:
+        trainset: the training set.
+
+    Returns:
+        (N x HIDDEN_COPIES, 2) int64, each test window's (video, first_row), repeated in place.
+    """
     return np.repeat(training_samples(trainset, "test", recurrent=True), HIDDEN_COPIES, axis=0)
 
 
@@ -329,7 +336,15 @@ def add_part_occluder(frames: np.ndarray, xy: np.ndarray, weight: np.ndarray, ar
 
 
 def hidden_points(mask: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """Which points an occluder covers: (T, K) bool, True where point k's pixel lies under ``mask`` (T, H, W)."""
+    """Which points an occluder covers: True where point k's pixel (rounded) lies under ``mask``.
+
+    Args:
+        mask: (T, H, W) bool, the occluded pixels of each frame.
+        xy: (T, K, 2) float, the points in stored-frame pixels; NaN where masked.
+
+    Returns:
+        (T, K) bool; False for points outside the frame or NaN.
+    """
     length, height, width = mask.shape
     known = np.isfinite(xy).all(axis=-1)  # a masked point's xy may be NaN
     column = np.clip(np.round(np.nan_to_num(xy[..., 0], nan=-1)), -1, width).astype(int)
@@ -342,7 +357,15 @@ def hidden_points(mask: np.ndarray, xy: np.ndarray) -> np.ndarray:
 
 
 def dataset_statistics(trainset: TrainingSet, max_frames: int = 2000) -> tuple[float, float]:
-    """Mean and standard deviation of the training frames' pixels (scaled to [0, 1]), sampled."""
+    """Mean and standard deviation of the training frames' pixels (scaled to [0, 1]), sampled.
+
+    Args:
+        trainset: the training set.
+        max_frames: about how many stored frames to sample, spread evenly over the videos (seeded).
+
+    Returns:
+        (mean, std) of the sampled pixels, the std at least 1e-3.
+    """
     rng = np.random.default_rng(0)
     values = []
     for frames in trainset.frames:

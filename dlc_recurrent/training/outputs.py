@@ -52,7 +52,14 @@ def deeplabcut_options(model: str, shuffle: int = 1, trainingsetindex: int = 0) 
 def write_dlc_model_files(project: Project, folder: Path, model: str, epochs: int) -> None:
     """Make the train folder discoverable by deeplabcut: pytorch_config.yaml and snapshot-<epochs>.pt.
 
-    The snapshot is a small torch file that points to the Keras weights; it is not a DLC network.
+    The snapshot is a small torch file that points to the Keras weights; it is not a DLC network. Older
+    snapshots in the folder are removed.
+
+    Args:
+        project: the DLC project.
+        folder: the student's ``train`` folder.
+        model: the student's model kind (picks the borrowed DLC net type, ``DLC_NET_TYPES``).
+        epochs: the evaluation periods trained, the snapshot's number.
     """
     import torch
     from deeplabcut.pose_estimation_pytorch.config.pose import PoseConfig
@@ -79,7 +86,17 @@ def write_dlc_model_files(project: Project, folder: Path, model: str, epochs: in
 def convergence(history: pd.DataFrame, config: TrainingConfig, steps_per_epoch: int) -> dict:
     """Whether the monitored loss had stopped improving when training ended, by the converge rule
     (for either schedule): its mean over the last SMOOTHING evaluations fell by less than
-    ``min_improvement`` over the last ``patience`` steps."""
+    ``min_improvement`` over the last ``patience`` steps.
+
+    Args:
+        history: history.csv, one row per evaluation period.
+        config: the student's settings (patience, min_improvement).
+        steps_per_epoch: optimizer steps per evaluation period.
+
+    Returns:
+        ``monitor`` (:func:`monitor_name`), ``converged`` (False too when training was shorter than
+        ``patience``) and ``recent_improvement`` (the relative fall over the last ``patience`` steps).
+    """
     monitor = monitor_name(history)
     losses = monitored_loss(history).to_numpy(float) if "loss" in history else np.zeros(0)
     if not len(losses):
@@ -97,7 +114,24 @@ def write_summary(folder: Path, config: TrainingConfig, trainset: TrainingSet, s
                    steps_per_epoch: int, epochs: int, history: pd.DataFrame, shuffle: int,
                    trainingsetindex: int) -> dict:
     """training_summary.yaml: what was trained, how long, and whether it converged (in words too,
-    with the call that trains it on when it did not)."""
+    with the call that trains it on when it did not).
+
+    Args:
+        folder: the student's ``train`` folder.
+        config: the student's settings.
+        trainset: its training set.
+        state: the schedule's checkpointed state (stopped, best epoch, seconds).
+        steps_per_epoch: optimizer steps per evaluation period.
+        epochs: the evaluation periods trained.
+        history: history.csv, one row per evaluation period.
+        shuffle: the student's training-set number.
+        trainingsetindex: the index of the training fraction in config.yaml.
+
+    Returns:
+        The summary written: finished, model, schedule, epochs, steps, steps_per_epoch, minutes,
+        computed_in, converged, stop_reason, monitor, kept_step, verdict, train_on (the call that trains it
+        on, None when converged), training_set, teachers and the final and kept losses.
+    """
     steps = epochs * steps_per_epoch
     judged = convergence(history, config, steps_per_epoch)
     if config.converge and bool(state.stopped.numpy()):

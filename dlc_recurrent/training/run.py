@@ -202,8 +202,19 @@ def _train_locked(where: ShuffleLayout, trainset: TrainingSet, train_config: Tra
 
 
 def bfloat16_would_pay(config: TrainingConfig, policy: str, where: str) -> bool:
-    """Whether a run left in float32 by precision="auto" on ``where`` ("CPU:0", "GPU:0, GPU:1") would get
-    bfloat16 if it asked for it (keras_policy's own rule: hardware bfloat16)."""
+    """Whether a run left in float32 by precision="auto" on ``where`` would get bfloat16 if it asked for it
+    (keras_policy's own rule: hardware bfloat16).
+
+    Args:
+        config: the student's settings (its precision).
+        policy: the Keras dtype policy the run computes in.
+        where: the devices it trains on, as :func:`~dlc_recurrent.devices.device_names` gives them
+            ("CPU:0", "GPU:0, GPU:1").
+
+    Returns:
+        True when precision is "auto", the run is in float32, and "bfloat16" would give "mixed_bfloat16"
+        on that device type.
+    """
     device_type = where.split(":")[0]
     return (config.precision == "auto" and policy == "float32"
             and keras_policy("bfloat16", device_type, training=True) == "mixed_bfloat16")

@@ -75,7 +75,17 @@ def masked_mse(target: tf.Tensor, predicted: tf.Tensor, weight: tf.Tensor) -> tf
 
 
 class HeatmapTrainer(keras.Model):
-    """Wraps a student so batches of {frames, xy, weight, spread} train it on rendered, masked maps."""
+    """Wraps a student so batches of {frames, xy, weight, spread} train it on rendered, masked maps.
+
+    Each batch's targets are rendered as Gaussian maps of ``map_sigma`` (times ``spread`` where the batch
+    has it) and ``map_amplitude``, and the loss is :func:`masked_mse`; the test loss is the mean over all
+    test points.
+
+    Args:
+        network: the student (the Keras model that is saved and analyzes video).
+        config: the student's settings (map_sigma, map_amplitude; freeze_leap leaves the LEAP weights inside
+            the student as they are).
+    """
 
     def __init__(self, network: keras.Model, config: TrainingConfig):
         super().__init__()

@@ -38,6 +38,14 @@ def fill_gaps(xy: np.ndarray, likelihood: np.ndarray, pcutoff: float) -> np.ndar
 
     Before the first and after the last confident frame the nearest confident position is held;
     a body part with no confident frame keeps its positions.
+
+    Args:
+        xy: (T, K, 2) float, positions, px; a point that is not finite counts as unsure.
+        likelihood: (T, K) float, their likelihoods.
+        pcutoff: the likelihood from which a point is confident.
+
+    Returns:
+        (T, K, 2) float, a copy of ``xy`` with the unsure points filled.
     """
     out = np.array(xy, dtype=float, copy=True)
     frames = np.arange(len(out))
@@ -50,8 +58,16 @@ def fill_gaps(xy: np.ndarray, likelihood: np.ndarray, pcutoff: float) -> np.ndar
 
 
 def interpolate_unsure(predictions: np.ndarray, pcutoff: float) -> np.ndarray:
-    """A copy of predictions (n_frames, K, 3) whose points under ``pcutoff`` are interpolated
-    (:func:`fill_gaps`); the likelihoods stay as they were, so filled points still read as unsure."""
+    """A copy of predictions whose points under ``pcutoff`` are interpolated (:func:`fill_gaps`); the
+    likelihoods stay as they were, so filled points still read as unsure.
+
+    Args:
+        predictions: (T, K, 3) float, x, y (px) and likelihood.
+        pcutoff: the likelihood from which a point is confident.
+
+    Returns:
+        (T, K, 3) float, the predictions with unsure positions filled.
+    """
     out = np.array(predictions, dtype=float, copy=True)
     out[..., :2] = fill_gaps(out[..., :2], out[..., 2], pcutoff)
     return out
@@ -62,9 +78,23 @@ def median_filtered_leap(config, videos, destination, shuffle: int = 1, training
     """LEAP's predictions of ``videos``, raw and after ``deeplabcut.filterpredictions`` (median).
 
     What a DLC user does today with a single-frame network: analyze, then DLC's own median filter.
-    Both h5 files go to ``destination``; returns {video path: (raw, filtered)} as (n_frames, K, 3)
-    arrays in full-frame pixels. Interpolating the filtered points under pcutoff (``fill_gaps``)
-    is the last step of the "LEAP + median + interpolation" baseline.
+    Interpolating the filtered points under pcutoff (``fill_gaps``) is the last step of the
+    "LEAP + median + interpolation" baseline. LEAP analyzes in full precision, overwriting earlier output.
+
+    Args:
+        config: the DLC project's config.yaml.
+        videos: the videos to analyze.
+        destination: the folder both h5 files of each video go to (made if missing).
+        shuffle: LEAP's training-set number.
+        trainingsetindex: the index of the training fraction in config.yaml.
+        filter_windowlength: the median filter's window, frames (``filterpredictions``' windowlength).
+        progress: show progress bars.
+
+    Returns:
+        {video path: (raw, filtered)}, each (T, K, 3) float: x, y in full-frame pixels and the likelihood.
+
+    Raises:
+        ProjectError: ``filterpredictions`` wrote no filtered file for a video.
     """
     import deeplabcut
 
@@ -94,10 +124,32 @@ def median_filtered_leap(config, videos, destination, shuffle: int = 1, training
 
 def whole_video_predictions(project, students, videos, folder, shuffle, trainingsetindex, pcutoff,
                              filter_windowlength, progress, study: Study) -> list[dict]:
-    """Fill ``video.predictions[method]`` (n_frames, K, 3) in full-resolution pixels for every method.
+    """Fill ``video.predictions[method]`` (T, K, 3) in full-resolution pixels for every method.
 
-    In a pair study the two students run separately and are combined as analyze_videos combines
-    them (``combine_students``); returns, per video, the bridges' reach and the points they moved.
+    LEAP raw and median-filtered (:func:`median_filtered_leap`, unsure points then interpolated), each
+    student on the whole video, and the three Ensemble Kalman Smoothings (:func:`smoothed`). In a pair
+    study the two students run separately and are combined as analyze_videos combines them
+    (``combine_students``).
+
+    Args:
+        project: the DLC project.
+        students: the loaded students by method name (the study's first two ``students``).
+        videos: the study's videos; their ``predictions`` are filled in place.
+        folder: the study's output folder (LEAP's h5 files go to its ``leap-predictions``).
+        shuffle: LEAP's training-set number.
+        trainingsetindex: the index of the training fraction in config.yaml.
+        pcutoff: the likelihood under which the filtered LEAP points are interpolated.
+        filter_windowlength: the median filter's window, frames.
+        progress: show progress bars.
+        study: the methods compared.
+
+    Returns:
+        In a pair study, per video: ``video`` (the file name), ``bridge_reach_px`` and ``bridged_points``
+        (the points a bridge moved); an empty list otherwise.
+
+    Raises:
+        ProjectError: a student's predictions have another number of frames than the teacher's, or
+            ``filterpredictions`` wrote no filtered file.
     """
     leap = median_filtered_leap(project.config_path, [v.info.path for v in videos], folder / "leap-predictions",
                                 shuffle, trainingsetindex, filter_windowlength, progress)
@@ -128,7 +180,15 @@ def whole_video_predictions(project, students, videos, folder, shuffle, training
 
 
 def smoothed(members: list[np.ndarray]) -> np.ndarray:
-    """(n_frames, K, 3) Ensemble Kalman Smoothing of the members, as ``ensemble_videos`` writes it."""
+    """(T, K, 3) Ensemble Kalman Smoothing of the members, as ``ensemble_videos`` writes it.
+
+    Args:
+        members: each member's (T, K, 3) float predictions: x, y (px) and likelihood; NaN where missing.
+
+    Returns:
+        (T, K, 3) float: the posterior mean x, y and the probability of lying within ``LIKELIHOOD_RADIUS``
+        of it.
+    """
     return smoothed_predictions(np.stack(members), LIKELIHOOD_RADIUS)[0]
 
 
@@ -138,6 +198,17 @@ def test_frame_table(videos: list[StudyVideo], bodyparts: list[str], pcutoff: fl
     References: the teacher where it is over pcutoff (the paper's ground truth), and on synthetic
     projects the true positions on visible and on naturally hidden frames. The smoothers that hold the
     teacher among their members are not judged against the teacher (they would agree by construction).
+
+    Args:
+        videos: the study's videos, with every method's ``predictions`` filled.
+        bodyparts: the body parts, in the order of the arrays' K.
+        pcutoff: the likelihood from which a teacher point is a reference.
+        study: the methods compared; its ``studied`` method is the reference of each paired test.
+
+    Returns:
+        One row per (reference, bodypart | "all", method): ``reference``, ``bodypart`` and
+        :func:`~dlc_recurrent.evaluation.stats.compare_methods`' columns (n, mean_px, sem_px, median_px,
+        the paired test against the studied method, significance, best).
     """
     references = {
         "teacher (confident)": lambda v: (v.teacher_xy, v.test[:, None] & (v.teacher_likelihood >= pcutoff)),

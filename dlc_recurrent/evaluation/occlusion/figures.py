@@ -37,7 +37,17 @@ def _save(figure, path: Path) -> Path:
 
 
 def plot_test_frames(table: pd.DataFrame, path: Path, study: Study) -> Path | None:
-    """Figure 5: grouped bars (mean +- SEM) per body part, one panel per reference."""
+    """Figure 5: grouped bars (mean +- SEM) per body part, one panel per reference.
+
+    Args:
+        table: :func:`~dlc_recurrent.evaluation.occlusion.baselines.test_frame_table`'s rows (reference,
+            bodypart, method, n, mean_px, sem_px, significance...).
+        path: the PNG to write.
+        study: the methods drawn, their colours, and the studied method the marks test against LEAP.
+
+    Returns:
+        ``path``, or None (nothing written) when the table is empty.
+    """
     compared = study.methods
     if table.empty:
         return None
@@ -80,7 +90,20 @@ def plot_test_frames(table: pd.DataFrame, path: Path, study: Study) -> Path | No
 
 def plot_occlusion(table: pd.DataFrame, windows: pd.DataFrame, side_px: float, window_length: int,
                     path: Path, study: Study) -> Path | None:
-    """Figure 6: mean +- SEM error on the last frame against occlusion length, all parts pooled."""
+    """Figure 6: mean +- SEM error on the last frame against occlusion length, all parts pooled.
+
+    Args:
+        table: :func:`~dlc_recurrent.evaluation.occlusion.windows.occlusion_table`'s rows; the pooled
+            ("all") ones are drawn.
+        windows: the windows studied (one row per body part and window), counted per body part in the title.
+        side_px: the squares' side in full-resolution pixels, for the title.
+        window_length: frames per window, for the axis label.
+        path: the PNG to write.
+        study: the occlusion methods drawn, their colours, and the studied method the marks test against LEAP.
+
+    Returns:
+        ``path``, or None (nothing written) when the table is empty.
+    """
     if table.empty:
         return None
     pooled = table[table.bodypart == "all"]
@@ -115,7 +138,18 @@ def plot_occlusion(table: pd.DataFrame, windows: pd.DataFrame, side_px: float, w
 
 
 def plot_calibration(table: pd.DataFrame, pcutoff: float, path: Path, study: Study) -> Path | None:
-    """The fraction of right guesses (within 5 px of the truth) per likelihood bin, visible and hidden apart."""
+    """The fraction of right guesses (within 5 px of the truth) per likelihood bin, visible and hidden apart.
+
+    Args:
+        table: :func:`~dlc_recurrent.evaluation.occlusion.natural.study_calibration`'s rows (method, points,
+            likelihood bin, n, and a ``fraction_within_<d>px`` column whose distance the axis names).
+        pcutoff: drawn as a vertical line.
+        path: the PNG to write.
+        study: the methods drawn and their colours.
+
+    Returns:
+        ``path``, or None (nothing written) when the table is empty (no synthetic truth).
+    """
     if table.empty:
         return None
     right = next(c for c in table.columns if c.startswith("fraction_within_"))
@@ -156,7 +190,25 @@ def _panel_frames(start: int, stop: int, block: tuple[int, int], max_panels: int
 
 
 def plot_event(video: StudyVideo, event: pd.Series, channels: int, pcutoff: float, path: Path, study: Study) -> Path:
-    """Figures 2 and 3: frame-by-frame panels per student plus x/y traces through one natural occlusion."""
+    """Figures 2 and 3: frame-by-frame panels per student plus x/y traces through one natural occlusion.
+
+    The panels show LEAP's and the studied method's estimate on frames around the event (at most 10,
+    within its test block), cropped around the part, with the true position where known; the traces show
+    every method's x and y, the teacher and the truth a few frames either side.
+
+    Args:
+        video: the event's video, with every method's ``predictions`` filled.
+        event: one row of :func:`~dlc_recurrent.evaluation.occlusion.natural.natural_events` (part, start,
+            stop inclusive, bodypart, occluder).
+        channels: 1 for grey video, 3 for colour (how the frames are read).
+        pcutoff: the likelihood under which a teacher point is drawn hollow (and, without a truth, a frame
+            counts as hidden).
+        path: the PNG to write.
+        study: the methods drawn and their colours.
+
+    Returns:
+        ``path``.
+    """
     part, start, stop = int(event.part), int(event.start), int(event.stop)
     block = next((b for b in video.test_blocks if b[0] <= start <= b[1]), [start, stop])
     panels = _panel_frames(start, stop, (int(block[0]), int(block[1])))

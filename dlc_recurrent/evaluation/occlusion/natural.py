@@ -19,6 +19,18 @@ def calibration_table(error_px: np.ndarray, likelihood: np.ndarray, hidden: np.n
 
     Well-calibrated output has that fraction rise with the likelihood, on hidden points too, so
     that pcutoff keeps right guesses of a hidden paw and drops wrong ones.
+
+    Args:
+        error_px: the distance of each prediction to the truth, px (any shape; flattened); NaN ones are
+            left out.
+        likelihood: each prediction's likelihood, the same shape.
+        hidden: bool, the same shape: the point is hidden in the truth.
+        within: the distance, px, within which a guess is right.
+        bins: equal likelihood bins over [0, 1].
+
+    Returns:
+        One row per (points "visible" | "hidden", bin): points, likelihood_from, likelihood_to, n and
+        ``fraction_within_<within>px`` (NaN for an empty bin).
     """
     error_px, likelihood, hidden = (np.asarray(a).ravel() for a in (error_px, likelihood, hidden))
     edges = np.linspace(0, 1, bins + 1)
@@ -36,7 +48,16 @@ def calibration_table(error_px: np.ndarray, likelihood: np.ndarray, hidden: np.n
 
 def truth_points(videos: list[StudyVideo], method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """A method's error (px), likelihood and hidden flag on every test point with known truth, flat;
-    None without a synthetic truth."""
+    None without a synthetic truth.
+
+    Args:
+        videos: the study's videos, with the method's ``predictions`` filled.
+        method: the method's name.
+
+    Returns:
+        (error, likelihood, hidden): (N,) float, float and bool over the test frames and body parts of the
+        videos with a truth; None when no video has one.
+    """
     chosen = [v for v in videos if v.has_truth]
     if not chosen:
         return None
@@ -47,7 +68,16 @@ def truth_points(videos: list[StudyVideo], method: str) -> tuple[np.ndarray, np.
 
 
 def study_calibration(videos: list[StudyVideo], study: Study, within: float = 5.0) -> pd.DataFrame:
-    """``calibration_table`` of every method on the test frames with known truth (synthetic projects)."""
+    """``calibration_table`` of every method on the test frames with known truth (synthetic projects).
+
+    Args:
+        videos: the study's videos, with every method's ``predictions`` filled.
+        study: the methods compared.
+        within: the distance, px, within which a guess is right.
+
+    Returns:
+        :func:`calibration_table`'s rows with a ``method`` column first; empty when no video has a truth.
+    """
     tables = []
     for method in study.methods if any(v.has_truth for v in videos) else ():
         table = calibration_table(*truth_points(videos, method), within)
@@ -59,7 +89,17 @@ def study_calibration(videos: list[StudyVideo], study: Study, within: float = 5.
 def pcutoff_use(error_px: np.ndarray, likelihood: np.ndarray, pcutoff: float,
                 within: float = 5.0) -> tuple[float, float]:
     """What pcutoff does to a set of guesses: the fraction of right ones (within ``within`` px) it keeps
-    and the fraction of wrong ones it drops (NaN where there are none)."""
+    and the fraction of wrong ones it drops (NaN where there are none).
+
+    Args:
+        error_px: (N,) float, each guess's distance to the truth, px.
+        likelihood: (N,) float, each guess's likelihood.
+        pcutoff: the likelihood from which a guess is kept.
+        within: the distance, px, within which a guess is right.
+
+    Returns:
+        (kept, dropped): the fraction of right guesses at or over pcutoff, and of wrong ones under it.
+    """
     right = np.asarray(error_px) <= within
     passing = np.asarray(likelihood) >= pcutoff
     kept = float(passing[right].mean()) if right.any() else float("nan")
@@ -68,7 +108,17 @@ def pcutoff_use(error_px: np.ndarray, likelihood: np.ndarray, pcutoff: float,
 
 
 def find_natural_events(hidden: np.ndarray, test_blocks: list, max_length: int) -> list[tuple[int, int, int]]:
-    """(part, start, stop) of every run of hidden frames of at most ``max_length`` inside a test block."""
+    """(part, start, stop) of every run of hidden frames of at most ``max_length`` inside a test block.
+
+    Args:
+        hidden: (T, K) bool, the frames each body part counts as hidden.
+        test_blocks: [first, last] frame ranges (inclusive); a run is cut at a block's ends.
+        max_length: the longest run kept, frames.
+
+    Returns:
+        (part, start, stop) per run: the body part's index, the run's first frame and the frame after its
+        last (end-exclusive).
+    """
     events = []
     n_frames = len(hidden)
     for first, last in test_blocks:
@@ -84,7 +134,21 @@ def find_natural_events(hidden: np.ndarray, test_blocks: list, max_length: int) 
 
 def natural_events(videos: list[StudyVideo], bodyparts: list[str], pcutoff: float, max_length: int,
                     study: Study) -> pd.DataFrame:
-    """Natural occlusions in test frames: teacher under pcutoff, or hidden in the synthetic truth."""
+    """Natural occlusions in test frames: teacher under pcutoff, or hidden in the synthetic truth.
+
+    Args:
+        videos: the study's videos, with every method's ``predictions`` filled.
+        bodyparts: the body parts, in the order of the arrays' K.
+        pcutoff: the likelihood under which a teacher point counts as unsure.
+        max_length: the longest run of frames that counts as an event.
+        study: the methods whose errors are recorded.
+
+    Returns:
+        One row per event: video, video_index, bodypart, part, start, stop (inclusive), length,
+        teacher_low_frames, truly_hidden_frames (-1 without a truth), occluder (the commonest, "" without
+        a truth), reference and ``error_px_<method>`` (mean error on the truly hidden frames; NaN without
+        a truth); most truly hidden frames first, then the longest.
+    """
     rows = []
     for video in videos:
         low = video.teacher_likelihood < pcutoff
@@ -124,7 +188,15 @@ def natural_events(videos: list[StudyVideo], bodyparts: list[str], pcutoff: floa
 
 
 def pick_events(events: pd.DataFrame, count: int) -> pd.DataFrame:
-    """The ``count`` events to plot: most truly hidden frames first, different body parts first."""
+    """The ``count`` events to plot: most truly hidden frames first, different body parts first.
+
+    Args:
+        events: :func:`natural_events`' table, in its order.
+        count: how many events to pick.
+
+    Returns:
+        Up to ``count`` rows of ``events``: the first event of each body part, then the next events in order.
+    """
     if events.empty or count <= 0:
         return events.iloc[:0]
     chosen, seen = [], set()

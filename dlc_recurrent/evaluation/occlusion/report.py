@@ -15,7 +15,22 @@ from dlc_recurrent.evaluation.stats import FILTERED, FILTERED_CAUSAL, TWO_STUDEN
 def summary_table(test_frames: pd.DataFrame, occlusion: pd.DataFrame, longest: int, has_truth: bool,
              study: Study, videos: list[StudyVideo], pcutoff: float) -> pd.DataFrame:
     """Rows = methods; errors on visible, hidden and artificially occluded frames, n and p-values, and
-    on naturally hidden points what pcutoff does (right guesses kept, wrong ones dropped)."""
+    on naturally hidden points what pcutoff does (right guesses kept, wrong ones dropped).
+
+    Args:
+        test_frames: :func:`~dlc_recurrent.evaluation.occlusion.baselines.test_frame_table`'s rows.
+        occlusion: :func:`~dlc_recurrent.evaluation.occlusion.windows.occlusion_table`'s rows.
+        longest: the longest occlusion length, frames (the occluded columns are read there).
+        has_truth: the project is synthetic: visible errors are against the truth, not the teacher.
+        study: the methods compared; p-values are of its studied method vs each row's.
+        videos: the study's videos, for pcutoff's effect on naturally hidden points.
+        pcutoff: the likelihood cutoff whose effect is measured.
+
+    Returns:
+        One row per method (the index): visible_reference, error/n/p on visible, hidden and occluded
+        points (``error_occluded_<longest>f_px``; errors in full-resolution px), hidden_right_kept,
+        hidden_wrong_dropped and a note; NaN where a condition has no rows.
+    """
     studied = study.studied
     p_column = f"p_{studied}_vs_method"
     visible_reference = "truth (visible)" if has_truth else "teacher (confident)"
@@ -74,7 +89,21 @@ def _verdict(difference: float, p: float, other: str, recurrent: str) -> str:
 
 
 def findings_table(test_frames: pd.DataFrame, occlusion: pd.DataFrame, lengths, study: Study) -> pd.DataFrame:
-    """Where each method wins: per condition the ranking and the studied method's paired test vs each other."""
+    """Where each method wins: per condition the ranking and the studied method's paired test vs each other.
+
+    Args:
+        test_frames: :func:`~dlc_recurrent.evaluation.occlusion.baselines.test_frame_table`'s rows (one
+            condition per reference).
+        occlusion: :func:`~dlc_recurrent.evaluation.occlusion.windows.occlusion_table`'s rows (one
+            condition per occlusion length).
+        lengths: the occlusion lengths, frames.
+        study: the methods compared; its studied method is tested against each other.
+
+    Returns:
+        One row per condition: condition, n, best, ranking (methods by mean error, lowest first), and per
+        other method (the filters as "filter") ``difference_px_vs_<m>`` (studied minus other), ``p_vs_<m>``
+        and ``verdict_vs_<m>`` in words.
+    """
     recurrent = study.studied
     conditions = []
     if not test_frames.empty:

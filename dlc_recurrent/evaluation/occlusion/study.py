@@ -41,7 +41,15 @@ class Study:
 
     The default study compares the baselines with one recurrent student. A pair study adds the second
     (confident) student alone and the two combined as ``analyze_videos(..., confident_shuffle=N)``
-    combines them (``handoff``, bridges of at most ``bridge_max_gap`` frames).
+    combines them.
+
+    Attributes:
+        recurrent: the method name of the (main) recurrent student.
+        second: the method name of the second (confident) student; None for a study of one student.
+        handoff: the likelihood from which the second student's point replaces the main one's.
+        bridge_max_gap: the longest unsure run of frames bridged (0: no bridging).
+        colors: method colours for the figures that override ``COLORS``.
+        test_frames: (kept, of) test frames when only those of both training sets are kept; None otherwise.
     """
 
     recurrent: str = RECURRENT
@@ -89,7 +97,23 @@ OCCLUSION_METHODS = Study().occlusion_methods
 
 @dataclass
 class StudyVideo:
-    """One training-set video with what the occlusion study needs about it."""
+    """One training-set video with what the occlusion study needs about it.
+
+    Attributes:
+        index: the video's index in the training set.
+        info: the video's path, frame count, size and fps.
+        crop: the crop the training set stored it with (full-frame pixels).
+        teacher_xy: (T, K, 2) float, the teacher's positions, full-frame pixels.
+        teacher_likelihood: (T, K) float, their likelihoods.
+        truth_xy: (T, K, 2) float, the true positions on a synthetic project, full-frame pixels; else None.
+        visible: (T, K) bool, the part is not hidden (synthetic projects); else None.
+        occluded_by: (T, K) int, what hides it (an index into the synthetic ``OCCLUDERS``, 0 where
+            visible); else None.
+        test_blocks: the training set's test blocks, [first, last] frames (inclusive).
+        test: (T,) bool, True on the frames of the test blocks.
+        predictions: each method's (T, K, 3) float predictions (x, y in full-frame pixels, likelihood), by
+            method name; filled by the study.
+    """
 
     index: int
     info: VideoInfo
@@ -180,7 +204,15 @@ def load_videos(project: Project, trainset: TrainingSet) -> list[StudyVideo]:
 
 
 def frames_in_blocks(test_blocks: list, n_frames: int) -> np.ndarray:
-    """(n_frames,) True on the frames of a training set's ``test_blocks`` ([first, last] inclusive)."""
+    """(n_frames,) True on the frames of a training set's ``test_blocks`` ([first, last] inclusive).
+
+    Args:
+        test_blocks: [first, last] frame ranges, inclusive.
+        n_frames: frames in the video.
+
+    Returns:
+        (n_frames,) bool, True inside any of the blocks.
+    """
     test = np.zeros(n_frames, bool)
     for first, last in test_blocks:
         test[int(first) : int(last) + 1] = True
@@ -190,7 +222,16 @@ def frames_in_blocks(test_blocks: list, n_frames: int) -> np.ndarray:
 def keep_shared_test_frames(videos: list[StudyVideo], other: TrainingSet) -> tuple[int, int]:
     """Keep only the test frames that are test frames of ``other`` too, so that neither student of a
     pair trained on a frame it is judged on; a video ``other`` does not hold keeps its test frames.
-    Blocks stay apart where they touch (windows and events never span two). Returns (kept, before)."""
+
+    Blocks stay apart where they touch (windows and events never span two).
+
+    Args:
+        videos: the study's videos; their ``test`` and ``test_blocks`` are narrowed in place.
+        other: the second student's training set (videos matched by file stem).
+
+    Returns:
+        (kept, before): the number of test frames of all videos after and before.
+    """
     records = {Path(record["video"]).stem: record for record in other.videos}
     before = sum(int(video.test.sum()) for video in videos)
     for video in videos:
@@ -204,7 +245,18 @@ def keep_shared_test_frames(videos: list[StudyVideo], other: TrainingSet) -> tup
 
 
 def pair_study(model: str, shuffle: int, second_model: str, pairing: Pairing) -> Study:
-    """The study of two students: each named with its shuffle, the pair combined as analyze_videos does."""
+    """The study of two students: each named with its shuffle, the pair combined as analyze_videos does.
+
+    Args:
+        model: the main student's model kind.
+        shuffle: the main student's training-set number.
+        second_model: the second (confident) student's model kind.
+        pairing: the second student's shuffle, handoff and bridging.
+
+    Returns:
+        The study, its students named ``<model>_shuffle<N>``; the main one in its kind's colour, the
+        second in cyan.
+    """
     main, second = f"{model}_shuffle{shuffle}", f"{second_model}_shuffle{pairing.shuffle}"
     return Study(recurrent=main, second=second, handoff=float(pairing.handoff), bridge_max_gap=pairing.max_gap,
                  colors={main: COLORS[model], second: "tab:cyan"})

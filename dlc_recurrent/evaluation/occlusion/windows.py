@@ -19,7 +19,15 @@ from dlc_recurrent.inference.pairing import combine_predictions
 
 
 def occluder_side(occluder_size: float, scale: float) -> int:
-    """Side in stored (scaled) pixels of a square of ``occluder_size`` full-resolution pixels."""
+    """Side in stored (scaled) pixels of a square of ``occluder_size`` full-resolution pixels.
+
+    Args:
+        occluder_size: the square's side in full-resolution pixels.
+        scale: the training set's resize factor of the stored frames.
+
+    Returns:
+        The side in stored pixels, rounded, at least 1.
+    """
     return max(1, int(round(occluder_size * scale)))
 
 
@@ -27,7 +35,17 @@ def square_bounds(x: float, y: float, side: int, width: int, height: int) -> tup
     """Columns x0:x1 and rows y0:y1 (end-exclusive) of a ``side`` square centred on (x, y).
 
     Pixel centres sit on integers, so the square's centre ((x0 + x1 - 1) / 2) is within half a
-    pixel of (x, y). Clipped to the image; None when it falls outside or (x, y) is NaN.
+    pixel of (x, y).
+
+    Args:
+        x: the centre's column, px.
+        y: the centre's row, px.
+        side: the square's side, px.
+        width: the image's width, px.
+        height: the image's height, px.
+
+    Returns:
+        (x0, x1, y0, y1), clipped to the image; None when the square falls outside it or (x, y) is NaN.
     """
     if not (np.isfinite(x) and np.isfinite(y)):
         return None
@@ -41,9 +59,16 @@ def square_bounds(x: float, y: float, side: int, width: int, height: int) -> tup
 
 
 def occlude_window(window: np.ndarray, centres: np.ndarray, length: int, side: int) -> np.ndarray:
-    """A copy of ``window`` (T, H, W, C) with black squares on its last ``length`` frames.
+    """A copy of ``window`` with black squares on its last ``length`` frames.
 
-    ``centres`` (T, P, 2) are the stored-pixel positions to cover on each frame (NaN: no square).
+    Args:
+        window: (T, H, W, C) uint8, the window's frames.
+        centres: (T, P, 2) float, the stored-pixel positions to cover on each frame (NaN: no square).
+        length: how many of the last frames get squares (0: none).
+        side: the squares' side, stored pixels.
+
+    Returns:
+        (T, H, W, C), the occluded copy.
     """
     occluded = np.array(window, copy=True)
     steps, height, width = occluded.shape[:3]
@@ -57,7 +82,16 @@ def occlude_window(window: np.ndarray, centres: np.ndarray, length: int, side: i
 
 
 def candidate_starts(test_blocks: list, n_frames: int, window_length: int) -> np.ndarray:
-    """First frames of every window of ``window_length`` frames lying inside one test block."""
+    """First frames of every window of ``window_length`` frames lying inside one test block.
+
+    Args:
+        test_blocks: [first, last] frame ranges (inclusive).
+        n_frames: frames in the video (a block is cut at its last frame).
+        window_length: frames per window.
+
+    Returns:
+        (S,) int, the sorted, unique first frames.
+    """
     starts = []
     for first, last in test_blocks:
         last = min(int(last), n_frames - 1)
@@ -76,11 +110,22 @@ def select_occlusion_windows(
 ) -> pd.DataFrame:
     """Sample up to ``n_windows`` test windows PER BODY PART (never all parts at once).
 
-    A part counts in a window when ``confident[video][frame, part]`` (teacher over pcutoff, and
-    visible where the truth is known) holds on every frame of the window. Each part's sample is
-    drawn without replacement from its own candidates with ``numpy.random.default_rng([seed,
-    part])``: independent of training, and of which other parts are studied. Returns one row per
-    (body part, window): bodypart, part, video, first_frame, last_frame, n_candidates.
+    A part counts in a window when ``confident[video][frame, part]`` holds on every frame of the window.
+    Each part's sample is drawn without replacement from its own candidates with
+    ``numpy.random.default_rng([seed, part])``: independent of training, and of which other parts are studied.
+
+    Args:
+        confident: per video, (T, K) bool: the teacher over pcutoff, and visible where the truth is known.
+        test_blocks: per video, its test blocks' [first, last] frame ranges (inclusive).
+        window_length: frames per window.
+        n_windows: the most windows per body part.
+        parts: the indices of the body parts studied.
+        bodyparts: every body part's name, by index.
+        seed: seeds each part's draw.
+
+    Returns:
+        One row per (body part, window): bodypart, part, video (index), first_frame, last_frame and
+        n_candidates (the part's candidate windows).
     """
     rows = []
     for part in parts:
@@ -112,7 +157,32 @@ def select_occlusion_windows(
 
 def artificial_occlusion(videos, runners, windows, parts, bodyparts, length, lengths, side, scale, channels,
                           pcutoff, progress, study: Study) -> pd.DataFrame:
-    """Figure 6's raw errors: one row per (body part, window, occlusion length, method)."""
+    """Figure 6's raw errors: one row per (body part, window, occlusion length, method).
+
+    Each window's last ``occlusion`` frames get black squares on every studied body part that is known
+    there (visible in the truth, or the teacher over pcutoff); each method's estimate of the part on the
+    last frame is compared with the reference position (the truth, else the teacher).
+
+    Args:
+        videos: the study's videos.
+        runners: a :class:`~dlc_recurrent.evaluation.common.Runner` per student, by method name (LEAP's and
+            the study's first two students).
+        windows: :func:`select_occlusion_windows`' table.
+        parts: the indices of the body parts studied.
+        bodyparts: every body part's name, by index.
+        length: frames per window.
+        lengths: the occlusion lengths to test, frames (0: none).
+        side: the squares' side, stored pixels (:func:`occluder_side`).
+        scale: the training set's resize factor of the stored frames.
+        channels: 1 for grey video, 3 for colour.
+        pcutoff: the likelihood from which a teacher point is known (and LEAP's trace is not interpolated).
+        progress: show progress bars.
+        study: the methods compared.
+
+    Returns:
+        Columns bodypart, video, first_frame, window ("video:first_frame"), occlusion_length, method,
+        error_px (full-frame pixels) and likelihood.
+    """
     rows = []
     for part in tqdm(parts, desc="artificial occlusion (body parts)", disable=not progress):
         chosen = windows[windows.part == part].reset_index(drop=True)
@@ -190,7 +260,17 @@ def _last_peaks(runner: Runner, clean_features: tf.Tensor | None, occluded: np.n
 
 
 def occlusion_table(raw: pd.DataFrame, lengths, study: Study) -> pd.DataFrame:
-    """Figure 6: per occlusion length, per body part and pooled ("all"), mean/SEM and paired tests."""
+    """Figure 6: per occlusion length, per body part and pooled ("all"), mean/SEM and paired tests.
+
+    Args:
+        raw: :func:`artificial_occlusion`'s rows.
+        lengths: the occlusion lengths, in the order of the rows.
+        study: the occlusion methods compared; its studied method is the reference of each paired test.
+
+    Returns:
+        One row per (occlusion length, bodypart | "all", method): occlusion_length, bodypart, n_bodyparts
+        and :func:`~dlc_recurrent.evaluation.stats.compare_methods`' columns; empty when ``raw`` is.
+    """
     rows = []
     if raw.empty:
         return pd.DataFrame(rows)
