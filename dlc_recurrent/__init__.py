@@ -26,7 +26,7 @@ LAZY_EXPORTS = {
     "train": "dlc_recurrent.pipeline",
     "quality_report": "dlc_recurrent.evaluation",
     "analyze_videos": "dlc_recurrent.inference",
-    "ensemble_videos": "dlc_recurrent.ensemble",
+    "ensemble_videos": "dlc_recurrent.ensemble.videos",
     "evaluate": "dlc_recurrent.evaluation",
     "evaluate_occlusion": "dlc_recurrent.evaluation",
 }
