@@ -303,8 +303,8 @@ def _announce(config: TrainingConfig, where: str, shape: tuple[int, int], start_
                 f"{'windows of ' + str(config.window_length) + ' frames' if config.recurrent else 'frames'} "
                 f"of {width}x{height} px per step and device")
     if bfloat16_would_pay(config, policy, where):
-        logger.info("This CPU computes bfloat16 in hardware: train(..., precision=\"bfloat16\") takes steps "
-                    "2-2.6x shorter; float32 stays the default because, trained to convergence on a real "
+        logger.info("This CPU computes bfloat16 in hardware: train(..., precision=\"bfloat16\") takes several "
+                    "times shorter steps; float32 stays the default because, trained to convergence on a real "
                     "project, its students were not consistently as good (benchmarks/RESULTS.md)")
     if start_epoch:
         logger.info(f"Resuming {config.model} training from epoch {start_epoch} (step {start_epoch * steps}; "
