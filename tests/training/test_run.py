@@ -209,7 +209,7 @@ def test_train_says_where_it_runs_and_what_the_steps_will_cost(trainset_project,
     assert re.search(r"leap on CPU:0: [\d.]+ s per step; the 3 steps left take about \d+ s", caplog.text)
     from dlc_recurrent.precision import cpu_supports_bfloat16
 
-    assert ('precision="bfloat16") takes steps' in caplog.text) == cpu_supports_bfloat16()
+    assert ('precision="bfloat16") takes several' in caplog.text) == cpu_supports_bfloat16()
 
 
 def test_the_bfloat16_hint_only_where_float32_was_chosen_for_the_user_on_a_capable_cpu(monkeypatch):
