@@ -65,6 +65,23 @@ def model_kind(name: str) -> ModelKind:
     return MODEL_REGISTRY[name]
 
 
+def check_memory(kind: str, memory: str) -> None:
+    """Refuse a memory that does not exist or that ``kind`` is not built for (a one-line ValueError).
+
+    Args:
+        kind: the model kind.
+        memory: what its memory would read, one of ``MEMORIES``.
+
+    Raises:
+        ValueError: an unknown kind or memory, or a memory the kind is not built for (naming those that are).
+    """
+    if memory not in MEMORIES:
+        raise ValueError(f"memory must be one of {MEMORIES}, got {memory!r}")
+    if memory not in model_kind(kind).memories:
+        built_for = [name for name, found in MODEL_REGISTRY.items() if memory in found.memories]
+        raise ValueError(f"memory={memory!r} is built for {', '.join(built_for)} only, not {kind}")
+
+
 #: How a recurrent student's weights start (``TrainingConfig.start_from``): from a random start, or
 #: from the trained LEAP control of the same training set.
 START_FROM = ("scratch", "leap")

@@ -24,8 +24,8 @@ from dlc_recurrent.kinds import (
     DEFAULT_STD,
     MEMORIES,
     MODEL_KINDS,
-    MODEL_REGISTRY,
     START_FROM,
+    check_memory,
     model_kind,
 )
 from dlc_recurrent.precision import PRECISIONS
@@ -225,9 +225,7 @@ class Network:
         """The network's fields together; turns the skip connection on where other settings need it."""
         if self.start_from == "leap" and not self.recurrent:
             raise ValueError("start_from='leap' applies to the recurrent students; LEAP is what they start from")
-        if self.memory not in model_kind(self.model).memories:
-            built_for = [name for name, kind in MODEL_REGISTRY.items() if self.memory in kind.memories]
-            raise ValueError(f"memory={self.memory!r} is built for {', '.join(built_for)} only, not {self.model}")
+        check_memory(self.model, self.memory)
         if self.freeze_leap and (self.memory != "maps" or self.start_from != "leap"):
             raise ValueError("freeze_leap needs memory='maps' and start_from='leap' (LEAP's trained weights to keep)")
         if self.implies_skip_connection:

@@ -4,7 +4,7 @@ student built from its name or from its ``TrainingConfig``."""
 from __future__ import annotations
 
 from dlc_recurrent.config import TrainingConfig
-from dlc_recurrent.kinds import MEMORIES, MODEL_KINDS, MODEL_REGISTRY, model_kind
+from dlc_recurrent.kinds import MODEL_KINDS, check_memory, model_kind
 from dlc_recurrent.models.leap import build_leap
 from dlc_recurrent.models.recurrent import build_bidirectional_leap, build_convlstm_leap
 
@@ -48,23 +48,6 @@ def build_model(kind, n_keypoints, *, window_length=15, convlstm_filters=32, ski
     if len(found.memories) > 1:  # a choice of memory to build
         options.update(memory=memory, map_scale=map_scale)
     return BUILDERS[kind](n_keypoints, **options, **kwargs)
-
-
-def check_memory(kind: str, memory: str) -> None:
-    """Refuse a memory that does not exist or that ``kind`` is not built for (a one-line ValueError).
-
-    Args:
-        kind: the model kind.
-        memory: what its memory would read, one of ``MEMORIES``.
-
-    Raises:
-        ValueError: an unknown kind or memory, or a memory the kind is not built for (naming those that are).
-    """
-    if memory not in MEMORIES:
-        raise ValueError(f"memory must be one of {MEMORIES}, got {memory!r}")
-    if memory not in model_kind(kind).memories:
-        built_for = [name for name, found in MODEL_REGISTRY.items() if memory in found.memories]
-        raise ValueError(f"memory={memory!r} is built for {', '.join(built_for)} only, not {kind}")
 
 
 def build_student(config: TrainingConfig, height=None, width=None):
